@@ -1,0 +1,31 @@
+"""The FastAPI application factory."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import problems
+from api.routes import auth, calendar, cases, org
+from closeloop import __version__
+from closeloop.clock import Clock, SystemClock
+from closeloop.config import get_settings
+from closeloop.db import make_engine
+
+DESCRIPTION = """闭环 Closeloop — 隐患整改与网格事件闭环管理 / hazard rectification and case tracking.
+
+Log in with `POST /api/v1/auth/token` (form fields `username`, `password`), then send
+`Authorization: Bearer <token>`. Errors are `application/problem+json`."""
+
+
+def create_app(engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
+    app = FastAPI(title="Closeloop 闭环", version=__version__, description=DESCRIPTION)
+    app.state.engine = engine or make_engine(get_settings().database_url)
+    app.state.clock = clock or SystemClock()
+    problems.install(app)
+    for module in (auth, org, cases, calendar):
+        app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,103 @@
+"""The working-day calendar: Chinese statutory holidays and make-up working days (调休).
+
+The statutory calendar comes from the `chinesecalendar` package for every year it knows; admins add
+overrides (a bureau's local day off, or next year's State Council notice before the package has it).
+Overrides win. A date in a year that neither knows is judged on plain weekdays and reported as
+estimated, never refused.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from chinese_calendar import constants as cc_constants
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+END_OF_DAY = time(23, 59, 59)
+
+
+def _package_years() -> frozenset[int]:
+    return frozenset(d.year for d in cc_constants.holidays) | frozenset(
+        d.year for d in cc_constants.workdays
+    )
+
+
+PACKAGE_YEARS = _package_years()
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    overrides: Mapping[date, bool] = field(default_factory=dict)
+    tz: ZoneInfo = SHANGHAI
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+
+    @property
+    def known_years(self) -> frozenset[int]:
+        """Years with a statutory calendar: the package's, plus years an admin has entered."""
+        return PACKAGE_YEARS | frozenset(d.year for d in self.overrides)
+
+    def knows(self, day: date) -> bool:
+        return day.year in self.known_years
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        if day.year in PACKAGE_YEARS:
+            return bool(chinese_calendar.is_workday(day))
+        return day.weekday() < 5
+
+    def local_date(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+    def end_of_day(self, day: date) -> datetime:
+        return datetime.combine(day, END_OF_DAY, tzinfo=self.tz)
+
+    def add_working_days(self, start: date, days: int) -> tuple[date, bool]:
+        """The `days`-th working day after `start` (not counting `start`), and whether any
+        day on the way lay in a year the calendar does not know (then: plain weekdays)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        estimated = False
+        day = start
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            estimated = estimated or not self.knows(day)
+            if self.is_workday(day):
+                counted += 1
+        return day, estimated
+
+    def due_after(self, at: datetime, days: int) -> tuple[datetime, bool]:
+        """'N working days from t': 23:59:59 local on the Nth working day after t's local date."""
+        day, estimated = self.add_working_days(self.local_date(at), days)
+        return self.end_of_day(day), estimated
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days d with start < d <= end (0 when end <= start)."""
+        count = 0
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+        return count
+
+    def add_working_hours(self, at: datetime, hours: float) -> datetime:
+        """`hours` of office time (work_start–work_end on working days) after `at`."""
+        remaining = timedelta(hours=hours)
+        local = at.astimezone(self.tz)
+        while True:
+            day = local.date()
+            opens = datetime.combine(day, self.work_start, tzinfo=self.tz)
+            closes = datetime.combine(day, self.work_end, tzinfo=self.tz)
+            if self.is_workday(day) and local < closes:
+                start = max(local, opens)
+                available = closes - start
+                if remaining <= available:
+                    return start + remaining
+                remaining -= available
+            next_day = day + timedelta(days=1)
+            local = datetime.combine(next_day, self.work_start, tzinfo=self.tz)

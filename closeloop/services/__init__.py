@@ -1,0 +1,1 @@
+"""Domain services: take the session first and keyword-only arguments after it; never commit."""

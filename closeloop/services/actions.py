@@ -1,0 +1,295 @@
+"""`perform`: every lifecycle action on a case goes through this one function.
+
+load (404) → jurisdiction (403) → version (409) → role (403) → state (409) → preconditions and
+input (409/422) → the machine moves the state → deadlines → history → flush, where the UPDATE is
+`… WHERE id = :id AND version = :v` (a lost race is a 409). The caller's boundary commits.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from closeloop import lifecycle, policy
+from closeloop.config import Settings, get_settings
+from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
+from closeloop.policy import Principal
+from closeloop.services import deadlines, history
+from closeloop.services.cases import (
+    Pending,
+    leaf_category,
+    load_case,
+    pending_requests,
+    precondition_failure,
+    require_unit,
+)
+from models.attachment import Attachment
+from models.case import ActionInput, Case, CaseRequest
+from models.enums import Action, CaseKind, CaseState, Grade, RequestStatus, RequestType
+from models.org import Category
+
+NEEDS_REASON = {
+    Action.cancel, Action.return_, Action.suspend, Action.reject, Action.reopen,
+    Action.request_extension, Action.request_suspension, Action.reject_extension,
+}
+
+
+class Ctx:
+    """What one action works with."""
+
+    def __init__(self, session: Session, case: Case, actor: Principal, data: ActionInput,
+                 now: datetime, settings: Settings, pending: Pending) -> None:
+        self.session = session
+        self.case = case
+        self.actor = actor
+        self.data = data
+        self.now = now
+        self.settings = settings
+        self.pending = pending
+        self.cal = deadlines.load_calendar(session, settings)
+        self.record: dict[str, Any] = {}
+
+    @property
+    def text(self) -> str | None:
+        return self.data.reason or self.data.note
+
+
+def perform(
+    session: Session, *, actor: Principal, case_id: int, action: str, data: ActionInput,
+    now: datetime, settings: Settings | None = None,
+) -> Case:
+    settings = settings or get_settings()
+    if action not in Action._value2member_map_:
+        names = ", ".join(a.value for a in Action)
+        raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
+    case = load_case(session, actor=actor, case_id=case_id)
+    if data.version is not None and data.version != case.version:
+        raise Conflict(
+            f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
+            f"version {case.version}, you sent {data.version}; reload and try again",
+            current_version=case.version,
+        )
+    if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
+        raise Forbidden(
+            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
+            f"{action} a {case.kind}"
+        )
+    assert case.id is not None
+    pending = pending_requests(session, [case.id])[case.id]
+    ctx = Ctx(session, case, actor, data, now, settings, pending)
+    allowed = lifecycle.actions_in(case.state)
+    if action not in allowed:
+        mine = [a for a in allowed if policy.role_may(actor, a, kind=case.kind,
+                                                      reporter_id=case.reporter_id)]
+        raise Conflict(
+            f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
+            f"{action} is not allowed in state {case.state}; allowed now: "
+            f"{', '.join(mine) or 'none'}",
+            state=case.state, allowed_actions=mine,
+        )
+    why = precondition_failure(case, action, pending=pending, now=now, settings=settings)
+    if why:
+        raise Conflict(why)
+    if action in NEEDS_REASON and not (ctx.text or "").strip():
+        raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
+    before = case.state
+    try:
+        EFFECTS[Action(action)](ctx)
+        _, after = lifecycle.fire(case, action)
+        case.updated_at = now
+        flag_modified(case, "updated_at")  # every action bumps the version, even a request
+        session.flush()  # the version compare-and-swap happens here
+        history.append(
+            session, case=case, action=action, actor=actor, at=now, from_state=before,
+            to_state=after, note=ctx.text, data=ctx.record,
+        )
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
+        ) from None
+    return case
+
+
+def _dispatch(ctx: Ctx) -> None:
+    case = ctx.case
+    category = ctx.session.get(Category, case.category_code) if case.category_code else None
+    unit_code = ctx.data.unit_code or (category.unit_code if category else None)
+    if not unit_code:
+        raise Invalid("请指定处置单位 / dispatch needs unit_code: the category names no default unit")
+    require_unit(ctx.session, unit_code)
+    case.unit_code = unit_code
+    case.dispatched_at = ctx.now
+    case.signed_at = None
+    ctx.record = {"unit_code": unit_code}
+    ctx.record.update(deadlines.set_dispatch_deadlines(
+        case, now=ctx.now, cal=ctx.cal, category=category, settings=ctx.settings,
+        due_at=ctx.data.due_at, limit_days=ctx.data.limit_days,
+    ))
+    if case.kind == CaseKind.hazard and case.grade == Grade.major:
+        case.listed = True
+        ctx.record["listed"] = True
+
+
+def _cancel(ctx: Ctx) -> None:
+    ctx.case.cancelled_at = ctx.now
+
+
+def _merge(ctx: Ctx) -> None:
+    target_id = ctx.data.target_case_id
+    if target_id is None:
+        raise Invalid("合并需要指定目标案件 / merge needs target_case_id: the case this duplicates")
+    if target_id == ctx.case.id:
+        raise Invalid("不能与自身合并 / a case cannot be merged into itself")
+    try:
+        target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
+    except NotFound:
+        raise Invalid(f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist")
+    if target.state == CaseState.cancelled:
+        raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
+    ctx.case.merged_into_id = target.id
+    ctx.case.cancelled_at = ctx.now
+    ctx.record = {"target_case_id": target.id, "target_number": target.number}
+
+
+def _return(ctx: Ctx) -> None:
+    case = ctx.case
+    ctx.record = {"unit_code": case.unit_code, "due_at": _iso(case.due_at)}
+    case.unit_code = None
+    case.dispatched_at = None
+    case.sign_due_at = None
+    case.due_at = None
+    case.listed = False
+
+
+def _sign(ctx: Ctx) -> None:
+    case = ctx.case
+    case.signed_at = ctx.now
+    on_time = case.sign_due_at is None or ctx.now <= case.sign_due_at
+    ctx.record = {"on_time": on_time}
+
+
+def _request_suspension(ctx: Ctx) -> None:
+    _new_request(ctx, RequestType.suspension, None)
+
+
+def _suspend(ctx: Ctx) -> None:
+    ctx.case.suspended_at = ctx.now
+    if ctx.pending.suspension is not None:
+        _decide(ctx, ctx.pending.suspension, RequestStatus.approved)
+
+
+def _resume(ctx: Ctx) -> None:
+    ctx.record = deadlines.resume_after_suspension(ctx.case, now=ctx.now, cal=ctx.cal)
+    ctx.case.suspended_at = None
+
+
+def _submit(ctx: Ctx) -> None:
+    case = ctx.case
+    ids = list(dict.fromkeys(ctx.data.attachment_ids or []))
+    if case.kind in (CaseKind.hazard, CaseKind.letter) and not ids:
+        raise Invalid(
+            "隐患和督办件提交整改需附证明材料 / submitting a hazard or letter needs evidence: "
+            "upload after-photos or a document and pass their attachment_ids"
+        )
+    if ids:
+        found = set(ctx.session.exec(
+            select(Attachment.id).where(col(Attachment.id).in_(ids),
+                                        Attachment.case_id == case.id)
+        ))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise Invalid(f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
+                          f"attachments of case {case.number}")
+    case.submitted_at = ctx.now
+    deadlines.set_verification_deadline(case, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
+    ctx.record = {"attachment_ids": ids, "verify_due_at": _iso(case.verify_due_at)}
+
+
+def _approve(ctx: Ctx) -> None:
+    case = ctx.case
+    case.closed_at = ctx.now
+    case.verify_due_at = None
+    on_time = case.due_at is None or ctx.now <= case.due_at
+    ctx.record = {"on_time": on_time}
+    for req in (ctx.pending.extension, ctx.pending.suspension):
+        if req is not None:
+            _decide(ctx, req, RequestStatus.withdrawn)
+
+
+def _reject(ctx: Ctx) -> None:
+    ctx.case.rework_count += 1
+    ctx.case.verify_due_at = None
+    ctx.record = {"rework_count": ctx.case.rework_count, "due_at": _iso(ctx.case.due_at)}
+
+
+def _reopen(ctx: Ctx) -> None:
+    case = ctx.case
+    category = leaf_category(ctx.session, case.category_code) if case.category_code else None
+    days = ctx.data.limit_days or deadlines.rectification_limit(category, ctx.settings)
+    ctx.record = {"closed_at": _iso(case.closed_at)}
+    case.closed_at = None
+    ctx.record.update(deadlines.set_reopen_deadline(case, now=ctx.now, cal=ctx.cal, days=days))
+
+
+def _request_extension(ctx: Ctx) -> None:
+    if not ctx.data.days:
+        raise Invalid("延期申请需填写天数 / request_extension needs days: working days asked for")
+    _new_request(ctx, RequestType.extension, ctx.data.days)
+
+
+def _approve_extension(ctx: Ctx) -> None:
+    req = ctx.pending.extension
+    assert req is not None and ctx.case.due_at is not None
+    days = ctx.data.days or req.days or 0
+    _decide(ctx, req, RequestStatus.approved)
+    ctx.record.update(deadlines.extend(ctx.case, cal=ctx.cal, days=days))
+
+
+def _reject_extension(ctx: Ctx) -> None:
+    assert ctx.pending.extension is not None
+    _decide(ctx, ctx.pending.extension, RequestStatus.rejected)
+
+
+def _new_request(ctx: Ctx, kind: RequestType, days: int | None) -> None:
+    req = CaseRequest(
+        case_id=ctx.case.id, type=kind, status=RequestStatus.pending, days=days,
+        reason=(ctx.text or "").strip(), requested_by=ctx.actor.id, requested_at=ctx.now,
+    )
+    ctx.session.add(req)
+    ctx.session.flush()
+    ctx.record = {"request_id": req.id, "days": days}
+
+
+def _decide(ctx: Ctx, req: CaseRequest, status: RequestStatus) -> None:
+    req.status = status
+    req.decided_by = ctx.actor.id
+    req.decided_at = ctx.now
+    req.decision_note = ctx.text
+    ctx.record.update({"request_id": req.id, "request": req.type, "decision": status})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+EFFECTS: dict[Action, Callable[[Ctx], None]] = {
+    Action.dispatch: _dispatch,
+    Action.cancel: _cancel,
+    Action.merge: _merge,
+    Action.return_: _return,
+    Action.sign: _sign,
+    Action.request_suspension: _request_suspension,
+    Action.suspend: _suspend,
+    Action.resume: _resume,
+    Action.submit: _submit,
+    Action.approve: _approve,
+    Action.reject: _reject,
+    Action.reopen: _reopen,
+    Action.request_extension: _request_extension,
+    Action.approve_extension: _approve_extension,
+    Action.reject_extension: _reject_extension,
+}

@@ -1,0 +1,158 @@
+"""The case: one row per event, hazard or letter, with its extension and suspension requests."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
+from models.types import UTCDateTime
+
+
+class Location(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+# The version is the optimistic lock: every ORM UPDATE of a case is
+# `UPDATE case … WHERE id = :id AND version = :v`, and a stale one raises StaleDataError.
+_version_column = Column("version", Integer, nullable=False, default=1)
+
+
+class Case(SQLModel, table=True):
+    __mapper_args__ = {"version_id_col": _version_column}
+    __table_args__ = (
+        Index("ix_case_state_due", "state", "due_at"),
+        Index("ix_case_unit_state", "unit_code", "state"),
+        Index("ix_case_region_path", "region_path"),
+        Index("ix_case_reported_at", "reported_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=40)
+    kind: CaseKind = Field(sa_column=Column(String(10), nullable=False))
+    state: CaseState = Field(sa_column=Column(String(12), nullable=False))
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    category_code: str | None = Field(default=None, foreign_key="category.code", max_length=40)
+    grid_code: str | None = Field(default=None, foreign_key="region.code", max_length=40)
+    # Denormalised from the grid so that jurisdiction and metrics need no join.
+    street_code: str | None = Field(default=None, max_length=40, index=True)
+    community_code: str | None = Field(default=None, max_length=40, index=True)
+    region_path: str = Field(default="/", max_length=400)
+    address: str = Field(default="", max_length=300)
+    lat: float | None = None
+    lon: float | None = None
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
+    grade: Grade | None = Field(default=None, sa_column=Column(String(10)))
+    urgent: bool = False
+    reporter_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sign_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Bumped whenever the rectification deadline moves; escalation keys on (case, version, level).
+    deadline_version: int = 0
+    # True when a deadline was computed on plain weekdays because the calendar lacks that year.
+    due_estimated: bool = False
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verify_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    listed: bool = False
+    rework_count: int = 0
+    merged_into_id: int | None = Field(default=None, foreign_key="case.id")
+    version: int = Field(default=1, sa_column=_version_column)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: CaseKind
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    category_code: str = Field(min_length=1, max_length=40)
+    grid_code: str = Field(min_length=1, max_length=40)
+    address: str = Field(default="", max_length=300)
+    location: Location | None = None
+    grade: Grade | None = None
+    urgent: bool = False
+
+
+class CasePublic(BaseModel):
+    id: int
+    number: str
+    kind: CaseKind
+    state: CaseState
+    title: str
+    description: str
+    category_code: str | None
+    grid_code: str | None
+    street_code: str | None
+    community_code: str | None
+    address: str
+    location: Location | None
+    unit_code: str | None
+    grade: Grade | None
+    urgent: bool
+    reporter_id: int | None
+    reported_at: datetime
+    dispatched_at: datetime | None
+    sign_due_at: datetime | None
+    signed_at: datetime | None
+    due_at: datetime | None
+    due_estimated: bool
+    deadline_version: int
+    verify_due_at: datetime | None
+    closed_at: datetime | None
+    listed: bool
+    rework_count: int
+    merged_into_id: int | None
+    version: int
+    allowed_actions: list[str]
+
+
+class ActionInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000)
+    version: int | None = None
+    unit_code: str | None = None
+    due_at: datetime | None = None
+    limit_days: int | None = Field(default=None, ge=1, le=365)
+    days: int | None = Field(default=None, ge=1, le=365)
+    attachment_ids: list[int] | None = None
+    target_case_id: int | None = None
+
+
+class CaseRequest(SQLModel, table=True):
+    """A handler's request for an extension (延期) or a suspension (挂起), and its decision."""
+
+    __tablename__ = "case_request"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    type: RequestType = Field(sa_column=Column(String(12), nullable=False))
+    status: RequestStatus = Field(sa_column=Column(String(12), nullable=False))
+    days: int | None = None
+    reason: str = Field(max_length=2000)
+    requested_by: int = Field(foreign_key="user.id")
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str | None = Field(default=None, max_length=2000)
+
+
+class CasePage(BaseModel):
+    items: list[CasePublic]
+    total: int
+    page: int
+    page_size: int
+
+
+def location_of(lat: float | None, lon: float | None) -> dict[str, Any] | None:
+    if lat is None or lon is None:
+        return None
+    return {"lat": lat, "lon": lon}

@@ -1,0 +1,87 @@
+"""Enumerations shared by the tables, the services and the API."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    reporter = "reporter"
+    dispatcher = "dispatcher"
+    handler = "handler"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+class RegionLevel(StrEnum):
+    district = "district"
+    street = "street"
+    community = "community"
+    grid = "grid"
+
+    @property
+    def depth(self) -> int:
+        return list(RegionLevel).index(self)
+
+
+class CaseKind(StrEnum):
+    event = "event"
+    hazard = "hazard"
+    letter = "letter"
+
+
+class Grade(StrEnum):
+    general = "general"
+    major = "major"
+
+
+class CaseState(StrEnum):
+    reported = "reported"
+    dispatched = "dispatched"
+    rectifying = "rectifying"
+    suspended = "suspended"
+    verifying = "verifying"
+    closed = "closed"
+    cancelled = "cancelled"
+
+    @classmethod
+    def open_states(cls) -> tuple["CaseState", ...]:
+        """States in which a case still needs work (counted as 未办结)."""
+        return (cls.reported, cls.dispatched, cls.rectifying, cls.suspended, cls.verifying)
+
+    @classmethod
+    def closed_states(cls) -> tuple["CaseState", ...]:
+        return (cls.closed, cls.cancelled)
+
+    @classmethod
+    def dispatched_states(cls) -> tuple["CaseState", ...]:
+        """States in which a unit holds the case and a deadline runs."""
+        return (cls.dispatched, cls.rectifying, cls.suspended, cls.verifying)
+
+
+class Action(StrEnum):
+    dispatch = "dispatch"
+    cancel = "cancel"
+    merge = "merge"
+    return_ = "return"
+    sign = "sign"
+    request_suspension = "request_suspension"
+    suspend = "suspend"
+    resume = "resume"
+    submit = "submit"
+    approve = "approve"
+    reject = "reject"
+    reopen = "reopen"
+    request_extension = "request_extension"
+    approve_extension = "approve_extension"
+    reject_extension = "reject_extension"
+
+
+class RequestType(StrEnum):
+    extension = "extension"
+    suspension = "suspension"
+
+
+class RequestStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"

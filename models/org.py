@@ -1,0 +1,71 @@
+"""The organisation: the region tree, the rectifying units and the category tree."""
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from models.enums import RegionLevel
+
+CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
+
+
+class RegionBase(SQLModel):
+    code: str = Field(primary_key=True, max_length=40, schema_extra={"pattern": CODE_PATTERN})
+    name: str = Field(min_length=1, max_length=100)
+    level: RegionLevel
+    parent_code: str | None = Field(default=None, foreign_key="region.code", max_length=40)
+
+
+class Region(RegionBase, table=True):
+    # Materialised path of codes, "/district/street/community/grid/": a subtree is a prefix match.
+    path: str = Field(index=True, max_length=400)
+
+
+class RegionCreate(RegionBase):
+    pass
+
+
+class RegionPublic(RegionBase):
+    path: str
+
+
+class UnitBase(SQLModel):
+    code: str = Field(primary_key=True, max_length=40, schema_extra={"pattern": CODE_PATTERN})
+    name: str = Field(min_length=1, max_length=100)
+    # Short name used in letter numbers, e.g. 住建 in 罗应急督〔2025〕12号 addressed to 住建局.
+    short_name: str = Field(min_length=1, max_length=20)
+
+
+class Unit(UnitBase, table=True):
+    pass
+
+
+class UnitCreate(UnitBase):
+    pass
+
+
+class UnitPublic(UnitBase):
+    pass
+
+
+class CategoryBase(SQLModel):
+    code: str = Field(primary_key=True, max_length=40, schema_extra={"pattern": CODE_PATTERN})
+    name: str = Field(min_length=1, max_length=100)
+    parent_code: str | None = Field(default=None, foreign_key="category.code", max_length=40)
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
+    limit_days: int | None = Field(default=None, ge=1, le=365)
+    sign_hours: float | None = Field(default=None, gt=0, le=240)
+
+
+class Category(CategoryBase, table=True):
+    pass
+
+
+class CategoryCreate(CategoryBase):
+    @field_validator("code", "name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class CategoryPublic(CategoryBase):
+    is_leaf: bool = True

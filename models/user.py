@@ -1,0 +1,48 @@
+"""Users, their jurisdiction, and the records behind login throttling and token revocation."""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.enums import Role
+from models.types import UTCDateTime
+
+
+class UserBase(SQLModel):
+    username: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"})
+    display_name: str = Field(min_length=1, max_length=100)
+    role: Role
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
+    region_code: str | None = Field(default=None, foreign_key="region.code", max_length=40)
+
+
+class User(UserBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    # Bumped to revoke every token the user holds (password change, deactivation).
+    token_generation: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UserCreate(UserBase):
+    password: str = Field(min_length=8, max_length=200)
+
+
+class UserPublic(UserBase):
+    id: int
+    active: bool
+
+
+class RevokedToken(SQLModel, table=True):
+    __tablename__ = "revoked_token"
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    __tablename__ = "login_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -1,0 +1,120 @@
+"""Shared test harness: the database engine is parametrized over SQLite and PostgreSQL.
+
+PostgreSQL comes from CLOSELOOP_TEST_PG_URL (a server URL whose user may create databases);
+`.ci/run` starts a throwaway cluster and sets it. Without it the PostgreSQL half of every database
+test is skipped on a developer laptop, saying so, and fails when CI=true or
+CLOSELOOP_REQUIRE_PG=1: CI must exercise both databases.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+import models  # noqa: F401
+from closeloop.clock import FixedClock
+from closeloop.config import get_settings
+from closeloop.db import make_engine, new_session, upgrade
+
+PG_URL = os.environ.get("CLOSELOOP_TEST_PG_URL", "")
+REQUIRE_PG = os.environ.get("CI", "").lower() == "true" or os.environ.get("CLOSELOOP_REQUIRE_PG") == "1"
+DEFAULT_NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Tuesday
+
+
+@pytest.fixture(autouse=True)
+def _settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CLOSELOOP_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _create_pg_database() -> str:
+    server = make_url(PG_URL)
+    name = f"closeloop_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("CLOSELOOP_TEST_PG_URL is not set but CI requires PostgreSQL tests to run")
+        pytest.skip("PostgreSQL not configured (set CLOSELOOP_TEST_PG_URL; .ci/run does)")
+    url = _create_pg_database()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param.replace('postgresql', 'pg')}_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    _wipe(eng)
+    yield eng
+    eng.dispose()
+
+
+def _wipe(eng: Engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    s = new_session(engine)
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DEFAULT_NOW)
+
+
+@pytest.fixture
+def org(engine: Engine):  # type: ignore[no-untyped-def]
+    from tests.factories import build_org
+
+    with new_session(engine) as s:
+        result = build_org(s)
+        s.commit()
+    return result
+
+
+@pytest.fixture
+def client(engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(engine=engine, clock=clock)) as c:
+        yield c

@@ -1,0 +1,140 @@
+"""Plain functions that build test data through the services (and users with one shared hash)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlmodel import Session
+
+from closeloop import security
+from closeloop.policy import Principal
+from closeloop.services import actions, auth, cases, org
+from models.case import ActionInput, Case, CaseCreate
+from models.enums import CaseKind, CaseState, Grade, RegionLevel, Role
+from models.org import CategoryCreate, RegionCreate, UnitCreate
+from models.user import User
+
+PASSWORD = "password-123"
+NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)
+
+REGIONS = [
+    ("D1", "罗湖区", RegionLevel.district, None),
+    ("S1", "东门街道", RegionLevel.street, "D1"),
+    ("S2", "南湖街道", RegionLevel.street, "D1"),
+    ("C1", "湖贝社区", RegionLevel.community, "S1"),
+    ("C2", "新南社区", RegionLevel.community, "S2"),
+    ("G1", "湖贝第一网格", RegionLevel.grid, "C1"),
+    ("G2", "湖贝第二网格", RegionLevel.grid, "C1"),
+    ("G3", "新南第一网格", RegionLevel.grid, "C2"),
+]
+UNITS = [("ZJ", "区住房和建设局", "住建"), ("SW", "区水务局", "水务")]
+CATEGORIES = [
+    ("01", "市容环境", None, None, None, None),
+    ("0101", "占道经营", "01", "ZJ", 5, 2.0),
+    ("0102", "污水冒溢", "01", "SW", 3, 2.0),
+    ("02", "安全隐患", None, None, None, None),
+    ("0201", "建筑施工安全", "02", "ZJ", 10, 4.0),
+]
+USERS = [
+    ("admin", Role.admin, None, None),
+    ("rep1", Role.reporter, None, "G1"),
+    ("rep3", Role.reporter, None, "G3"),
+    ("disp", Role.dispatcher, None, "D1"),
+    ("disp_s2", Role.dispatcher, None, "S2"),
+    ("sup", Role.supervisor, None, "D1"),
+    ("sup_s2", Role.supervisor, None, "S2"),
+    ("h_zj", Role.handler, "ZJ", None),
+    ("h_sw", Role.handler, "SW", None),
+]
+
+
+@lru_cache
+def password_hash() -> str:
+    return security.hash_password(PASSWORD)
+
+
+@dataclass
+class Org:
+    users: dict[str, Principal] = field(default_factory=dict)
+
+    def __getitem__(self, username: str) -> Principal:
+        return self.users[username]
+
+
+def build_org(session: Session) -> Org:
+    for code, name, level, parent in REGIONS:
+        org.create_region(session, data=RegionCreate(code=code, name=name, level=level,
+                                                     parent_code=parent))
+    for code, name, short in UNITS:
+        org.create_unit(session, data=UnitCreate(code=code, name=name, short_name=short))
+    for code, name, parent, unit, limit, sign in CATEGORIES:
+        org.create_category(session, data=CategoryCreate(
+            code=code, name=name, parent_code=parent, unit_code=unit, limit_days=limit,
+            sign_hours=sign))
+    result = Org()
+    for username, role, unit, region in USERS:
+        user = User(username=username, display_name=f"{username} 测试", role=role,
+                    unit_code=unit, region_code=region, password_hash=password_hash(),
+                    created_at=NOW)
+        session.add(user)
+        session.flush()
+        result.users[username] = auth.principal_of(session, user)
+    return result
+
+
+def new_case(session: Session, o: Org, *, kind: CaseKind = CaseKind.event,
+             grade: Grade | None = None, by: str | None = None, grid: str = "G1",
+             category: str = "0101", now: datetime = NOW, urgent: bool = False) -> Case:
+    if kind == CaseKind.hazard and grade is None:
+        grade = Grade.general
+    filer = by or ("rep1" if kind == CaseKind.event else "disp")
+    return cases.file_case(session, actor=o[filer], now=now, data=CaseCreate(
+        kind=kind, title="测试案件", description="描述", category_code=category, grid_code=grid,
+        address="东门路1号", grade=grade, urgent=urgent))
+
+
+def act(session: Session, o: Org, case: Case, action: str, by: str, now: datetime = NOW,
+        **data: object) -> Case:
+    assert case.id is not None
+    return actions.perform(session, actor=o[by], case_id=case.id, action=action,
+                           data=ActionInput(**data), now=now)
+
+
+def evidence(session: Session, o: Org, case: Case, by: str = "h_zj", now: datetime = NOW) -> int:
+    import io
+
+    from closeloop.services import attachments
+
+    assert case.id is not None
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    row = attachments.add_attachment(session, actor=o[by], case_id=case.id, filename="after.png",
+                                     stream=io.BytesIO(png), now=now)
+    assert row.id is not None
+    return row.id
+
+
+def verifier_for(case: Case) -> str:
+    return "disp" if case.kind == CaseKind.event else "sup"
+
+
+def case_in(session: Session, o: Org, state: CaseState, *, kind: CaseKind = CaseKind.event,
+            grade: Grade | None = None, now: datetime = NOW) -> Case:
+    """A case of this kind walked through the real services into `state`."""
+    case = new_case(session, o, kind=kind, grade=grade, now=now)
+    if state == CaseState.reported:
+        return case
+    if state == CaseState.cancelled:
+        return act(session, o, case, "cancel", "disp", now, reason="不属于受理范围")
+    act(session, o, case, "dispatch", "disp", now, unit_code="ZJ")
+    if state == CaseState.dispatched:
+        return case
+    act(session, o, case, "sign", "h_zj", now)
+    if state == CaseState.rectifying:
+        return case
+    if state == CaseState.suspended:
+        return act(session, o, case, "suspend", "sup", now, reason="等待产权单位配合")
+    ids = [evidence(session, o, case, now=now)]
+    act(session, o, case, "submit", "h_zj", now, note="已整改", attachment_ids=ids)
+    if state == CaseState.verifying:
+        return case
+    return act(session, o, case, "approve", verifier_for(case), now, note="核查通过")
