@@ -44,8 +44,9 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_claims(session: SessionDep, now: NowDep,
-               token: Annotated[str | None, Depends(oauth2)]) -> tuple[Principal, dict]:
+def get_claims(
+    session: SessionDep, now: NowDep, token: Annotated[str | None, Depends(oauth2)]
+) -> tuple[Principal, dict]:
     if not token:
         raise Unauthorized("需要登录 / authentication required: send Authorization: Bearer <token>")
     return auth.principal_for(session, token=token, now=now)

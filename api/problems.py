@@ -13,15 +13,30 @@ from closeloop.errors import DomainError
 
 log = logging.getLogger("closeloop.api")
 PROBLEM = "application/problem+json"
-TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-          415: "Unsupported media type", 422: "Unprocessable entity", 429: "Too many requests",
-          500: "Internal server error", 503: "Service unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable entity",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
 
 
 def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"),
-            "status": status, "detail": detail, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
@@ -40,8 +55,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
         text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, f"请求数据有误 / invalid request: {text}", errors=errors)
 
@@ -55,14 +72,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
-        return problem(409, "数据冲突，未保存任何更改 / the change conflicts with existing data "
-                            "and was not saved")
+        return problem(
+            409,
+            "数据冲突，未保存任何更改 / the change conflicts with existing data and was not saved",
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
-        return problem(503, "数据库繁忙，请稍后重试 / the database is busy or unavailable; "
-                            "nothing was changed, try again")
+        return problem(
+            503,
+            "数据库繁忙，请稍后重试 / the database is busy or unavailable; "
+            "nothing was changed, try again",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -67,8 +67,9 @@ def in_region(user: Principal, path: str | None) -> bool:
     return path.startswith(user.region_path)
 
 
-def can_see(user: Principal, *, unit_code: str | None, region_path: str | None,
-            reporter_id: int | None) -> bool:
+def can_see(
+    user: Principal, *, unit_code: str | None, region_path: str | None, reporter_id: int | None
+) -> bool:
     if user.role == Role.admin:
         return True
     if user.role == Role.handler:
@@ -78,8 +79,14 @@ def can_see(user: Principal, *, unit_code: str | None, region_path: str | None,
     return in_region(user, region_path)
 
 
-def require_visible(user: Principal, *, unit_code: str | None, region_path: str | None,
-                    reporter_id: int | None, what: str) -> None:
+def require_visible(
+    user: Principal,
+    *,
+    unit_code: str | None,
+    region_path: str | None,
+    reporter_id: int | None,
+    what: str,
+) -> None:
     if not can_see(user, unit_code=unit_code, region_path=region_path, reporter_id=reporter_id):
         raise Forbidden(f"{what}不在您的管辖范围内 / {what} is outside your jurisdiction")
 

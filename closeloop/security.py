@@ -28,8 +28,9 @@ def new_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
-def issue_token(*, secret: str, user_id: int, generation: int, now: datetime,
-                minutes: int) -> tuple[str, datetime]:
+def issue_token(
+    *, secret: str, user_id: int, generation: int, now: datetime, minutes: int
+) -> tuple[str, datetime]:
     expires = now + timedelta(minutes=minutes)
     claims = {
         "sub": str(user_id),
@@ -44,8 +45,12 @@ def issue_token(*, secret: str, user_id: int, generation: int, now: datetime,
 def decode_token(token: str, *, secret: str, now: datetime) -> dict[str, Any] | None:
     """The token's claims, or None when it is forged, malformed or expired at `now`."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"verify_exp": False, "require": ["sub", "exp", "jti"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"verify_exp": False, "require": ["sub", "exp", "jti"]},
+        )
     except jwt.PyJWTError:
         return None
     if int(claims["exp"]) <= now.timestamp():

@@ -9,7 +9,9 @@ from models.types import UTCDateTime
 
 
 class UserBase(SQLModel):
-    username: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"})
+    username: str = Field(
+        min_length=1, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"}
+    )
     display_name: str = Field(min_length=1, max_length=100)
     role: Role
     unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)

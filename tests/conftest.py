@@ -23,7 +23,9 @@ from closeloop.config import get_settings
 from closeloop.db import make_engine, new_session, upgrade
 
 PG_URL = os.environ.get("CLOSELOOP_TEST_PG_URL", "")
-REQUIRE_PG = os.environ.get("CI", "").lower() == "true" or os.environ.get("CLOSELOOP_REQUIRE_PG") == "1"
+REQUIRE_PG = (
+    os.environ.get("CI", "").lower() == "true" or os.environ.get("CLOSELOOP_REQUIRE_PG") == "1"
+)
 DEFAULT_NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Tuesday
 
 

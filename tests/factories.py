@@ -63,41 +63,79 @@ class Org:
 
 def build_org(session: Session) -> Org:
     for code, name, level, parent in REGIONS:
-        org.create_region(session, data=RegionCreate(code=code, name=name, level=level,
-                                                     parent_code=parent))
+        org.create_region(
+            session, data=RegionCreate(code=code, name=name, level=level, parent_code=parent)
+        )
     for code, name, short in UNITS:
         org.create_unit(session, data=UnitCreate(code=code, name=name, short_name=short))
     for code, name, parent, unit, limit, sign in CATEGORIES:
-        org.create_category(session, data=CategoryCreate(
-            code=code, name=name, parent_code=parent, unit_code=unit, limit_days=limit,
-            sign_hours=sign))
+        org.create_category(
+            session,
+            data=CategoryCreate(
+                code=code,
+                name=name,
+                parent_code=parent,
+                unit_code=unit,
+                limit_days=limit,
+                sign_hours=sign,
+            ),
+        )
     result = Org()
     for username, role, unit, region in USERS:
-        user = User(username=username, display_name=f"{username} 测试", role=role,
-                    unit_code=unit, region_code=region, password_hash=password_hash(),
-                    created_at=NOW)
+        user = User(
+            username=username,
+            display_name=f"{username} 测试",
+            role=role,
+            unit_code=unit,
+            region_code=region,
+            password_hash=password_hash(),
+            created_at=NOW,
+        )
         session.add(user)
         session.flush()
         result.users[username] = auth.principal_of(session, user)
     return result
 
 
-def new_case(session: Session, o: Org, *, kind: CaseKind = CaseKind.event,
-             grade: Grade | None = None, by: str | None = None, grid: str = "G1",
-             category: str = "0101", now: datetime = NOW, urgent: bool = False) -> Case:
+def new_case(
+    session: Session,
+    o: Org,
+    *,
+    kind: CaseKind = CaseKind.event,
+    grade: Grade | None = None,
+    by: str | None = None,
+    grid: str = "G1",
+    category: str = "0101",
+    now: datetime = NOW,
+    urgent: bool = False,
+) -> Case:
     if kind == CaseKind.hazard and grade is None:
         grade = Grade.general
     filer = by or ("rep1" if kind == CaseKind.event else "disp")
-    return cases.file_case(session, actor=o[filer], now=now, data=CaseCreate(
-        kind=kind, title="测试案件", description="描述", category_code=category, grid_code=grid,
-        address="东门路1号", grade=grade, urgent=urgent))
+    return cases.file_case(
+        session,
+        actor=o[filer],
+        now=now,
+        data=CaseCreate(
+            kind=kind,
+            title="测试案件",
+            description="描述",
+            category_code=category,
+            grid_code=grid,
+            address="东门路1号",
+            grade=grade,
+            urgent=urgent,
+        ),
+    )
 
 
-def act(session: Session, o: Org, case: Case, action: str, by: str, now: datetime = NOW,
-        **data: object) -> Case:
+def act(
+    session: Session, o: Org, case: Case, action: str, by: str, now: datetime = NOW, **data: object
+) -> Case:
     assert case.id is not None
-    return actions.perform(session, actor=o[by], case_id=case.id, action=action,
-                           data=ActionInput(**data), now=now)
+    return actions.perform(
+        session, actor=o[by], case_id=case.id, action=action, data=ActionInput(**data), now=now
+    )
 
 
 def evidence(session: Session, o: Org, case: Case, by: str = "h_zj", now: datetime = NOW) -> int:
@@ -107,8 +145,9 @@ def evidence(session: Session, o: Org, case: Case, by: str = "h_zj", now: dateti
 
     assert case.id is not None
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    row = attachments.add_attachment(session, actor=o[by], case_id=case.id, filename="after.png",
-                                     stream=io.BytesIO(png), now=now)
+    row = attachments.add_attachment(
+        session, actor=o[by], case_id=case.id, filename="after.png", stream=io.BytesIO(png), now=now
+    )
     assert row.id is not None
     return row.id
 
@@ -117,8 +156,15 @@ def verifier_for(case: Case) -> str:
     return "disp" if case.kind == CaseKind.event else "sup"
 
 
-def case_in(session: Session, o: Org, state: CaseState, *, kind: CaseKind = CaseKind.event,
-            grade: Grade | None = None, now: datetime = NOW) -> Case:
+def case_in(
+    session: Session,
+    o: Org,
+    state: CaseState,
+    *,
+    kind: CaseKind = CaseKind.event,
+    grade: Grade | None = None,
+    now: datetime = NOW,
+) -> Case:
     """A case of this kind walked through the real services into `state`."""
     case = new_case(session, o, kind=kind, grade=grade, now=now)
     if state == CaseState.reported:

@@ -9,8 +9,12 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/token", summary="登录 / log in (OAuth2 password form)")
-def token(session: SessionDep, now: NowDep, username: Annotated[str, Form()],
-          password: Annotated[str, Form()]) -> dict[str, Any]:
+def token(
+    session: SessionDep,
+    now: NowDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> dict[str, Any]:
     access, expires = auth.login(session, username=username, password=password, now=now)
     return {"access_token": access, "token_type": "bearer", "expires_at": expires.isoformat()}
 
@@ -23,5 +27,11 @@ def logout(session: SessionDep, now: NowDep, claims: ClaimsDep) -> dict[str, str
 
 @router.get("/me", summary="当前用户 / who am I")
 def me(user: CurrentUser) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "role": user.role, "unit_code": user.unit_code, "region_code": user.region_code}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "unit_code": user.unit_code,
+        "region_code": user.region_code,
+    }

@@ -21,16 +21,24 @@ def file_case(session: SessionDep, user: CurrentUser, now: NowDep, data: CaseCre
 
 @router.get("/cases", response_model=CasePage)
 def list_cases(
-    session: SessionDep, user: CurrentUser, now: NowDep,
-    state: CaseState | None = None, kind: CaseKind | None = None,
-    unit_code: str | None = None, region_code: str | None = None,
-    overdue: bool | None = None, q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    state: CaseState | None = None,
+    kind: CaseKind | None = None,
+    unit_code: str | None = None,
+    region_code: str | None = None,
+    overdue: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> object:
-    filters = cases.CaseFilter(state=state, kind=kind, unit_code=unit_code,
-                               region_code=region_code, overdue=overdue, q=q)
-    return cases.list_cases(session, actor=user, filters=filters, page=page,
-                            page_size=page_size, now=now)
+    filters = cases.CaseFilter(
+        state=state, kind=kind, unit_code=unit_code, region_code=region_code, overdue=overdue, q=q
+    )
+    return cases.list_cases(
+        session, actor=user, filters=filters, page=page, page_size=page_size, now=now
+    )
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
@@ -40,10 +48,17 @@ def get_case(session: SessionDep, user: CurrentUser, now: NowDep, case_id: int) 
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=CasePublic)
-def act(session: SessionDep, user: CurrentUser, now: NowDep, case_id: int, action: str,
-        data: Annotated[ActionInput | None, Body()] = None) -> object:
-    case = actions.perform(session, actor=user, case_id=case_id, action=action,
-                           data=data or ActionInput(), now=now)
+def act(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    case_id: int,
+    action: str,
+    data: Annotated[ActionInput | None, Body()] = None,
+) -> object:
+    case = actions.perform(
+        session, actor=user, case_id=case_id, action=action, data=data or ActionInput(), now=now
+    )
     return cases.public_one(session, case, user, now)
 
 
@@ -53,12 +68,22 @@ def case_history(session: SessionDep, user: CurrentUser, case_id: int) -> object
     return history.history_of(session, case_id=case_id)
 
 
-@router.post("/cases/{case_id}/attachments", status_code=status.HTTP_201_CREATED,
-             response_model=AttachmentPublic)
-def upload(session: SessionDep, user: CurrentUser, now: NowDep, case_id: int,
-           file: UploadFile) -> object:
-    return attachments.add_attachment(session, actor=user, case_id=case_id,
-                                      filename=file.filename or "", stream=file.file, now=now)
+@router.post(
+    "/cases/{case_id}/attachments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AttachmentPublic,
+)
+def upload(
+    session: SessionDep, user: CurrentUser, now: NowDep, case_id: int, file: UploadFile
+) -> object:
+    return attachments.add_attachment(
+        session,
+        actor=user,
+        case_id=case_id,
+        filename=file.filename or "",
+        stream=file.file,
+        now=now,
+    )
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentPublic])

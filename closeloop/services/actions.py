@@ -32,16 +32,30 @@ from models.enums import Action, CaseKind, CaseState, Grade, RequestStatus, Requ
 from models.org import Category
 
 NEEDS_REASON = {
-    Action.cancel, Action.return_, Action.suspend, Action.reject, Action.reopen,
-    Action.request_extension, Action.request_suspension, Action.reject_extension,
+    Action.cancel,
+    Action.return_,
+    Action.suspend,
+    Action.reject,
+    Action.reopen,
+    Action.request_extension,
+    Action.request_suspension,
+    Action.reject_extension,
 }
 
 
 class Ctx:
     """What one action works with."""
 
-    def __init__(self, session: Session, case: Case, actor: Principal, data: ActionInput,
-                 now: datetime, settings: Settings, pending: Pending) -> None:
+    def __init__(
+        self,
+        session: Session,
+        case: Case,
+        actor: Principal,
+        data: ActionInput,
+        now: datetime,
+        settings: Settings,
+        pending: Pending,
+    ) -> None:
         self.session = session
         self.case = case
         self.actor = actor
@@ -58,8 +72,14 @@ class Ctx:
 
 
 def perform(
-    session: Session, *, actor: Principal, case_id: int, action: str, data: ActionInput,
-    now: datetime, settings: Settings | None = None,
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    data: ActionInput,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> Case:
     settings = settings or get_settings()
     if action not in Action._value2member_map_:
@@ -82,13 +102,17 @@ def perform(
     ctx = Ctx(session, case, actor, data, now, settings, pending)
     allowed = lifecycle.actions_in(case.state)
     if action not in allowed:
-        mine = [a for a in allowed if policy.role_may(actor, a, kind=case.kind,
-                                                      reporter_id=case.reporter_id)]
+        mine = [
+            a
+            for a in allowed
+            if policy.role_may(actor, a, kind=case.kind, reporter_id=case.reporter_id)
+        ]
         raise Conflict(
             f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
             f"{action} is not allowed in state {case.state}; allowed now: "
             f"{', '.join(mine) or 'none'}",
-            state=case.state, allowed_actions=mine,
+            state=case.state,
+            allowed_actions=mine,
         )
     why = precondition_failure(case, action, pending=pending, now=now, settings=settings)
     if why:
@@ -103,8 +127,15 @@ def perform(
         flag_modified(case, "updated_at")  # every action bumps the version, even a request
         session.flush()  # the version compare-and-swap happens here
         history.append(
-            session, case=case, action=action, actor=actor, at=now, from_state=before,
-            to_state=after, note=ctx.text, data=ctx.record,
+            session,
+            case=case,
+            action=action,
+            actor=actor,
+            at=now,
+            from_state=before,
+            to_state=after,
+            note=ctx.text,
+            data=ctx.record,
         )
         session.flush()
     except StaleDataError:
@@ -119,16 +150,25 @@ def _dispatch(ctx: Ctx) -> None:
     category = ctx.session.get(Category, case.category_code) if case.category_code else None
     unit_code = ctx.data.unit_code or (category.unit_code if category else None)
     if not unit_code:
-        raise Invalid("请指定处置单位 / dispatch needs unit_code: the category names no default unit")
+        raise Invalid(
+            "请指定处置单位 / dispatch needs unit_code: the category names no default unit"
+        )
     require_unit(ctx.session, unit_code)
     case.unit_code = unit_code
     case.dispatched_at = ctx.now
     case.signed_at = None
     ctx.record = {"unit_code": unit_code}
-    ctx.record.update(deadlines.set_dispatch_deadlines(
-        case, now=ctx.now, cal=ctx.cal, category=category, settings=ctx.settings,
-        due_at=ctx.data.due_at, limit_days=ctx.data.limit_days,
-    ))
+    ctx.record.update(
+        deadlines.set_dispatch_deadlines(
+            case,
+            now=ctx.now,
+            cal=ctx.cal,
+            category=category,
+            settings=ctx.settings,
+            due_at=ctx.data.due_at,
+            limit_days=ctx.data.limit_days,
+        )
+    )
     if case.kind == CaseKind.hazard and case.grade == Grade.major:
         case.listed = True
         ctx.record["listed"] = True
@@ -147,7 +187,7 @@ def _merge(ctx: Ctx) -> None:
     try:
         target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
     except NotFound:
-        raise Invalid(f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist")
+        raise Invalid(f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist") from None
     if target.state == CaseState.cancelled:
         raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
     ctx.case.merged_into_id = target.id
@@ -196,14 +236,19 @@ def _submit(ctx: Ctx) -> None:
             "upload after-photos or a document and pass their attachment_ids"
         )
     if ids:
-        found = set(ctx.session.exec(
-            select(Attachment.id).where(col(Attachment.id).in_(ids),
-                                        Attachment.case_id == case.id)
-        ))
+        found = set(
+            ctx.session.exec(
+                select(Attachment.id).where(
+                    col(Attachment.id).in_(ids), Attachment.case_id == case.id
+                )
+            )
+        )
         missing = [i for i in ids if i not in found]
         if missing:
-            raise Invalid(f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
-                          f"attachments of case {case.number}")
+            raise Invalid(
+                f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
+                f"attachments of case {case.number}"
+            )
     case.submitted_at = ctx.now
     deadlines.set_verification_deadline(case, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
     ctx.record = {"attachment_ids": ids, "verify_due_at": _iso(case.verify_due_at)}
@@ -256,8 +301,13 @@ def _reject_extension(ctx: Ctx) -> None:
 
 def _new_request(ctx: Ctx, kind: RequestType, days: int | None) -> None:
     req = CaseRequest(
-        case_id=ctx.case.id, type=kind, status=RequestStatus.pending, days=days,
-        reason=(ctx.text or "").strip(), requested_by=ctx.actor.id, requested_at=ctx.now,
+        case_id=ctx.case.id or 0,
+        type=kind,
+        status=RequestStatus.pending,
+        days=days,
+        reason=(ctx.text or "").strip(),
+        requested_by=ctx.actor.id or 0,
+        requested_at=ctx.now,
     )
     ctx.session.add(req)
     ctx.session.flush()

@@ -7,10 +7,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from closeloop.config import Settings, get_settings
-from closeloop.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from closeloop.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from closeloop.policy import Principal
 from closeloop.services.cases import load_case
 from models.attachment import Attachment
@@ -40,15 +47,23 @@ def blob_path(settings: Settings, sha256: str) -> Path:
 
 
 def add_attachment(
-    session: Session, *, actor: Principal, case_id: int, filename: str, stream: BinaryIO,
-    now: datetime, settings: Settings | None = None,
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    filename: str,
+    stream: BinaryIO,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> Attachment:
     settings = settings or get_settings()
     case = load_case(session, actor=actor, case_id=case_id)
     _require_uploader(actor, case)
     if case.state in (CaseState.cancelled, CaseState.closed):
-        raise Conflict(f"案件已{case.state}，不能再上传 / case {case.number} is {case.state}; "
-                       "nothing can be attached to it")
+        raise Conflict(
+            f"案件已{case.state}，不能再上传 / case {case.number} is {case.state}; "
+            "nothing can be attached to it"
+        )
     name = os.path.basename(filename or "").strip() or "upload"
     folder = settings.data_dir / "attachments"
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,8 +102,15 @@ def add_attachment(
         os.unlink(tmp.name)  # same content stored once
     else:
         os.replace(tmp.name, target)
-    row = Attachment(case_id=case_id, sha256=sha, filename=name[:255], content_type=kind,
-                     size=size, uploaded_by=actor.id, uploaded_at=now)
+    row = Attachment(
+        case_id=case_id,
+        sha256=sha,
+        filename=name[:255],
+        content_type=kind,
+        size=size,
+        uploaded_by=actor.id or 0,
+        uploaded_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -101,12 +123,16 @@ def _require_uploader(actor: Principal, case: Case) -> None:
 
 def list_attachments(session: Session, *, actor: Principal, case_id: int) -> list[Attachment]:
     load_case(session, actor=actor, case_id=case_id)
-    return list(session.exec(select(Attachment).where(Attachment.case_id == case_id)
-                             .order_by(Attachment.id)))  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(Attachment).where(Attachment.case_id == case_id).order_by(col(Attachment.id))
+        )
+    )  # type: ignore[arg-type]
 
 
-def open_attachment(session: Session, *, actor: Principal, attachment_id: int,
-                    settings: Settings | None = None) -> tuple[Attachment, Path]:
+def open_attachment(
+    session: Session, *, actor: Principal, attachment_id: int, settings: Settings | None = None
+) -> tuple[Attachment, Path]:
     settings = settings or get_settings()
     row = session.get(Attachment, attachment_id)
     if row is None:

@@ -31,13 +31,20 @@ def signing_secret(session: Session, settings: Settings | None = None) -> str:
     return row.value
 
 
-def login(session: Session, *, username: str, password: str, now: datetime,
-          settings: Settings | None = None) -> tuple[str, datetime]:
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> tuple[str, datetime]:
     settings = settings or get_settings()
     since = now - timedelta(minutes=settings.login_window_minutes)
     failures = session.exec(
-        select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.username == username, col(LoginFailure.at) > since)
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, col(LoginFailure.at) > since)
     ).one()
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
@@ -46,21 +53,30 @@ def login(session: Session, *, username: str, password: str, now: datetime,
             retry_after=settings.login_window_minutes * 60,
         )
     user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not security.verify_password(user.password_hash, password):
+    if (
+        user is None
+        or not user.active
+        or not security.verify_password(user.password_hash, password)
+    ):
         session.add(LoginFailure(username=username, at=now))
         raise Unauthorized(BAD_LOGIN, keep_changes=True)
     session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))  # type: ignore[call-overload]
     assert user.id is not None
     return security.issue_token(
-        secret=signing_secret(session, settings), user_id=user.id,
-        generation=user.token_generation, now=now, minutes=settings.token_minutes,
+        secret=signing_secret(session, settings),
+        user_id=user.id,
+        generation=user.token_generation,
+        now=now,
+        minutes=settings.token_minutes,
     )
 
 
 def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Principal, dict]:
     claims = security.decode_token(token, secret=signing_secret(session), now=now)
     if claims is None:
-        raise Unauthorized("令牌无效或已过期，请重新登录 / the token is invalid or expired; log in again")
+        raise Unauthorized(
+            "令牌无效或已过期，请重新登录 / the token is invalid or expired; log in again"
+        )
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.active or claims.get("gen") != user.token_generation:
         raise Unauthorized("令牌已失效，请重新登录 / the token was revoked; log in again")
@@ -72,8 +88,12 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
 def principal_of(session: Session, user: User) -> Principal:
     region = session.get(Region, user.region_code) if user.region_code else None
     return Principal(
-        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-        unit_code=user.unit_code, region_code=user.region_code,
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        unit_code=user.unit_code,
+        region_code=user.region_code,
         region_path=region.path if region else None,
     )
 
@@ -81,8 +101,9 @@ def principal_of(session: Session, user: User) -> Principal:
 def revoke(session: Session, *, claims: dict, now: datetime) -> None:
     """Log out: this token stops working at once; expired revocations are swept as we go."""
     session.exec(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))  # type: ignore[call-overload]
-    session.add(RevokedToken(jti=claims["jti"],
-                             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC)))
+    session.add(
+        RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC))
+    )
 
 
 def revoke_all(session: Session, *, user: User) -> None:

@@ -18,20 +18,27 @@ def year_view(session: Session, *, year: int) -> dict[str, Any]:
     cal = load_calendar(session)
     start = date(year, 1, 1)
     days = [start + timedelta(days=i) for i in range((date(year + 1, 1, 1) - start).days)]
-    overrides = list(session.exec(
-        select(CalendarOverride).where(col(CalendarOverride.day) >= start,
-                                       col(CalendarOverride.day) < date(year + 1, 1, 1))
-        .order_by(col(CalendarOverride.day))
-    ))
+    overrides = list(
+        session.exec(
+            select(CalendarOverride)
+            .where(
+                col(CalendarOverride.day) >= start, col(CalendarOverride.day) < date(year + 1, 1, 1)
+            )
+            .order_by(col(CalendarOverride.day))
+        )
+    )
     return {
         "year": year,
         "known": year in cal.known_years,
-        "source": "chinesecalendar" if year in PACKAGE_YEARS else (
-            "overrides" if overrides else "weekdays (estimated)"),
-        "days_off_on_weekdays": [d.isoformat() for d in days
-                                 if d.weekday() < 5 and not cal.is_workday(d)],
-        "workdays_on_weekends": [d.isoformat() for d in days
-                                 if d.weekday() >= 5 and cal.is_workday(d)],
+        "source": "chinesecalendar"
+        if year in PACKAGE_YEARS
+        else ("overrides" if overrides else "weekdays (estimated)"),
+        "days_off_on_weekdays": [
+            d.isoformat() for d in days if d.weekday() < 5 and not cal.is_workday(d)
+        ],
+        "workdays_on_weekends": [
+            d.isoformat() for d in days if d.weekday() >= 5 and cal.is_workday(d)
+        ],
         "working_days": sum(1 for d in days if cal.is_workday(d)),
         "overrides": [
             {"day": o.day.isoformat(), "workday": o.workday, "note": o.note} for o in overrides
@@ -39,8 +46,9 @@ def year_view(session: Session, *, year: int) -> dict[str, Any]:
     }
 
 
-def set_overrides(session: Session, *, actor: Principal, items: list[CalendarOverrideIn],
-                  now: datetime) -> list[CalendarOverride]:
+def set_overrides(
+    session: Session, *, actor: Principal, items: list[CalendarOverrideIn], now: datetime
+) -> list[CalendarOverride]:
     """Insert or replace overrides, all or none."""
     if not items:
         raise Invalid("没有日期 / send at least one {day, workday, note}")
@@ -52,7 +60,8 @@ def set_overrides(session: Session, *, actor: Principal, items: list[CalendarOve
     rows = []
     for item in items:
         row = session.get(CalendarOverride, item.day) or CalendarOverride(
-            day=item.day, workday=item.workday, created_at=now)
+            day=item.day, workday=item.workday, created_at=now
+        )
         row.workday = item.workday
         row.note = item.note
         row.created_by = actor.id

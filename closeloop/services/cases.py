@@ -50,8 +50,14 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
     session.add(case)
     session.flush()
     history.append(
-        session, case=case, action="file", actor=actor, at=now, from_state=None,
-        to_state=CaseState.reported, data={"kind": data.kind, "grade": data.grade},
+        session,
+        case=case,
+        action="file",
+        actor=actor,
+        at=now,
+        from_state=None,
+        to_state=CaseState.reported,
+        data={"kind": data.kind, "grade": data.grade},
     )
     session.flush()
     return case
@@ -84,8 +90,11 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
     if case is None:
         raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
     policy.require_visible(
-        actor, unit_code=case.unit_code, region_path=case.region_path,
-        reporter_id=case.reporter_id, what=f"案件 {case.number} / case {case.number}",
+        actor,
+        unit_code=case.unit_code,
+        region_path=case.region_path,
+        reporter_id=case.reporter_id,
+        what=f"案件 {case.number} / case {case.number}",
     )
     return case
 
@@ -115,8 +124,9 @@ def allowed_actions(
 ) -> list[str]:
     """The actions this caller may take on this case now: state, role, jurisdiction and the
     preconditions that do not depend on the input."""
-    if not policy.can_see(actor, unit_code=case.unit_code, region_path=case.region_path,
-                          reporter_id=case.reporter_id):
+    if not policy.can_see(
+        actor, unit_code=case.unit_code, region_path=case.region_path, reporter_id=case.reporter_id
+    ):
         return []
     result = []
     for action in lifecycle.actions_in(case.state):
@@ -149,7 +159,11 @@ def precondition_failure(
 
 
 def to_public(
-    case: Case, actor: Principal, *, pending: Pending, now: datetime,
+    case: Case,
+    actor: Principal,
+    *,
+    pending: Pending,
+    now: datetime,
     settings: Settings | None = None,
 ) -> CasePublic:
     settings = settings or get_settings()
@@ -205,7 +219,12 @@ class CaseFilter:
 
 
 def list_cases(
-    session: Session, *, actor: Principal, filters: CaseFilter, page: int, page_size: int,
+    session: Session,
+    *,
+    actor: Principal,
+    filters: CaseFilter,
+    page: int,
+    page_size: int,
     now: datetime,
 ) -> CasePage:
     stmt = select(Case)
@@ -222,18 +241,26 @@ def list_cases(
             raise Invalid(f"区域 {filters.region_code} 不存在 / region_code does not exist")
         stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
     if filters.overdue is not None:
-        late = (col(Case.state).in_(list(CaseState.dispatched_states()))
-                & (col(Case.due_at) < now))
+        late = col(Case.state).in_(list(CaseState.dispatched_states())) & (col(Case.due_at) < now)
         stmt = stmt.where(late if filters.overdue else ~late | col(Case.due_at).is_(None))
     if filters.q:
         like = f"%{filters.q.strip()}%"
-        stmt = stmt.where(or_(col(Case.title).like(like), col(Case.number).like(like),
-                              col(Case.address).like(like), col(Case.description).like(like)))
+        stmt = stmt.where(
+            or_(
+                col(Case.title).like(like),
+                col(Case.number).like(like),
+                col(Case.address).like(like),
+                col(Case.description).like(like),
+            )
+        )
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    rows = list(session.exec(
-        stmt.order_by(col(Case.reported_at).desc(), col(Case.id).desc())
-        .offset((page - 1) * page_size).limit(page_size)
-    ))
+    rows = list(
+        session.exec(
+            stmt.order_by(col(Case.reported_at).desc(), col(Case.id).desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
     pending = pending_requests(session, [r.id for r in rows if r.id is not None])
     items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
     return CasePage(items=items, total=total, page=page, page_size=page_size)
@@ -246,7 +273,9 @@ def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
         return stmt.where(Case.unit_code == (actor.unit_code or "\x00"))
     if actor.role == Role.reporter:
         return stmt.where(Case.reporter_id == actor.id)
-    return stmt.where(col(Case.region_path).startswith(actor.region_path or "\x00", autoescape=True))
+    return stmt.where(
+        col(Case.region_path).startswith(actor.region_path or "\x00", autoescape=True)
+    )
 
 
 def require_unit(session: Session, code: str) -> Unit:

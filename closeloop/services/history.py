@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from closeloop.errors import NotFound
 from closeloop.policy import Principal
@@ -48,6 +48,6 @@ def history_of(session: Session, *, case_id: int) -> list[HistoryPublic]:
     if session.get(Case, case_id) is None:
         raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
     rows = session.exec(
-        select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.seq)
+        select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(col(CaseHistory.seq))
     )
     return [HistoryPublic.model_validate(row, from_attributes=True) for row in rows]

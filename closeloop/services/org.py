@@ -8,7 +8,15 @@ from sqlmodel import Session, col, select
 from closeloop import security
 from closeloop.errors import Conflict, Invalid
 from models.enums import RegionLevel, Role
-from models.org import Category, CategoryCreate, CategoryPublic, Region, RegionCreate, Unit, UnitCreate
+from models.org import (
+    Category,
+    CategoryCreate,
+    CategoryPublic,
+    Region,
+    RegionCreate,
+    Unit,
+    UnitCreate,
+)
 from models.user import User, UserCreate
 
 _PARENT_LEVEL = {
@@ -111,7 +119,9 @@ def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
     if data.region_code is not None and session.get(Region, data.region_code) is None:
         raise Invalid(f"区域 {data.region_code} 不存在 / region_code does not exist")
     if data.role == Role.handler and data.unit_code is None:
-        raise Invalid("处置人员必须属于一个单位 / a handler needs unit_code: the unit they work for")
+        raise Invalid(
+            "处置人员必须属于一个单位 / a handler needs unit_code: the unit they work for"
+        )
     if data.role in (Role.reporter, Role.dispatcher, Role.supervisor) and data.region_code is None:
         raise Invalid(
             f"{data.role} 必须指定辖区 / a {data.role} needs region_code: their jurisdiction"
