@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from models.types import LocalTime, UTCDateTime
 
 
 class Attachment(SQLModel, table=True):
@@ -26,4 +26,4 @@ class AttachmentPublic(BaseModel):
     content_type: str
     size: int
     sha256: str
-    uploaded_at: datetime
+    uploaded_at: LocalTime

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
-from models.types import UTCDateTime
+from models.types import LocalTime, UTCDateTime
 
 
 class Location(BaseModel):
@@ -99,15 +99,15 @@ class CasePublic(BaseModel):
     grade: Grade | None
     urgent: bool
     reporter_id: int | None
-    reported_at: datetime
-    dispatched_at: datetime | None
-    sign_due_at: datetime | None
-    signed_at: datetime | None
-    due_at: datetime | None
+    reported_at: LocalTime
+    dispatched_at: LocalTime | None
+    sign_due_at: LocalTime | None
+    signed_at: LocalTime | None
+    due_at: LocalTime | None
     due_estimated: bool
     deadline_version: int
-    verify_due_at: datetime | None
-    closed_at: datetime | None
+    verify_due_at: LocalTime | None
+    closed_at: LocalTime | None
     listed: bool
     rework_count: int
     merged_into_id: int | None

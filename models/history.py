@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from models.types import LocalTime, UTCDateTime
 
 
 class CaseHistory(SQLModel, table=True):
@@ -33,6 +33,6 @@ class HistoryPublic(BaseModel):
     to_state: str | None
     actor: str
     actor_id: int | None
-    at: datetime
+    at: LocalTime
     note: str | None
     data: dict[str, Any]

@@ -1,7 +1,10 @@
 """Column types: every timestamp is stored in UTC and comes back timezone-aware."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import PlainSerializer
 
 from sqlalchemy import DateTime, TypeDecorator
 
@@ -26,3 +29,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _local_iso(value: datetime) -> str:
+    return value.astimezone(SHANGHAI).isoformat()
+
+
+# A timestamp as the API shows it: ISO 8601 in Asia/Shanghai with its offset (+08:00).
+LocalTime = Annotated[datetime, PlainSerializer(_local_iso, return_type=str)]

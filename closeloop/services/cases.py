@@ -17,6 +17,9 @@ from models.org import Category, Region, Unit
 
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
+    if data.kind == CaseKind.letter:
+        raise Invalid("督办件由系统或督办人员签发 / kind must be event or hazard; letters are "
+                      "issued by escalation or by a supervisor")
     grid = session.get(Region, data.grid_code)
     if grid is None or grid.level != RegionLevel.grid:
         raise Invalid(f"网格 {data.grid_code} 不存在 / grid_code {data.grid_code!r} is not a grid")
