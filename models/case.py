@@ -8,7 +8,7 @@ from sqlalchemy import Column, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
-from models.types import LocalTime, UTCDateTime
+from models.types import DbInt, LocalTime, UTCDateTime
 
 
 class Location(BaseModel):
@@ -119,13 +119,13 @@ class ActionInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(default=None, max_length=2000)
     reason: str | None = Field(default=None, max_length=2000)
-    version: int | None = None
-    unit_code: str | None = None
+    version: DbInt | None = None
+    unit_code: str | None = Field(default=None, max_length=40)
     due_at: datetime | None = None
     limit_days: int | None = Field(default=None, ge=1, le=365)
     days: int | None = Field(default=None, ge=1, le=365)
-    attachment_ids: list[int] | None = None
-    target_case_id: int | None = None
+    attachment_ids: list[DbInt] | None = Field(default=None, max_length=50)
+    target_case_id: DbInt | None = None
 
 
 class CaseRequest(SQLModel, table=True):

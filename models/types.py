@@ -4,8 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import PlainSerializer
-
+from pydantic import Field, PlainSerializer
 from sqlalchemy import DateTime, TypeDecorator
 
 
@@ -40,3 +39,7 @@ def _local_iso(value: datetime) -> str:
 
 # A timestamp as the API shows it: ISO 8601 in Asia/Shanghai with its offset (+08:00).
 LocalTime = Annotated[datetime, PlainSerializer(_local_iso, return_type=str)]
+
+# An id or counter as the API accepts it: within a 32-bit signed integer, so no input can overflow
+# a database column.
+DbInt = Annotated[int, Field(ge=0, le=2_147_483_647)]

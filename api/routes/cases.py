@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, UploadFile, status
+from fastapi import APIRouter, Body, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, NowDep, SessionDep
@@ -11,6 +11,7 @@ from models.enums import CaseKind, CaseState
 from models.history import HistoryPublic
 
 router = APIRouter(tags=["cases"])
+PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
@@ -30,7 +31,7 @@ def list_cases(
     region_code: str | None = None,
     overdue: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> object:
     filters = cases.CaseFilter(
@@ -42,7 +43,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-def get_case(session: SessionDep, user: CurrentUser, now: NowDep, case_id: int) -> object:
+def get_case(session: SessionDep, user: CurrentUser, now: NowDep, case_id: PathId) -> object:
     case = cases.load_case(session, actor=user, case_id=case_id)
     return cases.public_one(session, case, user, now)
 
@@ -52,7 +53,7 @@ def act(
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
-    case_id: int,
+    case_id: PathId,
     action: str,
     data: Annotated[ActionInput | None, Body()] = None,
 ) -> object:
@@ -63,7 +64,7 @@ def act(
 
 
 @router.get("/cases/{case_id}/history", response_model=list[HistoryPublic])
-def case_history(session: SessionDep, user: CurrentUser, case_id: int) -> object:
+def case_history(session: SessionDep, user: CurrentUser, case_id: PathId) -> object:
     cases.load_case(session, actor=user, case_id=case_id)
     return history.history_of(session, case_id=case_id)
 
@@ -74,7 +75,7 @@ def case_history(session: SessionDep, user: CurrentUser, case_id: int) -> object
     response_model=AttachmentPublic,
 )
 def upload(
-    session: SessionDep, user: CurrentUser, now: NowDep, case_id: int, file: UploadFile
+    session: SessionDep, user: CurrentUser, now: NowDep, case_id: PathId, file: UploadFile
 ) -> object:
     return attachments.add_attachment(
         session,
@@ -87,11 +88,11 @@ def upload(
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentPublic])
-def list_uploads(session: SessionDep, user: CurrentUser, case_id: int) -> object:
+def list_uploads(session: SessionDep, user: CurrentUser, case_id: PathId) -> object:
     return attachments.list_attachments(session, actor=user, case_id=case_id)
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
-def download(session: SessionDep, user: CurrentUser, attachment_id: int) -> FileResponse:
+def download(session: SessionDep, user: CurrentUser, attachment_id: PathId) -> FileResponse:
     row, path = attachments.open_attachment(session, actor=user, attachment_id=attachment_id)
     return FileResponse(path, media_type=row.content_type, filename=row.filename)
