@@ -1,0 +1,50 @@
+"""Property-based: whatever the OpenAPI schema allows a client to send, the answer is never a 500
+and every error is problem+json (schemathesis generates the requests)."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from api.app import create_app
+from closeloop.db import new_session
+from closeloop.services import auth
+from tests.factories import PASSWORD, case_in
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(params=["admin", "sup", "h_zj"])
+def fuzz_user(request):
+    return request.param
+
+
+@pytest.fixture
+def api_schema(engine, clock, org, fuzz_user):
+    with new_session(engine) as s:
+        for state in ("reported", "rectifying", "verifying"):
+            case_in(s, org, state)
+        token, _ = auth.login(s, username=fuzz_user, password=PASSWORD, now=clock.now())
+        s.commit()
+    app = create_app(engine=engine, clock=clock)
+    app.state.fuzz_token = token
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+def test_no_input_causes_a_server_error(api_schema):
+    token = api_schema.app.state.fuzz_token
+    headers = {"Authorization": f"Bearer {token}"}
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 20
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=15, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def check(case):
+            response = case.call(headers=headers)
+            assert response.status_code < 500, (case.method, case.path, response.text)
+            if response.status_code >= 400:
+                ctype = response.headers.get("content-type") or [""]
+                assert ctype[0].startswith(PROBLEM), (case.method, case.path, response.text)
+
+        check()
