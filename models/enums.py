@@ -52,6 +52,12 @@ class CaseState(StrEnum):
         return (cls.closed, cls.cancelled)
 
     @classmethod
+    def clock_running_states(cls) -> tuple["CaseState", ...]:
+        """States in which the unit's rectification deadline runs: suspension stops the clock,
+        and so does submitting (verification has its own deadline, verify_due_at)."""
+        return (cls.dispatched, cls.rectifying)
+
+    @classmethod
     def dispatched_states(cls) -> tuple["CaseState", ...]:
         """States in which a unit holds the case and a deadline runs."""
         return (cls.dispatched, cls.rectifying, cls.suspended, cls.verifying)

@@ -70,7 +70,7 @@ def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{base}/docs").status_code == 200
-        match = re.search(r"^\s*(\S+)\s+dispatcher\b.*?(\S+)\s*$", text, re.M)
+        match = re.search(r"^\s*(\S+)\s+\S+ dispatcher\s.*?(\S+)\s*$", text, re.M)
         assert match, text
         username, password = match.group(1), match.group(2)
         token = httpx.post(f"{base}/api/v1/auth/token",

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from closeloop import lifecycle, policy
+from closeloop.calendar import SHANGHAI
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid, NotFound
 from closeloop.policy import Principal
@@ -31,7 +32,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         raise Invalid("只有隐患有等级 / only a hazard has a grade")
     street, community = street_and_community(grid.path)
     case = Case(
-        number=numbering.next_case_number(session, data.kind, now.year),
+        number=numbering.next_case_number(session, data.kind, now.astimezone(SHANGHAI).year),
         kind=data.kind,
         state=CaseState.reported,
         title=data.title.strip(),
@@ -244,7 +245,7 @@ def list_cases(
             raise Invalid(f"区域 {filters.region_code} 不存在 / region_code does not exist")
         stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
     if filters.overdue is not None:
-        late = col(Case.state).in_(list(CaseState.dispatched_states())) & (col(Case.due_at) < now)
+        late = col(Case.state).in_(list(CaseState.clock_running_states())) & (col(Case.due_at) < now)
         stmt = stmt.where(late if filters.overdue else ~late | col(Case.due_at).is_(None))
     if filters.q:
         like = f"%{filters.q.strip()}%"

@@ -1,0 +1,391 @@
+"""The demo district that `closeloop serve --demo` loads: Luohu's streets, communities and grids,
+its units, a grid patrol checklist, a user of every role, and some 300 cases of the last 90 days.
+
+Every case is filed and walked through the real services with a `now` in the past, so its
+history, deadlines, requests and evidence are exactly what the live system would have written.
+The content is decided by `random.Random(seed)` and `now`; only the passwords are random. Loading
+is one transaction and happens once: on a database that has the demo, `load_demo` hands out fresh
+passwords for the demo accounts instead.
+"""
+
+import io
+import json
+import random
+import secrets
+import sys
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from closeloop import demo_data as D
+from closeloop.calendar import SHANGHAI, WorkCalendar
+from closeloop.db import transaction
+from closeloop.errors import Conflict
+from closeloop.policy import Principal
+from closeloop.security import hash_password
+from closeloop.services import actions, attachments, auth, cases, org
+from models.case import ActionInput, Case, CaseCreate, Location
+from models.enums import CaseKind, Grade, RegionLevel, Role
+from models.org import CategoryCreate, Region, RegionCreate, UnitCreate
+from models.system import AppSetting
+from models.user import User, UserCreate
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: Role
+    display_name: str
+    jurisdiction: str
+    password: str
+
+
+_CALENDAR = WorkCalendar()
+
+
+def load_demo(engine: Engine, *, now: datetime, seed: int = 2025) -> list[DemoUser]:
+    """Load the demo district once; on later calls give its accounts fresh passwords."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    try:
+        with transaction(engine) as session:
+            if _loaded(session):
+                return _reset_passwords(session)
+            return _load(session, now=now, seed=seed)
+    except Conflict:
+        # Another process loaded it at the same moment and won: hand out fresh passwords.
+        with transaction(engine) as session:
+            if not _loaded(session):
+                raise
+            return _reset_passwords(session)
+
+
+def _loaded(session: Session) -> bool:
+    if session.get(AppSetting, D.MARKER_KEY) is not None:
+        return True
+    code, name = D.DISTRICT
+    if session.get(Region, code) is not None:
+        raise Conflict(
+            f"区域 {code}（{name}）已存在，且不是演示数据 / region {code} exists but was not "
+            "loaded by the demo; load the demo into an empty database"
+        )
+    return False
+
+
+def _reset_passwords(session: Session) -> list[DemoUser]:
+    result = []
+    for acc in D.accounts():
+        user = session.exec(select(User).where(User.username == acc.username)).first()
+        if user is None:
+            continue
+        password = secrets.token_urlsafe(9)
+        user.password_hash = hash_password(password)
+        auth.revoke_all(session, user=user)  # tokens issued under the old password stop working
+        name = user.display_name
+        result.append(DemoUser(user.username, user.role, name, acc.jurisdiction, password))
+    session.flush()
+    return result
+
+
+def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
+    people, users = _build_org(session, now=now - timedelta(days=120))
+    specs = plan(now=now, seed=seed)
+    walker = _Walker(session, people, now=now, rng=random.Random(f"{seed}:walk"))
+    for spec in specs:
+        walker.walk(spec, specs)
+    marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
+    session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))
+    session.flush()
+    return users
+
+
+def _build_org(session: Session, *, now: datetime) -> tuple[dict[str, Principal], list[DemoUser]]:
+    code, name = D.DISTRICT
+    org.create_region(session, data=RegionCreate(code=code, name=name, level=RegionLevel.district))
+    for street in D.STREETS:
+        org.create_region(session, data=RegionCreate(
+            code=street.code, name=street.name, level=RegionLevel.street, parent_code=code))
+        for c in street.communities:
+            org.create_region(session, data=RegionCreate(
+                code=c.code, name=c.name, level=RegionLevel.community, parent_code=street.code))
+    for g in D.grids():
+        org.create_region(session, data=RegionCreate(
+            code=g.code, name=g.name, level=RegionLevel.grid, parent_code=g.community.code))
+    for unit, unit_name, short in D.UNITS:
+        org.create_unit(session, data=UnitCreate(code=unit, name=unit_name, short_name=short))
+    for class_code, class_name, items in D.CLASSES:
+        org.create_category(session, data=CategoryCreate(code=class_code, name=class_name))
+        for it in items:
+            unit = D.STREET_FALLBACK if it.unit == D.STREET_UNIT else it.unit
+            org.create_category(session, data=CategoryCreate(
+                code=it.code, name=it.name, parent_code=class_code, unit_code=unit,
+                limit_days=it.limit_days, sign_hours=it.sign_hours))
+    people: dict[str, Principal] = {}
+    users = []
+    for acc in D.accounts():
+        password = secrets.token_urlsafe(9)
+        user = org.create_user(session, now=now, data=UserCreate(
+            username=acc.username, password=password, display_name=acc.display_name,
+            role=acc.role, unit_code=acc.unit_code, region_code=acc.region_code))
+        people[acc.username] = auth.principal_of(session, user)
+        users.append(DemoUser(acc.username, acc.role, acc.display_name, acc.jurisdiction, password))
+    return people, users
+
+
+def plan(*, now: datetime, seed: int) -> list[D.Spec]:
+    """The demo's cases, in the order they are filed (by reported_at). Pure: no database."""
+    rng = random.Random(seed)
+    items = [it for _, _, class_items in D.CLASSES for it in class_items]
+    all_grids = D.grids()
+    paths = [path for path, count in D.PLAN.items() for _ in range(count)]
+    rng.shuffle(paths)
+    specs = [_spec(rng, path, items, all_grids) for path in paths]
+    hazards = [s for s in specs if s.kind == CaseKind.hazard and s.path != "cancelled"]
+    majors = [s for s in hazards if s.item.major]
+    for s in rng.sample(majors, min(D.MAJOR_HAZARDS, len(majors))):
+        s.grade, s.limit_days = Grade.major, 20  # 重大隐患：限期二十个工作日整改
+    for s in specs:
+        s.reported_at = _reported_at(rng, now, s)
+    specs.sort(key=lambda s: s.reported_at)
+    for i, s in enumerate(specs):
+        if s.path == "merged":
+            _make_duplicate(rng, specs, i)
+    return specs
+
+
+def _spec(rng: random.Random, path: str, items: list[D.Item], all_grids: list[D.Grid]) -> D.Spec:
+    item = rng.choices(items, weights=[it.weight for it in items])[0]
+    grid = rng.choice(all_grids)
+    c = grid.community
+    kind = CaseKind.hazard if path != "merged" and rng.random() < item.hazard else CaseKind.event
+    words = {"road": rng.choice(c.roads), "place": rng.choice(c.places),
+             "shop": rng.choice(D.SHOPS), "n": rng.randint(2, 12)}
+    address = f"{words['road']}{rng.randint(1, 399)}号{words['place']}"
+    text = rng.choice(item.texts).format(addr=address, **words)
+    if kind == CaseKind.hazard:
+        filer = D.SUPERVISOR[0] if rng.random() < 0.3 else D.DISPATCHER[0]
+        text = rng.choice(D.INSPECTION) + text
+    elif grid.worker and rng.random() < 0.9:
+        filer = grid.worker
+    else:
+        filer = D.DISPATCHER[0]
+        text = rng.choice(D.HOTLINE) + text
+    right = grid.street.office if item.unit == D.STREET_UNIT else item.unit
+    return D.Spec(
+        path=path, item=item, grid=grid, kind=kind, urgent=rng.random() < item.urgent,
+        title=rng.choice(item.titles).format(**words), description=text, address=address,
+        location=Location(lat=round(c.lat + rng.uniform(-0.003, 0.003), 6),
+                          lon=round(c.lon + rng.uniform(-0.003, 0.003), 6)),
+        filer=filer, self_verify=filer == grid.worker and rng.random() < 0.25,
+        grade=Grade.general if kind == CaseKind.hazard else None,
+        limit_days=rng.choice([None, 5, 10]) if kind == CaseKind.hazard else None,
+        wrong_unit=rng.choice([u for u, _, _ in D.UNITS if u != right]),
+    )
+
+
+def _reported_at(rng: random.Random, now: datetime, s: D.Spec) -> datetime:
+    if s.path in D.CLOSED_EXTRA:
+        low, high = min(s.days * 1.5 + D.CLOSED_EXTRA[s.path], 80.0), 88.0
+    elif s.path == "rectifying_overdue":
+        low, high = min(s.days * 1.6 + 8, 80.0), 88.0
+    else:
+        low, high = D.OPEN_AGES[s.path]
+    local = (now - timedelta(days=rng.uniform(low, high))).astimezone(SHANGHAI)
+    if not 8 <= local.hour < 20:  # grid workers patrol 08:00–20:00: move back into that window
+        day = local - timedelta(days=1) if local.hour < 8 else local
+        local = day.replace(hour=rng.randint(8, 19), minute=rng.randint(0, 59))
+    while s.kind == CaseKind.hazard and not _CALENDAR.is_workday(local.date()):
+        local -= timedelta(days=1)  # inspections happen on working days
+    return local.astimezone(UTC)
+
+
+def _make_duplicate(rng: random.Random, specs: list[D.Spec], i: int) -> None:
+    """A hotline call about something already reported: filed by the desk, then merged."""
+    s = specs[i]
+    usable = [j for j in range(i) if specs[j].path not in ("cancelled", "merged")]
+    recent = [j for j in usable if s.reported_at - specs[j].reported_at < timedelta(days=10)
+              and specs[j].kind == CaseKind.event]
+    if not usable:
+        s.path = "cancelled"
+        return
+    t = specs[rng.choice(recent or usable)]
+    s.target = specs.index(t)
+    s.item, s.grid, s.title, s.address, s.location = t.item, t.grid, t.title, t.address, t.location
+    s.kind, s.grade, s.urgent, s.filer = CaseKind.event, None, False, D.DISPATCHER[0]
+    s.description = f"{D.HOTLINE[0]}{t.address}{t.item.name}问题，与此前上报情况相同。"
+
+
+class _Walker:
+    """Files each planned case and takes it along its path, step by step, in the past."""
+
+    def __init__(self, session: Session, people: dict[str, Principal], *, now: datetime,
+                 rng: random.Random) -> None:
+        self.session, self.people, self.now, self.rng = session, people, now, rng
+        self.cal = _CALENDAR
+        self.handlers = {unit: people[username] for unit, (username, _) in D.HANDLERS.items()}
+
+    def walk(self, spec: D.Spec, specs: list[D.Spec]) -> None:
+        filer = self.people[spec.filer]
+        case = cases.file_case(self.session, actor=filer, now=spec.reported_at, data=CaseCreate(
+            kind=spec.kind, title=spec.title, description=spec.description,
+            category_code=spec.item.code, grid_code=spec.grid.code, address=spec.address,
+            location=spec.location, grade=spec.grade, urgent=spec.urgent))
+        spec.case_id = case.id
+        if spec.kind == CaseKind.hazard or self.rng.random() < 0.6:
+            self._photo(case, filer, spec.reported_at, "现场照片.png", D.BEFORE_PHOTOS)
+        steps = D.PATHS[spec.path]
+        t = spec.reported_at
+        for k, step in enumerate(steps):
+            t = self._clamp(t, self._when(step, spec, case, t), remaining=len(steps) - k)
+            self._do(step, spec, case, t, specs)
+
+    def _do(self, step: str, s: D.Spec, case: Case, t: datetime, specs: list[D.Spec]) -> None:
+        desk, boss = self.people[D.DISPATCHER[0]], self.people[D.SUPERVISOR[0]]
+        verifier = boss if s.kind == CaseKind.hazard else desk
+        actors = {"desk": desk, "boss": boss, "handler": self.handlers.get(case.unit_code or ""),
+                  "verifier": self.people[s.filer] if s.self_verify else verifier}
+        data: dict[str, object] = {}
+        if step in D.STEP_TEXTS:
+            field, texts = D.STEP_TEXTS[step]
+            # a suspension is decided for the reason it was asked for
+            pick = self.rng.randrange(len(texts)) if "suspen" not in step else (case.id or 0)
+            data[field] = texts[pick % len(texts)]
+        right = s.grid.street.office if s.item.unit == D.STREET_UNIT else s.item.unit
+        if step == "dispatch":
+            data.update(unit_code=right, limit_days=s.limit_days)
+        elif step == "misdispatch":
+            data["unit_code"] = s.wrong_unit
+        elif step == "return":
+            wrong = D.UNIT_NAMES[case.unit_code or ""]
+            data["reason"] = D.RETURN_REASON.format(wrong=wrong, right=D.UNIT_NAMES[right])
+        elif step.startswith("submit") and (s.kind == CaseKind.hazard or self.rng.random() < 0.7):
+            handler = actors["handler"]
+            assert handler is not None
+            data["attachment_ids"] = [self._photo(case, handler, t, "整改后照片.png", D.AFTER_PHOTOS)]
+        elif step == "request_extension":
+            data["days"] = self.rng.choice([3, 5, 7, 10])
+        elif step == "reopen":
+            data["limit_days"] = s.limit_days
+        elif step == "merge":
+            assert s.target is not None
+            data["target_case_id"] = specs[s.target].case_id
+        actor = actors[D.STEP_ACTORS[step]]
+        assert actor is not None, f"no one to {step} case {case.number}"
+        action = {"misdispatch": "dispatch", "submit_late": "submit"}.get(step, step)
+        actions.perform(self.session, actor=actor, case_id=case.id or 0, action=action,
+                        data=ActionInput(**data), now=t)  # type: ignore[arg-type]
+
+    def _photo(self, case: Case, actor: Principal, at: datetime, name: str,
+               photos: list[bytes]) -> int:
+        assert case.id is not None
+        row = attachments.add_attachment(self.session, actor=actor, case_id=case.id, filename=name,
+                                         stream=io.BytesIO(self.rng.choice(photos)), now=at)
+        assert row.id is not None
+        return row.id
+
+    def _when(self, step: str, s: D.Spec, case: Case, prev: datetime) -> datetime:
+        """When a step happens, as the people involved would take it: most meet their deadline."""
+        def hours(low: float, high: float) -> timedelta:
+            return timedelta(hours=self.rng.uniform(low, high))
+
+        due, late = case.due_at, self.rng.random() < 0.1
+        if s.urgent and step in ("dispatch", "misdispatch", "sign"):
+            return prev + timedelta(minutes=self.rng.uniform(5, 25))
+        if step in ("dispatch", "misdispatch"):
+            return self._desk(prev + hours(0.15, 3))
+        if step in ("cancel", "merge"):
+            return self._desk(prev + hours(0.2, 6))
+        if step == "sign":
+            at = self._office(prev + (hours(3, 30) if late else hours(0.1, 1.5)))
+            if not late and case.sign_due_at and at > case.sign_due_at:
+                at = self._before(prev, case.sign_due_at, 0.7)
+            return at
+        if step == "submit_late" and due is not None:
+            return self._office(due + hours(8, 200))
+        if step in ("submit", "submit_late", "request_extension") and due and due > prev:
+            return self._before(prev, due, 0.35 if step != "request_extension" else 0.6)
+        if step == "approve" and s.self_verify:
+            return self._desk(prev + hours(1, 24))
+        if step in ("approve", "reject"):
+            at = self._office(prev + hours(1, 24))
+            if not late and due and due > prev and at > due:
+                at = self._before(prev, due, 0.6)
+            return at
+        if step in ("resume", "reopen"):
+            return self._office(prev + timedelta(days=self.rng.uniform(3, 12)))
+        if step == "request_suspension":
+            return self._office(prev + hours(4, 72))
+        return self._office(prev + hours(2, 30))  # return, decisions, suspend, late submits
+
+    def _before(self, prev: datetime, deadline: datetime, share: float) -> datetime:
+        """Office time between `prev` and `deadline`, about `share` of the way (±0.25)."""
+        at = self._office(prev + (deadline - prev) * self.rng.uniform(share - 0.25, share + 0.25))
+        if at <= deadline:
+            return at
+        # The office opens too late: the last working day before the deadline, or after hours.
+        day = deadline.astimezone(SHANGHAI).date()
+        opens = max(prev, datetime.combine(day, time(9), SHANGHAI))
+        closes = min(deadline, datetime.combine(day, time(18), SHANGHAI))
+        if self.cal.is_workday(day) and opens < closes:
+            return opens + (closes - opens) * self.rng.uniform(0.1, 0.9)
+        return prev + (deadline - prev) * self.rng.uniform(0.2, 0.8)
+
+    def _clamp(self, prev: datetime, at: datetime, *, remaining: int) -> datetime:
+        """Keep each step after the one before and the whole path before `now`."""
+        limit = self.now - timedelta(minutes=10 * remaining)
+        for _ in range(5):  # a time between the last step and `now`, by day if there is one
+            if at <= limit or limit <= prev:
+                break
+            at = prev + (limit - prev) * self.rng.uniform(0.2, 0.95)
+            if not 8 <= at.astimezone(SHANGHAI).hour < 21:
+                at = self.now
+        at = min(at, max(limit, prev))
+        return max(at, prev + timedelta(minutes=1)).astimezone(UTC)
+
+    def _desk(self, at: datetime) -> datetime:
+        """The grid centre's desk works 08:00–22:00 every day."""
+        local = at.astimezone(SHANGHAI)
+        if 8 <= local.hour < 22:
+            return at
+        day = local.date() + timedelta(days=1 if local.hour >= 22 else 0)
+        return datetime.combine(day, time(8), SHANGHAI) + timedelta(minutes=self.rng.uniform(0, 50))
+
+    def _office(self, at: datetime) -> datetime:
+        """Units and leadership work 09:00–18:00 on working days of the statutory calendar."""
+        local = at.astimezone(SHANGHAI)
+        day = local.date()
+        if self.cal.is_workday(day) and 9 <= local.hour < 18:
+            return at
+        if not (self.cal.is_workday(day) and local.hour < 9):
+            day += timedelta(days=1)
+            while not self.cal.is_workday(day):
+                day += timedelta(days=1)
+        opens = datetime.combine(day, time(9), SHANGHAI)
+        return opens + timedelta(minutes=self.rng.uniform(0, 180))
+
+
+def print_users(users: list[DemoUser], file: TextIO | None = None) -> None:
+    """The demo accounts as a table, for the console of `closeloop serve --demo`."""
+    out = file or sys.stdout
+    header = ("用户名 Username", "角色 Role", "姓名 Name", "辖区/单位 Jurisdiction", "密码 Password")
+    rows = [(u.username, f"{D.ROLE_NAMES.get(u.role, u.role)} {u.role}", u.display_name,
+             u.jurisdiction, u.password) for u in users]
+    widths = [max(_width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
+        return "  ".join(padded).rstrip()
+
+    print("演示账号（每次启动重新生成密码） / demo accounts (new passwords on every start)", file=out)
+    print(line(header), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
