@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routes import auth, calendar, cases, org
+from api.routes import auth, calendar, cases, imports, org
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings
@@ -21,7 +21,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock or SystemClock()
     problems.install(app)
-    for module in (auth, org, cases, calendar):
+    for module in (auth, org, imports, cases, calendar):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     token_minutes: int = 480
     data_dir: Path = Path("./data")
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_import_bytes: int = 200 * 1024 * 1024
     upload_types: tuple[str, ...] = (
         "image/jpeg",
         "image/png",
