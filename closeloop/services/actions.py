@@ -102,10 +102,12 @@ def perform(
     ctx = Ctx(session, case, actor, data, now, settings, pending)
     allowed = lifecycle.actions_in(case.state)
     if action not in allowed:
+        # What this caller may do now: the same list as the case's allowed_actions.
         mine = [
             a
             for a in allowed
             if policy.role_may(actor, a, kind=case.kind, reporter_id=case.reporter_id)
+            and not precondition_failure(case, a, pending=pending, now=now, settings=settings)
         ]
         raise Conflict(
             f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
@@ -154,21 +156,20 @@ def _dispatch(ctx: Ctx) -> None:
             "请指定处置单位 / dispatch needs unit_code: the category names no default unit"
         )
     require_unit(ctx.session, unit_code)
+    # Deadlines first: a refused due_at must leave the case untouched.
+    decided = deadlines.set_dispatch_deadlines(
+        case,
+        now=ctx.now,
+        cal=ctx.cal,
+        category=category,
+        settings=ctx.settings,
+        due_at=ctx.data.due_at,
+        limit_days=ctx.data.limit_days,
+    )
     case.unit_code = unit_code
     case.dispatched_at = ctx.now
     case.signed_at = None
-    ctx.record = {"unit_code": unit_code}
-    ctx.record.update(
-        deadlines.set_dispatch_deadlines(
-            case,
-            now=ctx.now,
-            cal=ctx.cal,
-            category=category,
-            settings=ctx.settings,
-            due_at=ctx.data.due_at,
-            limit_days=ctx.data.limit_days,
-        )
-    )
+    ctx.record = {"unit_code": unit_code, **decided}
     if case.kind == CaseKind.hazard and case.grade == Grade.major:
         case.listed = True
         ctx.record["listed"] = True
