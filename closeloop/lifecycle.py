@@ -48,6 +48,7 @@ class CaseLifecycle(StateMachine):
     approve_extension = rectifying.to.itself(internal=True) | suspended.to.itself(internal=True)
     reject_extension = rectifying.to.itself(internal=True) | suspended.to.itself(internal=True)
     request_suspension = rectifying.to.itself(internal=True)
+    reject_suspension = rectifying.to.itself(internal=True)
 
 
 class ActionNotAllowed(Exception):

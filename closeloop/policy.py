@@ -31,6 +31,7 @@ _BY_ROLE: dict[str, frozenset[Role]] = {
     Action.request_extension: frozenset({Role.handler}),
     Action.request_suspension: frozenset({Role.handler}),
     Action.suspend: frozenset({Role.supervisor}),
+    Action.reject_suspension: frozenset({Role.supervisor}),
     Action.resume: frozenset({Role.supervisor}),
     Action.approve_extension: frozenset({Role.supervisor}),
     Action.reject_extension: frozenset({Role.supervisor}),

@@ -70,6 +70,7 @@ class Action(StrEnum):
     return_ = "return"
     sign = "sign"
     request_suspension = "request_suspension"
+    reject_suspension = "reject_suspension"
     suspend = "suspend"
     resume = "resume"
     submit = "submit"

@@ -1,6 +1,6 @@
 """`perform`: every lifecycle action on a case goes through this one function.
 
-load (404) → jurisdiction (403) → version (409) → role (403) → state (409) → preconditions and
+load (404) → jurisdiction (403) → role (403) → version (409) → state (409) → preconditions and
 input (409/422) → the machine moves the state → deadlines → history → flush, where the UPDATE is
 `… WHERE id = :id AND version = :v` (a lost race is a 409). The caller's boundary commits.
 """
@@ -40,6 +40,7 @@ NEEDS_REASON = {
     Action.request_extension,
     Action.request_suspension,
     Action.reject_extension,
+    Action.reject_suspension,
 }
 
 
@@ -86,16 +87,16 @@ def perform(
         names = ", ".join(a.value for a in Action)
         raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
     case = load_case(session, actor=actor, case_id=case_id)
+    if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
+        raise Forbidden(
+            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
+            f"{action} a {case.kind}"
+        )
     if data.version is not None and data.version != case.version:
         raise Conflict(
             f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
             f"version {case.version}, you sent {data.version}; reload and try again",
             current_version=case.version,
-        )
-    if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
-        raise Forbidden(
-            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
-            f"{action} a {case.kind}"
         )
     assert case.id is not None
     pending = pending_requests(session, [case.id])[case.id]
@@ -223,6 +224,11 @@ def _suspend(ctx: Ctx) -> None:
         _decide(ctx, ctx.pending.suspension, RequestStatus.approved)
 
 
+def _reject_suspension(ctx: Ctx) -> None:
+    assert ctx.pending.suspension is not None
+    _decide(ctx, ctx.pending.suspension, RequestStatus.rejected)
+
+
 def _resume(ctx: Ctx) -> None:
     ctx.record = deadlines.resume_after_suspension(ctx.case, now=ctx.now, cal=ctx.cal)
     ctx.case.suspended_at = None
@@ -335,6 +341,7 @@ EFFECTS: dict[Action, Callable[[Ctx], None]] = {
     Action.sign: _sign,
     Action.request_suspension: _request_suspension,
     Action.suspend: _suspend,
+    Action.reject_suspension: _reject_suspension,
     Action.resume: _resume,
     Action.submit: _submit,
     Action.approve: _approve,

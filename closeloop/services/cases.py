@@ -152,6 +152,8 @@ def precondition_failure(
         return "没有待审批的延期申请 / there is no pending extension request"
     if action == Action.request_suspension and pending.suspension is not None:
         return "已有待审批的挂起申请 / a suspension request is already pending"
+    if action == Action.reject_suspension and pending.suspension is None:
+        return "没有待审批的挂起申请 / there is no pending suspension request"
     if action == Action.reopen and case.closed_at is not None:
         window = timedelta(days=settings.reopen_window_days)
         if now - case.closed_at > window:

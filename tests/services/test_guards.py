@@ -524,3 +524,22 @@ def test_reporter_sees_only_what_they_filed(session: Session, org: Org) -> None:
 def test_reporter_cannot_verify_a_hazard(session: Session, org: Org) -> None:
     case = case_in(session, org, CaseState.verifying, kind=CaseKind.hazard)
     refused(session, case, Forbidden, perform(session, org, case, "approve", "rep1"))
+
+
+def test_supervisor_refuses_a_suspension_request(session, org):
+    case = case_in(session, org, CaseState.rectifying)
+    with pytest.raises(Conflict, match="no pending suspension"):
+        act(session, org, case, "reject_suspension", "sup", reason="不需要挂起")
+    act(session, org, case, "request_suspension", "h_zj", reason="等待燃气公司停气")
+    with pytest.raises(Invalid, match="reason"):
+        act(session, org, case, "reject_suspension", "sup")
+    act(session, org, case, "reject_suspension", "sup", reason="可以边施工边整改")
+    assert case.state == CaseState.rectifying
+    req = session.exec(select(CaseRequest).where(CaseRequest.case_id == case.id)).one()
+    assert req.status == "rejected" and req.decision_note == "可以边施工边整改"
+    # A new request may follow the refusal, and suspending grants it.
+    act(session, org, case, "request_suspension", "h_zj", reason="燃气公司确认停气")
+    act(session, org, case, "suspend", "sup", reason="同意挂起")
+    statuses = sorted(r.status for r in session.exec(
+        select(CaseRequest).where(CaseRequest.case_id == case.id)))
+    assert statuses == ["approved", "rejected"]

@@ -53,6 +53,8 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     "reject_extension": (frozenset({"rectifying", "suspended"}), None),
     # Not in DESIGN's table as an action: the handler's "suspend request", a record.
     "request_suspension": (frozenset({"rectifying"}), None),
+    # …and the supervisor's refusal of it (granting it is `suspend`).
+    "reject_suspension": (frozenset({"rectifying"}), None),
 }
 ACTIONS = list(MOVES)
 
@@ -89,6 +91,7 @@ WHO: dict[str, frozenset[str]] = {
     "reopen": LEADER,
     "approve_extension": LEADER,
     "reject_extension": LEADER,
+    "reject_suspension": LEADER,
 }
 # Verification: events by the desk or by the grid worker who reported them; hazards by leadership.
 VERIFIERS: dict[str, frozenset[str]] = {
@@ -133,6 +136,8 @@ def expect(kind: str, state: str, role: str, action: str, *, pending_extension: 
         return Expect("conflict")
     if action in ("approve_extension", "reject_extension") and not pending_extension:
         return Expect("conflict")
+    if action == "reject_suspension":  # no case of this table has a suspension request pending
+        return Expect("conflict")
     return Expect("ok", target or state)
 
 
@@ -164,6 +169,7 @@ INPUTS: dict[str, dict[str, Any]] = {
     "approve_extension": {"note": "同意延期"},
     "reject_extension": {"reason": "理由不充分"},
     "request_suspension": {"reason": "需要第三方配合"},
+    "reject_suspension": {"reason": "可边施工边整改"},
 }
 
 
