@@ -8,6 +8,7 @@ estimated, never refused.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,13 @@ def _package_years() -> frozenset[int]:
 
 
 PACKAGE_YEARS = _package_years()
+
+
+@lru_cache(maxsize=8192)
+def _statutory_workday(day: date) -> bool:
+    if day.year in PACKAGE_YEARS:
+        return bool(chinese_calendar.is_workday(day))
+    return day.weekday() < 5
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,7 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        if day.year in PACKAGE_YEARS:
-            return bool(chinese_calendar.is_workday(day))
-        return day.weekday() < 5
+        return _statutory_workday(day)
 
     def local_date(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
