@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from closeloop.errors import DomainError
@@ -76,6 +76,15 @@ def install(app: FastAPI) -> None:
             409,
             "数据冲突，未保存任何更改 / the change conflicts with existing data and was not saved",
         )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through (a NUL character in a text on
+        # PostgreSQL, a number out of a column's range): bad input, and nothing was written.
+        log.info("data error: %s", exc.orig)
+        return problem(422, "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改 / a value "
+                            "cannot be stored (e.g. a NUL character or a number out of range); "
+                            "nothing was changed")
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:

@@ -200,3 +200,14 @@ def test_overdue_filter_and_paging(client, auth, clock):
     assert page["total"] == 5 and len(page["items"]) == 2 and page["page"] == 2
     assert client.get("/api/v1/cases", headers=disp, params={"page": 0}).status_code == 422
     assert client.get("/api/v1/cases", headers=disp, params={"state": "bogus"}).status_code == 422
+
+
+def test_nul_characters_are_refused_not_a_500(client, auth):
+    r = client.post("/api/v1/auth/token", data={"username": "\x00", "password": "x"})
+    assert r.status_code in (401, 422) and r.headers["content-type"].startswith(PROBLEM)
+    r = client.get("/api/v1/cases", headers=auth("disp"), params={"q": "占道\x00"})
+    assert r.status_code in (200, 422) and r.status_code != 500
+    r = _file(client, auth("rep1"), title="井盖\x00缺失")
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 422:
+        assert client.get("/api/v1/cases", headers=auth("disp")).json()["total"] == 0
