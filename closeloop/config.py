@@ -40,6 +40,27 @@ class Settings(BaseSettings):
     reopen_window_days: int = 30
     scheduler: str = "on"
 
+    # Letters: the issuing body (发文机关), its short name for 文号, and the contact line.
+    issuer_name: str = "罗湖区应急管理局"
+    issuer_short: str = "罗应急"
+    issuer_contact: str = "联系人：督办科，电话：0755-00000000"
+    letter_reply_days: int = 3
+    # Escalation policy file (TOML); empty: the default ladder of DESIGN.md.
+    escalation_policy: str = ""
+
+    # Notification delivery.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_tls: str = "none"  # none | starttls | ssl
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "closeloop@localhost"
+    smtp_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = 10.0
+    delivery_max_attempts: int = 6
+    delivery_backoff_seconds: float = 60.0  # first retry; doubles each time
+    delivery_claim_seconds: float = 120.0
+
     @field_validator("secret_key")
     @classmethod
     def _no_placeholder(cls, value: str) -> str:

@@ -78,4 +78,5 @@ def upgrade(url: str) -> None:
     """Create or upgrade the schema to the newest migration. Safe to run any number of times."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    # "heads": branches from parallel work apply together until a merge revision joins them.
+    command.upgrade(alembic_config(url), "heads")

@@ -2,8 +2,12 @@
 
 from models.attachment import Attachment
 from models.case import Case, CaseRequest
+from models.escalation import EscalationFire
 from models.history import CaseHistory
+from models.jobs import JobLease, JobRun
+from models.letter import Letter, LetterItem
 from models.org import Category, Region, Unit
+from models.outbox import OutboxMessage
 from models.system import AppSetting, CalendarOverride, Counter
 from models.user import LoginFailure, RevokedToken, User
 
@@ -16,6 +20,12 @@ __all__ = [
     "CaseRequest",
     "Category",
     "Counter",
+    "EscalationFire",
+    "JobLease",
+    "JobRun",
+    "Letter",
+    "LetterItem",
+    "OutboxMessage",
     "LoginFailure",
     "Region",
     "RevokedToken",

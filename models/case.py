@@ -28,6 +28,8 @@ class Case(SQLModel, table=True):
         Index("ix_case_unit_state", "unit_code", "state"),
         Index("ix_case_region_path", "region_path"),
         Index("ix_case_reported_at", "reported_at"),
+        Index("ix_case_state_sign_due", "state", "sign_due_at"),
+        Index("ix_case_state_verify_due", "state", "verify_due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=40)

@@ -92,3 +92,21 @@ class RequestStatus(StrEnum):
     approved = "approved"
     rejected = "rejected"
     withdrawn = "withdrawn"
+
+
+class LetterType(StrEnum):
+    reminder = "reminder"  # 提醒函
+    supervision = "supervision"  # 督办函
+    warning = "warning"  # 警示函
+
+
+class Channel(StrEnum):
+    email = "email"
+    webhook = "webhook"
+    inapp = "inapp"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"

@@ -33,6 +33,10 @@ class UnitBase(SQLModel):
     name: str = Field(min_length=1, max_length=100)
     # Short name used in letter numbers, e.g. 住建 in 罗应急督〔2025〕12号 addressed to 住建局.
     short_name: str = Field(min_length=1, max_length=20)
+    # Where notifications and letters for the unit go (all optional; in-app always works).
+    email: str | None = Field(default=None, max_length=200)
+    head_email: str | None = Field(default=None, max_length=200)  # the head, for 警示函
+    webhook_url: str | None = Field(default=None, max_length=500)  # WeCom/DingTalk group robot
 
 
 class Unit(UnitBase, table=True):

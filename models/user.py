@@ -16,6 +16,7 @@ class UserBase(SQLModel):
     role: Role
     unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
     region_code: str | None = Field(default=None, foreign_key="region.code", max_length=40)
+    email: str | None = Field(default=None, max_length=200)
 
 
 class User(UserBase, table=True):

@@ -1,0 +1,23 @@
+"""Escalation claims: each (case, deadline version, level) fires once, by a unique constraint."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class EscalationFire(SQLModel, table=True):
+    __tablename__ = "escalation_fire"
+    __table_args__ = (
+        UniqueConstraint("case_id", "deadline_version", "level", name="uq_escalation_fire"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    deadline_version: int
+    level: str = Field(max_length=40)
+    fired_at: datetime = Field(sa_type=UTCDateTime)
+    letter_id: int | None = Field(default=None, foreign_key="letter.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

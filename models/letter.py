@@ -1,0 +1,53 @@
+"""Official letters (提醒函, 督办函, 警示函): numbered without gaps, snapshotted when issued."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.enums import LetterType
+from models.types import LocalTime, UTCDateTime
+
+
+class Letter(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("issuer", "type", "year", "serial", name="uq_letter_serial"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    # 文号, e.g. 罗应急督〔2025〕12号
+    number: str = Field(unique=True, max_length=60)
+    type: LetterType = Field(sa_column=Column(String(12), nullable=False))
+    issuer: str = Field(max_length=40)  # the issuing body's short name (罗应急)
+    year: int
+    serial: int
+    unit_code: str = Field(foreign_key="unit.code", max_length=40, index=True)
+    title: str = Field(max_length=200)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    reply_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The letter's own case (督办函, 警示函: the unit must reply), when it has one.
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    issued_by: int | None = Field(default=None, foreign_key="user.id")  # None: the escalation flow
+    # Everything the document shows, frozen when issued, so it renders the same forever.
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class LetterItem(SQLModel, table=True):
+    """The cases a letter is about."""
+
+    __tablename__ = "letter_item"
+    letter_id: int = Field(foreign_key="letter.id", primary_key=True)
+    case_id: int = Field(foreign_key="case.id", primary_key=True, index=True)
+
+
+class LetterPublic(BaseModel):
+    id: int
+    number: str
+    type: LetterType
+    unit_code: str
+    title: str
+    case_ids: list[int]
+    issued_at: LocalTime
+    reply_due_at: LocalTime | None
+    case_id: int | None

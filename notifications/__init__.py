@@ -1,0 +1,1 @@
+"""Notification channels (email, webhook, in-app), delivery, and letter and message templates."""
