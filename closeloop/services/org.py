@@ -1,5 +1,6 @@
 """The organisation: regions, units, categories and users (admin)."""
 
+import re
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from models.org import (
 )
 from models.user import User, UserCreate
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PARENT_LEVEL = {
     RegionLevel.street: RegionLevel.district,
     RegionLevel.community: RegionLevel.street,
@@ -69,8 +71,19 @@ def list_regions(session: Session) -> list[Region]:
     return list(session.exec(select(Region).order_by(Region.path)))
 
 
+def _check_contacts(*, emails: dict[str, str | None], url: str | None) -> None:
+    for field, value in emails.items():
+        if value is not None and not EMAIL.match(value):
+            raise Invalid(f"{field} 不是有效的邮箱地址 / {field} {value!r} is not an email address")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise Invalid(f"webhook_url 必须以 http:// 或 https:// 开头 / webhook_url {url!r} must be "
+                      "an http:// or https:// URL")
+
+
 def create_unit(session: Session, *, data: UnitCreate) -> Unit:
     _exists(session, Unit, data.code, "单位 / unit")
+    _check_contacts(emails={"email": data.email, "head_email": data.head_email},
+                    url=data.webhook_url)
     unit = Unit(**data.model_dump())
     _insert(session, unit, f"单位 / unit {data.code}")
     return unit
@@ -116,6 +129,7 @@ def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
         raise Conflict(f"用户 {data.username} 已存在 / user {data.username!r} already exists")
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(f"单位 {data.unit_code} 不存在 / unit_code does not exist")
+    _check_contacts(emails={"email": data.email}, url=None)
     if data.region_code is not None and session.get(Region, data.region_code) is None:
         raise Invalid(f"区域 {data.region_code} 不存在 / region_code does not exist")
     if data.role == Role.handler and data.unit_code is None:

@@ -86,3 +86,17 @@ def test_only_admin_changes_the_organisation(client, auth):
         r = _post(client, auth(user), "units", {"code": "Q", "name": "q", "short_name": "q"})
         assert r.status_code == 403, user
         assert client.get("/api/v1/users", headers=auth(user)).status_code == 403
+
+
+def test_unit_contacts_are_validated(client, auth):
+    a = auth("admin")
+    ok = _post(client, a, "units", {"code": "XF", "name": "区消防救援大队", "short_name": "消防",
+                                     "email": "xf@example.gov.cn", "head_email": "head@example.gov.cn",
+                                     "webhook_url": "https://oapi.dingtalk.com/robot/send?x=1"})
+    assert ok.status_code == 201 and ok.json()["webhook_url"].startswith("https://")
+    for bad in ({"email": "not-an-email"}, {"head_email": "a@b"}, {"webhook_url": "ftp://x"}):
+        r = _post(client, a, "units", {"code": "Q1", "name": "q", "short_name": "q", **bad})
+        assert r.status_code == 422, (bad, r.text)
+    r = _post(client, a, "users", {"username": "m1", "password": "long-enough-pw",
+                                    "display_name": "x", "role": "admin", "email": "bad"})
+    assert r.status_code == 422
