@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from closeloop.clock import SystemClock
 from closeloop.config import get_settings
@@ -31,6 +32,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("file")
     p.set_defaults(func=cmd_import)
 
+    p = sub.add_parser("escalate", help="run the escalation flow once; prints a JSON summary")
+    p.add_argument("--now", help="ISO 8601 (Asia/Shanghai without an offset); default: now")
+    p.set_defaults(func=cmd_escalate)
+
+    p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("run-job", help="run one scheduled job now (takes its lease)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_run_job)
+
+    p = sub.add_parser("deploy", help="serve the jobs as Prefect deployments (PREFECT_API_URL)")
+    p.add_argument("--print-yaml", action="store_true", help="print a prefect.yaml instead")
+    p.set_defaults(func=cmd_deploy)
+
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
@@ -43,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        print(f"error: database: {reason} (is CLOSELOOP_DATABASE_URL right, and has "
+              "`closeloop init` been run?)", file=sys.stderr)
         return 2
 
 
@@ -85,7 +106,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(engine=engine)
     print(f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
           f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    from workflows.embedded import start_embedded
+
+    scheduler = start_embedded(engine, settings)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
     return 0
 
 
@@ -100,6 +128,47 @@ def cmd_import(args: argparse.Namespace) -> int:
         result = imports.import_file(session, actor=actor, fileobj=handle, filename=args.file,
                                      now=SystemClock().now())
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from workflows.flows import run_job
+    from workflows.jobs import parse_now
+
+    at = parse_now(args.now, default=SystemClock().now())
+    print(json.dumps(run_job("escalation", now=at, engine=_engine()), ensure_ascii=False))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from workflows.jobs import JOBS, TIMEZONE
+
+    for job in JOBS:
+        print(f"{job.name:<12} {job.cron:<16} {TIMEZONE}  flow={job.flow:<12} {job.description}")
+    return 0
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    from workflows import jobs
+    from workflows.embedded import EmbeddedScheduler
+
+    job = jobs.get(args.name)
+    run = EmbeddedScheduler(_engine(), jobs=(job,)).fire(job, keep_lease=False)
+    if run is None:
+        print(f"error: {job.name} 正在其他进程中运行 / is running in another process",
+              file=sys.stderr)
+        return 1
+    print(run.summary)
+    return 0 if run.status == "ok" else 1
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from workflows import deploy
+
+    if args.print_yaml:
+        print(deploy.prefect_yaml(), end="")
+    else:
+        deploy.serve()
     return 0
 
 

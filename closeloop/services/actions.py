@@ -17,7 +17,7 @@ from closeloop import lifecycle, policy
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
 from closeloop.policy import Principal
-from closeloop.services import deadlines, history
+from closeloop.services import action_notices, deadlines, history
 from closeloop.services.cases import (
     Pending,
     leaf_category,
@@ -140,6 +140,7 @@ def perform(
             note=ctx.text,
             data=ctx.record,
         )
+        action_notices.after_action(session, case=case, action=action, actor=actor, now=now, note=ctx.text)
         session.flush()
     except StaleDataError:
         raise Conflict(

@@ -1,0 +1,78 @@
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, status
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CurrentUser, NowDep, SessionDep
+from closeloop.services import letter_render, letters
+from models.enums import LetterType
+from models.letter import LetterPublic
+from models.types import DbInt
+
+router = APIRouter(tags=["letters"])
+PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class LetterIssue(BaseModel):
+    """A supervisor's letter about chosen cases of one unit (督办人员手动发函)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: LetterType
+    unit_code: str = Field(min_length=1, max_length=40)
+    case_ids: list[DbInt] = Field(min_length=1, max_length=letters.MAX_CASES)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/letters", response_model=list[LetterPublic])
+def list_letters(
+    session: SessionDep,
+    user: CurrentUser,
+    type: LetterType | None = None,
+    unit_code: str | None = None,
+) -> object:
+    return letters.list_letters(session, actor=user, letter_type=type, unit_code=unit_code)
+
+
+@router.post("/letters", status_code=status.HTTP_201_CREATED, response_model=LetterPublic)
+def issue_letter(session: SessionDep, user: CurrentUser, now: NowDep, data: LetterIssue) -> object:
+    letter = letters.issue_letter(
+        session,
+        letter_type=data.type,
+        unit_code=data.unit_code,
+        case_ids=list(data.case_ids),
+        now=now,
+        actor=user,
+        reason=data.reason,
+    )
+    return letters.letter_public(session, letter)
+
+
+# The document routes come before /letters/{letter_id}: "5.pdf" must not reach the int parser.
+@router.get("/letters/{letter_id}.html", response_class=HTMLResponse)
+def letter_html(session: SessionDep, user: CurrentUser, letter_id: PathId) -> HTMLResponse:
+    letter = letters.get_letter(session, actor=user, letter_id=letter_id)
+    return HTMLResponse(letter_render.render_html(letter))
+
+
+@router.get(
+    "/letters/{letter_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def letter_pdf(session: SessionDep, user: CurrentUser, letter_id: PathId) -> Response:
+    letter = letters.get_letter(session, actor=user, letter_id=letter_id)
+    filename = f"{letter.number}.pdf"
+    disposition = f"inline; filename=\"letter-{letter_id}.pdf\"; filename*=UTF-8''{quote(filename)}"
+    return Response(
+        letter_render.render_pdf(letter),
+        media_type="application/pdf",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@router.get("/letters/{letter_id}", response_model=LetterPublic)
+def get_letter(session: SessionDep, user: CurrentUser, letter_id: PathId) -> object:
+    letter = letters.get_letter(session, actor=user, letter_id=letter_id)
+    return letters.letter_public(session, letter)

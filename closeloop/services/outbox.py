@@ -1,0 +1,256 @@
+"""The outbox: messages are written in the transaction of whatever causes them.
+
+Services here only add rows and flush; the caller's boundary commits them together with the case
+action, escalation or letter that caused them (or rolls them back with it). Delivery happens later
+(notifications.delivery). Each message has an idempotency key `{key}:{channel}:{recipient}`: adding
+a message whose key exists adds nothing, so a re-run of the cause never duplicates a message.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from closeloop.errors import NotFound
+from models.enums import Channel, DeliveryStatus, Role
+from models.org import Region, Unit
+from models.outbox import OutboxMessage
+from models.user import User
+
+KEY_MAX = 200
+
+
+def message_key(key: str, channel: Channel, recipient: str) -> str:
+    full = f"{key}:{channel}:{recipient}"
+    if len(full) <= KEY_MAX:
+        return full
+    # A very long recipient (webhook URL): keep the key unique and stable with a digest.
+    digest = hashlib.sha256(full.encode()).hexdigest()[:32]
+    return f"{full[: KEY_MAX - 33]}~{digest}"
+
+
+def _add(
+    session: Session,
+    *,
+    key: str,
+    channel: Channel,
+    recipient: str,
+    user_id: int | None,
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    case_id: int | None,
+    letter_id: int | None,
+    payload: dict[str, Any] | None,
+) -> OutboxMessage | None:
+    """Add one message unless its key exists; the new row, or None when it was already there."""
+    full = message_key(key, channel, recipient)
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == full)).first() is not None:
+        return None
+    inapp = channel == Channel.inapp
+    msg = OutboxMessage(
+        key=full,
+        channel=channel,
+        recipient=recipient,
+        user_id=user_id,
+        event=event[:40],
+        subject=subject[:300],
+        body=body[:20000],
+        payload=dict(payload or {}),
+        case_id=case_id,
+        letter_id=letter_id,
+        # In-app messages are delivered by being stored; the API reads them.
+        status=DeliveryStatus.sent if inapp else DeliveryStatus.pending,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        sent_at=now if inapp else None,
+    )
+    # A concurrent writer may have added the same key since the check: the unique constraint
+    # decides, inside a savepoint so the caller's transaction survives the conflict.
+    try:
+        with session.begin_nested():
+            session.add(msg)
+            session.flush()
+    except IntegrityError:
+        return None
+    return msg
+
+
+def _fan_out(
+    session: Session,
+    targets: Iterable[tuple[Channel, str, int | None]],
+    *,
+    key: str,
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    case_id: int | None,
+    letter_id: int | None,
+    payload: dict[str, Any] | None,
+) -> list[OutboxMessage]:
+    added: list[OutboxMessage] = []
+    seen: set[tuple[Channel, str]] = set()
+    for channel, recipient, user_id in targets:
+        if (channel, recipient) in seen:
+            continue
+        seen.add((channel, recipient))
+        msg = _add(
+            session,
+            key=key,
+            channel=channel,
+            recipient=recipient,
+            user_id=user_id,
+            event=event,
+            subject=subject,
+            body=body,
+            now=now,
+            case_id=case_id,
+            letter_id=letter_id,
+            payload=payload,
+        )
+        if msg is not None:
+            added.append(msg)
+    return added
+
+
+def notify_unit(
+    session: Session,
+    *,
+    unit_code: str,
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    key: str,
+    case_id: int | None = None,
+    letter_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    to_head: bool = False,
+) -> list[OutboxMessage]:
+    """Email the unit (and its head when `to_head`), post to its group robot, and tell every
+    active handler of the unit in-app. Returns the messages added (none on a repeat)."""
+    unit = session.get(Unit, unit_code)
+    if unit is None:
+        raise NotFound(f"单位 {unit_code} 不存在 / unit {unit_code!r} does not exist")
+    targets: list[tuple[Channel, str, int | None]] = []
+    if unit.email:
+        targets.append((Channel.email, unit.email, None))
+    if to_head and unit.head_email:
+        targets.append((Channel.email, unit.head_email, None))
+    if unit.webhook_url:
+        targets.append((Channel.webhook, unit.webhook_url, None))
+    handlers = session.exec(
+        select(User)
+        .where(User.unit_code == unit_code, User.role == Role.handler, col(User.active).is_(True))
+        .order_by(col(User.id))
+    )
+    targets.extend((Channel.inapp, str(u.id), u.id) for u in handlers)
+    return _fan_out(
+        session,
+        targets,
+        key=key,
+        event=event,
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=case_id,
+        letter_id=letter_id,
+        payload={"unit_code": unit_code, **(payload or {})},
+    )
+
+
+def _user_targets(users: Iterable[User]) -> list[tuple[Channel, str, int | None]]:
+    targets: list[tuple[Channel, str, int | None]] = []
+    for user in users:
+        targets.append((Channel.inapp, str(user.id), user.id))
+        if user.email:
+            targets.append((Channel.email, user.email, user.id))
+    return targets
+
+
+def notify_users(
+    session: Session,
+    *,
+    user_ids: list[int],
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    key: str,
+    case_id: int | None = None,
+    letter_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> list[OutboxMessage]:
+    """In-app for each active user named, and email too where the user has an address."""
+    if not user_ids:
+        return []
+    users = session.exec(
+        select(User)
+        .where(col(User.id).in_(user_ids), col(User.active).is_(True))
+        .order_by(col(User.id))
+    )
+    return _fan_out(
+        session,
+        _user_targets(users),
+        key=key,
+        event=event,
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=case_id,
+        letter_id=letter_id,
+        payload=payload,
+    )
+
+
+def covering_users(session: Session, *, region_path: str, roles: tuple[Role, ...]) -> list[User]:
+    """Active users with one of `roles` whose region covers `region_path` (a prefix of it).
+
+    A case with no place (a letter's region path "/") belongs to the whole district: the users
+    of the top-level regions cover it."""
+    if not roles:
+        return []
+    rows = session.exec(
+        select(User, Region.path)
+        .join(Region, col(Region.code) == col(User.region_code))
+        .where(col(User.role).in_(list(roles)), col(User.active).is_(True))
+        .order_by(col(User.id))
+    )
+    if not region_path.strip("/"):
+        return [user for user, path in rows if path.count("/") == 2]
+    return [user for user, path in rows if region_path.startswith(path)]
+
+
+def notify_region_role(
+    session: Session,
+    *,
+    region_path: str,
+    roles: tuple[Role, ...],
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    key: str,
+    case_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> list[OutboxMessage]:
+    """Tell everyone of those roles whose jurisdiction covers the place (in-app, and email)."""
+    users = covering_users(session, region_path=region_path, roles=roles)
+    return _fan_out(
+        session,
+        _user_targets(users),
+        key=key,
+        event=event,
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=case_id,
+        letter_id=None,
+        payload=payload,
+    )

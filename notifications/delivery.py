@@ -1,0 +1,184 @@
+"""The delivery job: send due outbox messages, with retries, back-off and a visible failed state.
+
+One run: (1) claim a batch of due messages in a short transaction — `UPDATE … SET claimed_until`
+guarded by `claimed_until IS NULL OR claimed_until < now`, so two runs never hold one message at
+once; (2) send each message outside any transaction; (3) record each result in its own short
+transaction: sent (with sent_at), or the failure (attempts + 1, last_error, next attempt after
+backoff·2^(attempts−1)), or failed after the last attempt. A crash between (2) and (3) leaves the
+message pending with a claim that runs out; the next run sends it again with the same idempotency
+key. Delivery is therefore at-least-once, and the receiver can drop repeats by that key.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, or_, update
+from sqlmodel import col, select
+
+from closeloop.config import Settings, get_settings
+from closeloop.db import transaction
+from models.enums import Channel, DeliveryStatus
+from models.outbox import OutboxMessage
+from notifications import channels
+
+# A run stops starting new sends once this share of the claim is used, so that its claims are
+# still held while it records the results; the rest are released for the next run.
+CLAIM_SHARE = 0.5
+
+
+@dataclass
+class Outcome:
+    status: str  # sent | retrying | failed | skipped
+    error: str | None = None
+
+
+def claim_due(
+    engine: Engine, *, now: datetime, settings: Settings, limit: int = 200
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for this run and return them (detached, claim set)."""
+    until = now + timedelta(seconds=settings.delivery_claim_seconds)
+    free = or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now)
+    with transaction(engine) as session:
+        ids = list(
+            session.exec(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == DeliveryStatus.pending,
+                    col(OutboxMessage.channel).in_([Channel.email, Channel.webhook]),
+                    col(OutboxMessage.next_attempt_at) <= now,
+                    free,
+                )
+                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+                .limit(limit)
+                # PostgreSQL: concurrent runs take disjoint batches instead of queueing on one.
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            return []
+        # The guard is evaluated again by the UPDATE itself: a row another run claimed since the
+        # SELECT (PostgreSQL re-checks it after that run commits) is not returned here.
+        claimed = (
+            session.connection()
+            .execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id).in_(ids),
+                    col(OutboxMessage.status) == DeliveryStatus.pending,
+                    free,
+                )
+                .values(claimed_until=until)
+                .returning(col(OutboxMessage.id))
+            )
+            .scalars()
+            .all()
+        )
+        if not claimed:
+            return []
+        rows = session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(claimed))
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        ).all()
+        for row in rows:
+            session.expunge(row)
+        return list(rows)
+
+
+def backoff(attempts: int, settings: Settings) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: the base, doubling each time."""
+    return timedelta(seconds=settings.delivery_backoff_seconds * 2 ** max(attempts - 1, 0))
+
+
+def record(
+    engine: Engine,
+    msg: OutboxMessage,
+    *,
+    now: datetime,
+    settings: Settings,
+    error: channels.SendError | None,
+) -> Outcome:
+    """Write one send's result and release the claim, in its own short transaction."""
+    assert msg.id is not None
+    with transaction(engine) as session:
+        if error is None:
+            # It was sent: that is the truth whatever happened to the claim meanwhile.
+            session.connection().execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == msg.id)
+                .values(
+                    status=DeliveryStatus.sent,
+                    sent_at=now,
+                    claimed_until=None,
+                    attempts=col(OutboxMessage.attempts) + 1,
+                )
+            )
+            return Outcome("sent")
+        row = session.exec(
+            select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()
+        ).one()
+        if row.status != DeliveryStatus.pending or row.claimed_until != msg.claimed_until:
+            # Our claim ran out and another run took the message over: its result counts.
+            return Outcome("skipped", error.reason)
+        row.attempts += 1
+        row.last_error = error.reason
+        row.claimed_until = None
+        if error.permanent or row.attempts >= settings.delivery_max_attempts:
+            row.status = DeliveryStatus.failed
+            return Outcome("failed", error.reason)
+        row.next_attempt_at = now + backoff(row.attempts, settings)
+        return Outcome("retrying", error.reason)
+
+
+def release(engine: Engine, msgs: list[OutboxMessage]) -> None:
+    """Give back claims this run will not use, so the next run need not wait for them."""
+    for msg in msgs:
+        with transaction(engine) as session:
+            session.connection().execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == msg.id,
+                    col(OutboxMessage.claimed_until) == msg.claimed_until,
+                )
+                .values(claimed_until=None)
+            )
+
+
+def send_one(
+    msg: OutboxMessage, settings: Settings, client: httpx.Client | None = None
+) -> channels.SendError | None:
+    try:
+        channels.send(msg, settings, client)
+    except channels.SendError as exc:
+        return exc
+    except Exception as exc:  # a sender bug must still be recorded, never lost
+        return channels.SendError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def deliver_due(
+    engine: Engine, *, now: datetime, settings: Settings | None = None, limit: int = 200
+) -> dict[str, Any]:
+    """Send what is due at `now`. Returns {"claimed", "sent", "retrying", "failed"}, and
+    "released" when the run ran out of time and gave unsent claims back for the next run."""
+    settings = settings or get_settings()
+    msgs = claim_due(engine, now=now, settings=settings, limit=limit)
+    counts = {"claimed": len(msgs), "sent": 0, "retrying": 0, "failed": 0}
+    if not msgs:
+        return counts
+    budget = settings.delivery_claim_seconds * CLAIM_SHARE
+    started = time.monotonic()
+    with channels.http_client(settings) as client:
+        for index, msg in enumerate(msgs):
+            if index and time.monotonic() - started > budget:
+                release(engine, msgs[index:])
+                counts["released"] = len(msgs) - index
+                break
+            error = send_one(msg, settings, client)
+            outcome = record(engine, msg, now=now, settings=settings, error=error)
+            if outcome.status in counts:
+                counts[outcome.status] += 1
+    return counts
