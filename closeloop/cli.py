@@ -94,8 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from closeloop.db import upgrade
+    from closeloop.services.escalation_policy import load_policy
 
     settings = get_settings()
+    load_policy(settings.escalation_policy)  # a bad policy stops the start with a clear error
     upgrade(settings.database_url)
     engine = _engine()
     if args.demo:

@@ -82,3 +82,14 @@ def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_refuses_a_bad_escalation_policy(dbfile, tmp_path, monkeypatch, capsys):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[ladder]\nwarning = -3\n", encoding="utf-8")
+    monkeypatch.setenv("CLOSELOOP_ESCALATION_POLICY", str(policy))
+    get_settings.cache_clear()
+    assert main(["serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "warning" in err
+    assert not dbfile.exists()  # refused before touching the database
