@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from chinese_calendar import constants as cc_constants
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from models.types import SHANGHAI
+
 END_OF_DAY = time(23, 59, 59)
 
 

@@ -134,8 +134,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
+    from closeloop.clock import parse_now
     from workflows.flows import run_job
-    from workflows.jobs import parse_now
 
     at = parse_now(args.now, default=SystemClock().now())
     print(json.dumps(run_job("escalation", now=at, engine=_engine()), ensure_ascii=False))

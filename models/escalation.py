@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -21,3 +22,26 @@ class EscalationFire(SQLModel, table=True):
     fired_at: datetime = Field(sa_type=UTCDateTime)
     letter_id: int | None = Field(default=None, foreign_key="letter.id")
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class EscalationRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    now: str | None = Field(
+        default=None,
+        max_length=64,
+        description="ISO 8601; without an offset Asia/Shanghai; null: the current time",
+        schema_extra={"examples": ["2025-10-09T10:00:00+08:00"]},
+    )
+
+
+class LetterCounts(BaseModel):
+    reminder: int
+    supervision: int
+    warning: int
+
+
+class EscalationSummary(BaseModel):
+    checked: int
+    notifications: int
+    letters: LetterCounts
+    listed: int

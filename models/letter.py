@@ -3,12 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.enums import LetterType
-from models.types import LocalTime, UTCDateTime
+from models.types import DbInt, LocalTime, UTCDateTime
+
+MAX_LETTER_CASES = 500  # cases one letter may cover
 
 
 class Letter(SQLModel, table=True):
@@ -51,3 +53,13 @@ class LetterPublic(BaseModel):
     issued_at: LocalTime
     reply_due_at: LocalTime | None
     case_id: int | None
+
+
+class LetterIssue(BaseModel):
+    """A supervisor's letter about chosen cases of one unit (督办人员手动发函)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: LetterType
+    unit_code: str = Field(min_length=1, max_length=40)
+    case_ids: list[DbInt] = Field(min_length=1, max_length=MAX_LETTER_CASES)
+    reason: str | None = Field(default=None, max_length=2000)

@@ -28,7 +28,7 @@ from prefect import flow, task
 from prefect.context import FlowRunContext
 from sqlalchemy import Engine
 
-from closeloop.clock import SystemClock
+from closeloop.clock import SystemClock, parse_now
 from closeloop.config import get_settings
 from workflows import jobs
 
@@ -68,7 +68,7 @@ def _call(t: Any, *args: Any) -> Any:
 
 
 def _now(value: str | None) -> str:
-    return jobs.parse_now(value, default=SystemClock().now()).isoformat()
+    return parse_now(value, default=SystemClock().now()).isoformat()
 
 
 # Retries wrap the database: both services are idempotent (escalation claims each level once,

@@ -10,10 +10,9 @@ This module imports nothing heavy (no Prefect), so `closeloop jobs` answers at o
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from closeloop.errors import Invalid, NotFound
-from models.types import SHANGHAI
+from closeloop.errors import NotFound
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -74,22 +73,3 @@ def get(name: str, jobs: tuple[Job, ...] = JOBS) -> Job:
             return job
     names = ", ".join(j.name for j in jobs)
     raise NotFound(f"没有名为 {name!r} 的任务 / there is no job {name!r}; jobs: {names}")
-
-
-def parse_now(value: str | None, *, default: datetime) -> datetime:
-    """`now` as a job takes it: ISO 8601; without an offset it is Asia/Shanghai time; None →
-    `default`. Returns an aware datetime; a bad value raises Invalid (422 / exit 2)."""
-    if value is None:
-        return default
-    text = value.strip()
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(
-            f"now 不是有效的 ISO 8601 时间：{value!r}（例如 2025-10-09T10:00:00+08:00）/ "
-            f"now is not a valid ISO 8601 time: {value!r} (e.g. 2025-10-09T10:00:00+08:00; "
-            "without an offset it is Asia/Shanghai time)"
-        ) from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=SHANGHAI)
-    return at

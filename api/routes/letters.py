@@ -3,26 +3,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, status
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.services import letter_render, letters
 from models.enums import LetterType
-from models.letter import LetterPublic
-from models.types import DbInt
+from models.letter import LetterIssue, LetterPublic
 
 router = APIRouter(tags=["letters"])
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-class LetterIssue(BaseModel):
-    """A supervisor's letter about chosen cases of one unit (督办人员手动发函)."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: LetterType
-    unit_code: str = Field(min_length=1, max_length=40)
-    case_ids: list[DbInt] = Field(min_length=1, max_length=letters.MAX_CASES)
-    reason: str | None = Field(default=None, max_length=2000)
 
 
 @router.get("/letters", response_model=list[LetterPublic])

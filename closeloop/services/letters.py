@@ -22,12 +22,12 @@ from closeloop.services.cases import street_and_community
 from closeloop.services.letter_render import Wording, case_rows, snapshot, word
 from models.case import Case
 from models.enums import CaseKind, CaseState, LetterType, Role
-from models.letter import Letter, LetterItem, LetterPublic
+from models.letter import MAX_LETTER_CASES, Letter, LetterItem, LetterPublic
 from models.org import Unit
 
 TYPE_CHAR = {LetterType.reminder: "提", LetterType.supervision: "督", LetterType.warning: "警"}
 NEEDS_REPLY = (LetterType.supervision, LetterType.warning)
-MAX_CASES = 500
+MAX_CASES = MAX_LETTER_CASES
 
 
 def letter_number(issuer: str, letter_type: LetterType, year: int, serial: int) -> str:
@@ -222,11 +222,11 @@ def _open_letter_case(
         reporter_id=by.id,
         reported_at=now,
         dispatched_at=now,
-        sign_due_at=cal.add_working_hours(now, settings.default_sign_hours),
-        due_at=due_at,
-        due_estimated=not cal.knows(cal.local_date(due_at)),
-        deadline_version=1,
         updated_at=now,
+    )
+    # The reply deadline and the signing deadline, by the same rule as any dispatch.
+    deadlines.set_dispatch_deadlines(
+        own, now=now, cal=cal, category=None, settings=settings, due_at=due_at, limit_days=None
     )
     session.add(own)
     session.flush()
