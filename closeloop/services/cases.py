@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from closeloop import lifecycle, policy
@@ -234,7 +234,7 @@ def list_cases(
     now: datetime,
 ) -> CasePage:
     stmt = select(Case)
-    stmt = _jurisdiction(stmt, actor)
+    stmt = jurisdiction(stmt, actor)
     if filters.state:
         stmt = stmt.where(Case.state == filters.state)
     if filters.kind:
@@ -247,7 +247,7 @@ def list_cases(
             raise Invalid(f"区域 {filters.region_code} 不存在 / region_code does not exist")
         stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
     if filters.overdue is not None:
-        late = col(Case.state).in_(list(CaseState.clock_running_states())) & (col(Case.due_at) < now)
+        late = overdue_clause(now)
         stmt = stmt.where(late if filters.overdue else ~late | col(Case.due_at).is_(None))
     if filters.q:
         like = f"%{filters.q.strip()}%"
@@ -272,7 +272,14 @@ def list_cases(
     return CasePage(items=items, total=total, page=page, page_size=page_size)
 
 
-def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """超期: the unit's clock runs (dispatched or rectifying) and the deadline has passed. The one
+    definition of "overdue" for lists, metrics, reports and pages."""
+    return col(Case.state).in_(list(CaseState.clock_running_states())) & (col(Case.due_at) < now)
+
+
+def jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
+    """Narrow a query over Case to what `actor` may see (policy.can_see, in SQL)."""
     if actor.role == Role.admin:
         return stmt
     if actor.role == Role.handler:

@@ -1,0 +1,1 @@
+"""Metrics (SQL aggregates) and the documents built on them: reports, bulletins."""

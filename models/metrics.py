@@ -1,0 +1,72 @@
+"""The figures leadership reads (DESIGN.md, Metrics): one `Metrics` per group and one in total.
+
+Rates are decimals in [0, 1], or None where their denominator is zero: a group with no accepted
+cases has no closure rate (documents show "—"), never 0 and never a division error.
+"""
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from models.types import LocalTime
+
+
+class LetterCounts(BaseModel):
+    reminder: int = 0  # 提醒函
+    supervision: int = 0  # 督办函
+    warning: int = 0  # 警示函
+    total: int = 0
+
+
+class Metrics(BaseModel):
+    reported: int = 0  # 上报数: filed in the period
+    cancelled: int = 0  # 不予立案/合并 of those
+    accepted: int = 0  # 立案数 = reported − cancelled
+    closed: int = 0  # 办结数: accepted and closed by the report time
+    closure_rate: float | None = None  # 办结率 = closed / accepted
+    on_time_closed: int = 0  # closed no later than the (extended) deadline
+    on_time_closure_rate: float | None = None  # 按期办结率 = on_time_closed / accepted
+    overdue_open: int = 0  # 超期未办结 at the report time (the whole backlog of the group)
+    dispatches: int = 0
+    returns: int = 0  # 退单
+    return_rate: float | None = None  # 退单率 = returns / dispatches
+    dispatch_accuracy: float | None = None  # 派遣准确率 = 1 − return_rate
+    submissions: int = 0
+    rejections: int = 0  # 返工
+    rework_rate: float | None = None  # 返工率 = rejections / submissions
+    signed_on_time: int = 0
+    sign_on_time_rate: float | None = None  # 按时签收率 = signed_on_time / dispatches
+    handling_closed: int = 0  # closed cases with a dispatch time (the handling-time sample)
+    handling_days_median: float | None = None  # working days, dispatch → close
+    handling_days_mean: float | None = None
+    letters: LetterCounts = Field(default_factory=LetterCounts)  # issued in the period
+    listed: int = 0  # 挂牌督办: listed cases still open at the report time
+    score: float | None = None  # 综合指标, 0–100; None when no component has a value
+
+
+class GroupMetrics(Metrics):
+    key: str | None  # the unit/region/category code or the kind; None: "not dispatched" etc.
+    name: str
+    rank: int | None = None  # 1 = best; None: no score (nothing to rank on) or not rankable
+    tied: bool = False  # shares its rank with another group
+
+
+class Ranking(BaseModel):
+    weights: dict[str, float]
+    method: str  # how the score is built and how ties are ranked, in words (zh / en)
+
+
+class MetricsReport(BaseModel):
+    from_: date = Field(serialization_alias="from")
+    to: date
+    as_of: LocalTime  # the report time: closures and overdue are counted up to it
+    kind: str | None  # the kind filter; None: events and hazards (letters are counted apart)
+    group_by: str | None
+    region_code: str | None = None
+    total: Metrics
+    groups: list[GroupMetrics]
+    ranking: Ranking
+
+    model_config = {"populate_by_name": True}
+
+
