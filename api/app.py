@@ -4,7 +4,17 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routes import auth, calendar, cases, escalations, imports, letters, notifications, org
+from api.routes import (
+    auth,
+    calendar,
+    cases,
+    escalations,
+    imports,
+    letters,
+    metrics,
+    notifications,
+    org,
+)
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings
@@ -21,7 +31,8 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock or SystemClock()
     problems.install(app)
-    for module in (auth, org, imports, cases, calendar, letters, notifications, escalations):
+    # metrics before reports: /reports/metrics must not reach /reports/{id}.
+    for module in (auth, org, imports, cases, calendar, letters, notifications, escalations, metrics):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

@@ -1,6 +1,6 @@
 """Time is an input: services take `now`; the edges read it from a Clock."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from closeloop.errors import Invalid
@@ -50,3 +50,8 @@ def parse_now(value: str | None, *, default: datetime) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)
     return at
+
+
+def local_today(now: datetime) -> date:
+    """The Asia/Shanghai calendar date at `now`."""
+    return now.astimezone(SHANGHAI).date()

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     letter_reply_days: int = 3
     # Escalation policy file (TOML); empty: the default ladder of DESIGN.md.
     escalation_policy: str = ""
+    # Ranking weights (综合指标), e.g. "on_time_closure_rate=40,closure_rate=30,no_rework=20,
+    # sign_on_time_rate=10"; empty: DESIGN.md's defaults. Names left out keep their default.
+    score_weights: str = ""
 
     # Notification delivery.
     smtp_host: str = ""

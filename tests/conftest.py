@@ -120,3 +120,20 @@ def client(engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(engine=engine, clock=clock)) as c:
         yield c
+
+
+@pytest.fixture
+def auth(client, org):  # type: ignore[no-untyped-def]
+    """auth("disp") → headers with a fresh bearer token for that test user."""
+    from tests.factories import PASSWORD
+
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return cache[username]
+
+    return headers
