@@ -14,6 +14,7 @@ from api.routes import (
     metrics,
     notifications,
     org,
+    reports,
 )
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
@@ -32,7 +33,18 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     app.state.clock = clock or SystemClock()
     problems.install(app)
     # metrics before reports: /reports/metrics must not reach /reports/{id}.
-    for module in (auth, org, imports, cases, calendar, letters, notifications, escalations, metrics):
+    for module in (
+        auth,
+        org,
+        imports,
+        cases,
+        calendar,
+        letters,
+        notifications,
+        escalations,
+        metrics,
+        reports,
+    ):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

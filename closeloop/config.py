@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     issuer_short: str = "罗应急"
     issuer_contact: str = "联系人：督办科，电话：0755-00000000"
     letter_reply_days: int = 3
+    # Reports: extra email subscribers (comma-separated) besides the supervisors of the region.
+    report_recipients: str = ""
     # Escalation policy file (TOML); empty: the default ladder of DESIGN.md.
     escalation_policy: str = ""
     # Ranking weights (综合指标), e.g. "on_time_closure_rate=40,closure_rate=30,no_rework=20,

@@ -8,6 +8,7 @@ from models.jobs import JobLease, JobRun
 from models.letter import Letter, LetterItem
 from models.org import Category, Region, Unit
 from models.outbox import OutboxMessage
+from models.report import Report
 from models.system import AppSetting, CalendarOverride, Counter
 from models.user import LoginFailure, RevokedToken, User
 
@@ -28,6 +29,7 @@ __all__ = [
     "OutboxMessage",
     "LoginFailure",
     "Region",
+    "Report",
     "RevokedToken",
     "Unit",
     "User",

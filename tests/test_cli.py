@@ -93,3 +93,42 @@ def test_serve_refuses_a_bad_escalation_policy(dbfile, tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "warning" in err
     assert not dbfile.exists()  # refused before touching the database
+
+
+def test_report_writes_html_pdf_xlsx_and_bulletin(dbfile, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from closeloop.db import make_engine, new_session, upgrade
+    from tests.factories import build_org
+    from tests.reports.seed import seed
+
+    upgrade(f"sqlite:///{dbfile}")
+    engine = make_engine(f"sqlite:///{dbfile}")
+    with new_session(engine) as s:
+        seed(s, build_org(s))
+        s.commit()
+    out = tmp_path / "out"
+    argv = ["report", "--cadence", "monthly", "--period", "2025-09", "--out", str(out),
+            "--now", "2025-10-01T08:30"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["period"] == "2025-09" and summary["region_code"] == "D1"
+    assert summary["bulletin_number"] == "罗应急通〔2025〕1号"
+    assert summary["summary"]["closure_rate"] == 0.5714
+    files = {kind: Path(path) for kind, path in summary["files"].items()}
+    assert set(files) == {"html", "pdf", "xlsx", "bulletin_html", "bulletin_pdf"}
+    assert files["pdf"] == out / "report-monthly-2025-09-D1.pdf"
+    assert files["bulletin_pdf"] == out / "report-monthly-2025-09-D1-bulletin.pdf"
+    assert "57.14%" in files["html"].read_text(encoding="utf-8")
+    assert files["pdf"].read_bytes().startswith(b"%PDF")
+    assert files["bulletin_pdf"].read_bytes().startswith(b"%PDF")
+    assert load_workbook(files["xlsx"])["概览"]["B2"].value == 8
+    engine.dispose()
+
+
+def test_report_refuses_a_bad_period(dbfile, tmp_path, capsys):
+    argv = ["report", "--cadence", "weekly", "--period", "2025-09", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "报告期无效" in err and "2025-W40" in err
+    assert not dbfile.exists()  # refused before touching the database

@@ -1,4 +1,4 @@
-"""The Prefect flows over the domain services: `escalation` and `delivery` (reports come later).
+"""The Prefect flows over the domain services: `escalation`, `delivery` and the reports.
 
 Thin on purpose: a flow turns its plain parameters (ISO strings) into a `now`, and its one task
 calls the service, which owns its transactions (closeloop.services.escalation.run_all,
@@ -102,7 +102,43 @@ def delivery(now: str | None = None, limit: int = 200) -> dict[str, Any]:
     return result
 
 
-FLOWS: dict[str, Any] = {"escalation": escalation, "delivery": delivery}
+# Reports: each run makes the last complete period's report once per district (the report row's
+# unique scheduled_key), so a retry, a late run or a second scheduler duplicates nothing.
+@task(name="report", retries=1, retry_delay_seconds=[60])
+def report_task(cadence: str, now: str) -> dict[str, Any]:
+    from closeloop.services import reports as service
+
+    return service.run_scheduled(_engine(), cadence=cadence, now=datetime.fromisoformat(now))
+
+
+@flow(name="report_weekly", log_prints=False)
+def report_weekly(now: str | None = None) -> dict[str, Any]:
+    """周调度报告 / weekly report of the last complete ISO week (run Monday 08:00)."""
+    result: dict[str, Any] = _call(report_task, "weekly", _now(now))
+    return result
+
+
+@flow(name="report_monthly", log_prints=False)
+def report_monthly(now: str | None = None) -> dict[str, Any]:
+    """月分析报告 / monthly report of the last complete month (run on the 1st)."""
+    result: dict[str, Any] = _call(report_task, "monthly", _now(now))
+    return result
+
+
+@flow(name="report_quarterly", log_prints=False)
+def report_quarterly(now: str | None = None) -> dict[str, Any]:
+    """季小结报告 / quarterly report of the last complete quarter (first day of a quarter)."""
+    result: dict[str, Any] = _call(report_task, "quarterly", _now(now))
+    return result
+
+
+FLOWS: dict[str, Any] = {
+    "escalation": escalation,
+    "delivery": delivery,
+    "report_weekly": report_weekly,
+    "report_monthly": report_monthly,
+    "report_quarterly": report_quarterly,
+}
 
 
 def orchestrated() -> bool:

@@ -55,15 +55,28 @@ JOBS: tuple[Job, ...] = (
         description="通知投递：邮件、Webhook、站内信 / deliver due notifications, every minute",
         grace_seconds=30,
     ),
-    # --- Reports (the reports issue adds the flows `report_weekly`, `report_monthly`,
-    # `report_quarterly` to workflows.flows and uncomments these; nothing else changes):
-    # Job(name="report-weekly", flow="report_weekly", cron="0 8 * * mon",
-    #     description="周调度报告 / weekly report, Monday 08:00", grace_seconds=3600),
-    # Job(name="report-monthly", flow="report_monthly", cron="0 8 1 * *",
-    #     description="月分析报告 / monthly report, the 1st at 08:00", grace_seconds=3600),
-    # Job(name="report-quarterly", flow="report_quarterly", cron="0 8 1 jan,apr,jul,oct *",
-    #     description="季小结报告 / quarterly report, first day of the quarter at 08:00",
-    #     grace_seconds=3600),
+    # Reports: each (cadence, period, district) is made once however often these run.
+    Job(
+        name="report-weekly",
+        flow="report_weekly",
+        cron="0 8 * * mon",
+        description="周调度报告 / weekly report, Monday 08:00",
+        grace_seconds=3600,
+    ),
+    Job(
+        name="report-monthly",
+        flow="report_monthly",
+        cron="0 8 1 * *",
+        description="月分析报告 / monthly report, the 1st at 08:00",
+        grace_seconds=3600,
+    ),
+    Job(
+        name="report-quarterly",
+        flow="report_quarterly",
+        cron="0 8 1 jan,apr,jul,oct *",
+        description="季小结报告 / quarterly report, first day of the quarter at 08:00",
+        grace_seconds=3600,
+    ),
 )
 
 

@@ -71,3 +71,35 @@ def test_luohu_2024_closure_rates(engine, luohu_2024, client, auth):  # type: ig
     assert r.status_code == 200, r.text
     assert r.json()["total"]["closure_rate"] == 0.9793
     assert r.json()["total"]["closed"] == EVENTS_CLOSED
+
+
+def test_luohu_2024_in_the_documents(engine, luohu_2024, client, auth):  # type: ignore[no-untyped-def]
+    """The yearly report of 2024 — HTML, PDF (text extracted), XLSX (numbers) and the 通报 — shows
+    the published 97.93% for events and 99.00% for major hazards."""
+    import subprocess
+
+    import openpyxl
+
+    r = client.post("/api/v1/reports", json={"cadence": "yearly", "period": "2024"},
+                    headers=auth("sup"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    files = r.json()["files"]
+
+    html = client.get(files["html"], headers=auth("sup")).text
+    assert "97.93%" in html and "99.00%" in html and "31,263" in html and "30,617" in html
+
+    pdf = client.get(files["pdf"], headers=auth("sup")).content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    flat = "".join(text.decode().split())
+    assert "97.93%" in flat and "99.00%" in flat and "2024年" in flat
+
+    bulletin = client.get(files["bulletin_pdf"], headers=auth("sup")).content
+    text = subprocess.run(["pdftotext", "-", "-"], input=bulletin, capture_output=True, check=True).stdout
+    flat = "".join(text.decode().split())
+    assert "网格事件上报31,263件，办结30,617件，办结率97.93%" in flat
+
+    xlsx = client.get(files["xlsx"], headers=auth("sup")).content
+    book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    rows = {row[1]: row for row in book["按类型"].iter_rows(min_row=2, values_only=True)}
+    assert 31_263 in rows["event"] and 0.9793 in rows["event"]
+    assert 200 in rows["hazard"] and 0.99 in rows["hazard"]

@@ -1,0 +1,127 @@
+"""The 通报 (bulletin) that goes with a report, in official-document form like the letters:
+文号 罗应急通〔2025〕3号 numbered without gaps per issuer and year, title, 主送, the overall
+figures, the lowest-ranked streets and units, the listed cases, the requirements, issuer and date.
+Chinese only."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from closeloop.config import Settings
+from closeloop.reports.charts import number, percent
+from closeloop.reports.render import cn_date, env, period_span, show
+from closeloop.services.numbering import next_value
+from models.enums import RegionLevel
+from models.types import SHANGHAI
+
+if TYPE_CHECKING:
+    from closeloop.services.report_content import Content
+
+
+def bulletin_number(session: Session, *, issuer_short: str, now: datetime) -> str:
+    """Draw the next 通报 number for the issuer and the (Shanghai) year: 罗应急通〔2025〕3号.
+    The counter is in the caller's transaction: a rolled-back report gives its number back."""
+    year = now.astimezone(SHANGHAI).year
+    serial = next_value(session, f"bulletin:{issuer_short}:{year}")
+    return f"{issuer_short}通〔{year}〕{serial}号"
+
+
+def bulletin_title(content: "Content") -> str:
+    return f"关于{content.period.label}安全隐患整改情况的通报"
+
+
+def _addressee(content: "Content") -> str:
+    level = RegionLevel(content.region.level)
+    if level == RegionLevel.district:
+        return "各街道办事处，区直有关单位"
+    if level == RegionLevel.street:
+        return f"{content.region.name}各社区工作站，有关单位"
+    return f"{content.region.name}有关单位"
+
+
+def _names(groups: list[Any]) -> str:
+    return "、".join(g.name for g in groups)
+
+
+def wording(content: "Content", settings: Settings) -> dict[str, Any]:
+    t = content.total
+    streets, units = content.bottom("street"), content.bottom("unit")
+    intro = (
+        "为进一步压实安全隐患整改责任，推动隐患排查治理闭环管理，现将"
+        f"{content.period.label}（{period_span(content)}）{content.region.name}"
+        "安全隐患和网格事件整改情况通报如下："
+    )
+    overall = (
+        f"{content.period.label}，全{_unit_word(content)}共上报安全隐患和网格事件"
+        f"{number(t.reported)}件，立案{number(t.accepted)}件，办结{number(t.closed)}件，"
+        f"办结率{percent(t.closure_rate)}，按期办结率{percent(t.on_time_closure_rate)}。"
+        f"截至{cn_date(content.as_of)}，超期未办结{number(t.overdue_open)}件，"
+        f"挂牌督办{number(t.listed)}件。本期共发出提醒函{t.letters.reminder}件、"
+        f"督办函{t.letters.supervision}件、警示函{t.letters.warning}件。"
+    )
+    kinds = content.by["kind"].groups if "kind" in content.by else []
+    if len(kinds) > 1:
+        overall += (
+            "其中，"
+            + "；".join(
+                f"{g.name}上报{number(g.reported)}件，办结{number(g.closed)}件，"
+                f"办结率{percent(g.closure_rate)}"
+                for g in kinds
+            )
+            + "。"
+        )
+    parts = []
+    if streets:
+        parts.append(f"{_names(streets)}综合指标排名靠后")
+    if units:
+        parts.append(f"处置单位中{_names(units)}综合指标排名靠后")
+    ranking = (
+        "按综合指标（按期办结率、办结率、返工率、按时签收率加权）排名，"
+        + "；".join(parts)
+        + "，具体情况见下表。"
+        if parts
+        else "本期参与排名的街道和单位不足，不作排名通报。"
+    )
+    requirements = [
+        "各单位要对照本通报，逐件核查超期未办结和挂牌督办事项，落实整改责任人和整改时限，"
+        "确保按期整改到位、闭环销号。",
+        "排名靠后的街道和单位主要负责同志要认真分析原因，制定整改措施，"
+        f"{_self(settings.issuer_name)}将视情况对其进行约谈。",
+        "挂牌督办事项整改完成后，承办单位要及时在闭环管理系统中提交整改材料，申请核查销号；"
+        "逾期未整改到位的，将继续予以通报。",
+    ]
+    return {
+        "intro": intro,
+        "overall": overall,
+        "ranking": ranking,
+        "requirements": requirements,
+        "addressee": _addressee(content),
+        "low": [("街道", g) for g in streets] + [("处置单位", g) for g in units],
+    }
+
+
+def _unit_word(content: "Content") -> str:
+    level = RegionLevel(content.region.level)
+    return {RegionLevel.district: "区", RegionLevel.street: "街道"}.get(level, "辖区")
+
+
+def _self(issuer_name: str) -> str:
+    return "我局" if issuer_name.endswith("局") else "我单位"
+
+
+def render_bulletin_html(content: "Content", *, number_text: str, settings: Settings) -> str:
+    return (
+        env()
+        .get_template("bulletin.html")
+        .render(
+            c=content,
+            b=wording(content, settings),
+            number_text=number_text,
+            title=bulletin_title(content),
+            issuer_name=settings.issuer_name,
+            contact=settings.issuer_contact,
+            issued_date=cn_date(content.generated_at),
+            show=show,
+        )
+    )

@@ -1,0 +1,176 @@
+"""The report as HTML and PDF (WeasyPrint). Templates: closeloop/reports/templates/ (Jinja2,
+StrictUndefined, autoescaped). Every rate goes through charts.percent ("97.93%", None → "—")."""
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
+from models.metrics import GroupMetrics, Metrics
+from models.types import SHANGHAI
+
+if TYPE_CHECKING:
+    from closeloop.services.report_content import Content
+
+# (label, field, format): the headline figures, in the order leadership reads them.
+HEADLINE: list[tuple[str, str, str]] = [
+    ("上报数", "reported", "int"),
+    ("立案数", "accepted", "int"),
+    ("办结数", "closed", "int"),
+    ("办结率", "closure_rate", "rate"),
+    ("按期办结率", "on_time_closure_rate", "rate"),
+    ("超期未办结", "overdue_open", "int"),
+    ("退单率", "return_rate", "rate"),
+    ("返工率", "rework_rate", "rate"),
+    ("按时签收率", "sign_on_time_rate", "rate"),
+    ("平均办理时长（工作日）", "handling_days_mean", "days"),
+    ("中位办理时长（工作日）", "handling_days_median", "days"),
+    ("提醒函", "letters.reminder", "int"),
+    ("督办函", "letters.supervision", "int"),
+    ("警示函", "letters.warning", "int"),
+    ("挂牌督办", "listed", "int"),
+]
+# The columns of ranking tables and of the trend table.
+RANK_COLUMNS: list[tuple[str, str, str]] = [
+    ("上报数", "reported", "int"),
+    ("立案数", "accepted", "int"),
+    ("办结数", "closed", "int"),
+    ("办结率", "closure_rate", "rate"),
+    ("按期办结率", "on_time_closure_rate", "rate"),
+    ("超期未办结", "overdue_open", "int"),
+    ("退单率", "return_rate", "rate"),
+    ("返工率", "rework_rate", "rate"),
+    ("按时签收率", "sign_on_time_rate", "rate"),
+    ("综合指标", "score", "score"),
+]
+TREND_COLUMNS = RANK_COLUMNS[:6] + [("挂牌督办", "listed", "int")]
+
+
+def value(metrics: Metrics, path: str) -> Any:
+    """A figure by dotted field name: "closure_rate", "letters.warning"."""
+    out: Any = metrics
+    for part in path.split("."):
+        out = getattr(out, part)
+    return out
+
+
+def show(metrics: Metrics, path: str, fmt: str) -> str:
+    """A figure as a document shows it: 31,263 / 97.93% / 2.35 / —."""
+    v = value(metrics, path)
+    if fmt == "rate":
+        return percent(v)
+    if fmt in ("days", "score"):
+        return number(v, 2)
+    return number(v)
+
+
+def zh(text: str) -> str:
+    """The Chinese half of a "中文 / English" text: documents are read in Chinese."""
+    return re.split(r" / (?=[A-Za-z])", text, maxsplit=1)[0].strip()
+
+
+def rank_label(group: GroupMetrics) -> str:
+    if group.rank is None:
+        return DASH
+    return f"{group.rank}（并列）" if group.tied else str(group.rank)
+
+
+def cn_date(day: date | datetime | None) -> str:
+    if day is None:
+        return DASH
+    if isinstance(day, datetime):
+        day = day.astimezone(SHANGHAI).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_time(at: datetime) -> str:
+    local = at.astimezone(SHANGHAI)
+    return f"{cn_date(local)} {local:%H:%M}"
+
+
+def period_span(content: "Content") -> str:
+    p = content.period
+    return f"{cn_date(p.start)}至{cn_date(p.end)}"
+
+
+@lru_cache(maxsize=1)
+def env() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("closeloop.reports", "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        percent=percent, number=number, zh=zh, cn_date=cn_date, cn_time=cn_time, rank=rank_label
+    )
+    environment.globals.update(show=show, value=value, DASH=DASH)
+    return environment
+
+
+def charts(content: "Content") -> dict[str, Markup]:
+    streets = content.by["street"].groups
+    units = content.by["unit"].groups
+    labels = [p.key for p, _ in content.trend]
+    return {
+        "streets": bar_chart(
+            [(g.name, g.closure_rate) for g in streets if g.key is not None],
+            title="各街道办结率",
+        ),
+        "overdue_units": bar_chart(
+            sorted(
+                ((g.name, float(g.overdue_open)) for g in units if g.key is not None),
+                key=lambda row: -(row[1] or 0),
+            ),
+            title="各处置单位超期未办结（件）",
+            percent=False,
+        ),
+        "trend": line_chart(
+            labels,
+            [
+                ("办结率", [m.closure_rate for _, m in content.trend]),
+                ("按期办结率", [m.on_time_closure_rate for _, m in content.trend]),
+            ],
+            title="办结率趋势",
+        ),
+        "trend_counts": bar_chart(
+            [(p.key, float(m.reported)) for p, m in content.trend],
+            title="上报数趋势（件）",
+            percent=False,
+        ),
+    }
+
+
+def context(content: "Content") -> dict[str, Any]:
+    return {
+        "c": content,
+        "span": period_span(content),
+        "headline": HEADLINE,
+        "rank_columns": RANK_COLUMNS,
+        "trend_columns": TREND_COLUMNS,
+        "charts": charts(content),
+        "sections": [
+            ("street", "街道排名"),
+            ("community", "社区排名"),
+            ("grid", "网格排名"),
+            ("unit", "处置单位排名"),
+        ],
+    }
+
+
+def render_html(content: "Content") -> str:
+    return env().get_template("report.html").render(**context(content))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A4 PDF of a standalone HTML document (fonts: Noto CJK; text stays extractable)."""
+    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
+
+    pdf = HTML(string=html).write_pdf()
+    assert pdf is not None
+    return bytes(pdf)
