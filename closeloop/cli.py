@@ -1,9 +1,11 @@
-"""The command line: `closeloop init | serve | import | escalate | report | jobs | run-job | deploy`."""
+"""The command line: `closeloop init | serve | import | escalate | report | metrics | jobs |
+run-job | deploy`."""
 
 import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--region", help="region code (default: the district)")
     p.add_argument("--now", help="ISO 8601 report time (Asia/Shanghai without an offset)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("metrics", help="print the metrics of a period as JSON (as the API gives them)")
+    p.add_argument("--from", dest="date_from", type=_day, required=True, help="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=_day, required=True, help="YYYY-MM-DD, inclusive")
+    p.add_argument("--group-by", choices=["unit", "street", "community", "grid", "category", "kind"])
+    p.add_argument("--kind", choices=["event", "hazard", "letter"])
+    p.add_argument("--region", help="a region code: that subtree only")
+    p.add_argument("--as-of", help="the report time, ISO 8601 (Asia/Shanghai without an offset)")
+    p.add_argument("--weights", help="e.g. on_time_closure_rate=40,closure_rate=30,no_rework=20,"
+                   "sign_on_time_rate=10")
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
     p.set_defaults(func=cmd_jobs)
@@ -179,6 +192,37 @@ def cmd_report(args: argparse.Namespace) -> int:
                       "bulletin_number": report.bulletin_number,
                       "summary": report.summary["total"], "files": written},
                      ensure_ascii=False, indent=2))
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD / expected YYYY-MM-DD, not {text!r}") from None
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from closeloop.clock import parse_now
+    from closeloop.db import transaction
+    from closeloop.policy import SYSTEM
+    from closeloop.reports import metrics, ranking
+
+    now = SystemClock().now()
+    with transaction(_engine()) as session:
+        report = metrics.compute(
+            session,
+            actor=SYSTEM,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            now=now,
+            group_by=args.group_by,
+            kind=args.kind,
+            region_code=args.region,
+            as_of=parse_now(args.as_of, default=now) if args.as_of else None,
+            weights=ranking.parse_weights(args.weights) if args.weights else None,
+        )
+    print(report.model_dump_json(by_alias=True, indent=2))
     return 0
 
 

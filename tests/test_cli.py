@@ -132,3 +132,25 @@ def test_report_refuses_a_bad_period(dbfile, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "报告期无效" in err and "2025-W40" in err
     assert not dbfile.exists()  # refused before touching the database
+
+
+def test_metrics_prints_the_api_figures(dbfile, capsys):
+    from closeloop.db import make_engine, new_session, upgrade
+    from tests.factories import build_org
+    from tests.reports.seed import seed
+
+    upgrade(f"sqlite:///{dbfile}")
+    engine = make_engine(f"sqlite:///{dbfile}")
+    with new_session(engine) as s:
+        seed(s, build_org(s))
+        s.commit()
+    engine.dispose()
+    argv = ["metrics", "--from", "2025-09-01", "--to", "2025-09-30", "--group-by", "street",
+            "--as-of", "2025-10-01T08:30"]  # fmt: skip
+    assert main(argv) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["from"] == "2025-09-01" and body["total"]["closure_rate"] == 0.5714
+    assert body["as_of"] == "2025-10-01T08:30:00+08:00"
+    assert [g["rank"] for g in body["groups"] if g["rank"] is not None] == [1, 2]
+    assert main(["metrics", "--from", "2025-09-30", "--to", "2025-09-01"]) == 2
+    assert "'to' is before 'from'" in capsys.readouterr().err
