@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import problems
+from api import problems, web
 from api.routes import (
     auth,
     calendar,
@@ -51,4 +51,5 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    web.install(app)  # the web pages (api/web), after the API so /api/v1 routes come first
     return app

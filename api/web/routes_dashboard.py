@@ -1,0 +1,165 @@
+"""The supervisor's dashboard, the letters list and the letter and report downloads (the same
+files as the API's, on the cookie session)."""
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.web.core import Web, respond
+from api.web.views import Names
+from closeloop import policy
+from closeloop.errors import DomainError, NotFound
+from closeloop.services import cases, letter_render, letters, queues
+from closeloop.services.cases import CaseFilter
+from models.enums import Action, CaseState, Role
+from models.types import SHANGHAI
+
+router = APIRouter(include_in_schema=False)
+PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+TREND_MONTHS = 6
+
+
+def _month_start(day: date, back: int) -> date:
+    month = day.month - 1 - back
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def _month_end(start: date) -> date:
+    nxt = _month_start(start, -1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def _metrics(w: Web) -> dict[str, Any]:
+    """This month's figures by street and a six-month trend, from reports.metrics.compute."""
+    from closeloop.reports import charts, metrics
+
+    today = w.now.astimezone(SHANGHAI).date()
+    start = _month_start(today, 0)
+    region = w.me.region_code
+    month = metrics.compute(
+        w.session, actor=w.me, date_from=start, date_to=today, now=w.now, group_by="street",
+        region_code=region,
+    )
+    labels, trend = [], []
+    for back in range(TREND_MONTHS - 1, -1, -1):
+        first = _month_start(today, back)
+        last = min(_month_end(first), today)
+        report = metrics.compute(
+            w.session, actor=w.me, date_from=first, date_to=last, now=w.now, region_code=region
+        )
+        labels.append(first.strftime("%Y-%m"))
+        trend.append(report.total.closure_rate)
+    by_street = [(g.name, g.closure_rate) for g in month.groups]
+    return {
+        "month": month,
+        "period": w.t("dash.period", from_=start.isoformat(), to=today.isoformat()),
+        "street_chart": charts.bar_chart(by_street, title=w.t("dash.by_street")),
+        "trend_chart": charts.line_chart(
+            labels, [(w.t("dash.closure_rate"), trend)], title=w.t("dash.trend")
+        ),
+        "ranking": sorted(month.groups, key=lambda g: (g.rank is None, g.rank or 0, g.name)),
+    }
+
+
+def _reports(w: Web) -> list[Any] | None:
+    try:
+        from closeloop.services import reports
+    except ImportError:  # the reports service is not installed in this build
+        return None
+    return [reports.public(r) for r in reports.list_reports(w.session, actor=w.me, limit=20)]
+
+
+@router.get("/dashboard")
+def dashboard(request: Request) -> Response:
+    def page(w: Web) -> Response:
+        policy.require_role(w.me, Role.supervisor)
+        try:
+            figures: dict[str, Any] | None = _metrics(w)
+        except (NotImplementedError, DomainError):
+            w.session.rollback()
+            figures = None
+        overdue = cases.list_cases(
+            w.session, actor=w.me, filters=CaseFilter(overdue=True), page=1, page_size=20,
+            now=w.now,
+        )
+        suspended = cases.list_cases(
+            w.session, actor=w.me, filters=CaseFilter(state=CaseState.suspended), page=1,
+            page_size=20, now=w.now,
+        )
+        verifying = cases.list_cases(
+            w.session, actor=w.me, filters=CaseFilter(state=CaseState.verifying), page=1,
+            page_size=queues.QUEUE_SIZE, now=w.now,
+        )
+        return w.render(
+            "dashboard.html",
+            suspended=suspended,
+            to_verify=sum(1 for c in verifying.items if Action.approve in c.allowed_actions),
+            figures=figures,
+            overdue=overdue,
+            listed=queues.listed_open(w.session, actor=w.me, now=w.now)[:20],
+            issued=letters.list_letters(w.session, actor=w.me)[:20],
+            decisions=queues.pending_decisions(w.session, actor=w.me, now=w.now),
+            reports=_reports(w),
+            names=Names.load(w.session),
+            flash=(
+                f"{w.t('act.' + request.query_params['ok'])}{w.t('colon')}{w.t('done')}"
+                if request.query_params.get("ok") else ""
+            ),
+        )
+
+    return respond(request, page)
+
+
+@router.get("/letters")
+def letter_list(request: Request) -> Response:
+    def page(w: Web) -> Response:
+        rows = letters.list_letters(w.session, actor=w.me)
+        return w.render("letters.html", rows=rows, names=Names.load(w.session))
+
+    return respond(request, page)
+
+
+@router.get("/letters/{letter_id}.pdf")
+def letter_pdf(request: Request, letter_id: PathId) -> Response:
+    def page(w: Web) -> Response:
+        letter = letters.get_letter(w.session, actor=w.me, letter_id=letter_id)
+        name = quote(f"{letter.number}.pdf")
+        return Response(
+            letter_render.render_pdf(letter),
+            media_type="application/pdf",
+            headers={"Content-Disposition":
+                     f"inline; filename=\"letter-{letter_id}.pdf\"; filename*=UTF-8''{name}"},
+        )
+
+    return respond(request, page)
+
+
+@router.get("/letters/{letter_id}.html")
+def letter_html(request: Request, letter_id: PathId) -> Response:
+    def page(w: Web) -> Response:
+        letter = letters.get_letter(w.session, actor=w.me, letter_id=letter_id)
+        return HTMLResponse(letter_render.render_html(letter))
+
+    return respond(request, page)
+
+
+@router.get("/reports/{report_id}.{ext}")
+def report_file(request: Request, report_id: PathId, ext: str) -> Response:
+    def page(w: Web) -> Response:
+        try:
+            from closeloop.services import reports
+        except ImportError:
+            raise NotFound("报告功能未启用 / reports are not available") from None
+        if ext not in ("html", "pdf", "xlsx"):
+            raise NotFound(f"没有 {ext} 格式 / there is no {ext} file")
+        report, path, media = reports.open_file(
+            w.session, actor=w.me, report_id=report_id, kind=ext
+        )
+        name = f"{report.title}.{ext}"
+        return FileResponse(path, media_type=media, filename=name,
+                            content_disposition_type="attachment" if ext == "xlsx" else "inline")
+
+    return respond(request, page)

@@ -1,0 +1,77 @@
+"""Presentation helpers: names for codes, the "next step" line and the time-left label. No rules
+live here: states, deadlines and what is allowed come from the services."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from closeloop.policy import Principal
+from closeloop.services.queues import TimeLeft
+from models.case import CasePublic
+from models.enums import Action, CaseState
+from models.org import Category, Region, Unit
+from models.user import User
+
+
+@dataclass
+class Names:
+    categories: dict[str, Category]
+    units: dict[str, Unit]
+    regions: dict[str, Region]
+
+    @classmethod
+    def load(cls, session: Session) -> "Names":
+        return cls(
+            {c.code: c for c in session.exec(select(Category))},
+            {u.code: u for u in session.exec(select(Unit))},
+            {r.code: r for r in session.exec(select(Region))},
+        )
+
+    def category(self, code: str | None) -> str:
+        c = self.categories.get(code or "")
+        if c is None:
+            return code or "—"
+        parent = self.categories.get(c.parent_code or "")
+        return f"{parent.name} / {c.name}" if parent else c.name
+
+    def unit(self, code: str | None) -> str:
+        u = self.units.get(code or "")
+        return u.name if u else (code or "—")
+
+    def region(self, code: str | None) -> str:
+        r = self.regions.get(code or "")
+        return r.name if r else (code or "—")
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(User).where(User.id.in_(ids)))  # type: ignore[union-attr]
+    return {u.id: u.display_name for u in rows if u.id is not None}
+
+
+def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:
+    if left is None:
+        return "—"
+    if left.overdue:
+        return t("left.overdue", n=left.days) if left.days else t("left.overdue_today")
+    return t("left.days", n=left.days) if left.days else t("left.today")
+
+
+def next_step(
+    t: Callable[..., str], case: CasePublic, names: Names, day: Callable[[datetime | None], str]
+) -> str:
+    """What happens next, in words, for the person looking at the case."""
+    if case.state == CaseState.verifying and Action.approve in case.allowed_actions:
+        return t("next.verify_me")
+    if case.state == CaseState.dispatched:
+        return t("next.dispatched", unit=names.unit(case.unit_code))
+    if case.state == CaseState.rectifying:
+        return t("next.rectifying", due=day(case.due_at))
+    return t(f"next.{case.state}")
+
+
+def can_file(user: Principal) -> bool:
+    return user.role in ("reporter", "dispatcher", "supervisor")
