@@ -134,18 +134,32 @@ def handling_histograms(
     last = cal.local_date(scope.as_of)
     if last < first:
         return {}
+    # First the (dispatch day, close day) pairs with their counts — one pass over the cases —
+    # then the small table of pairs is joined to the working-day ordinals.
+    pairs = (
+        select(
+            _key(key),
+            local_date(col(Case.dispatched_at)).label("dispatched"),
+            local_date(col(Case.closed_at)).label("closed"),
+            func.count().label("cases"),
+        )
+        .select_from(Case)
+        .where(closed_by(scope.as_of), col(Case.dispatched_at).is_not(None))
+    )
+    pairs = scope.cohort(pairs).group_by(*_by(key), "dispatched", "closed")
+    p = pairs.subquery("pairs")
     wd = workday_ordinals(cal, first, last)
     dispatched, closed = wd.alias("d"), wd.alias("c")
     days = (closed.c.n - dispatched.c.n).label("days")
     stmt = (
-        select(_key(key), days, func.count())
-        .select_from(Case)
-        .join(dispatched, dispatched.c.day == local_date(col(Case.dispatched_at)))
-        .join(closed, closed.c.day == local_date(col(Case.closed_at)))
+        select(p.c.k, days, func.sum(p.c.cases))
+        .select_from(p)
+        .join(dispatched, dispatched.c.day == p.c.dispatched)
+        .join(closed, closed.c.day == p.c.closed)
+        .group_by(p.c.k, days)
     )
-    stmt = scope.cohort(stmt).where(closed_by(scope.as_of), col(Case.dispatched_at).is_not(None))
     out: dict[Any, Counter[int]] = {}
-    for k, n_days, count in session.execute(stmt.group_by(*_by(key, days))):
+    for k, n_days, count in session.execute(stmt):
         out.setdefault(k, Counter())[int(n_days)] += int(count)
     return out
 

@@ -35,18 +35,7 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("挂牌督办", "listed", "int"),
 ]
 # The columns of ranking tables and of the trend table.
-RANK_COLUMNS: list[tuple[str, str, str]] = [
-    ("上报数", "reported", "int"),
-    ("立案数", "accepted", "int"),
-    ("办结数", "closed", "int"),
-    ("办结率", "closure_rate", "rate"),
-    ("按期办结率", "on_time_closure_rate", "rate"),
-    ("超期未办结", "overdue_open", "int"),
-    ("退单率", "return_rate", "rate"),
-    ("返工率", "rework_rate", "rate"),
-    ("按时签收率", "sign_on_time_rate", "rate"),
-    ("综合指标", "score", "score"),
-]
+RANK_COLUMNS: list[tuple[str, str, str]] = [*HEADLINE[:9], ("综合指标", "score", "score")]
 TREND_COLUMNS = RANK_COLUMNS[:6] + [("挂牌督办", "listed", "int")]
 
 
