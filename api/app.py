@@ -1,6 +1,7 @@
 """The FastAPI application factory."""
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api import problems, web
@@ -28,7 +29,10 @@ Log in with `POST /api/v1/auth/token` (form fields `username`, `password`), then
 
 
 def create_app(engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
-    app = FastAPI(title="Closeloop 闭环", version=__version__, description=DESCRIPTION)
+    # /docs and /redoc serve Swagger UI and ReDoc from the installed package, not a CDN: bureaus
+    # run Closeloop on intranets.
+    app: FastAPI = FastAPIOffline(title="Closeloop 闭环", version=__version__,
+                                  description=DESCRIPTION)  # fmt: skip
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock or SystemClock()
     problems.install(app)
