@@ -77,7 +77,7 @@ def case_page(
         tl_of=w.t("f.verify_due_at") if public.state == "verifying"
         else w.t("letters.reply_due") if public.kind == CaseKind.letter else w.t("f.due_at"),
         left_text=left_label(w.t, left),
-        next_text=next_step(w.t, public, names, fmt_day),
+        next_text=next_step(w.t, public, names, fmt_day, w.now),
         default_unit=(category.unit_code if category else "") or "",
         units=list(names.units.values()),
         values=values or {},

@@ -82,7 +82,7 @@ def dashboard(request: Request) -> Response:
             w.session.rollback()
             figures = None
         overdue = cases.list_cases(
-            w.session, actor=w.me, filters=CaseFilter(overdue=True), page=1, page_size=20,
+            w.session, actor=w.me, filters=CaseFilter(overdue=True), page=1, page_size=10,
             now=w.now,
         )
         suspended = cases.list_cases(

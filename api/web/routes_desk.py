@@ -41,6 +41,7 @@ def inbox(request: Request) -> Response:
         }
         return w.render(
             "inbox.html", sections=sections, labels=labels, names=Names.load(w.session),
+            sign_late={r.case.id for r in box.to_sign if queues.sign_overdue(r.case, w.now)},
             flash=_flash(w),
         )
 

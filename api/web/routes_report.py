@@ -139,7 +139,7 @@ def my_reports(request: Request, page: str = "1") -> Response:
         names = Names.load(w.session)
         # What waits for the worker (verifying their own event) comes first.
         items = sorted(listing.items, key=lambda c: Action.approve not in c.allowed_actions)
-        rows = [(c, next_step(w.t, c, names, fmt_day)) for c in items]
+        rows = [(c, next_step(w.t, c, names, fmt_day, w.now)) for c in items]
         return w.render("my.html", rows=rows, names=names, listing=listing,
                         flash=w.t("done") if request.query_params.get("ok") else "")
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from closeloop.policy import Principal
+from closeloop.services.cases import is_overdue
 from closeloop.services.queues import TimeLeft
 from models.case import CasePublic
 from models.enums import Action, CaseState
@@ -61,7 +62,11 @@ def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:
 
 
 def next_step(
-    t: Callable[..., str], case: CasePublic, names: Names, day: Callable[[datetime | None], str]
+    t: Callable[..., str],
+    case: CasePublic,
+    names: Names,
+    day: Callable[[datetime | None], str],
+    now: datetime | None = None,
 ) -> str:
     """What happens next, in words, for the person looking at the case."""
     if case.state == CaseState.verifying and Action.approve in case.allowed_actions:
@@ -69,6 +74,8 @@ def next_step(
     if case.state == CaseState.dispatched:
         return t("next.dispatched", unit=names.unit(case.unit_code))
     if case.state == CaseState.rectifying:
+        if now is not None and is_overdue(case, now):
+            return t("next.rectifying_late", due=day(case.due_at))
         return t("next.rectifying", due=day(case.due_at))
     return t(f"next.{case.state}")
 

@@ -260,9 +260,15 @@ def list_cases(
             )
         )
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    # Newest first; an overdue list shows the most overdue first (the earliest deadline).
+    order = (
+        (col(Case.due_at), col(Case.id))
+        if filters.overdue
+        else (col(Case.reported_at).desc(), col(Case.id).desc())
+    )
     rows = list(
         session.exec(
-            stmt.order_by(col(Case.reported_at).desc(), col(Case.id).desc())
+            stmt.order_by(*order)
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
@@ -276,6 +282,15 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """超期: the unit's clock runs (dispatched or rectifying) and the deadline has passed. The one
     definition of "overdue" for lists, metrics, reports and pages."""
     return col(Case.state).in_(list(CaseState.clock_running_states())) & (col(Case.due_at) < now)
+
+
+def is_overdue(case: Case | CasePublic, now: datetime) -> bool:
+    """overdue_clause for one loaded case (the same predicate, in Python)."""
+    return (
+        case.state in CaseState.clock_running_states()
+        and case.due_at is not None
+        and case.due_at < now
+    )
 
 
 def jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]

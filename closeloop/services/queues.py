@@ -54,6 +54,15 @@ def running_time_left(
     return None
 
 
+def sign_overdue(case: Case | CasePublic, now: datetime) -> bool:
+    """A dispatched case not signed for by its signing deadline (签收超时)."""
+    return (
+        case.state == CaseState.dispatched
+        and case.sign_due_at is not None
+        and case.sign_due_at < now
+    )
+
+
 def possible_duplicates(
     session: Session,
     *,

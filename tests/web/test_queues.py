@@ -64,3 +64,22 @@ def test_pending_decisions_for_a_supervisor(session, org):
     assert d.case.id == case.id and d.request.days == 3
     assert "approve_extension" in d.case.allowed_actions
     assert queues.pending_decisions(session, actor=org["sup_s2"], now=NOW) == []
+
+
+def test_signing_overdue_and_overdue_lists_most_late_first(session, org, web):  # type: ignore[no-untyped-def]
+    from closeloop.services import cases
+    from closeloop.services.cases import CaseFilter
+
+    fresh = case_in(session, org, "dispatched")  # sign due 2 office hours after NOW
+    assert not queues.sign_overdue(fresh, NOW) and queues.sign_overdue(fresh, NOW + timedelta(days=1))
+    older = case_in(session, org, "rectifying", now=NOW - timedelta(days=30))
+    newer = case_in(session, org, "rectifying", now=NOW - timedelta(days=20))
+    session.commit()
+    late = cases.list_cases(session, actor=org["sup"], filters=CaseFilter(overdue=True), page=1,
+                            page_size=10, now=NOW)  # fmt: skip
+    assert [c.id for c in late.items] == [older.id, newer.id]  # the earliest deadline first
+    assert cases.is_overdue(older, NOW) and not cases.is_overdue(fresh, NOW)
+    session.commit()  # end the test's read: SQLite serialises writers, and the page logs in
+
+    mine = web("rep1").get("/my").text
+    assert "已超期" in mine  # the grid worker is told their report is overdue and chased
