@@ -68,6 +68,7 @@ def case_page(
         c=public,
         names=names,
         files=files,
+        uploaders=user_names(w.session, {f.uploaded_by for f in files}),
         steps=steps,
         related=related,
         duplicates=duplicates,

@@ -61,6 +61,7 @@ def test_reporter_files_an_event_with_a_photo(web, session, org):
     [photo] = _read(session, select(Attachment).where(Attachment.case_id == case.id))
     page = c.get(r.headers["location"]).text
     assert 'data-testid="flash"' in page and f'src="/attachments/{photo.id}"' in page
+    assert re.search(r'data-testid="photo-by">[^<]*' + org["rep1"].display_name, page)  # who took it
     img = c.get(f"/attachments/{photo.id}")
     assert img.status_code == 200 and img.content == PNG
     mine = c.get("/my").text
