@@ -66,7 +66,8 @@ class Case(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     listed: bool = False
     rework_count: int = 0
-    merged_into_id: int | None = Field(default=None, foreign_key="case.id")
+    # Indexed: deleting or merging checks who points here, and "what was merged into X" reads it.
+    merged_into_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     version: int = Field(default=1, sa_column=_version_column)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

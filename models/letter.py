@@ -29,7 +29,7 @@ class Letter(SQLModel, table=True):
     issued_at: datetime = Field(sa_type=UTCDateTime)
     reply_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The letter's own case (督办函, 警示函: the unit must reply), when it has one.
-    case_id: int | None = Field(default=None, foreign_key="case.id")
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     issued_by: int | None = Field(default=None, foreign_key="user.id")  # None: the escalation flow
     # Everything the document shows, frozen when issued, so it renders the same forever.
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
