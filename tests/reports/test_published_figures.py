@@ -4,8 +4,10 @@ the metrics API and the documents."""
 
 import csv
 import io
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 
+import openpyxl
 import pytest
 
 from closeloop.db import new_session
@@ -54,7 +56,7 @@ def luohu_2024(engine, org):  # type: ignore[no-untyped-def]
     return org
 
 
-def test_luohu_2024_closure_rates(engine, luohu_2024, client, auth):  # type: ignore[no-untyped-def]
+def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth):  # type: ignore[no-untyped-def]
     year = {"date_from": date(2024, 1, 1), "date_to": date(2024, 12, 31), "now": IMPORTED_AT}
     with new_session(engine) as s:
         events = metrics.compute(s, actor=luohu_2024["sup"], kind="event", **year).total
@@ -72,14 +74,9 @@ def test_luohu_2024_closure_rates(engine, luohu_2024, client, auth):  # type: ig
     assert r.json()["total"]["closure_rate"] == 0.9793
     assert r.json()["total"]["closed"] == EVENTS_CLOSED
 
-
-def test_luohu_2024_in_the_documents(engine, luohu_2024, client, auth):  # type: ignore[no-untyped-def]
-    """The yearly report of 2024 — HTML, PDF (text extracted), XLSX (numbers) and the 通报 — shows
-    the published 97.93% for events and 99.00% for major hazards."""
-    import subprocess
-
-    import openpyxl
-
+    # The same ledger in the documents (one test: the import is the slow part): the yearly report
+    # of 2024 — HTML, PDF (text extracted), XLSX (numbers) and the 通报 — shows the published
+    # 97.93% for events and 99.00% for major hazards.
     r = client.post("/api/v1/reports", json={"cadence": "yearly", "period": "2024"},
                     headers=auth("sup"))  # fmt: skip
     assert r.status_code == 201, r.text
