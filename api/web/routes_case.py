@@ -43,11 +43,9 @@ def case_page(
     files = attachments.list_attachments(w.session, actor=w.me, case_id=case_id)
     steps = history.history_of(w.session, case_id=case_id)
     try:
-        related: list[LetterPublic] | None = [
-            letter
-            for letter in letters.list_letters(w.session, actor=w.me)
-            if case_id in letter.case_ids or letter.case_id == case_id
-        ]
+        related: list[LetterPublic] | None = letters.list_letters(
+            w.session, actor=w.me, case_id=case_id
+        )
     except Forbidden:  # who may read letters is the letters service's rule
         related = None
     duplicates = []

@@ -100,7 +100,7 @@ def dashboard(request: Request) -> Response:
             figures=figures,
             overdue=overdue,
             listed=queues.listed_open(w.session, actor=w.me, now=w.now)[:20],
-            issued=letters.list_letters(w.session, actor=w.me)[:20],
+            issued=letters.list_letters(w.session, actor=w.me, limit=20),
             decisions=queues.pending_decisions(w.session, actor=w.me, now=w.now),
             reports=_reports(w),
             names=Names.load(w.session),

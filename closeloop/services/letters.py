@@ -260,10 +260,13 @@ def common_region_path(paths: list[str]) -> str:
     return "/" + "".join(f"{p}/" for p in common)
 
 
-def letter_public(session: Session, letter: Letter) -> LetterPublic:
-    ids = session.exec(select(LetterItem.case_id).where(LetterItem.letter_id == letter.id)).all()
-    order = {row["id"]: row["seq"] for row in letter.content.get("cases", [])}
+def letter_public(
+    session: Session, letter: Letter, case_ids: list[int] | None = None
+) -> LetterPublic:
+    """The letter as the API shows it; `case_ids` when the caller has loaded them already."""
     assert letter.id is not None
+    ids = case_ids if case_ids is not None else _items(session, [letter.id])[letter.id]
+    order = {row["id"]: row["seq"] for row in letter.content.get("cases", [])}
     return LetterPublic(
         id=letter.id,
         number=letter.number,
@@ -283,14 +286,35 @@ def list_letters(
     actor: Principal,
     letter_type: LetterType | None = None,
     unit_code: str | None = None,
+    case_id: int | None = None,
+    limit: int | None = None,
 ) -> list[LetterPublic]:
+    """Letters the actor may read, newest first; with `case_id`, those about that case or that
+    are that case (a letter's own case). Two queries, however many letters."""
     stmt = _jurisdiction(select(Letter), actor)
     if letter_type is not None:
         stmt = stmt.where(Letter.type == letter_type)
     if unit_code:
         stmt = stmt.where(Letter.unit_code == unit_code)
-    rows = session.exec(stmt.order_by(col(Letter.issued_at).desc(), col(Letter.id).desc()))
-    return [letter_public(session, row) for row in rows]
+    if case_id is not None:
+        about = select(LetterItem.letter_id).where(LetterItem.case_id == case_id)
+        stmt = stmt.where(col(Letter.id).in_(about) | (col(Letter.case_id) == case_id))
+    stmt = stmt.order_by(col(Letter.issued_at).desc(), col(Letter.id).desc())
+    rows = list(session.exec(stmt.limit(limit) if limit is not None else stmt))
+    items = _items(session, [r.id for r in rows if r.id is not None])
+    return [letter_public(session, row, items[row.id]) for row in rows if row.id is not None]
+
+
+def _items(session: Session, letter_ids: list[int]) -> dict[int, list[int]]:
+    """letter id → the ids of the cases it is about."""
+    out: dict[int, list[int]] = {i: [] for i in letter_ids}
+    if letter_ids:
+        stmt = select(LetterItem.letter_id, LetterItem.case_id).where(
+            col(LetterItem.letter_id).in_(letter_ids)
+        )
+        for letter_id, item in session.exec(stmt):
+            out[letter_id].append(item)
+    return out
 
 
 def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:

@@ -311,6 +311,11 @@ def test_list_and_get_follow_jurisdiction(session: Session, org: Org) -> None:
     assert seen("h_zj") == {s1.id} and seen("h_sw") == {s2.id, both.id}
     assert seen("admin", letter_type=LetterType.reminder) == {s2.id}
     assert seen("admin", unit_code="SW") == {s2.id, both.id}
+    about = {x.id: x for x in letters.list_letters(session, actor=org["admin"])}[both.id].case_ids[0]
+    assert seen("admin", case_id=about) == {both.id}  # only the letters about that case
+    assert seen("sup_s2", case_id=about) == {both.id}
+    newest = letters.list_letters(session, actor=org["admin"])
+    assert letters.list_letters(session, actor=org["admin"], limit=2) == newest[:2]
     with pytest.raises(Forbidden):
         letters.list_letters(session, actor=org["rep1"])
     assert letters.get_letter(session, actor=org["h_zj"], letter_id=s1.id).id == s1.id  # type: ignore[arg-type]
