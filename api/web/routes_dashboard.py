@@ -1,7 +1,6 @@
 """The supervisor's dashboard, the letters list and the letter and report downloads (the same
 files as the API's, on the cookie session)."""
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,47 +10,37 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from api.web.core import Web, respond
 from api.web.views import Names
 from closeloop import policy
+from closeloop.clock import local_today
 from closeloop.errors import DomainError, NotFound
-from closeloop.services import cases, letter_render, letters, queues
+from closeloop.reports import charts, metrics, periods
+from closeloop.services import cases, letter_render, letters, queues, reports
 from closeloop.services.cases import CaseFilter
 from models.enums import Action, CaseState, Role
-from models.types import SHANGHAI
 
 router = APIRouter(include_in_schema=False)
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 TREND_MONTHS = 6
 
 
-def _month_start(day: date, back: int) -> date:
-    month = day.month - 1 - back
-    return date(day.year + month // 12, month % 12 + 1, 1)
-
-
-def _month_end(start: date) -> date:
-    nxt = _month_start(start, -1)
-    return date.fromordinal(nxt.toordinal() - 1)
-
-
 def _metrics(w: Web) -> dict[str, Any]:
     """This month's figures by street and a six-month trend, from reports.metrics.compute."""
-    from closeloop.reports import charts, metrics
-
-    today = w.now.astimezone(SHANGHAI).date()
-    start = _month_start(today, 0)
+    today = local_today(w.now)
+    this = periods.containing("monthly", today)
+    start = this.start
     region = w.me.region_code
     month = metrics.compute(
         w.session, actor=w.me, date_from=start, date_to=today, now=w.now, group_by="street",
         region_code=region,
     )
     labels, trend = [], []
-    for back in range(TREND_MONTHS - 1, -1, -1):
-        first = _month_start(today, back)
-        last = min(_month_end(first), today)
+    for p in periods.previous(this, TREND_MONTHS - 1):
         report = metrics.compute(
-            w.session, actor=w.me, date_from=first, date_to=last, now=w.now, region_code=region
+            w.session, actor=w.me, date_from=p.start, date_to=p.end, now=w.now, region_code=region
         )
-        labels.append(first.strftime("%Y-%m"))
+        labels.append(p.key)
         trend.append(report.total.closure_rate)
+    labels.append(this.key)
+    trend.append(month.total.closure_rate)  # this month so far: already computed above
     by_street = [(g.name, g.closure_rate) for g in month.groups]
     return {
         "month": month,
@@ -64,11 +53,7 @@ def _metrics(w: Web) -> dict[str, Any]:
     }
 
 
-def _reports(w: Web) -> list[Any] | None:
-    try:
-        from closeloop.services import reports
-    except ImportError:  # the reports service is not installed in this build
-        return None
+def _reports(w: Web) -> list[Any]:
     return [reports.public(r) for r in reports.list_reports(w.session, actor=w.me, limit=20)]
 
 
@@ -78,7 +63,7 @@ def dashboard(request: Request) -> Response:
         policy.require_role(w.me, Role.supervisor)
         try:
             figures: dict[str, Any] | None = _metrics(w)
-        except (NotImplementedError, DomainError):
+        except DomainError:
             w.session.rollback()
             figures = None
         overdue = cases.list_cases(
