@@ -195,18 +195,12 @@ def notify_users(
         .where(col(User.id).in_(user_ids), col(User.active).is_(True))
         .order_by(col(User.id))
     )
-    return _fan_out(
-        session,
-        _user_targets(users),
-        key=key,
-        event=event,
-        subject=subject,
-        body=body,
-        now=now,
-        case_id=case_id,
-        letter_id=letter_id,
-        payload=payload,
-    )
+    return _to_users(session, users, key=key, event=event, subject=subject, body=body, now=now,
+                     case_id=case_id, letter_id=letter_id, payload=payload)  # fmt: skip
+
+
+def _to_users(session: Session, users: Iterable[User], **message: Any) -> list[OutboxMessage]:
+    return _fan_out(session, _user_targets(users), **message)
 
 
 def covering_users(session: Session, *, region_path: str, roles: tuple[Role, ...]) -> list[User]:
@@ -242,15 +236,5 @@ def notify_region_role(
 ) -> list[OutboxMessage]:
     """Tell everyone of those roles whose jurisdiction covers the place (in-app, and email)."""
     users = covering_users(session, region_path=region_path, roles=roles)
-    return _fan_out(
-        session,
-        _user_targets(users),
-        key=key,
-        event=event,
-        subject=subject,
-        body=body,
-        now=now,
-        case_id=case_id,
-        letter_id=None,
-        payload=payload,
-    )
+    return _to_users(session, users, key=key, event=event, subject=subject, body=body, now=now,
+                     case_id=case_id, letter_id=None, payload=payload)  # fmt: skip
