@@ -92,6 +92,11 @@ def require_visible(
         raise Forbidden(f"{what}不在您的管辖范围内 / {what} is outside your jurisdiction")
 
 
+def may_file(user: Principal) -> bool:
+    """Whether the user's role may file a case of some kind (for offering the form)."""
+    return any(user.role in roles for roles in _FILERS.values())
+
+
 def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
     allowed = _FILERS[kind]
     if user.role not in allowed:

@@ -17,7 +17,7 @@ from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.services import actions, attachments, cases, deadlines, history, letters, queues
 from closeloop.services.cases import CaseFilter
 from models.case import ActionInput
-from models.enums import Action, CaseKind, CaseState, LetterType, Role
+from models.enums import Action, CaseKind, LetterType
 from models.letter import LetterPublic
 
 router = APIRouter(include_in_schema=False)
@@ -81,12 +81,7 @@ def case_page(
         units=list(names.units.values()),
         values=values or {},
         open_action=open_action,
-        may_issue=(
-            w.me.role == Role.supervisor
-            and public.kind != CaseKind.letter
-            and public.unit_code is not None
-            and public.state in CaseState.dispatched_states()
-        ),
+        may_issue=letters.may_issue_about(w.me, public),
         letter_types=list(LetterType),
     )
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from closeloop import policy
 from closeloop.policy import Principal
 from closeloop.services.cases import is_overdue
 from closeloop.services.queues import TimeLeft
@@ -81,4 +82,4 @@ def next_step(
 
 
 def can_file(user: Principal) -> bool:
-    return user.role in ("reporter", "dispatcher", "supervisor")
+    return policy.may_file(user)

@@ -20,7 +20,7 @@ from closeloop.policy import SYSTEM, Principal
 from closeloop.services import deadlines, history, numbering, outbox
 from closeloop.services.cases import street_and_community
 from closeloop.services.letter_render import Wording, case_rows, snapshot, word
-from models.case import Case
+from models.case import Case, CasePublic
 from models.enums import CaseKind, CaseState, LetterType, Role
 from models.letter import MAX_LETTER_CASES, Letter, LetterItem, LetterPublic
 from models.org import Unit
@@ -147,6 +147,17 @@ def issue_letter(
     )
     session.flush()
     return letter
+
+
+def may_issue_about(actor: Principal, case: Case | CasePublic) -> bool:
+    """Whether `actor` may issue a letter by hand about `case` now: a supervisor (issue_letter's
+    role rule), about an event or hazard held by a unit (_load_cases' state rule)."""
+    return (
+        actor.role == Role.supervisor
+        and case.kind != CaseKind.letter
+        and case.unit_code is not None
+        and case.state in CaseState.dispatched_states()
+    )
 
 
 def _load_cases(
