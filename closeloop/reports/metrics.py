@@ -30,7 +30,6 @@ from closeloop.policy import Principal
 from closeloop.reports import queries, ranking
 from closeloop.reports.sql import ratio, rounded
 from closeloop.services.deadlines import load_calendar
-from models.case import Case
 from models.enums import CaseKind, LetterType, RegionLevel, Role
 from models.metrics import GroupMetrics, LetterCounts, Metrics, MetricsReport
 from models.org import Category, Region, Unit
@@ -46,14 +45,6 @@ NO_KEY_NAMES = {
     "street": "未定位 / no grid",
     "community": "未定位 / no grid",
     "grid": "未定位 / no grid",
-}
-_KEYS: dict[str, Any] = {
-    "unit": col(Case.unit_code),
-    "street": col(Case.street_code),
-    "community": col(Case.community_code),
-    "grid": col(Case.grid_code),
-    "category": col(Case.category_code),
-    "kind": col(Case.kind),
 }
 DEFAULT_WEIGHTS = ranking.DEFAULT_WEIGHTS
 
@@ -80,17 +71,14 @@ def compute(
             f"group_by 无效：{group_by!r} / group_by must be one of {', '.join(GROUP_BY)}"
         )
     weights = weights or ranking.parse_weights(None)
-    key = _KEYS[group_by] if group_by else None
-    by_unit = group_by == "unit"
     cal = load_calendar(session)
 
-    cohort = queries.cohort_counts(session, scope, key)
-    actions = queries.action_counts(session, scope, key, by_unit=by_unit)
-    handling = queries.handling_histograms(session, scope, key, cal, date_from)
-    backlog = queries.backlog_counts(session, scope, key)
-    letters = queries.letter_counts(session, scope, key, by_unit=by_unit)
-    total_letters = letters if key is None else queries.letter_counts(session, scope, None,
-                                                                      by_unit=False)  # fmt: skip
+    cohort = queries.cohort_counts(session, scope, group_by)
+    actions = queries.action_counts(session, scope, group_by)
+    handling = queries.handling_histograms(session, scope, group_by, cal, date_from)
+    backlog = queries.backlog_counts(session, scope, group_by)
+    letters = queries.letter_counts(session, scope, group_by)
+    total_letters = letters if group_by is None else queries.letter_counts(session, scope, None)
 
     keys = set(cohort) | set(actions) | set(backlog) | set(letters)
     parts = {k: _metrics(k, cohort, actions, handling, backlog, letters, weights) for k in keys}

@@ -1,9 +1,12 @@
 """The aggregate queries behind the metrics: each one GROUP BY statement, no row loop in Python.
 
 Every query takes the same `Scope` (who asks, which kinds, which region, the period and the
-report time) and a group key expression, and returns {key: counts}. The cohort is the cases
-reported in the period; the backlog (overdue, listed) is every case of the scope reported before
-the period's end; letters are those issued in the period.
+report time T) and a grouping, and returns {key: counts}. The cohort is the cases reported in the
+period (and by T); the backlog (overdue, listed) is every case of the scope reported before the
+period's end and by T; letters are those issued in the period and by T. What a case was at T —
+its state, deadline, close time, listing and unit — comes from the history (asof.py), so a
+closed period's figures do not change when cases move on later; grouped by unit, a case counts
+for the unit that held it at T.
 
 Imported ledgers carry one `import` history entry instead of the action history, so the action
 counts read an import entry as what its ledger state implies: a dispatched or later case was
@@ -16,13 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, literal, select
 from sqlmodel import Session, col
 
 from closeloop.calendar import WorkCalendar
 from closeloop.policy import Principal
+from closeloop.reports import asof
 from closeloop.reports.sql import local_date, workday_ordinals
-from closeloop.services.cases import jurisdiction, overdue_clause
+from closeloop.services.cases import jurisdiction
 from models.case import Case
 from models.enums import CaseState, LetterType
 from models.history import CaseHistory
@@ -52,9 +56,39 @@ class Scope:
         return stmt
 
     def cohort(self, stmt: Select[Any]) -> Select[Any]:
+        """The cases reported in the period, by the report time."""
+        return self.backlog(stmt).where(col(Case.reported_at) >= self.start)
+
+    def backlog(self, stmt: Select[Any]) -> Select[Any]:
+        """The cases reported before the period's end, by the report time: the backlog whose
+        overdue and listed cases a report counts and lists."""
         return self.cases(stmt).where(
-            col(Case.reported_at) >= self.start, col(Case.reported_at) < self.end
+            col(Case.reported_at) < self.end, col(Case.reported_at) <= self.as_of
         )
+
+    def at(self, *, cohort: bool) -> Subquery:
+        """The scope's cases as they stood at the report time (asof.at)."""
+        ids = select(col(Case.id))
+        return asof.at(self.as_of, cases=self.cohort(ids) if cohort else self.backlog(ids))
+
+
+_KEYS: dict[str, Any] = {
+    "street": col(Case.street_code),
+    "community": col(Case.community_code),
+    "grid": col(Case.grid_code),
+    "category": col(Case.category_code),
+    "kind": col(Case.kind),
+}
+
+
+def group_key(group_by: str | None, a: Subquery | None) -> Any | None:
+    """The grouping expression: a case's unit is the one that held it at T (from `a`); streets,
+    grids, categories and kinds do not change."""
+    if group_by is None:
+        return None
+    if group_by == "unit":
+        return a.c.unit_code if a is not None else col(Case.unit_code)
+    return _KEYS[group_by]
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -75,27 +109,25 @@ def _rows(session: Session, stmt: Select[Any]) -> dict[Any, tuple[int, ...]]:
     return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(stmt)}
 
 
-def closed_by(as_of: datetime) -> ColumnElement[bool]:
-    return (col(Case.state) == CaseState.closed) & (col(Case.closed_at) <= as_of)
-
-
-def cohort_counts(session: Session, scope: Scope, key: Any) -> dict[Any, tuple[int, ...]]:
-    """key → (reported, cancelled, closed, on_time_closed)."""
-    closed = closed_by(scope.as_of)
-    cancelled = (col(Case.state) == CaseState.cancelled) & (
-        col(Case.cancelled_at).is_(None) | (col(Case.cancelled_at) <= scope.as_of)
-    )
-    on_time = closed & (col(Case.due_at).is_(None) | (col(Case.closed_at) <= col(Case.due_at)))
-    stmt = select(_key(key), func.count(), _count(cancelled), _count(closed), _count(on_time))
-    return _rows(session, scope.cohort(stmt.select_from(Case)).group_by(*_by(key)))
+def cohort_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, tuple[int, ...]]:
+    """key → (reported, cancelled, closed, on_time_closed), the states at T."""
+    a = scope.at(cohort=True)
+    key = group_key(group_by, a)
+    stmt = select(_key(key), func.count(), _count(asof.cancelled(a)), _count(asof.closed(a)),
+                  _count(asof.on_time(a)))  # fmt: skip
+    stmt = stmt.select_from(Case).outerjoin(a, a.c.case_id == col(Case.id))
+    return _rows(session, scope.cohort(stmt).group_by(*_by(key)))
 
 
 def action_counts(
-    session: Session, scope: Scope, key: Any | None, *, by_unit: bool
+    session: Session, scope: Scope, group_by: str | None
 ) -> dict[Any, tuple[int, ...]]:
     """key → (dispatches, returns, submissions, rejections, signed_on_time), over the history
-    of the cohort up to the report time. Grouped by unit, a dispatch and its return count for the
-    unit they were dispatched to (the history entry names it), not the case's unit now."""
+    of the cohort up to the report time. Grouped by unit, an action counts for the unit that held
+    the case then: a dispatch and its return for the unit they name, a signing or submission for
+    the unit the entry's snapshot names."""
     h = CaseHistory
     action, to_state = col(h.action), col(h.to_state)
     imported = action == "import"
@@ -104,8 +136,9 @@ def action_counts(
         imported & to_state.in_(SIGNED)
     )
     submit = (action == "submit") | (imported & to_state.in_(SUBMITTED))
-    if key is not None and by_unit:
-        key = func.coalesce(h.data["unit_code"].as_string(), col(Case.unit_code))
+    key = group_key(group_by, None)
+    if group_by == "unit":
+        key = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code), col(Case.unit_code))
     stmt: Select[Any] = (
         select(
             _key(key),
@@ -126,25 +159,28 @@ def action_counts(
 
 
 def handling_histograms(
-    session: Session, scope: Scope, key: Any, cal: WorkCalendar, first: date
+    session: Session, scope: Scope, group_by: str | None, cal: WorkCalendar, first: date
 ) -> dict[Any, Counter[int]]:
     """key → {working days from dispatch to close: number of cases}, for the cohort's cases
-    closed by the report time. A histogram per group gives the exact median and mean without
+    closed at the report time. A histogram per group gives the exact median and mean without
     reading the cases one by one."""
     last = cal.local_date(scope.as_of)
     if last < first:
         return {}
+    a = scope.at(cohort=True)
+    key = group_key(group_by, a)
     # First the (dispatch day, close day) pairs with their counts — one pass over the cases —
     # then the small table of pairs is joined to the working-day ordinals.
     pairs = (
         select(
             _key(key),
-            local_date(col(Case.dispatched_at)).label("dispatched"),
-            local_date(col(Case.closed_at)).label("closed"),
+            local_date(a.c.dispatched_at).label("dispatched"),
+            local_date(a.c.closed_at).label("closed"),
             func.count().label("cases"),
         )
         .select_from(Case)
-        .where(closed_by(scope.as_of), col(Case.dispatched_at).is_not(None))
+        .join(a, a.c.case_id == col(Case.id))
+        .where(asof.closed(a), a.c.dispatched_at.is_not(None))
     )
     pairs = scope.cohort(pairs).group_by(*_by(key), "dispatched", "closed")
     p = pairs.subquery("pairs")
@@ -164,32 +200,58 @@ def handling_histograms(
     return out
 
 
-def backlog_counts(session: Session, scope: Scope, key: Any) -> dict[Any, tuple[int, ...]]:
-    """key → (overdue_open, listed_open) at the report time, over every open case of the scope
-    reported before the period's end — the backlog leadership chases, not only this period's."""
-    listed = col(Case.listed).is_(True)
-    stmt = select(_key(key), _count(overdue_clause(scope.as_of)), _count(listed))
-    stmt = scope.cases(stmt.select_from(Case)).where(
-        col(Case.state).in_(OPEN),
-        col(Case.reported_at) < min(scope.end, scope.as_of),
-        or_(and_(col(Case.due_at).is_not(None), col(Case.due_at) < scope.as_of), listed),
+def backlog_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, tuple[int, ...]]:
+    """key → (overdue_open, listed_open) at the report time, over the backlog (Scope.backlog):
+    the same set the report's lists show (backlog_cases)."""
+    a = scope.at(cohort=False)
+    key = group_key(group_by, a)
+    overdue, listed = asof.overdue(a, scope.as_of), asof.listed(a)
+    stmt = select(_key(key), _count(overdue), _count(listed))
+    stmt = stmt.select_from(Case).join(a, a.c.case_id == col(Case.id)).where(overdue | listed)
+    return _rows(session, scope.backlog(stmt).group_by(*_by(key)))
+
+
+def backlog_cases(
+    session: Session, scope: Scope, *, which: str, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The backlog's overdue (`which="overdue"`) or listed cases at the report time: how many,
+    and the first `limit` by deadline at T as (Case, state, due_at, dispatched_at, unit_code,
+    listed) at T. Counted by the same predicate as backlog_counts."""
+    a = scope.at(cohort=False)
+    where = asof.overdue(a, scope.as_of) if which == "overdue" else asof.listed(a)
+    base = scope.backlog(
+        select(Case, a.c.state, a.c.due_at, a.c.dispatched_at, a.c.unit_code, a.c.listed)
+        .select_from(Case)
+        .join(a, a.c.case_id == col(Case.id))
+        .where(where)
     )
-    return _rows(session, stmt.group_by(*_by(key)))
+    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar() or 0)
+    rows = session.execute(
+        base.order_by(a.c.due_at.asc().nulls_last(), col(Case.id)).limit(limit)
+    ).all()
+    return total, [tuple(r) for r in rows]
 
 
 def letter_counts(
-    session: Session, scope: Scope, key: Any | None, *, by_unit: bool
+    session: Session, scope: Scope, group_by: str | None
 ) -> dict[Any, dict[str, int]]:
-    """key → {letter type: letters issued in the period about cases of the scope}. A letter about
-    cases in two streets counts once for each street, and once in the total (key None)."""
-    if key is not None and by_unit:
-        key = col(Letter.unit_code)
+    """key → {letter type: letters issued in the period, by the report time, about cases of the
+    scope}. A letter about cases in two streets counts once for each street, and once in the
+    total (key None); grouped by unit, it counts for the unit it was sent to."""
+    key = col(Letter.unit_code) if group_by == "unit" else group_key(group_by, None)
     stmt = (
         select(_key(key), col(Letter.type), func.count(distinct(col(Letter.id))))
         .select_from(Letter)
         .join(LetterItem, col(LetterItem.letter_id) == col(Letter.id))
         .join(Case, col(Case.id) == col(LetterItem.case_id))
-        .where(col(Letter.issued_at) >= scope.start, col(Letter.issued_at) < scope.end)
+        .where(
+            col(Letter.issued_at) >= scope.start,
+            col(Letter.issued_at) < scope.end,
+            col(Letter.issued_at) <= scope.as_of,
+            # MERGE: letters withdrawn by T are not counted (Letter.withdrawn_at, wt-letters).
+        )
     )
     out: dict[Any, dict[str, int]] = {}
     for k, letter_type, count in session.execute(

@@ -39,6 +39,12 @@ def append(
         at=at,
         note=note,
         data=data or {},
+        # The snapshot: `case` as it stands after this entry (callers change it first).
+        due_at=case.due_at,
+        dispatched_at=case.dispatched_at,
+        closed_at=case.closed_at,
+        listed=case.listed,
+        unit_code=case.unit_code,
     )
     session.add(entry)
     return entry

@@ -183,6 +183,12 @@ def _write(
             "at": now,
             "note": None,
             "data": {"source": source, "row": row},
+            # The ledger's values (closed_at: the close or cancellation time) for "as of T".
+            "due_at": values["due_at"],
+            "dispatched_at": values["dispatched_at"],
+            "closed_at": values["closed_at"] or values["cancelled_at"],
+            "listed": values["listed"],
+            "unit_code": values["unit_code"],
         }
         for case_id, (row, values) in zip(ids, keep, strict=True)
     ]

@@ -1,0 +1,108 @@
+"""The case at a moment T, answered from the history (the one definition; README, "Metrics").
+
+Every history entry carries the case as it stood after it (state, deadline, dispatch and close
+times, listing, unit: models/history.py). The case at T is its latest entry with `at <= T`,
+ordered by (at, seq). An imported case has one `import` entry written when the ledger came in,
+which may be long after the ledger's events: when a case has no other entry at or before T, its
+import entry stands for the ledger, read at T — closed (or cancelled) only if the ledger's close
+time is at or before T, not yet dispatched if the ledger's dispatch time is after T, otherwise in
+its ledger state, or rectifying if the ledger closed it after T.
+
+`at(T, cases=…)` is one subquery (ROW_NUMBER() over each case's entries, on SQLite and
+PostgreSQL alike) with the columns case_id, state, due_at, dispatched_at, closed_at, listed and
+unit_code at T; the metrics join it in their GROUP BY queries and the report's lists read it.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select
+from sqlmodel import col
+
+from models.enums import CaseState
+from models.history import CaseHistory
+
+OPEN = [s.value for s in CaseState.open_states()]
+CLOCK_RUNNING = [s.value for s in CaseState.clock_running_states()]
+_DISPATCHED_OPEN = [s.value for s in CaseState.dispatched_states()]
+_FINAL = [CaseState.closed.value, CaseState.cancelled.value]
+
+
+def at(as_of: datetime, *, cases: Any | None = None) -> Subquery:
+    """The case at `as_of` for every case with history (narrowed to the ids that `cases`, a
+    SELECT of case ids, yields — the scope — so the window runs only over those cases)."""
+    h = CaseHistory
+    is_import = col(h.action) == "import"
+    order = (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
+    inner = select(
+        col(h.case_id).label("case_id"),
+        is_import.label("imported"),
+        col(h.to_state).label("to_state"),
+        col(h.due_at).label("due_at"),
+        col(h.dispatched_at).label("dispatched_at"),
+        col(h.closed_at).label("closed_at"),
+        col(h.listed).label("listed"),
+        col(h.unit_code).label("unit_code"),
+        func.row_number().over(partition_by=col(h.case_id), order_by=order).label("n"),
+    ).where(or_(is_import, col(h.at) <= as_of), col(h.to_state).is_not(None))
+    if cases is not None:
+        inner = inner.where(col(h.case_id).in_(cases))
+    e = inner.subquery("entries")
+    imported = e.c.imported
+    ended = e.c.to_state.in_(_FINAL) & (e.c.closed_at.is_(None) | (e.c.closed_at <= as_of))
+    undispatched = e.c.dispatched_at.is_(None) | (e.c.dispatched_at > as_of)
+    state = case(
+        (~imported, e.c.to_state),
+        (ended, e.c.to_state),
+        (undispatched, literal(CaseState.reported.value)),
+        (e.c.to_state.in_(_DISPATCHED_OPEN), e.c.to_state),
+        else_=literal(CaseState.rectifying.value),
+    ).label("state")
+    # What a ledger entry says of a case not yet dispatched at T: no deadline, unit or listing.
+    live_or_dispatched = or_(~imported, ~undispatched)
+
+    def dispatched_only(column: Any, name: str) -> Any:
+        return case((live_or_dispatched, column), else_=None).label(name)
+
+    listed = case((and_(live_or_dispatched, e.c.listed.is_(True)), True), else_=False)
+    return (
+        select(
+            e.c.case_id,
+            state,
+            dispatched_only(e.c.due_at, "due_at"),
+            dispatched_only(e.c.dispatched_at, "dispatched_at"),
+            case((imported & ~ended, None), else_=e.c.closed_at).label("closed_at"),
+            listed.label("listed"),
+            dispatched_only(e.c.unit_code, "unit_code"),
+        )
+        .where(e.c.n == 1)
+        .subquery("asof")
+    )
+
+
+def is_open(a: Subquery) -> ColumnElement[bool]:
+    return a.c.state.in_(OPEN)
+
+
+def closed(a: Subquery) -> ColumnElement[bool]:
+    return a.c.state == CaseState.closed.value
+
+
+def cancelled(a: Subquery) -> ColumnElement[bool]:
+    return a.c.state == CaseState.cancelled.value
+
+
+def on_time(a: Subquery) -> ColumnElement[bool]:
+    """Closed at T no later than the deadline it had at T (or it had none)."""
+    return closed(a) & (a.c.due_at.is_(None) | (a.c.closed_at <= a.c.due_at))
+
+
+def overdue(a: Subquery, as_of: datetime) -> ColumnElement[bool]:
+    """超期 at T: the unit's clock ran at T (dispatched or rectifying; suspension and verification
+    stop it) and the deadline it had at T had passed — services.cases.overdue_clause, at T."""
+    return a.c.state.in_(CLOCK_RUNNING) & (a.c.due_at < as_of)
+
+
+def listed(a: Subquery) -> ColumnElement[bool]:
+    """挂牌督办 at T: listed and still open at T."""
+    return is_open(a) & (a.c.listed.is_(True))
