@@ -43,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--period", required=True, help="2025-W40 | 2025-09 | 2025-Q3")
     p.add_argument("--out", default=".", help="directory for the files (default: here)")
     p.add_argument("--region", help="region code (default: the district)")
-    p.add_argument("--now", help="ISO 8601 report time (Asia/Shanghai without an offset)")
+    p.add_argument("--now", help="ISO 8601 generation time (Asia/Shanghai without an offset)")
+    p.add_argument("--as-of", help="ISO 8601 report time the figures are of (Asia/Shanghai without "
+                   "an offset); default: the period's end once it is over, else --now")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("metrics", help="print the metrics of a period as JSON (as the API gives them)")
@@ -175,11 +177,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     period = parse(args.cadence, args.period)  # a bad period stops here, before the database
     at = parse_now(args.now, default=SystemClock().now())
+    as_of = parse_now(args.as_of, default=at) if args.as_of else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with transaction(_engine()) as session:
         report = reports.generate(session, actor=SYSTEM, cadence=args.cadence,
-                                  period=period.key, region_code=args.region, now=at)
+                                  period=period.key, region_code=args.region, now=at,
+                                  as_of=as_of)
         assert report.id is not None
         stem = f"report-{report.cadence}-{report.period}-{report.region_code}"
         written = {}

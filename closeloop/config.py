@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Ranking weights (综合指标), e.g. "on_time_closure_rate=40,closure_rate=30,no_rework=20,
     # sign_on_time_rate=10"; empty: DESIGN.md's defaults. Names left out keep their default.
     score_weights: str = ""
+    # Ranking (排名): a group needs this many accepted cases (立案数) in the period to be ranked;
+    # a ranked group other than the first is "behind" (排名靠后/建议约谈) when its score is below
+    # this threshold or below the mean score of the ranked groups.
+    rank_min_accepted: int = 10
+    behind_score: float = 80.0
 
     # Notification delivery.
     smtp_host: str = ""

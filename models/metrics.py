@@ -47,13 +47,17 @@ class Metrics(BaseModel):
 class GroupMetrics(Metrics):
     key: str | None  # the unit/region/category code or the kind; None: "not dispatched" etc.
     name: str
-    rank: int | None = None  # 1 = best; None: no score (nothing to rank on) or not rankable
+    rank: int | None = None  # 1 = best; None: no score, or fewer accepted cases than the minimum
     tied: bool = False  # shares its rank with another group
+    behind: bool = False  # 排名靠后 (建议约谈): see Ranking.method
 
 
 class Ranking(BaseModel):
     weights: dict[str, float]
     method: str  # how the score is built and how ties are ranked, in words (zh / en)
+    min_accepted: int = 1  # accepted cases a group needs to be ranked
+    behind_score: float = 0.0  # below this (or below mean_score) a ranked group is behind
+    mean_score: float | None = None  # the plain mean of the ranked groups' scores
 
 
 class MetricsReport(BaseModel):

@@ -48,6 +48,9 @@ class ReportCreate(BaseModel):
     cadence: str = PydanticField(min_length=1, max_length=20)
     period: str = PydanticField(min_length=1, max_length=20)
     region_code: str | None = PydanticField(default=None, min_length=1, max_length=40)
+    # The report time, ISO 8601 with an offset; default: the period's end once it is over,
+    # else the generation time. Later than the generation time → 422.
+    as_of: datetime | None = None
 
 
 class ReportPublic(BaseModel):

@@ -29,7 +29,7 @@ def create_report(
     session: SessionDep, user: CurrentUser, now: NowDep, data: ReportCreate
 ) -> object:
     report = reports.generate(session, actor=user, cadence=data.cadence, period=data.period,
-                              region_code=data.region_code, now=now)  # fmt: skip
+                              region_code=data.region_code, now=now, as_of=data.as_of)  # fmt: skip
     return reports.public(report)
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from closeloop.config import Settings
 from closeloop.reports.charts import number, percent
-from closeloop.reports.render import cn_date, env, period_span, show
+from closeloop.reports.render import cn_date, definitions, env, moment, period_span, show
 from closeloop.services.numbering import next_value
 from models.enums import RegionLevel
 from models.types import SHANGHAI
@@ -56,8 +56,9 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
         f"{content.period.label}，全{_unit_word(content)}共上报安全隐患和网格事件"
         f"{number(t.reported)}件，立案{number(t.accepted)}件，办结{number(t.closed)}件，"
         f"办结率{percent(t.closure_rate)}，按期办结率{percent(t.on_time_closure_rate)}。"
-        f"截至{cn_date(content.as_of)}，超期未办结{number(t.overdue_open)}件，"
-        f"挂牌督办{number(t.listed)}件。本期共发出提醒函{t.letters.reminder}件、"
+        f"截至{moment(content.as_of)}，超期未办结{number(t.overdue_open)}件，"
+        f"挂牌督办{number(t.listed)}件（均含以前各期上报尚未办结的案件）。"
+        f"本期共发出提醒函{t.letters.reminder}件、"
         f"督办函{t.letters.supervision}件、警示函{t.letters.warning}件。"
     )
     kinds = content.by["kind"].groups if "kind" in content.by else []
@@ -71,26 +72,20 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
             )
             + "。"
         )
-    parts = []
-    if streets:
-        parts.append(f"{_names(streets)}综合指标排名靠后")
-    if units:
-        parts.append(f"处置单位中{_names(units)}综合指标排名靠后")
-    ranking = (
-        "按综合指标（按期办结率、办结率、返工率、按时签收率加权）排名，"
-        + "；".join(parts)
-        + "，具体情况见下表。"
-        if parts
-        else "本期参与排名的街道和单位不足，不作排名通报。"
-    )
+    ranking = _ranking(content)
     requirements = [
         "各单位要对照本通报，逐件核查超期未办结和挂牌督办事项，落实整改责任人和整改时限，"
         "确保按期整改到位、闭环销号。",
-        "排名靠后的街道和单位主要负责同志要认真分析原因，制定整改措施，"
-        f"{_self(settings.issuer_name)}将视情况对其进行约谈。",
-        "挂牌督办事项整改完成后，承办单位要及时在闭环管理系统中提交整改材料，申请核查销号；"
-        "逾期未整改到位的，将继续予以通报。",
     ]
+    if streets or units:
+        requirements.append(
+            "排名靠后的街道和单位主要负责同志要认真分析原因，制定整改措施，"
+            f"{_self(settings.issuer_name)}将视情况对其进行约谈。"
+        )
+    requirements.append(
+        "挂牌督办事项整改完成后，承办单位要及时在闭环管理系统中提交整改材料，申请核查销号；"
+        "逾期未整改到位的，将继续予以通报。"
+    )
     return {
         "intro": intro,
         "overall": overall,
@@ -98,7 +93,33 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
         "requirements": requirements,
         "addressee": _addressee(content),
         "low": [("街道", g) for g in streets] + [("处置单位", g) for g in units],
+        "definitions": definitions(content),
     }
+
+
+def _ranking(content: "Content") -> str:
+    """The 排名靠后 sentence: exactly the groups ranking.rank marked as behind, and in words why
+    there are none when there are none (too few ranked, or nobody behind)."""
+    method = content.by["street"].ranking
+    parts: list[str] = []
+    for group, label in (("street", "街道"), ("unit", "处置单位")):
+        behind = content.bottom(group)
+        if behind:
+            prefix = "" if group == "street" else "处置单位中"
+            parts.append(f"{prefix}{_names(behind)}综合指标排名靠后")
+        elif content.ranked(group) < 2:
+            parts.append(
+                f"立案数达到{method.min_accepted}件、参与排名的{label}不足两个，{label}不作排名比较"
+            )
+        else:
+            parts.append(f"参与排名的{label}中无排名靠后者")
+    rule = (
+        f"按综合指标（按期办结率、办结率、返工率、按时签收率加权）排名，参与排名须立案数不少于"
+        f"{method.min_accepted}件；非第一名且综合指标低于{method.behind_score:g}分或低于参与排名者"
+        "平均分的，列为排名靠后（至多3个）。"
+    )
+    table = "，具体情况见下表。" if content.bottom("street") or content.bottom("unit") else "。"
+    return rule + "本期" + "；".join(parts) + table
 
 
 def _unit_word(content: "Content") -> str:
@@ -120,7 +141,7 @@ def render_bulletin_html(content: "Content", *, number_text: str, settings: Sett
             number_text=number_text,
             title=bulletin_title(content),
             issuer_name=settings.issuer_name,
-            contact=settings.issuer_contact,
+            contact=settings.issuer_contact.strip(),
             issued_date=cn_date(content.generated_at),
             show=show,
         )

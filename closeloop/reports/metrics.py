@@ -11,8 +11,11 @@ Definitions where DESIGN.md leaves room (README, "Metrics"):
 - accepted = reported − cancelled (不予立案 and merged duplicates); closed: accepted cases in
   state closed with closed_at ≤ as_of (a reopened case is not closed); on time: closed_at ≤ due_at
   (the deadline as extended and moved by suspensions), or no deadline at all.
-- overdue_open and listed: the group's whole backlog at the report time (open cases reported before
-  the period's end), not only the period's cohort.
+- Every figure is of the report time T, from the history (asof.py): the state each case was in,
+  the deadline, close time, listing and unit it had at T.
+- overdue_open (超期未办结) and listed (挂牌督办): the group's whole backlog at T — cases reported
+  before the period's end and by T that at T were overdue (clock running, deadline passed) or
+  listed and open — not only the period's cohort; `backlog_list` lists exactly these.
 - Action rates come from the cohort's history up to as_of (imported cases: see queries.py).
 - handling time: working days (statutory calendar with overrides) from the Shanghai date of
   dispatch to that of closing, over the cohort's closed cases with a dispatch time.
@@ -39,12 +42,14 @@ GROUP_BY = ("unit", "street", "community", "grid", "category", "kind")
 DEFAULT_KINDS = (CaseKind.event.value, CaseKind.hazard.value)
 MAX_DAYS = 3700  # a period of at most about ten years
 KIND_NAMES = {"event": "网格事件", "hazard": "安全隐患", "letter": "督办件"}
+# The group of cases without that key, named in Chinese only: these names appear in reports and
+# the XLSX, and the API shows the same names as the documents (like region and unit names).
 NO_KEY_NAMES = {
-    "unit": "未派遣 / not dispatched",
-    "category": "未分类 / no category",
-    "street": "未定位 / no grid",
-    "community": "未定位 / no grid",
-    "grid": "未定位 / no grid",
+    "unit": "未派遣",
+    "category": "未分类",
+    "street": "未定位",
+    "community": "未定位",
+    "grid": "未定位",
 }
 DEFAULT_WEIGHTS = ranking.DEFAULT_WEIGHTS
 
@@ -71,6 +76,7 @@ def compute(
             f"group_by 无效：{group_by!r} / group_by must be one of {', '.join(GROUP_BY)}"
         )
     weights = weights or ranking.parse_weights(None)
+    min_accepted, behind_score = ranking.limits()
     cal = load_calendar(session)
 
     cohort = queries.cohort_counts(session, scope, group_by)
@@ -89,7 +95,7 @@ def compute(
         for k, name in names.items():
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
-        groups = ranking.rank(groups)
+        groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
     return MetricsReport(
         from_=date_from,
         to=date_to,
@@ -99,8 +105,31 @@ def compute(
         region_code=region_code,
         total=total,
         groups=groups,
-        ranking=ranking.ranking(weights),
+        ranking=ranking.ranking(
+            weights, min_accepted=min_accepted, behind_score=behind_score, groups=groups
+        ),
     )
+
+
+def backlog_list(
+    session: Session,
+    *,
+    actor: Principal,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    which: str,
+    limit: int,
+    region_code: str | None = None,
+    as_of: datetime | None = None,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The overdue (`which="overdue"`) or listed (`"listed"`) cases that `compute` counts in
+    overdue_open and listed for the same arguments: how many, and the first `limit` by deadline,
+    each as (Case, state, due_at, dispatched_at, unit_code, listed) at the report time."""
+    if which not in ("overdue", "listed"):
+        raise Invalid(f"which 无效：{which!r} / which must be overdue or listed")
+    scope = _scope(session, actor, date_from, date_to, now, None, region_code, as_of)
+    return queries.backlog_cases(session, scope, which=which, limit=limit)
 
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -130,6 +159,11 @@ def _scope(
     as_of = as_of or now
     if as_of.tzinfo is None:
         raise Invalid("as_of 需要时区 / as_of needs a time zone offset")
+    if as_of > now:
+        raise Invalid(
+            "统计时点晚于当前时间 / as_of is later than now: the figures of a moment still to come "
+            "are not known yet"
+        )
     if as_of < start:
         raise Invalid("统计时点早于统计区间开始 / as_of is before the period starts")
     path = None

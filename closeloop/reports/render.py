@@ -2,7 +2,7 @@
 StrictUndefined, autoescaped). Every rate goes through charts.percent ("97.93%", None → "—")."""
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,30 @@ def cn_time(at: datetime) -> str:
     return f"{cn_date(local)} {local:%H:%M}"
 
 
+def moment(at: datetime) -> str:
+    """A report time as documents state it, in Shanghai time: the midnight that ends a day is
+    that day's 24时 (2026年10月31日24时), any other time is given to the minute."""
+    local = at.astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{cn_date(local.date() - timedelta(days=1))}24时"
+    return cn_time(local)
+
+
+def definitions(content: "Content") -> list[str]:
+    """What each backlog figure counts and at which moment, in the report's own words: the same
+    sentences in the report, the XLSX and the 通报."""
+    at = moment(content.as_of)
+    return [
+        f"统计时点：{at}（北京时间）。各项数据均按统计时点各案件所处状态、整改期限和挂牌情况计算，"
+        "此后案件的办结、重新打开、延期、退回或挂牌不改变本报告数据。",
+        f"超期未办结：{content.period.label}结束前（且统计时点前）上报的安全隐患和网格事件中，"
+        "截至统计时点处于待签收或整改中、且已超过整改期限的案件（含以前各期上报尚未办结的案件；"
+        "挂起和待核查期间整改时限暂停，不计超期）。",
+        f"挂牌督办：{content.period.label}结束前（且统计时点前）上报、截至统计时点已挂牌督办且尚未"
+        "办结的案件（含以前各期上报的案件）。",
+    ]
+
+
 def period_span(content: "Content") -> str:
     p = content.period
     return f"{cn_date(p.start)}至{cn_date(p.end)}"
@@ -96,7 +120,13 @@ def env() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        percent=percent, number=number, zh=zh, cn_date=cn_date, cn_time=cn_time, rank=rank_label
+        percent=percent,
+        number=number,
+        zh=zh,
+        cn_date=cn_date,
+        cn_time=cn_time,
+        rank=rank_label,
+        moment=moment,
     )
     environment.globals.update(show=show, value=value, DASH=DASH)
     return environment
@@ -143,6 +173,7 @@ def context(content: "Content") -> dict[str, Any]:
         "rank_columns": RANK_COLUMNS,
         "trend_columns": TREND_COLUMNS,
         "charts": charts(content),
+        "definitions": definitions(content),
         "sections": [
             ("street", "街道排名"),
             ("community", "社区排名"),

@@ -1,5 +1,7 @@
 """The report as an XLSX workbook: one sheet per table, numbers as numbers, rates as numbers
-formatted "0.00%" (Excel shows 97.93%, the cell holds 0.9793), bold header row, frozen panes."""
+formatted "0.00%" (Excel shows 97.93%, the cell holds 0.9793), bold header row, frozen panes.
+Chinese only, times in Shanghai time; the case sheets carry the whole set the overview counts
+(up to report_content.XLSX_CAP rows, then a line says how many more)."""
 
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -10,7 +12,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from closeloop.reports.charts import text_width
-from closeloop.reports.render import HEADLINE, RANK_COLUMNS, TREND_COLUMNS, value
+from closeloop.reports.render import (
+    HEADLINE,
+    RANK_COLUMNS,
+    TREND_COLUMNS,
+    definitions,
+    moment,
+    period_span,
+    value,
+)
 from models.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -81,7 +91,7 @@ def _case_rows(cases: "CaseList") -> list[list[Any]]:
         [r["seq"], r["number"], r["kind"], r["title"], r["street"], r["unit"], r["state"],
          r["dispatched"], r["due"], r["days_overdue"], "是" if r["major"] else "",
          "是" if r["listed"] else ""]
-        for r in cases.rows
+        for r in cases.all_rows
     ]  # fmt: skip
 
 
@@ -92,16 +102,17 @@ def render_xlsx(content: "Content") -> bytes:
     ws = _sheet(wb, "概览", ["指标", "数值"], overview, [None, None])
     for row, (_, _, fmt) in enumerate(HEADLINE, start=2):
         ws.cell(row=row, column=2).number_format = FORMATS[fmt]
-    info = [("报告", content.title), ("统计周期", f"{content.period.start} 至 {content.period.end}"),
-            ("数据截至", content.as_of.strftime("%Y-%m-%d %H:%M UTC"))]  # fmt: skip
+    info = [("报告", content.title), ("统计周期", period_span(content)),
+            ("统计时点", f"{moment(content.as_of)}（北京时间）"),
+            *(("口径", text) for text in definitions(content))]  # fmt: skip
     for offset, (label, text) in enumerate(info):
         ws.cell(row=len(HEADLINE) + 3 + offset, column=1, value=label).font = Font(bold=True)
         ws.cell(row=len(HEADLINE) + 3 + offset, column=2, value=text)
 
     if "kind" in content.by:
-        kinds = [[g.name, g.key, *_figures(g, TREND_COLUMNS)] for g in content.by["kind"].groups]
-        _sheet(wb, "按类型", ["类型", "代码", *[c[0] for c in TREND_COLUMNS]], kinds,
-               [None, "@", *_formats(TREND_COLUMNS)])  # fmt: skip
+        kinds = [[g.name, *_figures(g, TREND_COLUMNS)] for g in content.by["kind"].groups]
+        _sheet(wb, "按类型", ["类型", *[c[0] for c in TREND_COLUMNS]], kinds,
+               [None, *_formats(TREND_COLUMNS)])  # fmt: skip
 
     trend = [[p.key, p.start, p.end, *_figures(m, TREND_COLUMNS)] for p, m in content.trend]
     _sheet(wb, "趋势", ["报告期", "起", "止", *[c[0] for c in TREND_COLUMNS]], trend,
@@ -109,17 +120,17 @@ def render_xlsx(content: "Content") -> bytes:
 
     for group, title in (("street", "街道排名"), ("community", "社区排名"), ("grid", "网格排名"),
                          ("unit", "单位排名")):  # fmt: skip
-        rows = [[g.rank, g.name, g.key, "是" if g.tied else "", *_figures(g, RANK_COLUMNS)]
-                for g in content.by[group].groups]  # fmt: skip
-        _sheet(wb, title, ["排名", "名称", "代码", "并列", *[c[0] for c in RANK_COLUMNS]], rows,
-               ["0", None, "@", None, *_formats(RANK_COLUMNS)])  # fmt: skip
+        rows = [[g.rank, g.name, g.key, "是" if g.tied else "", *_figures(g, RANK_COLUMNS),
+                 "是" if g.behind else ""] for g in content.by[group].groups]  # fmt: skip
+        _sheet(wb, title, ["排名", "名称", "代码", "并列", *[c[0] for c in RANK_COLUMNS], "排名靠后"],
+               rows, ["0", None, "@", None, *_formats(RANK_COLUMNS), None])  # fmt: skip
 
     case_formats: list[str | None] = [None, None, None, None, None, None, None, "yyyy-mm-dd",
                                       "yyyy-mm-dd", "0", None, None]  # fmt: skip
     for title, cases in (("超期案件", content.overdue), ("挂牌督办", content.listed)):
         rows = _case_rows(cases)
-        if cases.more:
-            rows.append([None, f"另有 {cases.more} 件未列出（共 {cases.total} 件）"])
+        if cases.more_in_xlsx:
+            rows.append([None, f"另有 {cases.more_in_xlsx} 件未列出（共 {cases.total} 件）"])
         _sheet(wb, title, CASE_HEADER, rows, case_formats)
 
     letters = [[r["seq"], r["number"], r["type"], r["title"], r["unit"], r["issued"], r["cases"]]

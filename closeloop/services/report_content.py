@@ -1,8 +1,10 @@
 """What a report says: the figures, the trend, the rankings and the case and letter lists of one
 period and region, gathered once; the renderers (HTML, PDF, XLSX, 通报) only draw it.
 
-Figures come from closeloop.reports.metrics.compute (the one definition of every metric); the
-overdue list uses services.cases.overdue_clause and jurisdiction, like every other list.
+Figures come from closeloop.reports.metrics.compute (the one definition of every metric), as of
+the report time T (the period's end once it is over, or a stated time); the overdue and listed
+lists come from metrics.backlog_list, the very set compute counts, with each case as it stood at
+T. The trend's earlier periods are each as of their own end: what their reports said.
 """
 
 from dataclasses import dataclass, field
@@ -15,7 +17,6 @@ from closeloop.calendar import WorkCalendar
 from closeloop.policy import Principal
 from closeloop.reports import metrics
 from closeloop.reports.periods import Period, previous
-from closeloop.services.cases import jurisdiction, overdue_clause
 from closeloop.services.deadlines import load_calendar
 from closeloop.services.letter_render import TYPE_NAME
 from models.case import Case
@@ -28,7 +29,8 @@ from models.types import SHANGHAI
 GROUPS = ("street", "community", "grid", "unit")
 GROUP_NAME = {"street": "街道", "community": "社区", "grid": "网格", "unit": "处置单位"}
 TREND_PERIODS = 5  # previous periods shown beside the current one
-LIST_CAP = 50  # cases per list; the rest are counted ("另有 N 件")
+LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
+XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
 LETTER_CAP = 100
 BOTTOM = 3  # lowest performers proposed for a talk (建议约谈)
 KIND_NAME = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
@@ -45,12 +47,22 @@ STATE_NAME = {
 
 @dataclass
 class CaseList:
-    rows: list[dict[str, Any]]
-    total: int
+    all_rows: list[dict[str, Any]]  # up to XLSX_CAP, by deadline at T
+    total: int  # the whole set: the figure the headline gives
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows a printed document lists."""
+        return self.all_rows[:LIST_CAP]
 
     @property
     def more(self) -> int:
+        """Cases of the set a printed document does not list."""
         return max(self.total - len(self.rows), 0)
+
+    @property
+    def more_in_xlsx(self) -> int:
+        return max(self.total - len(self.all_rows), 0)
 
 
 @dataclass
@@ -70,15 +82,22 @@ class Content:
     bulletin_number: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def bottom(self, group: str, n: int = BOTTOM) -> list[GroupMetrics]:
-        """The n lowest-ranked groups (worst first); unranked groups are left out."""
-        ranked = [g for g in self.by[group].groups if g.rank is not None]
-        ranked.sort(key=lambda g: (-(g.rank or 0), g.name))
-        return ranked[:n] if len(ranked) > n else ranked[: max(len(ranked) - 1, 0)]
+    def bottom(self, group: str) -> list[GroupMetrics]:
+        """The groups behind (排名靠后, 建议约谈; ranking.rank decides), worst first."""
+        behind = [g for g in self.by[group].groups if g.behind]
+        return sorted(behind, key=lambda g: (-(g.rank or 0), g.key or ""))
+
+    def ranked(self, group: str) -> int:
+        """How many groups were ranked (enough accepted cases)."""
+        return sum(1 for g in self.by[group].groups if g.rank is not None)
 
 
-KIND_OF_REPORT = {"weekly": "调度报告", "monthly": "分析报告", "quarterly": "小结报告",
-                  "yearly": "年度总结报告"}  # 周调度、月分析、季小结 fmt: skip
+KIND_OF_REPORT = {
+    "weekly": "调度报告",
+    "monthly": "分析报告",
+    "quarterly": "小结报告",
+    "yearly": "年度总结报告",
+}  # 周调度、月分析、季小结 fmt: skip
 
 
 def report_title(region: Region, period: Period) -> str:
@@ -92,10 +111,12 @@ def gather(
     region: Region,
     period: Period,
     now: datetime,
+    as_of: datetime | None = None,
 ) -> Content:
-    as_of = now
+    """The report's content as of `as_of` (default: `now`); `now` is the generation time."""
+    as_of = as_of or now
 
-    def compute(p: Period, group_by: str | None) -> MetricsReport:
+    def compute(p: Period, group_by: str | None, at: datetime) -> MetricsReport:
         return metrics.compute(
             session,
             actor=actor,
@@ -104,24 +125,22 @@ def gather(
             now=now,
             group_by=group_by,
             region_code=region.code,
-            as_of=as_of,
+            as_of=at,
         )
 
-    by = {group: compute(period, group) for group in (*GROUPS, "kind")}
+    by = {group: compute(period, group, as_of) for group in (*GROUPS, "kind")}
     current = by["street"].total
-    trend = [(p, compute(p, None).total) for p in previous(period, TREND_PERIODS)]
+    trend = [(p, compute(p, None, p.end_at).total) for p in previous(period, TREND_PERIODS)]
     trend.append((period, current))
     cal = load_calendar(session)
-    overdue = _cases(session, actor, region, overdue_clause(as_of), as_of, cal)
-    listed = _cases(
-        session,
-        actor,
-        region,
-        col(Case.listed).is_(True) & col(Case.state).in_(list(CaseState.open_states())),
-        as_of,
-        cal,
-    )
-    letters, letters_total = _letters(session, region, period)
+    lists = {}
+    for which in ("overdue", "listed"):
+        total, rows = metrics.backlog_list(
+            session, actor=actor, date_from=period.start, date_to=period.end, now=now,
+            which=which, limit=XLSX_CAP, region_code=region.code, as_of=as_of,
+        )  # fmt: skip
+        lists[which] = CaseList(_rows(session, rows, as_of, cal), total)
+    letters, letters_total = _letters(session, region, period, as_of)
     return Content(
         title=report_title(region, period),
         region=region,
@@ -131,39 +150,24 @@ def gather(
         total=current,
         by=by,
         trend=trend,
-        overdue=overdue,
-        listed=listed,
+        overdue=lists["overdue"],
+        listed=lists["listed"],
         letters=letters,
         letters_total=letters_total,
     )
 
 
-def _cases(
-    session: Session,
-    actor: Principal,
-    region: Region,
-    where: Any,
-    as_of: datetime,
-    cal: WorkCalendar,
-) -> CaseList:
-    stmt = jurisdiction(select(Case), actor).where(
-        where,
-        col(Case.region_path).startswith(region.path, autoescape=True),
-        col(Case.kind).in_([CaseKind.event, CaseKind.hazard]),
-    )
-    count = select(func.count()).select_from(stmt.subquery())
-    total = int(session.exec(count).one())
-    cases = list(
-        session.exec(
-            stmt.order_by(col(Case.due_at).asc().nulls_last(), col(Case.id)).limit(LIST_CAP)
-        )
-    )
-    names = _names(session, cases)
+def _rows(
+    session: Session, found: list[tuple[Any, ...]], as_of: datetime, cal: WorkCalendar
+) -> list[dict[str, Any]]:
+    """The list rows: each case as it stood at the report time (state, unit, deadline, listing
+    at T; days overdue counted in working days up to T)."""
+    names = _names(session, [row[0] for row in found], {row[4] for row in found if row[4]})
     rows = []
-    for i, case in enumerate(cases, start=1):
+    for i, (case, state, due_at, dispatched_at, unit_code, listed) in enumerate(found, start=1):
         days = 0
-        if case.due_at is not None and as_of > case.due_at:
-            days = cal.working_days_between(cal.local_date(case.due_at), cal.local_date(as_of))
+        if due_at is not None and as_of > due_at:
+            days = cal.working_days_between(cal.local_date(due_at), cal.local_date(as_of))
         rows.append(
             {
                 "seq": i,
@@ -173,20 +177,19 @@ def _cases(
                 "title": case.title,
                 "place": case.address or names.get(case.grid_code or "", "") or "—",
                 "street": names.get(case.street_code or "", "—"),
-                "unit": names.get(f"unit:{case.unit_code}", "—"),
-                "state": STATE_NAME.get(CaseState(case.state), str(case.state)),
-                "dispatched": cal.local_date(case.dispatched_at) if case.dispatched_at else None,
-                "due": cal.local_date(case.due_at) if case.due_at else None,
+                "unit": names.get(f"unit:{unit_code}", "—"),
+                "state": STATE_NAME.get(CaseState(state), str(state)),
+                "dispatched": cal.local_date(dispatched_at) if dispatched_at else None,
+                "due": cal.local_date(due_at) if due_at else None,
                 "days_overdue": days,
-                "listed": case.listed,
+                "listed": bool(listed),
             }
         )
-    return CaseList(rows, total)
+    return rows
 
 
-def _names(session: Session, cases: list[Case]) -> dict[str, str]:
+def _names(session: Session, cases: list[Case], units: set[str]) -> dict[str, str]:
     codes = {c for case in cases for c in (case.grid_code, case.street_code) if c}
-    units = {case.unit_code for case in cases if case.unit_code}
     names: dict[str, str] = {}
     if codes:
         for region in session.exec(select(Region).where(col(Region.code).in_(codes))):
@@ -197,8 +200,11 @@ def _names(session: Session, cases: list[Case]) -> dict[str, str]:
     return names
 
 
-def _letters(session: Session, region: Region, period: Period) -> tuple[list[dict[str, Any]], int]:
-    """Letters issued in the period about cases in the region (newest last)."""
+def _letters(
+    session: Session, region: Region, period: Period, as_of: datetime
+) -> tuple[list[dict[str, Any]], int]:
+    """Letters issued in the period, by the report time, about cases in the region (newest
+    last): the letters the figures count (queries.letter_counts)."""
     covered = (
         select(LetterItem.letter_id)
         .join(Case, col(Case.id) == LetterItem.case_id)
@@ -208,6 +214,8 @@ def _letters(session: Session, region: Region, period: Period) -> tuple[list[dic
         col(Letter.id).in_(covered),
         col(Letter.issued_at) >= period.start_at,
         col(Letter.issued_at) < period.end_at,
+        col(Letter.issued_at) <= as_of,
+        # MERGE: letters withdrawn by T are not listed (Letter.withdrawn_at, wt-letters).
     )
     total = int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
     letters = list(

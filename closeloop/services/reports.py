@@ -6,7 +6,10 @@
 - The scheduled run (`run_scheduled`) reports the last complete period once per district root,
   however often it runs: the report row carries a unique `scheduled_key`, inserted in a savepoint,
   so a second or concurrent run finds the key taken and does nothing.
-- Figures are counted up to the generation time (`as_of` = now), like the case lists.
+- Figures are as of the report time (`as_of`): the period's end once the period is over at
+  generation time, else the generation time; or a stated earlier time (never later than the
+  generation time). They are computed from the history, so regenerating a closed period's report
+  later gives the same figures, lists and ranking.
 - Who: supervisors, dispatchers and admins, for a region inside their own; others get 403.
 """
 
@@ -87,11 +90,13 @@ def generate(
     region_code: str | None = None,
     now: datetime,
     settings: Settings | None = None,
+    as_of: datetime | None = None,
 ) -> Report:
     """Make the report of `period` for the region (default: the actor's, else the district),
-    store its files (HTML, PDF, XLSX, 通报 HTML and PDF) and notify the subscribers."""
+    store its files (HTML, PDF, XLSX, 通报 HTML and PDF) and notify the subscribers. `as_of`:
+    the report time (report_time explains the default)."""
     report = _make(session, actor=actor, cadence=cadence, period=period, region_code=region_code,
-                   now=now, scheduled=False, settings=settings)  # fmt: skip
+                   now=now, scheduled=False, settings=settings, as_of=as_of)  # fmt: skip
     assert report is not None
     return report
 
@@ -106,11 +111,13 @@ def _make(
     now: datetime,
     scheduled: bool,
     settings: Settings | None = None,
+    as_of: datetime | None = None,
 ) -> Report | None:
     """With `scheduled`, the report is claimed once per (cadence, period, region) through the
     unique scheduled_key: None when that report exists already."""
     settings = settings or get_settings()
     p = periods.parse(cadence, period)
+    at = report_time(p, now=now, as_of=as_of)
     region = resolve_region(session, actor=actor, region_code=region_code)
     report = Report(
         cadence=p.cadence,
@@ -118,7 +125,7 @@ def _make(
         region_code=region.code,
         date_from=p.start_at,
         date_to=p.end_at,
-        as_of=now,
+        as_of=at,
         generated_at=now,
         generated_by=actor.id,
         status="generating",
@@ -134,7 +141,7 @@ def _make(
             return None
         raise
     assert report.id is not None
-    content = gather(session, actor=actor, region=region, period=p, now=now)
+    content = gather(session, actor=actor, region=region, period=p, now=now, as_of=at)
     content.bulletin_number = bulletin_number(session, issuer_short=settings.issuer_short, now=now)
     html = render_html(content)
     bulletin = render_bulletin_html(content, number_text=content.bulletin_number, settings=settings)
@@ -159,6 +166,24 @@ def _make(
     session.flush()
     _notify(session, report, region, now=now, settings=settings)
     return report
+
+
+def report_time(p: periods.Period, *, now: datetime, as_of: datetime | None) -> datetime:
+    """The moment a report's figures are of: the stated `as_of`, else the period's end (the
+    midnight after its last day, Shanghai) when the period is over at `now`, else `now`. A
+    stated time must have an offset, lie no later than `now` and not before the period starts."""
+    if as_of is None:
+        return min(p.end_at, now)
+    if as_of.tzinfo is None:
+        raise Invalid("统计时点需要时区 / as_of needs a time zone offset")
+    if as_of > now:
+        raise Invalid(
+            "统计时点不能晚于生成时间 / as_of must not be later than the generation time: the "
+            "figures of a moment still to come are not known yet"
+        )
+    if as_of < p.start_at:
+        raise Invalid("统计时点早于报告期开始 / as_of is before the period starts")
+    return as_of
 
 
 def _store(folder: Path, blobs: dict[str, bytes]) -> dict[str, Any]:

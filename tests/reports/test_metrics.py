@@ -87,7 +87,7 @@ def test_totals_follow_every_formula(session, org, september):  # type: ignore[n
     assert t.score == 44.33
 
 
-def test_groups_by_street_rank_and_sum_to_the_total(session, org, september):  # type: ignore[no-untyped-def]
+def test_groups_by_street_rank_and_sum_to_the_total(session, org, september, rank_small_groups):  # type: ignore[no-untyped-def]
     r = metrics.compute(session, actor=org["sup"], group_by="street", **SEPT)
     by = {g.key: g for g in r.groups}
     assert set(by) == {"S1", "S2"}
@@ -105,7 +105,7 @@ def test_groups_by_street_rank_and_sum_to_the_total(session, org, september):  #
     assert r.ranking.weights["on_time_closure_rate"] == 40
 
 
-def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, september):  # type: ignore[no-untyped-def]
+def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, september, rank_small_groups):  # type: ignore[no-untyped-def]
     r = metrics.compute(session, actor=org["sup"], group_by="unit", **SEPT)
     by = {g.key: g for g in r.groups}
     zj, sw, none = by["ZJ"], by["SW"], by[None]
@@ -115,7 +115,7 @@ def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, se
     # own it has no score and no rank.
     assert (sw.reported, sw.dispatches, sw.returns, sw.return_rate, sw.dispatch_accuracy) == (0, 1, 1, 1.0, 0.0)
     assert (sw.score, sw.rank) == (None, None)
-    assert (none.name, none.reported, none.cancelled, none.rank) == ("未派遣 / not dispatched", 1, 1, None)
+    assert (none.name, none.reported, none.cancelled, none.rank) == ("未派遣", 1, 1, None)
     assert zj.letters.supervision == 1
 
 
@@ -146,7 +146,7 @@ def test_empty_period_has_no_rates_and_no_ranks(session, org, september):  # typ
     assert all(g.rank is None and g.score is None for g in r.groups)
 
 
-def test_equal_scores_share_a_rank(session, org):  # type: ignore[no-untyped-def]
+def test_equal_scores_share_a_rank(session, org, rank_small_groups):  # type: ignore[no-untyped-def]
     for grid, by in (("G1", "rep1"), ("G3", "rep3")):
         c = new_case(session, org, grid=grid, by=by, now=at(1, 9))
         act(session, org, c, "dispatch", "disp", at(1, 10), unit_code="ZJ")

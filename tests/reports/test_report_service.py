@@ -32,7 +32,7 @@ def _text(path) -> str:  # type: ignore[no-untyped-def]
     return "".join(out.stdout.split())
 
 
-def test_generate_stores_every_file_with_the_figures(session, org, seeded, monkeypatch):
+def test_generate_stores_every_file_with_the_figures(session, org, seeded, monkeypatch, rank_small_groups):
     monkeypatch.setenv("CLOSELOOP_REPORT_RECIPIENTS", "leader@example.cn, office@example.cn")
     get_settings.cache_clear()
     report = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
