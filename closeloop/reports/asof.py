@@ -8,19 +8,30 @@ import entry stands for the ledger, read at T — closed (or cancelled) only if 
 time is at or before T, not yet dispatched if the ledger's dispatch time is after T, otherwise in
 its ledger state, or rectifying if the ledger closed it after T.
 
-`at(T, cases=…)` is one subquery (ROW_NUMBER() over each case's entries, on SQLite and
+A case exists at T when it has an entry at or before T (its filing) or its import entry.
+
+`at(T, narrow=…)` is one subquery (ROW_NUMBER() over each case's entries, on SQLite and
 PostgreSQL alike) with the columns case_id, state, due_at, dispatched_at, closed_at, listed and
-unit_code at T; the metrics join it in their GROUP BY queries and the report's lists read it.
+unit_code at T, and the case's fixed columns (kind, street, community, grid, category) to group
+by; the metrics GROUP BY over it and the report's lists read it. The scope's filter on the case
+(`narrow`) is applied inside, before the window, and nothing is joined after it: a join to a
+windowed subquery can make PostgreSQL re-run the window per row when its statistics are stale
+(right after a large import), turning seconds into hours.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, literal, or_, select
 from sqlmodel import col
 
+from models.case import Case
 from models.enums import CaseState
 from models.history import CaseHistory
+
+# The case's columns that do not change with its history, carried through for grouping.
+FIXED = ("kind", "street_code", "community_code", "grid_code", "category_code")
 
 OPEN = [s.value for s in CaseState.open_states()]
 CLOCK_RUNNING = [s.value for s in CaseState.clock_running_states()]
@@ -28,25 +39,31 @@ _DISPATCHED_OPEN = [s.value for s in CaseState.dispatched_states()]
 _FINAL = [CaseState.closed.value, CaseState.cancelled.value]
 
 
-def at(as_of: datetime, *, cases: Any | None = None) -> Subquery:
-    """The case at `as_of` for every case with history (narrowed to the ids that `cases`, a
-    SELECT of case ids, yields — the scope — so the window runs only over those cases)."""
+def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None = None) -> Subquery:
+    """The case at `as_of` for every case with history, or for those a statement over Case
+    narrowed by `narrow` keeps (the scope: the window then runs only over those cases)."""
     h = CaseHistory
     is_import = col(h.action) == "import"
     order = (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
-    inner = select(
-        col(h.case_id).label("case_id"),
-        is_import.label("imported"),
-        col(h.to_state).label("to_state"),
-        col(h.due_at).label("due_at"),
-        col(h.dispatched_at).label("dispatched_at"),
-        col(h.closed_at).label("closed_at"),
-        col(h.listed).label("listed"),
-        col(h.unit_code).label("unit_code"),
-        func.row_number().over(partition_by=col(h.case_id), order_by=order).label("n"),
-    ).where(or_(is_import, col(h.at) <= as_of), col(h.to_state).is_not(None))
-    if cases is not None:
-        inner = inner.where(col(h.case_id).in_(cases))
+    inner = (
+        select(
+            col(h.case_id).label("case_id"),
+            is_import.label("imported"),
+            col(h.to_state).label("to_state"),
+            col(h.due_at).label("due_at"),
+            col(h.dispatched_at).label("dispatched_at"),
+            col(h.closed_at).label("closed_at"),
+            col(h.listed).label("listed"),
+            col(h.unit_code).label("unit_code"),
+            *(getattr(Case, name).label(name) for name in FIXED),
+            func.row_number().over(partition_by=col(h.case_id), order_by=order).label("n"),
+        )
+        .select_from(h)
+        .join(Case, col(Case.id) == col(h.case_id))
+    )
+    inner = inner.where(or_(is_import, col(h.at) <= as_of), col(h.to_state).is_not(None))
+    if narrow is not None:
+        inner = narrow(inner)
     e = inner.subquery("entries")
     imported = e.c.imported
     ended = e.c.to_state.in_(_FINAL) & (e.c.closed_at.is_(None) | (e.c.closed_at <= as_of))
@@ -74,6 +91,7 @@ def at(as_of: datetime, *, cases: Any | None = None) -> Subquery:
             case((imported & ~ended, None), else_=e.c.closed_at).label("closed_at"),
             listed.label("listed"),
             dispatched_only(e.c.unit_code, "unit_code"),
+            *(e.c[name] for name in FIXED),
         )
         .where(e.c.n == 1)
         .subquery("asof")

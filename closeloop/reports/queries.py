@@ -67,9 +67,9 @@ class Scope:
         )
 
     def at(self, *, cohort: bool) -> Subquery:
-        """The scope's cases as they stood at the report time (asof.at)."""
-        ids = select(col(Case.id))
-        return asof.at(self.as_of, cases=self.cohort(ids) if cohort else self.backlog(ids))
+        """The scope's cases as they stood at the report time (asof.at): the cohort's, or the
+        backlog's. Queries group over this alone; see asof.py on why nothing is joined to it."""
+        return asof.at(self.as_of, narrow=self.cohort if cohort else self.backlog)
 
 
 _KEYS: dict[str, Any] = {
@@ -82,13 +82,13 @@ _KEYS: dict[str, Any] = {
 
 
 def group_key(group_by: str | None, a: Subquery | None) -> Any | None:
-    """The grouping expression: a case's unit is the one that held it at T (from `a`); streets,
-    grids, categories and kinds do not change."""
+    """The grouping expression, over the cases at T (`a`) or over Case: a case's unit is the one
+    that held it at T; streets, grids, categories and kinds do not change."""
     if group_by is None:
         return None
-    if group_by == "unit":
-        return a.c.unit_code if a is not None else col(Case.unit_code)
-    return _KEYS[group_by]
+    if a is not None:
+        return a.c.unit_code if group_by == "unit" else a.c[_KEYS[group_by].key]
+    return col(Case.unit_code) if group_by == "unit" else _KEYS[group_by]
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -116,9 +116,8 @@ def cohort_counts(
     a = scope.at(cohort=True)
     key = group_key(group_by, a)
     stmt = select(_key(key), func.count(), _count(asof.cancelled(a)), _count(asof.closed(a)),
-                  _count(asof.on_time(a)))  # fmt: skip
-    stmt = stmt.select_from(Case).outerjoin(a, a.c.case_id == col(Case.id))
-    return _rows(session, scope.cohort(stmt).group_by(*_by(key)))
+                  _count(asof.on_time(a))).select_from(a)  # fmt: skip
+    return _rows(session, stmt.group_by(*_by(key)))
 
 
 def action_counts(
@@ -178,11 +177,10 @@ def handling_histograms(
             local_date(a.c.closed_at).label("closed"),
             func.count().label("cases"),
         )
-        .select_from(Case)
-        .join(a, a.c.case_id == col(Case.id))
+        .select_from(a)
         .where(asof.closed(a), a.c.dispatched_at.is_not(None))
     )
-    pairs = scope.cohort(pairs).group_by(*_by(key), "dispatched", "closed")
+    pairs = pairs.group_by(*_by(key), "dispatched", "closed")
     p = pairs.subquery("pairs")
     wd = workday_ordinals(cal, first, last)
     dispatched, closed = wd.alias("d"), wd.alias("c")
@@ -208,9 +206,8 @@ def backlog_counts(
     a = scope.at(cohort=False)
     key = group_key(group_by, a)
     overdue, listed = asof.overdue(a, scope.as_of), asof.listed(a)
-    stmt = select(_key(key), _count(overdue), _count(listed))
-    stmt = stmt.select_from(Case).join(a, a.c.case_id == col(Case.id)).where(overdue | listed)
-    return _rows(session, scope.backlog(stmt).group_by(*_by(key)))
+    stmt = select(_key(key), _count(overdue), _count(listed)).select_from(a).where(overdue | listed)
+    return _rows(session, stmt.group_by(*_by(key)))
 
 
 def backlog_cases(
@@ -221,17 +218,21 @@ def backlog_cases(
     listed) at T. Counted by the same predicate as backlog_counts."""
     a = scope.at(cohort=False)
     where = asof.overdue(a, scope.as_of) if which == "overdue" else asof.listed(a)
-    base = scope.backlog(
-        select(Case, a.c.state, a.c.due_at, a.c.dispatched_at, a.c.unit_code, a.c.listed)
-        .select_from(Case)
-        .join(a, a.c.case_id == col(Case.id))
+    total = int(session.execute(select(func.count()).select_from(a).where(where)).scalar() or 0)
+    found = session.execute(
+        select(a.c.case_id, a.c.state, a.c.due_at, a.c.dispatched_at, a.c.unit_code, a.c.listed)
         .where(where)
-    )
-    total = int(session.execute(select(func.count()).select_from(base.subquery())).scalar() or 0)
-    rows = session.execute(
-        base.order_by(a.c.due_at.asc().nulls_last(), col(Case.id)).limit(limit)
+        .order_by(a.c.due_at.asc().nulls_last(), a.c.case_id)
+        .limit(limit)
     ).all()
-    return total, [tuple(r) for r in rows]
+    cases: dict[int, Case] = {}
+    ids = [row[0] for row in found]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        cases.update(
+            (c.id or 0, c) for c in session.scalars(select(Case).where(col(Case.id).in_(chunk)))
+        )
+    return total, [(cases[row[0]], *row[1:]) for row in found]
 
 
 def letter_counts(
