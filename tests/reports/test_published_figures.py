@@ -97,6 +97,7 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
 
     xlsx = client.get(files["xlsx"], headers=auth("sup")).content
     book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
-    rows = {row[1]: row for row in book["按类型"].iter_rows(min_row=2, values_only=True)}
-    assert 31_263 in rows["event"] and 0.9793 in rows["event"]
-    assert 200 in rows["hazard"] and 0.99 in rows["hazard"]
+    # Chinese only (issue 10): the sheet names each kind, without its English code.
+    rows = {row[0]: row for row in book["按类型"].iter_rows(min_row=2, values_only=True)}
+    assert 31_263 in rows["网格事件"] and 0.9793 in rows["网格事件"]
+    assert 200 in rows["安全隐患"] and 0.99 in rows["安全隐患"]
