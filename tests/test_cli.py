@@ -126,6 +126,29 @@ def test_report_writes_html_pdf_xlsx_and_bulletin(dbfile, tmp_path, capsys):
     engine.dispose()
 
 
+def test_report_as_of_a_stated_time_and_never_later_than_now(dbfile, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from closeloop.db import make_engine, new_session, upgrade
+    from tests.factories import build_org
+    from tests.reports.seed import seed
+
+    upgrade(f"sqlite:///{dbfile}")
+    engine = make_engine(f"sqlite:///{dbfile}")
+    with new_session(engine) as s:
+        seed(s, build_org(s))
+        s.commit()
+    engine.dispose()
+    base = ["report", "--cadence", "monthly", "--period", "2025-09", "--out", str(tmp_path),
+            "--now", "2025-10-01T08:30"]  # fmt: skip
+    assert main([*base, "--as-of", "2025-10-02T00:00"]) == 2
+    assert "统计时点不能晚于生成时间" in capsys.readouterr().err
+    assert main([*base, "--as-of", "2025-09-20T12:00"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    info = {r[0]: r[1] for r in load_workbook(files["xlsx"])["概览"].iter_rows(values_only=True)}
+    assert info["统计时点"] == "2025年9月20日 12:00（北京时间）"
+
+
 def test_report_refuses_a_bad_period(dbfile, tmp_path, capsys):
     argv = ["report", "--cadence", "weekly", "--period", "2025-09", "--out", str(tmp_path)]
     assert main(argv) == 2
