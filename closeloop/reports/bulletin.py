@@ -66,7 +66,7 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
         overall += (
             "其中，"
             + "；".join(
-                f"{g.name}上报{number(g.reported)}件，办结{number(g.closed)}件，"
+                f"{g.name}上报{number(g.reported)}件，立案{number(g.accepted)}件，办结{number(g.closed)}件，"
                 f"办结率{percent(g.closure_rate)}"
                 for g in kinds
             )

@@ -104,6 +104,8 @@ def test_every_section_counts_the_same_set(session, org, october):  # type: igno
     bulletin = files["bulletin_html"].decode()
     assert "超期未办结6件，挂牌督办1件" in bulletin
     assert "仍有1件挂牌督办事项未整改到位" in bulletin and october["f"].number in bulletin
+    # The kind's rate is closed / accepted: the sentence names both (x was cancelled).
+    assert "网格事件上报7件，立案6件，办结1件，办结率16.67%" in bulletin
     assert october["g"].number not in html + bulletin
 
 

@@ -93,7 +93,7 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
     bulletin = client.get(files["bulletin_pdf"], headers=auth("sup")).content
     text = subprocess.run(["pdftotext", "-", "-"], input=bulletin, capture_output=True, check=True).stdout
     flat = "".join(text.decode().split())
-    assert "网格事件上报31,263件，办结30,617件，办结率97.93%" in flat
+    assert "网格事件上报31,263件，立案31,263件，办结30,617件，办结率97.93%" in flat
 
     xlsx = client.get(files["xlsx"], headers=auth("sup")).content
     book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
