@@ -116,19 +116,30 @@ def fill(engine: Engine, n: int) -> None:
             "listed": False, "rework_count": 1 if i % 10 == 0 and state == "closed" else 0,
             "version": 1, "updated_at": reported,
         })  # fmt: skip
+        unit = None if state == "cancelled" else UNITS[i % 10]
+        held = {"due_at": due, "dispatched_at": dispatched, "unit_code": unit, "listed": False}
         if i % 10 == 0 and state == "closed":
-            steps = [("dispatch", {"unit_code": UNITS[i % 10]}), ("sign", {"on_time": i % 30 != 0}),
-                     ("submit", {}), ("reject", {}), ("submit", {}), ("approve", {"on_time": True})]  # fmt: skip
+            # (action, data, state after, snapshot after): what history.append writes.
+            steps = [("file", {}, "reported", {}),
+                     ("dispatch", {"unit_code": UNITS[i % 10]}, "dispatched", held),
+                     ("sign", {"on_time": i % 30 != 0}, "rectifying", held),
+                     ("submit", {}, "verifying", held), ("reject", {}, "rectifying", held),
+                     ("submit", {}, "verifying", held),
+                     ("approve", {"on_time": True}, "closed", {**held, "closed_at": closed})]  # fmt: skip
             if i % 50 == 0:
-                steps = [("dispatch", {"unit_code": "U09"}), ("return", {"unit_code": "U09"}), *steps]
-            for seq, (action, data) in enumerate(steps, start=1):
+                away = {**held, "unit_code": "U09"}
+                steps[1:1] = [("dispatch", {"unit_code": "U09"}, "dispatched", away),
+                              ("return", {"unit_code": "U09"}, "reported", {})]  # fmt: skip
+            for seq, (action, data, after, snap) in enumerate(steps, start=1):
                 hist.append({"case_id": next_id, "seq": seq, "action": action, "from_state": None,
-                             "to_state": None, "actor_id": None, "actor": "bench",
-                             "at": reported + timedelta(hours=seq), "note": None, "data": data})  # fmt: skip
+                             "to_state": after, "actor_id": None, "actor": "bench",
+                             "at": reported + timedelta(hours=seq - 1), "note": None, "data": data,
+                             **_snapshot(snap)})  # fmt: skip
         else:
+            ledger = {**held, "closed_at": closed} if state != "cancelled" else {}
             hist.append({"case_id": next_id, "seq": 1, "action": "import", "from_state": None,
                          "to_state": state, "actor_id": None, "actor": "bench", "at": NOW,
-                         "note": None, "data": {}})  # fmt: skip
+                         "note": None, "data": {}, **_snapshot(ledger)})  # fmt: skip
         next_id += 1
         if len(rows) >= BATCH:
             flush(engine, cases, history, rows, hist)
@@ -140,6 +151,13 @@ def fill(engine: Engine, n: int) -> None:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('case', 'id'), :n)"), {"n": n})
         else:
             conn.execute(text("ANALYZE"))
+
+
+def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """The history entry's snapshot columns (the case as it stood after the entry)."""
+    return {"due_at": values.get("due_at"), "dispatched_at": values.get("dispatched_at"),
+            "closed_at": values.get("closed_at"), "listed": values.get("listed", False),
+            "unit_code": values.get("unit_code")}  # fmt: skip
 
 
 def flush(engine: Engine, cases: Any, history: Any, rows: list, hist: list) -> None:  # type: ignore[type-arg]

@@ -69,7 +69,15 @@ class Scope:
     def at(self, *, cohort: bool) -> Subquery:
         """The scope's cases as they stood at the report time (asof.at): the cohort's, or the
         backlog's. Queries group over this alone; see asof.py on why nothing is joined to it."""
-        return asof.at(self.as_of, narrow=self.cohort if cohort else self.backlog)
+        return asof.at(self.as_of, narrow=self.cohort if cohort else self._open_at)
+
+    def _open_at(self, stmt: Select[Any]) -> Select[Any]:
+        """The backlog less the cases certainly closed at T: a case closed (or cancelled) now
+        whose last close came at or before T stayed closed from then on (a reopen clears
+        closed_at), so it can be neither overdue nor listed at T. Only narrows the window."""
+        ended = func.coalesce(col(Case.closed_at), col(Case.cancelled_at))
+        final = col(Case.state).in_([CaseState.closed.value, CaseState.cancelled.value])
+        return self.backlog(stmt).where(~(final & (ended <= self.as_of)))
 
 
 _KEYS: dict[str, Any] = {
