@@ -5,6 +5,7 @@ same set (headline = lists = XLSX rows = 通报)."""
 
 import importlib.util
 import re
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from closeloop.services import reports
 from closeloop.services.cases import overdue_clause
 from models.case import Case
 from models.history import CaseHistory
+from models.types import SHANGHAI
 from tests.reports.october import FIRST, OCTOBER_END, SECOND, after, before, sh
 
 
@@ -217,3 +219,30 @@ def test_no_english_in_the_xlsx(session, org, october):  # type: ignore[no-untyp
     units = metrics.compute(session, actor=org["sup"], date_from=sh(10, 1).date(),
                             date_to=sh(10, 31).date(), now=FIRST, group_by="unit")  # fmt: skip
     assert "未派遣" in {g.name for g in units.groups}  # x, cancelled before dispatch
+
+
+def test_an_imported_ledger_is_read_as_of_t(session, org):  # type: ignore[no-untyped-def]
+    """The import entry stands for the ledger: a case the ledger closed in October was open (and
+    overdue) at the end of September; one dispatched in October was not yet dispatched then."""
+    from closeloop.services import imports
+
+    rows = [
+        {"number": "TZ1", "kind": "event", "title": "台账", "category_code": "0101",
+         "grid_code": "G1", "unit_code": "ZJ", "state": "closed",
+         "reported_at": "2025-09-01 09:00", "dispatched_at": "2025-09-01 10:00",
+         "due_at": "2025-09-05", "closed_at": "2025-10-10 10:00"},
+        {"number": "TZ2", "kind": "event", "title": "台账", "category_code": "0101",
+         "grid_code": "G3", "unit_code": "ZJ", "state": "rectifying",
+         "reported_at": "2025-09-29 09:00", "dispatched_at": "2025-10-09 10:00"},
+    ]  # fmt: skip
+    result = imports.import_ledger(session, actor=org["admin"], rows=enumerate(rows, start=2),
+                                   source="ledger.csv", now=sh(11, 1))  # fmt: skip
+    assert result["imported"] == 2, result
+    sept = {"date_from": sh(9, 1).date(), "date_to": sh(9, 30).date(), "now": sh(11, 2)}
+    at_end = metrics.compute(session, actor=org["sup"], group_by="unit",
+                             as_of=datetime(2025, 10, 1, tzinfo=SHANGHAI), **sept)  # fmt: skip
+    assert (at_end.total.reported, at_end.total.closed, at_end.total.overdue_open) == (2, 0, 1)
+    units = {g.key: g for g in at_end.groups}
+    assert units["ZJ"].overdue_open == 1 and units[None].reported == 1  # TZ2: not yet dispatched
+    later = metrics.compute(session, actor=org["sup"], **sept)
+    assert (later.total.closed, later.total.on_time_closed, later.total.overdue_open) == (1, 0, 1)
