@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     verify_days: int = 3
     reopen_window_days: int = 30
     scheduler: str = "on"
+    # SQLite: how long a transaction waits for another writer's lock before giving up
+    # ("database is locked", answered as 503: the database is unavailable).
+    sqlite_busy_timeout_ms: int = 30000
 
     # Letters: the issuing body (发文机关), its short name for 文号, and the contact line.
     issuer_name: str = "罗湖区应急管理局"
