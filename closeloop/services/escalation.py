@@ -166,8 +166,7 @@ class EscalationIncomplete(DomainError):
         summary: dict[str, Any],
         failed: dict[str, Exception],
         pending: list[str],
-        *,
-        outage: bool,
+        outage: bool = False,
     ) -> None:
         self.status = 503 if outage else 500
         self.title = "Service unavailable" if outage else "Internal server error"
@@ -199,6 +198,11 @@ class EscalationIncomplete(DomainError):
             "nothing already done is repeated."
         )
         super().__init__(detail, summary=summary, units_not_done=left)
+
+    def __reduce__(self) -> Any:
+        # Picklable (a Prefect task's failed state keeps its exception): the causes as text.
+        causes = {unit: RuntimeError(str(exc)) for unit, exc in self.failed.items()}
+        return (type(self), (self.summary, causes, self.pending, self.status == 503))
 
 
 def _unit_with_retry(engine: Engine, ctx: Ctx, ids: list[int], on_claims: Any) -> Counts:

@@ -126,6 +126,29 @@ def test_a_future_now_is_refused_unless_dry_run() -> None:
     escalation.check_now(real + timedelta(days=10), real_now=real, dry_run=True)
 
 
+def test_the_flow_refuses_a_future_now_too(engine: Engine, ladder) -> None:  # type: ignore[no-untyped-def]
+    from workflows.flows import run_job
+
+    before = snapshot(engine)
+    with pytest.raises(Invalid):
+        run_job("escalation", now=datetime.now(UTC) + timedelta(days=10), engine=engine)
+    assert snapshot(engine) == before
+
+
+def test_an_incomplete_run_survives_pickling() -> None:
+    import pickle
+
+    summary = {
+        "checked": 1,
+        "notifications": 0,
+        "letters": dict.fromkeys(("reminder", "supervision", "warning"), 0),
+        "listed": 0,
+    }
+    exc = escalation.EscalationIncomplete(summary, {"ZJ": OSError("gone")}, ["SW"], outage=True)
+    again = pickle.loads(pickle.dumps(exc))
+    assert (again.status, again.detail, again.summary) == (503, exc.detail, summary)
+
+
 def _admin(client: TestClient) -> dict[str, str]:
     from tests.factories import PASSWORD
 
