@@ -55,6 +55,7 @@ class WouldFire(BaseModel):
     action: str
     superseded_by: str | None = None
     via_letter_case: int | None = None
+    notice_to_head: bool | None = None  # a late reply with no case left to warn about
 
 
 class LetterToIssue(BaseModel):

@@ -194,6 +194,7 @@ T: dict[str, tuple[str, str]] = {
     "esc.due_soon": ("临期提醒", "Due soon"),
     "esc.sign_overdue": ("签收超期催办", "Signing overdue"),
     "esc.verify_overdue": ("核查超期", "Verification overdue"),
+    "esc.reply_overdue": ("督办件反馈逾期", "Letter reply overdue"),
     # case page
     "case.fields": ("基本信息", "Details"),
     "case.photos": ("照片与材料", "Photos and documents"),

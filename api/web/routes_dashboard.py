@@ -59,8 +59,8 @@ def _preview(w: Web) -> dict[str, Any]:
     result = escalation.preview(w.session, now=w.now, region_path=w.me.region_path)
     notices: dict[str, list[str]] = {}
     for fire in result["would_fire"]:
-        if fire["action"] == "notice":
-            level = fire["level"].split(".")[0]
+        if fire["action"] == "notice" or fire.get("notice_to_head"):
+            level = "reply_overdue" if fire.get("notice_to_head") else fire["level"].split(".")[0]
             notices.setdefault(level, []).append(fire["case_number"])
     result["notices_by_level"] = sorted(notices.items())
     return result

@@ -48,10 +48,11 @@ def preview(session: Session, ctx: Ctx, *, region_path: str | None = None) -> di
             elif what == plan.LETTER:
                 letter_cases[(unit, plan.base_level(row["level"]))].append(row["case_id"])
             elif what == plan.REPLY:
-                replies.append(row["case_id"])
+                replies.append((row["case_id"], would[-1]))
         warned = set(letter_cases[(unit, "warning")])
-        for letter_case_id in replies:
+        for letter_case_id, reply in replies:
             targets = _reply_targets(session, ctx, unit, letter_case_id, warned)
+            reply["notice_to_head"] = not targets
             if not targets:
                 counts.notifications += 1  # the reply_overdue notice to the unit's head
                 continue

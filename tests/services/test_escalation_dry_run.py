@@ -91,6 +91,9 @@ def test_dry_run_writes_nothing_and_matches_the_real_run(engine: Engine, ladder)
         "verify_overdue",
     }
     assert "reply_overdue" in {w["action"] for w in preview["would_fire"]}
+    # SW's letter covered only a case that gets its own 警示函 now: its head gets a notice instead
+    replies = [w for w in preview["would_fire"] if w["action"] == "reply_overdue"]
+    assert sorted(w["notice_to_head"] for w in replies) == [False, True]
     assert (ladder["first"], "warning") in would  # warned about through the late reply
     assert (ladder["warned"], "warning") in would  # 10 working days overdue
     assert all(w["case_number"] for w in preview["would_fire"])
