@@ -30,35 +30,54 @@ REPORT_AT = time(8)  # monthly reports, on the 1st
 REPORT_MONTHS = 2  # the last complete months that get their report
 CALENDAR = WorkCalendar()  # the statutory calendar the demo's people keep
 
+
 class Walker:
     """Files a planned case and takes each step of its path, at the times people would."""
 
-    def __init__(self, session: Session, people: dict[str, Principal], *, now: datetime,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, session: Session, people: dict[str, Principal], *, now: datetime, rng: random.Random
+    ) -> None:
         self.session, self.people, self.now, self.rng = session, people, now, rng
         self.cal = CALENDAR
         self.handlers = {unit: people[username] for unit, (username, _) in D.HANDLERS.items()}
 
     def file(self, spec: D.Spec) -> Case:
         filer = self.people[spec.filer]
-        case = cases.file_case(self.session, actor=filer, now=spec.reported_at, data=CaseCreate(
-            kind=spec.kind, title=spec.title, description=spec.description,
-            category_code=spec.item.code, grid_code=spec.grid.code, address=spec.address,
-            location=spec.location, grade=spec.grade, urgent=spec.urgent))
+        case = cases.file_case(
+            self.session,
+            actor=filer,
+            now=spec.reported_at,
+            data=CaseCreate(
+                kind=spec.kind,
+                title=spec.title,
+                description=spec.description,
+                category_code=spec.item.code,
+                grid_code=spec.grid.code,
+                address=spec.address,
+                location=spec.location,
+                grade=spec.grade,
+                urgent=spec.urgent,
+            ),
+        )
         spec.case_id = case.id
         if spec.kind == CaseKind.hazard or self.rng.random() < 0.6:
             self._photo(case, filer, spec.reported_at, "现场照片.png", D.BEFORE_PHOTOS)
         return case
 
-    def next_time(self, step: str, spec: D.Spec, case: Case, prev: datetime, *,
-                  remaining: int) -> datetime:
+    def next_time(
+        self, step: str, spec: D.Spec, case: Case, prev: datetime, *, remaining: int
+    ) -> datetime:
         return self._clamp(prev, self._when(step, spec, case, prev), remaining=remaining)
 
     def do(self, step: str, s: D.Spec, case: Case, t: datetime, specs: list[D.Spec]) -> None:
         desk, boss = self.people[D.DISPATCHER[0]], self.people[D.SUPERVISOR[0]]
         verifier = boss if s.kind == CaseKind.hazard else desk
-        actors = {"desk": desk, "boss": boss, "handler": self.handlers.get(case.unit_code or ""),
-                  "verifier": self.people[s.filer] if s.self_verify else verifier}
+        actors = {
+            "desk": desk,
+            "boss": boss,
+            "handler": self.handlers.get(case.unit_code or ""),
+            "verifier": self.people[s.filer] if s.self_verify else verifier,
+        }
         data: dict[str, object] = {}
         if step in D.STEP_TEXTS:
             field, texts = D.STEP_TEXTS[step]
@@ -76,7 +95,9 @@ class Walker:
         elif step.startswith("submit") and (s.kind == CaseKind.hazard or self.rng.random() < 0.7):
             handler = actors["handler"]
             assert handler is not None
-            data["attachment_ids"] = [self._photo(case, handler, t, "整改后照片.png", D.AFTER_PHOTOS)]
+            data["attachment_ids"] = [
+                self._photo(case, handler, t, "整改后照片.png", D.AFTER_PHOTOS)
+            ]
         elif step == "request_extension":
             data["days"] = self.rng.choice([3, 5, 7, 10])
         elif step == "reopen":
@@ -87,19 +108,33 @@ class Walker:
         actor = actors[D.STEP_ACTORS[step]]
         assert actor is not None, f"no one to {step} case {case.number}"
         action = {"misdispatch": "dispatch", "submit_late": "submit"}.get(step, step)
-        actions.perform(self.session, actor=actor, case_id=case.id or 0, action=action,
-                        data=ActionInput(**data), now=t)  # type: ignore[arg-type]
+        actions.perform(
+            self.session,
+            actor=actor,
+            case_id=case.id or 0,
+            action=action,
+            data=ActionInput(**data),
+            now=t,
+        )
 
-    def _photo(self, case: Case, actor: Principal, at: datetime, name: str,
-               photos: list[bytes]) -> int:
+    def _photo(
+        self, case: Case, actor: Principal, at: datetime, name: str, photos: list[bytes]
+    ) -> int:
         assert case.id is not None
-        row = attachments.add_attachment(self.session, actor=actor, case_id=case.id, filename=name,
-                                         stream=io.BytesIO(self.rng.choice(photos)), now=at)
+        row = attachments.add_attachment(
+            self.session,
+            actor=actor,
+            case_id=case.id,
+            filename=name,
+            stream=io.BytesIO(self.rng.choice(photos)),
+            now=at,
+        )
         assert row.id is not None
         return row.id
 
     def _when(self, step: str, s: D.Spec, case: Case, prev: datetime) -> datetime:
         """When a step happens, as the people involved would take it: most meet their deadline."""
+
         def hours(low: float, high: float) -> timedelta:
             return timedelta(hours=self.rng.uniform(low, high))
 
@@ -183,8 +218,15 @@ class Player:
     """Plays the planned cases, the daily escalation runs and the monthly reports in time
     order, up to `now`."""
 
-    def __init__(self, session: Session, people: dict[str, Principal], *, now: datetime,
-                 rng: random.Random, specs: list[D.Spec]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        people: dict[str, Principal],
+        *,
+        now: datetime,
+        rng: random.Random,
+        specs: list[D.Spec],
+    ) -> None:
         self.session, self.now, self.rng, self.specs = session, now, rng, specs
         self.walker = Walker(session, people, now=now, rng=rng)
         self.boss = people[D.SUPERVISOR[0]]
@@ -233,20 +275,27 @@ class Player:
     def _escalate(self, at: datetime) -> None:
         escalation.run(self.session, now=at)
         opened = self.session.exec(
-            select(Case).where(col(Case.kind) == CaseKind.letter, col(Case.reported_at) == at)
+            select(Case)
+            .where(col(Case.kind) == CaseKind.letter, col(Case.reported_at) == at)
             .order_by(col(Case.id))
         ).all()
         for letter_case in opened:
             roll = self.rng.random()
-            answer = "on_time" if roll < D.LETTER_ON_TIME else (
-                "late" if roll < D.LETTER_ON_TIME + D.LETTER_LATE else "silent")
+            answer = (
+                "on_time"
+                if roll < D.LETTER_ON_TIME
+                else ("late" if roll < D.LETTER_ON_TIME + D.LETTER_LATE else "silent")
+            )
             self._letter_next(letter_case, answer, "sign", at)
 
     def _letter_next(self, case: Case, answer: str, step: str, prev: datetime) -> None:
         w = self.walker
         hours = lambda low, high: timedelta(hours=self.rng.uniform(low, high))  # noqa: E731
-        steps = {"on_time": ("sign", "submit", "approve"), "late": ("sign", "submit", "approve"),
-                 "silent": ("sign",)}[answer]
+        steps = {
+            "on_time": ("sign", "submit", "approve"),
+            "late": ("sign", "submit", "approve"),
+            "silent": ("sign",),
+        }[answer]
         if step not in steps:
             return
         due = case.due_at
@@ -270,13 +319,24 @@ class Player:
         actor = handler
         if step == "submit":
             doc = attachments.add_attachment(
-                self.session, actor=handler, case_id=case.id or 0, filename="整改情况报告.pdf",
-                stream=io.BytesIO(D.REPLY_DOCUMENT), now=at)
+                self.session,
+                actor=handler,
+                case_id=case.id or 0,
+                filename="整改情况报告.pdf",
+                stream=io.BytesIO(D.REPLY_DOCUMENT),
+                now=at,
+            )
             data = {"note": self.rng.choice(D.LETTER_REPLIES), "attachment_ids": [doc.id]}
         elif step == "approve":
             actor, data = self.boss, {"note": self.rng.choice(D.LETTER_APPROVALS)}
-        actions.perform(self.session, actor=actor, case_id=case.id or 0, action=step,
-                        data=ActionInput(**data), now=at)
+        actions.perform(
+            self.session,
+            actor=actor,
+            case_id=case.id or 0,
+            action=step,
+            data=ActionInput(**data),
+            now=at,
+        )
         following = {"sign": "submit", "submit": "approve"}.get(step)
         if following:
             self._letter_next(case, answer, following, at)
