@@ -35,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("escalate", help="run the escalation flow once; prints a JSON summary")
-    p.add_argument("--now", help="ISO 8601 (Asia/Shanghai without an offset); default: now")
+    p.add_argument("--now", help="ISO 8601 (Asia/Shanghai without an offset); default: now; "
+                   "not later than the current time unless --dry-run")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write nothing; print what a run at --now would fire")
     p.set_defaults(func=cmd_escalate)
 
     p = sub.add_parser("report", help="write a weekly, monthly, quarterly or yearly report (HTML, PDF, XLSX)")
@@ -158,10 +161,27 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_escalate(args: argparse.Namespace) -> int:
     from closeloop.clock import parse_now
+    from closeloop.db import new_session
+    from closeloop.services import escalation
+
+    real = SystemClock().now()
+    at = parse_now(args.now, default=real)
+    escalation.check_now(at, real_now=real, dry_run=args.dry_run)  # a future now: exit 2
+    if args.dry_run:
+        with new_session(_engine()) as session:
+            result = escalation.preview(session, now=at)
+            session.rollback()  # read only: nothing to keep
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
     from workflows.flows import run_job
 
-    at = parse_now(args.now, default=SystemClock().now())
-    print(json.dumps(run_job("escalation", now=at, engine=_engine()), ensure_ascii=False))
+    try:
+        summary = run_job("escalation", now=at, engine=_engine())
+    except escalation.EscalationIncomplete as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        print(json.dumps(exc.summary, ensure_ascii=False))  # what was done
+        return 1
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     verify_days: int = 3
     reopen_window_days: int = 30
     scheduler: str = "on"
+    # SQLite: how long a transaction waits for another writer's lock before giving up
+    # ("database is locked", answered as 503: the database is unavailable).
+    sqlite_busy_timeout_ms: int = 30000
 
     # Letters: the issuing body (发文机关), its short name for 文号, and the contact line.
     issuer_name: str = "罗湖区应急管理局"
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
     report_recipients: str = ""
     # Escalation policy file (TOML); empty: the default ladder of DESIGN.md.
     escalation_policy: str = ""
+    # A run's `now` may be this many minutes ahead of the real clock (skew between machines);
+    # later than that is refused unless it is a dry run: letters are never dated in the future.
+    escalation_max_skew_minutes: int = 5
     # Ranking weights (综合指标), e.g. "on_time_closure_rate=40,closure_rate=30,no_rework=20,
     # sign_on_time_rate=10"; empty: DESIGN.md's defaults. Names left out keep their default.
     score_weights: str = ""

@@ -3,32 +3,35 @@ its units, a grid patrol checklist, a user of every role, and some 300 cases of 
 
 Every case is filed and walked through the real services with a `now` in the past, so its
 history, deadlines, requests and evidence are exactly what the live system would have written.
+The history is played in time order across all cases (closeloop.demo_walk), with the escalation
+service's daily run and the monthly reports among it, so letters, listings and reports exist
+with their real past dates when the demo opens.
 The content is decided by `random.Random(seed)` and `now`; only the passwords are random. Loading
 is one transaction and happens once: on a database that has the demo, `load_demo` hands out fresh
 passwords for the demo accounts instead.
 """
 
-import io
 import json
 import random
 import secrets
 import sys
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from closeloop import demo_data as D
-from closeloop.calendar import SHANGHAI, WorkCalendar
+from closeloop.calendar import SHANGHAI
 from closeloop.db import transaction
+from closeloop.demo_walk import CALENDAR, Player
 from closeloop.errors import Conflict
 from closeloop.policy import Principal
 from closeloop.security import hash_password
-from closeloop.services import actions, attachments, auth, cases, org
-from models.case import ActionInput, Case, CaseCreate, Location
+from closeloop.services import auth, org
+from models.case import Location
 from models.enums import CaseKind, Grade, RegionLevel, Role
 from models.org import CategoryCreate, Region, RegionCreate, UnitCreate
 from models.system import AppSetting
@@ -44,7 +47,6 @@ class DemoUser:
     password: str
 
 
-_CALENDAR = WorkCalendar()
 
 
 def load_demo(engine: Engine, *, now: datetime, seed: int = 2025) -> list[DemoUser]:
@@ -94,9 +96,7 @@ def _reset_passwords(session: Session) -> list[DemoUser]:
 def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     people, users = _build_org(session, now=now - timedelta(days=120))
     specs = plan(now=now, seed=seed)
-    walker = _Walker(session, people, now=now, rng=random.Random(f"{seed}:walk"))
-    for spec in specs:
-        walker.walk(spec, specs)
+    Player(session, people, now=now, rng=random.Random(f"{seed}:walk"), specs=specs).play()
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))
     session.flush()
@@ -198,7 +198,7 @@ def _reported_at(rng: random.Random, now: datetime, s: D.Spec) -> datetime:
     if not 8 <= local.hour < 20:  # grid workers patrol 08:00–20:00: move back into that window
         day = local - timedelta(days=1) if local.hour < 8 else local
         local = day.replace(hour=rng.randint(8, 19), minute=rng.randint(0, 59))
-    while s.kind == CaseKind.hazard and not _CALENDAR.is_workday(local.date()):
+    while s.kind == CaseKind.hazard and not CALENDAR.is_workday(local.date()):
         local -= timedelta(days=1)  # inspections happen on working days
     return local.astimezone(UTC)
 
@@ -217,155 +217,6 @@ def _make_duplicate(rng: random.Random, specs: list[D.Spec], i: int) -> None:
     s.item, s.grid, s.title, s.address, s.location = t.item, t.grid, t.title, t.address, t.location
     s.kind, s.grade, s.urgent, s.filer = CaseKind.event, None, False, D.DISPATCHER[0]
     s.description = f"{D.HOTLINE[0]}{t.address}{t.item.name}问题，与此前上报情况相同。"
-
-
-class _Walker:
-    """Files each planned case and takes it along its path, step by step, in the past."""
-
-    def __init__(self, session: Session, people: dict[str, Principal], *, now: datetime,
-                 rng: random.Random) -> None:
-        self.session, self.people, self.now, self.rng = session, people, now, rng
-        self.cal = _CALENDAR
-        self.handlers = {unit: people[username] for unit, (username, _) in D.HANDLERS.items()}
-
-    def walk(self, spec: D.Spec, specs: list[D.Spec]) -> None:
-        filer = self.people[spec.filer]
-        case = cases.file_case(self.session, actor=filer, now=spec.reported_at, data=CaseCreate(
-            kind=spec.kind, title=spec.title, description=spec.description,
-            category_code=spec.item.code, grid_code=spec.grid.code, address=spec.address,
-            location=spec.location, grade=spec.grade, urgent=spec.urgent))
-        spec.case_id = case.id
-        if spec.kind == CaseKind.hazard or self.rng.random() < 0.6:
-            self._photo(case, filer, spec.reported_at, "现场照片.png", D.BEFORE_PHOTOS)
-        steps = D.PATHS[spec.path]
-        t = spec.reported_at
-        for k, step in enumerate(steps):
-            t = self._clamp(t, self._when(step, spec, case, t), remaining=len(steps) - k)
-            self._do(step, spec, case, t, specs)
-
-    def _do(self, step: str, s: D.Spec, case: Case, t: datetime, specs: list[D.Spec]) -> None:
-        desk, boss = self.people[D.DISPATCHER[0]], self.people[D.SUPERVISOR[0]]
-        verifier = boss if s.kind == CaseKind.hazard else desk
-        actors = {"desk": desk, "boss": boss, "handler": self.handlers.get(case.unit_code or ""),
-                  "verifier": self.people[s.filer] if s.self_verify else verifier}
-        data: dict[str, object] = {}
-        if step in D.STEP_TEXTS:
-            field, texts = D.STEP_TEXTS[step]
-            # a suspension is decided for the reason it was asked for
-            pick = self.rng.randrange(len(texts)) if "suspen" not in step else (case.id or 0)
-            data[field] = texts[pick % len(texts)]
-        right = s.grid.street.office if s.item.unit == D.STREET_UNIT else s.item.unit
-        if step == "dispatch":
-            data.update(unit_code=right, limit_days=s.limit_days)
-        elif step == "misdispatch":
-            data["unit_code"] = s.wrong_unit
-        elif step == "return":
-            wrong = D.UNIT_NAMES[case.unit_code or ""]
-            data["reason"] = D.RETURN_REASON.format(wrong=wrong, right=D.UNIT_NAMES[right])
-        elif step.startswith("submit") and (s.kind == CaseKind.hazard or self.rng.random() < 0.7):
-            handler = actors["handler"]
-            assert handler is not None
-            data["attachment_ids"] = [self._photo(case, handler, t, "整改后照片.png", D.AFTER_PHOTOS)]
-        elif step == "request_extension":
-            data["days"] = self.rng.choice([3, 5, 7, 10])
-        elif step == "reopen":
-            data["limit_days"] = s.limit_days
-        elif step == "merge":
-            assert s.target is not None
-            data["target_case_id"] = specs[s.target].case_id
-        actor = actors[D.STEP_ACTORS[step]]
-        assert actor is not None, f"no one to {step} case {case.number}"
-        action = {"misdispatch": "dispatch", "submit_late": "submit"}.get(step, step)
-        actions.perform(self.session, actor=actor, case_id=case.id or 0, action=action,
-                        data=ActionInput(**data), now=t)  # type: ignore[arg-type]
-
-    def _photo(self, case: Case, actor: Principal, at: datetime, name: str,
-               photos: list[bytes]) -> int:
-        assert case.id is not None
-        row = attachments.add_attachment(self.session, actor=actor, case_id=case.id, filename=name,
-                                         stream=io.BytesIO(self.rng.choice(photos)), now=at)
-        assert row.id is not None
-        return row.id
-
-    def _when(self, step: str, s: D.Spec, case: Case, prev: datetime) -> datetime:
-        """When a step happens, as the people involved would take it: most meet their deadline."""
-        def hours(low: float, high: float) -> timedelta:
-            return timedelta(hours=self.rng.uniform(low, high))
-
-        due, late = case.due_at, self.rng.random() < 0.1
-        if s.urgent and step in ("dispatch", "misdispatch", "sign"):
-            return prev + timedelta(minutes=self.rng.uniform(5, 25))
-        if step in ("dispatch", "misdispatch"):
-            return self._desk(prev + hours(0.15, 3))
-        if step in ("cancel", "merge"):
-            return self._desk(prev + hours(0.2, 6))
-        if step == "sign":
-            at = self._office(prev + (hours(3, 30) if late else hours(0.1, 1.5)))
-            if not late and case.sign_due_at and at > case.sign_due_at:
-                at = self._before(prev, case.sign_due_at, 0.7)
-            return at
-        if step == "submit_late" and due is not None:
-            return self._office(due + hours(8, 200))
-        if step in ("submit", "submit_late", "request_extension") and due and due > prev:
-            return self._before(prev, due, 0.35 if step != "request_extension" else 0.6)
-        if step == "approve" and s.self_verify:
-            return self._desk(prev + hours(1, 24))
-        if step in ("approve", "reject"):
-            at = self._office(prev + hours(1, 24))
-            if not late and due and due > prev and at > due:
-                at = self._before(prev, due, 0.6)
-            return at
-        if step in ("resume", "reopen"):
-            return self._office(prev + timedelta(days=self.rng.uniform(3, 12)))
-        if step == "request_suspension":
-            return self._office(prev + hours(4, 72))
-        return self._office(prev + hours(2, 30))  # return, decisions, suspend, late submits
-
-    def _before(self, prev: datetime, deadline: datetime, share: float) -> datetime:
-        """Office time between `prev` and `deadline`, about `share` of the way (±0.25)."""
-        at = self._office(prev + (deadline - prev) * self.rng.uniform(share - 0.25, share + 0.25))
-        if at <= deadline:
-            return at
-        # The office opens too late: the last working day before the deadline, or after hours.
-        day = deadline.astimezone(SHANGHAI).date()
-        opens = max(prev, datetime.combine(day, time(9), SHANGHAI))
-        closes = min(deadline, datetime.combine(day, time(18), SHANGHAI))
-        if self.cal.is_workday(day) and opens < closes:
-            return opens + (closes - opens) * self.rng.uniform(0.1, 0.9)
-        return prev + (deadline - prev) * self.rng.uniform(0.2, 0.8)
-
-    def _clamp(self, prev: datetime, at: datetime, *, remaining: int) -> datetime:
-        """Keep each step after the one before and the whole path before `now`."""
-        limit = self.now - timedelta(minutes=10 * remaining)
-        for _ in range(5):  # a time between the last step and `now`, by day if there is one
-            if at <= limit or limit <= prev:
-                break
-            at = prev + (limit - prev) * self.rng.uniform(0.2, 0.95)
-            if not 8 <= at.astimezone(SHANGHAI).hour < 21:
-                at = self.now
-        at = min(at, max(limit, prev))
-        return max(at, prev + timedelta(minutes=1)).astimezone(UTC)
-
-    def _desk(self, at: datetime) -> datetime:
-        """The grid centre's desk works 08:00–22:00 every day."""
-        local = at.astimezone(SHANGHAI)
-        if 8 <= local.hour < 22:
-            return at
-        day = local.date() + timedelta(days=1 if local.hour >= 22 else 0)
-        return datetime.combine(day, time(8), SHANGHAI) + timedelta(minutes=self.rng.uniform(0, 50))
-
-    def _office(self, at: datetime) -> datetime:
-        """Units and leadership work 09:00–18:00 on working days of the statutory calendar."""
-        local = at.astimezone(SHANGHAI)
-        day = local.date()
-        if self.cal.is_workday(day) and 9 <= local.hour < 18:
-            return at
-        if not (self.cal.is_workday(day) and local.hour < 9):
-            day += timedelta(days=1)
-            while not self.cal.is_workday(day):
-                day += timedelta(days=1)
-        opens = datetime.combine(day, time(9), SHANGHAI)
-        return opens + timedelta(minutes=self.rng.uniform(0, 180))
 
 
 def print_users(users: list[DemoUser], file: TextIO | None = None) -> None:

@@ -383,3 +383,38 @@ def _png(rgb: tuple[int, int, int]) -> bytes:
 
 BEFORE_PHOTOS = [_png(c) for c in ((128, 96, 64), (96, 96, 96), (160, 120, 80))]
 AFTER_PHOTOS = [_png(c) for c in ((64, 160, 96), (80, 176, 120), (96, 192, 144))]
+
+# Letter cases (督办件) the daily escalation opens: how the units answer them. The rest never
+# answer (their reply goes late, and the next run warns about the cases still late).
+LETTER_ON_TIME = 0.7
+LETTER_LATE = 0.15
+LETTER_REPLIES = ("已对函件所列事项逐项整改，整改情况报告附后",
+                  "已召开专题会议部署整改，函列案件已整改完毕，现将整改情况报告如下",
+                  "已落实整改责任人和整改措施，整改情况及佐证材料附后")
+LETTER_APPROVALS = ("反馈材料齐全，同意销号", "经核查，函列事项已整改到位")
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF: the reply document a unit attaches to a letter case."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return out
+
+
+REPLY_DOCUMENT = _pdf("Rectification report")

@@ -32,6 +32,11 @@ class EscalationRun(BaseModel):
         description="ISO 8601; without an offset Asia/Shanghai; null: the current time",
         schema_extra={"examples": ["2025-10-09T10:00:00+08:00"]},
     )
+    dry_run: bool = Field(
+        default=False,
+        description="true: write nothing, answer what a run at `now` would fire (now may be "
+        "in the future); false: a `now` later than the current time is refused (422)",
+    )
 
 
 class LetterCounts(BaseModel):
@@ -40,8 +45,32 @@ class LetterCounts(BaseModel):
     warning: int
 
 
+class WouldFire(BaseModel):
+    """One claim a dry run says the run would make. `action`: notice, letter, reply_overdue (a
+    letter case's reply is late), superseded (a lower letter level passed over for a higher)."""
+
+    case_id: int
+    case_number: str
+    level: str
+    action: str
+    superseded_by: str | None = None
+    via_letter_case: int | None = None
+    notice_to_head: bool | None = None  # a late reply with no case left to warn about
+
+
+class LetterToIssue(BaseModel):
+    unit_code: str
+    type: str
+    case_ids: list[int]
+    case_numbers: list[str]
+
+
 class EscalationSummary(BaseModel):
+    """A run's counts; a dry run's are what would fire, with the details beside them."""
+
     checked: int
     notifications: int
     letters: LetterCounts
     listed: int
+    would_fire: list[WouldFire] | None = None
+    letters_to_issue: list[LetterToIssue] | None = None

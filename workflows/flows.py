@@ -91,7 +91,12 @@ def deliver_task(now: str, limit: int) -> dict[str, Any]:
 def escalation(now: str | None = None) -> dict[str, Any]:
     """升级督办 / escalation: remind, chase and issue letters for what is due at `now`
     (ISO 8601, Asia/Shanghai without an offset; default: the current time)."""
-    result: dict[str, Any] = _call(escalate_task, _now(now))
+    at = _now(now)
+    from closeloop.services import escalation as service
+
+    # The rule (service.check_now) against this process's clock: no letters dated in the future.
+    service.check_now(datetime.fromisoformat(at), real_now=SystemClock().now())
+    result: dict[str, Any] = _call(escalate_task, at)
     return result
 
 

@@ -181,6 +181,20 @@ T: dict[str, tuple[str, str]] = {
     "dash.suspended": ("已挂起案件", "Suspended cases"),
     "dash.to_verify": ("待您核查销号：{n} 件", "Waiting for your verification: {n}"),
     "dash.more": ("更多", "More"),
+    "dash.preview": ("下次自动升级预览", "Next escalation run, preview"),
+    "dash.preview_note": ("按当前时间运行升级督办将触发以下事项（仅为预览，尚未发出）。",
+                          "What an escalation run now would do (a preview: nothing is issued yet)."),
+    "dash.preview_counts": ("提醒函 {reminder} 份，督办函 {supervision} 份，警示函 {warning} 份，"
+                            "通知 {notifications} 条，挂牌督办 {listed} 件",
+                            "{reminder} reminder, {supervision} supervision and {warning} warning "
+                            "letters, {notifications} notifications, {listed} cases listed"),
+    "dash.preview_empty": ("当前没有到期需升级的事项。", "Nothing is due for escalation now."),
+    "dash.preview_letters": ("将发函件", "Letters to issue"),
+    "dash.preview_notices": ("将发通知", "Notifications to send"),
+    "esc.due_soon": ("临期提醒", "Due soon"),
+    "esc.sign_overdue": ("签收超期催办", "Signing overdue"),
+    "esc.verify_overdue": ("核查超期", "Verification overdue"),
+    "esc.reply_overdue": ("督办件反馈逾期", "Letter reply overdue"),
     # case page
     "case.fields": ("基本信息", "Details"),
     "case.photos": ("照片与材料", "Photos and documents"),

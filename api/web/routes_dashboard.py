@@ -13,7 +13,7 @@ from closeloop import policy
 from closeloop.clock import local_today
 from closeloop.errors import DomainError, NotFound
 from closeloop.reports import charts, metrics, periods
-from closeloop.services import cases, letter_render, letters, queues, reports
+from closeloop.services import cases, escalation, letter_render, letters, queues, reports
 from closeloop.services.cases import CaseFilter
 from models.enums import Action, CaseState, Role
 
@@ -53,6 +53,19 @@ def _metrics(w: Web) -> dict[str, Any]:
     }
 
 
+def _preview(w: Web) -> dict[str, Any]:
+    """下次自动升级预览: what an escalation run now would fire in the supervisor's jurisdiction
+    (the read-only dry run: one indexed sweep, nothing written)."""
+    result = escalation.preview(w.session, now=w.now, region_path=w.me.region_path)
+    notices: dict[str, list[str]] = {}
+    for fire in result["would_fire"]:
+        if fire["action"] == "notice" or fire.get("notice_to_head"):
+            level = "reply_overdue" if fire.get("notice_to_head") else fire["level"].split(".")[0]
+            notices.setdefault(level, []).append(fire["case_number"])
+    result["notices_by_level"] = sorted(notices.items())
+    return result
+
+
 def _reports(w: Web) -> list[Any]:
     return [reports.public(r) for r in reports.list_reports(w.session, actor=w.me, limit=20)]
 
@@ -88,6 +101,7 @@ def dashboard(request: Request) -> Response:
             issued=letters.list_letters(w.session, actor=w.me, limit=20),
             decisions=queues.pending_decisions(w.session, actor=w.me, now=w.now),
             reports=_reports(w),
+            preview=_preview(w),
             names=Names.load(w.session),
             flash=(
                 f"{w.t('act.' + request.query_params['ok'])}{w.t('colon')}{w.t('done')}"

@@ -19,11 +19,12 @@ from sqlmodel import Session, col, select
 
 from closeloop.calendar import SHANGHAI
 from closeloop.policy import SYSTEM
+from closeloop.services import escalation_plan as plan
 from closeloop.services import history, letters, outbox
-from closeloop.services.escalation_policy import LETTER_LEVELS, Facts, overdue_working_days
+from closeloop.services.escalation_policy import LETTER_LEVELS, Facts
 from closeloop.services.escalation_sweep import CHUNK, Ctx, facts_of, fired_levels
 from models.case import Case
-from models.enums import CaseKind, CaseState, LetterType, Role
+from models.enums import CaseKind, LetterType, Role
 from models.escalation import EscalationFire
 from models.letter import Letter, LetterItem
 
@@ -87,19 +88,6 @@ def claim(session: Session, wanted: list[dict[str, Any]]) -> dict[tuple[int, str
     return {(case_id, level): fire_id for fire_id, case_id, level in rows}
 
 
-def _row(ctx: Ctx, f: Facts, level: str, **data: Any) -> dict[str, Any]:
-    if f.due_at is not None and level in LETTER_LEVELS:
-        data["overdue_working_days"] = overdue_working_days(f.due_at, ctx.cal, ctx.now)
-    return {
-        "case_id": f.case_id,
-        "deadline_version": f.deadline_version,
-        "level": level,
-        "fired_at": ctx.now,
-        "letter_id": None,
-        "data": data,
-    }
-
-
 class UnitRun:
     """Escalates the given cases (normally one unit's) in the caller's transaction."""
 
@@ -116,18 +104,7 @@ class UnitRun:
         locked = lock_cases(self.session, case_ids)
         self.cases.update({c.id: c for c in locked if c.id is not None})
         facts = [facts_of(c) for c in locked]
-        fired = fired_levels(self.session, facts)
-        wanted: list[dict[str, Any]] = []
-        for f in facts:
-            due = [lv for lv in self.ctx.due(f) if lv not in fired.get(f.case_id, ())]
-            if not f.unit_code:  # nobody to address a letter to (an imported odd row)
-                due = [lv for lv in due if lv not in LETTER_LEVELS]
-            top = max(
-                (lv for lv in due if lv in LETTER_LEVELS), key=LETTER_LEVELS.index, default=None
-            )
-            for level in due:
-                extra = {"superseded_by": top} if level in LETTER_LEVELS and level != top else {}
-                wanted.append(_row(self.ctx, f, level, **extra))
+        wanted = plan.decide(self.ctx, facts, fired_levels(self.session, facts))
         won = claim(self.session, wanted)
         if on_claims is not None:
             on_claims(len(won))
@@ -135,15 +112,16 @@ class UnitRun:
         replies: list[tuple[Case, int]] = []
         for row in wanted:
             fire_id = won.get((row["case_id"], row["level"]))
-            if fire_id is None or "superseded_by" in row["data"]:
+            if fire_id is None:
                 continue
-            case, level = self.cases[row["case_id"]], row["level"].split(".")[0]
-            if level == "warning" and case.kind == CaseKind.letter:
+            case, level = self.cases[row["case_id"]], plan.base_level(row["level"])
+            what = plan.route(row, case.kind)
+            if what == plan.REPLY:
                 replies.append((case, fire_id))
-            elif level in LETTER_LEVELS:
+            elif what == plan.LETTER:
                 self.letter_cases[(case.unit_code or "", level)].append(row["case_id"])
                 self.letter_fires[(case.unit_code or "", level)].append(fire_id)
-            else:
+            elif what == plan.NOTICE:
                 self.notice(case, by_id[row["case_id"]], level)
         for letter_case, fire_id in replies:
             self.reply_overdue(letter_case, fire_id, on_claims)
@@ -217,18 +195,11 @@ class UnitRun:
             # Lock those not locked yet (re-reading a locked one could drop a change of ours).
             for case in lock_cases(self.session, [i for i in ids if i not in self.cases]):
                 self.cases[case.id or 0] = case
-            running = CaseState.clock_running_states()
-            for case in (self.cases[i] for i in sorted(ids) if i in self.cases):
-                if (
-                    case.state in running
-                    and case.unit_code == unit
-                    and case.due_at is not None
-                    and case.due_at < self.ctx.now
-                ):
-                    eligible.append(case)
+            items = [self.cases[i] for i in ids if i in self.cases]
+            eligible = plan.reply_targets(self.ctx, unit, items)  # type: ignore[assignment]
         f = {c.id: facts_of(c) for c in eligible}
         wanted = [
-            _row(
+            plan.claim_row(
                 self.ctx,
                 f[c.id],
                 "warning",
@@ -255,27 +226,24 @@ class UnitRun:
     def issue_letters(self) -> None:
         """One letter per unit and level covering all its cases (in chunks of the most one
         letter may list); the claims point at the letter that covers their case."""
-        for (unit, level), ids in sorted(self.letter_cases.items()):
-            ids = list(dict.fromkeys(ids))
+        for unit, level, start, chunk in plan.letter_chunks(self.letter_cases):
             fires = self.letter_fires[(unit, level)]
-            for start in range(0, len(ids), letters.MAX_CASES):
-                chunk = ids[start : start + letters.MAX_CASES]
-                letter = letters.issue_letter(
-                    self.session,
-                    letter_type=LetterType(level),
-                    unit_code=unit,
-                    case_ids=chunk,
-                    now=self.ctx.now,
-                    actor=None,
-                    settings=self.ctx.settings,
-                )
-                assert letter.id is not None
-                self.counts.letters[level] += 1
-                # The first letter takes every claim (a letter case's own too); later chunks
-                # take back their cases' claims.
-                self._link(fires, letter.id, None if start == 0 else chunk)
-                if level == "warning":
-                    self.list_cases([self.cases[i] for i in chunk], letter)
+            letter = letters.issue_letter(
+                self.session,
+                letter_type=LetterType(level),
+                unit_code=unit,
+                case_ids=chunk,
+                now=self.ctx.now,
+                actor=None,
+                settings=self.ctx.settings,
+            )
+            assert letter.id is not None
+            self.counts.letters[level] += 1
+            # The first letter takes every claim (a letter case's own too); later chunks
+            # take back their cases' claims.
+            self._link(fires, letter.id, None if start == 0 else chunk)
+            if level == "warning":
+                self.list_cases([self.cases[i] for i in chunk], letter)
 
     def _link(self, fire_ids: list[int], letter_id: int, case_ids: list[int] | None) -> None:
         table = EscalationFire.__table__  # type: ignore[attr-defined]

@@ -117,3 +117,24 @@ def test_suspended_cases_are_resumed_from_the_dashboard(web, session, org):
     r = c.post(f"/cases/{case.id}/act/resume", data=data, follow_redirects=False)
     assert r.status_code == 303
     assert hazard.number in c.get("/queue").text
+
+
+def test_dashboard_previews_the_next_escalation_run_and_writes_nothing(web, session, org):
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from models.escalation import EscalationFire
+    from models.letter import Letter
+
+    late = case_in(session, org, "rectifying", now=NOW - timedelta(days=30))
+    session.commit()
+    page = web("sup").get("/dashboard").text
+    preview = page.split('data-testid="escalation-preview"')[1].split("</section>")[0]
+    assert "下次自动升级预览" in preview and "尚未发出" in preview
+    letter_rows = re.findall(r'data-testid="preview-letter">([^<]+)<', preview)
+    assert any(late.number in row and "函" in row for row in letter_rows), preview
+    counts = re.search(r'data-testid="preview-counts">([^<]+)<', preview).group(1)
+    assert "份" in counts and "挂牌督办" in counts
+    # A preview: nothing was claimed or issued.
+    assert session.exec(select(func.count()).select_from(EscalationFire)).one() == 0
+    assert session.exec(select(func.count()).select_from(Letter)).one() == 0
