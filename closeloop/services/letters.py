@@ -14,7 +14,7 @@ verification (the unit has answered) is refused: a letter about it would say som
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -61,6 +61,7 @@ __all__ = [
 TYPE_CHAR = {LetterType.reminder: "提", LetterType.supervision: "督", LetterType.warning: "警"}
 NEEDS_REPLY = (LetterType.supervision, LetterType.warning)
 MAX_CASES = MAX_LETTER_CASES
+MAX_REPLY_AHEAD = timedelta(days=366)  # a chosen reply date further away is a typo
 
 
 def letter_number(issuer: str, letter_type: LetterType, year: int, serial: int) -> str:
@@ -129,12 +130,19 @@ def _reply_due(
             )
         return None
     if chosen is not None:
-        if isinstance(chosen, datetime):
-            at = chosen if chosen.tzinfo else chosen.replace(tzinfo=SHANGHAI)
-        else:
-            at = cal.end_of_day(chosen)
-        if at <= now:
-            raise Invalid("反馈期限须晚于当前时间 / reply_due_at must be in the future")
+        try:
+            if isinstance(chosen, datetime):
+                at = chosen if chosen.tzinfo else chosen.replace(tzinfo=SHANGHAI)
+            else:
+                at = cal.end_of_day(chosen)
+            ok = now < at <= now + MAX_REPLY_AHEAD
+        except (OverflowError, ValueError):
+            ok = False
+        if not ok:
+            raise Invalid(
+                "反馈期限须晚于当前时间，且不超过一年 / reply_due_at must be in the future and "
+                "within a year"
+            )
         return at
     usual = cal.due_after(now, settings.letter_reply_days)[0]
     ahead = [c.due_at for c in cases if c.due_at is not None and c.due_at >= now]

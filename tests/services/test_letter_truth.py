@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -92,13 +92,21 @@ def test_the_supervisor_may_choose_an_earlier_reply_date(session: Session, org: 
         (LetterType.supervision, "past", "in the future"),
         (LetterType.warning, "now", "in the future"),
         (LetterType.reminder, "future", "reminder asks for no reply"),
+        (LetterType.supervision, "far", "within a year"),
+        (LetterType.supervision, "year1", "in the future"),
     ],
 )
 def test_a_reply_date_that_cannot_be_is_refused(
     session: Session, org: Org, kind: LetterType, when: str, words: str
 ) -> None:
     case = case_in(session, org, CaseState.rectifying)
-    at = {"past": NOW - timedelta(days=1), "now": NOW, "future": NOW + timedelta(days=3)}[when]
+    at = {
+        "past": NOW - timedelta(days=1),
+        "now": NOW,
+        "future": NOW + timedelta(days=3),
+        "far": NOW + timedelta(days=400),
+        "year1": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+    }[when]
     with pytest.raises(Invalid, match=words):
         _issue(session, org, [case], kind, now=NOW, reply_due_at=at)
     assert _count(session, Letter) == 0
