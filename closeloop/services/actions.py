@@ -178,21 +178,18 @@ def withdraw_letter_case(
     """The letters service's path for a withdrawn letter (作废): its letter case, if still open,
     is cancelled through the same machine, version check and history as any action. Nobody
     takes `withdraw` by hand (perform refuses it)."""
-    if case.kind != CaseKind.letter:
-        raise Invalid(f"案件 {case.number} 不是督办件 / case {case.number} is not a letter case")
-    settings = settings or get_settings()
+    if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
+        raise Conflict(
+            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
+            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            state=case.state,
+        )
     assert case.id is not None
     pending = pending_requests(session, [case.id])[case.id]
-    ctx = Ctx(session, case, actor, ActionInput(reason=reason), now, settings, pending)
+    data = ActionInput(reason=reason)
+    ctx = Ctx(session, case, actor, data, now, settings or get_settings(), pending)
     ctx.record = dict(letter)
-    try:
-        return _apply(ctx, Action.withdraw)
-    except lifecycle.ActionNotAllowed as e:
-        raise Conflict(
-            f"督办件处于 {e.state} 状态，不能撤销 / the letter case is {e.state} and cannot be "
-            "withdrawn",
-            state=e.state,
-        ) from None
+    return _apply(ctx, Action.withdraw)
 
 
 def _dispatch(ctx: Ctx) -> None:

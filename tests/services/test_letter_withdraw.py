@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
-from closeloop.services import letter_render, letters
+from closeloop.services import actions, letter_render, letters
 from models.case import Case
 from models.enums import CaseKind, CaseState, Grade, LetterType
 from models.history import CaseHistory
@@ -109,6 +109,14 @@ def test_a_closed_letter_case_stays_closed(session: Session, org: Org) -> None:
     act(session, org, own, "approve", "sup", LATER, note="同意")
     _withdraw(session, org, letter)
     assert own.state == CaseState.closed and "withdraw" not in _actions(session, own.id)
+    # Only an open letter case can be withdrawn, even by the letters service's own path.
+    event = case_in(session, org, CaseState.rectifying)
+    for case in (own, event):
+        with pytest.raises(Conflict, match="only an open letter case"):
+            actions.withdraw_letter_case(
+                session, case=case, actor=org["sup"], reason="x", now=WITHDRAWN_AT, letter={}
+            )
+    assert event.state == CaseState.rectifying and event.cancelled_at is None
 
 
 def test_a_warning_withdrawn_unlists_only_what_it_alone_listed(session: Session, org: Org) -> None:
