@@ -1,5 +1,6 @@
 """Settings, read from the environment (CLOSELOOP_*)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,10 +44,11 @@ class Settings(BaseSettings):
     # ("database is locked", answered as 503: the database is unavailable).
     sqlite_busy_timeout_ms: int = 30000
 
-    # Letters: the issuing body (发文机关), its short name for 文号, and the contact line.
+    # Letters: the issuing body (发文机关), its short name for 文号, and the contact line
+    # (e.g. "联系人：张三，电话：0755-12345678"); empty: letters print no contact line.
     issuer_name: str = "罗湖区应急管理局"
     issuer_short: str = "罗应急"
-    issuer_contact: str = "联系人：督办科，电话：0755-00000000"
+    issuer_contact: str = ""
     letter_reply_days: int = 3
     # Reports: extra email subscribers (comma-separated) besides the supervisors of the region.
     report_recipients: str = ""
@@ -76,6 +78,16 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 6
     delivery_backoff_seconds: float = 60.0  # first retry; doubles each time
     delivery_claim_seconds: float = 120.0
+
+    @field_validator("issuer_contact")
+    @classmethod
+    def _no_placeholder_phone(cls, value: str) -> str:
+        if re.search(r"0{7,}", value):
+            raise ValueError(
+                "CLOSELOOP_ISSUER_CONTACT holds a placeholder number; set the real contact line "
+                "or leave it empty (letters then print none)"
+            )
+        return value.strip()
 
     @field_validator("secret_key")
     @classmethod

@@ -1,16 +1,21 @@
 """The case lifecycle as a python-statemachine `StateMachine`, built per call around the row.
 
 The state field on the row is the truth; the machine only decides which actions the current state
-allows and moves the field. Who may act, and what an action needs, is decided in policy.py and in
-the case service.
+(and the case's kind) allows and moves the field. Who may act, and what an action needs, is decided
+in policy.py and in the case service.
+
+The kind rule lives here as guards: a letter case (督办件) is issued by a letter, never reported, so
+it cannot be returned (退单), cancelled or merged; it ends early only when its letter is withdrawn
+(作废), through `withdraw`, which only letter cases have.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
-from models.enums import Action, CaseState
+from models.enums import Action, CaseKind, CaseState
 
 # Python keywords cannot name events, so the machine's event ids differ from action names here.
 _EVENT_OF = {Action.return_: "return_case"}
@@ -32,9 +37,9 @@ class CaseLifecycle(StateMachine):
     cancelled = State(value=CaseState.cancelled.value)
 
     dispatch = reported.to(dispatched)
-    cancel = reported.to(cancelled)
-    merge = reported.to(cancelled)
-    return_case = dispatched.to(reported)
+    cancel = reported.to(cancelled, unless="is_letter")
+    merge = reported.to(cancelled, unless="is_letter")
+    return_case = dispatched.to(reported, unless="is_letter")
     sign = dispatched.to(rectifying)
     suspend = rectifying.to(suspended)
     resume = suspended.to(rectifying)
@@ -49,6 +54,20 @@ class CaseLifecycle(StateMachine):
     reject_extension = rectifying.to.itself(internal=True) | suspended.to.itself(internal=True)
     request_suspension = rectifying.to.itself(internal=True)
     reject_suspension = rectifying.to.itself(internal=True)
+    # A withdrawn letter (作废) ends its letter case from any open state.
+    withdraw = (
+        dispatched.to(cancelled, cond="is_letter")
+        | rectifying.to(cancelled, cond="is_letter")
+        | suspended.to(cancelled, cond="is_letter")
+        | verifying.to(cancelled, cond="is_letter")
+    )
+
+    def is_letter(self) -> bool:
+        return str(getattr(self.model, "kind", "")) == CaseKind.letter
+
+
+# What a letter case can never do, whatever its state (for the refusal's words).
+LETTER_NEVER = (Action.return_, Action.cancel, Action.merge)
 
 
 class ActionNotAllowed(Exception):
@@ -63,10 +82,16 @@ def machine_for(row: Any) -> CaseLifecycle:
     return CaseLifecycle(model=row, state_field="state")
 
 
-def actions_in(state: str) -> list[str]:
-    """The actions the lifecycle allows from `state`, whoever asks."""
-    holder = _Holder(state)
-    return [str(_ACTION_OF.get(e.id, e.id)) for e in machine_for(holder).allowed_events]
+def actions_in(state: str, kind: str) -> list[str]:
+    """The actions the lifecycle allows from `state` for a case of `kind`, whoever asks (the
+    guards included); computed once per (state, kind) and kept."""
+    return list(_actions_in(str(state), str(kind)))
+
+
+@lru_cache(maxsize=64)
+def _actions_in(state: str, kind: str) -> tuple[str, ...]:
+    machine = machine_for(_Holder(state, kind))
+    return tuple(str(_ACTION_OF.get(e.id, e.id)) for e in machine.enabled_events())
 
 
 def fire(row: Any, action: str) -> tuple[str, str]:
@@ -74,15 +99,17 @@ def fire(row: Any, action: str) -> tuple[str, str]:
     machine = machine_for(row)
     before = str(row.state)
     event = _EVENT_OF.get(Action(action), action) if action in Action._value2member_map_ else None
+    kind = str(row.kind)
     if event is None:
-        raise ActionNotAllowed(before, action, actions_in(before))
+        raise ActionNotAllowed(before, action, actions_in(before, kind))
     try:
         machine.send(event)
     except TransitionNotAllowed:
-        raise ActionNotAllowed(before, action, actions_in(before)) from None
+        raise ActionNotAllowed(before, action, actions_in(before, kind)) from None
     return before, str(row.state)
 
 
 class _Holder:
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: str, kind: str) -> None:
         self.state = state
+        self.kind = kind

@@ -80,6 +80,8 @@ class Action(StrEnum):
     request_extension = "request_extension"
     approve_extension = "approve_extension"
     reject_extension = "reject_extension"
+    # A letter case ends when its letter is withdrawn (作废): taken by the letters service only.
+    withdraw = "withdraw"
 
 
 class RequestType(StrEnum):

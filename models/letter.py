@@ -1,6 +1,6 @@
 """Official letters (提醒函, 督办函, 警示函): numbered without gaps, snapshotted when issued."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +33,10 @@ class Letter(SQLModel, table=True):
     issued_by: int | None = Field(default=None, foreign_key="user.id")  # None: the escalation flow
     # Everything the document shows, frozen when issued, so it renders the same forever.
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # 作废: the only change an issued letter ever takes; its number stays taken.
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by: int | None = Field(default=None, foreign_key="user.id")
+    withdraw_reason: str | None = Field(default=None, max_length=2000)
 
 
 class LetterItem(SQLModel, table=True):
@@ -53,6 +57,9 @@ class LetterPublic(BaseModel):
     issued_at: LocalTime
     reply_due_at: LocalTime | None
     case_id: int | None
+    withdrawn: bool = False
+    withdrawn_at: LocalTime | None = None
+    withdraw_reason: str | None = None
 
 
 class LetterIssue(BaseModel):
@@ -62,4 +69,14 @@ class LetterIssue(BaseModel):
     type: LetterType
     unit_code: str = Field(min_length=1, max_length=40)
     case_ids: list[DbInt] = Field(min_length=1, max_length=MAX_LETTER_CASES)
+    reason: str | None = Field(default=None, max_length=2000)
+    # The reply date the supervisor chooses (a day: its end, Shanghai time; or an exact time).
+    # Without it: the usual reply period, and never before a covered case's own deadline.
+    reply_due_at: date | datetime | None = None
+
+
+class LetterWithdraw(BaseModel):
+    """作废: a supervisor withdraws an issued letter, saying why."""
+
+    model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=2000)

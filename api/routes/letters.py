@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.services import letter_render, letters
 from models.enums import LetterType
-from models.letter import LetterIssue, LetterPublic
+from models.letter import LetterIssue, LetterPublic, LetterWithdraw
 
 router = APIRouter(tags=["letters"])
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -33,6 +33,41 @@ def issue_letter(session: SessionDep, user: CurrentUser, now: NowDep, data: Lett
         now=now,
         actor=user,
         reason=data.reason,
+        reply_due_at=data.reply_due_at,
+    )
+    return letters.letter_public(session, letter)
+
+
+@router.post(
+    "/letters/preview",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def preview_letter(
+    session: SessionDep, user: CurrentUser, now: NowDep, data: LetterIssue
+) -> HTMLResponse:
+    """The letter exactly as `POST /letters` would issue it now, its number pending and marked
+    预览; the same checks; nothing is written and no number is drawn."""
+    html = letters.preview_letter(
+        session,
+        letter_type=data.type,
+        unit_code=data.unit_code,
+        case_ids=list(data.case_ids),
+        now=now,
+        actor=user,
+        reason=data.reason,
+        reply_due_at=data.reply_due_at,
+    )
+    return HTMLResponse(html)
+
+
+@router.post("/letters/{letter_id}/withdraw", response_model=LetterPublic)
+def withdraw_letter(
+    session: SessionDep, user: CurrentUser, now: NowDep, letter_id: PathId, data: LetterWithdraw
+) -> object:
+    """作废 (supervisor): the number is kept, the letter marked, its letter case cancelled."""
+    letter = letters.withdraw_letter(
+        session, actor=user, letter_id=letter_id, reason=data.reason, now=now
     )
     return letters.letter_public(session, letter)
 

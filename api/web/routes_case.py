@@ -2,7 +2,7 @@
 POST that performs any action on a case through services.actions.perform."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,8 +22,18 @@ from models.letter import LetterPublic
 
 router = APIRouter(include_in_schema=False)
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-TEXT_FIELDS = ("note", "reason", "unit_code", "limit_days", "due_date", "days",
-               "target_case_id", "target_number", "version", "next")
+TEXT_FIELDS = (
+    "note",
+    "reason",
+    "unit_code",
+    "limit_days",
+    "due_date",
+    "days",
+    "target_case_id",
+    "target_number",
+    "version",
+    "next",
+)
 
 
 def case_page(
@@ -55,7 +65,9 @@ def case_page(
     ok = w.request.query_params.get("ok", "")
     flash = ""
     if ok:
-        flash = w.t("done.file") if ok == "file" else f"{w.t('act.' + ok)}{w.t('colon')}{w.t('done')}"
+        flash = (
+            w.t("done.file") if ok == "file" else f"{w.t('act.' + ok)}{w.t('colon')}{w.t('done')}"
+        )
     left = queues.running_time_left(cal, public, w.now)
     category = names.categories.get(public.category_code or "")
     return w.render(
@@ -73,8 +85,11 @@ def case_page(
         pending=pending,
         requesters=user_names(w.session, requesters),
         tl=left,
-        tl_of=w.t("f.verify_due_at") if public.state == "verifying"
-        else w.t("letters.reply_due") if public.kind == CaseKind.letter else w.t("f.due_at"),
+        tl_of=w.t("f.verify_due_at")
+        if public.state == "verifying"
+        else w.t("letters.reply_due")
+        if public.kind == CaseKind.letter
+        else w.t("f.due_at"),
         left_text=left_label(w.t, left),
         next_text=next_step(w.t, public, names, fmt_day, w.now),
         default_unit=(category.unit_code if category else "") or "",
@@ -146,8 +161,12 @@ async def act(request: Request, case_id: PathId, action: str) -> Response:
             if action == Action.submit:
                 for f in uploads(form, "files"):
                     row = attachments.add_attachment(
-                        w.session, actor=w.me, case_id=case_id, filename=f.filename or "",
-                        stream=f.file, now=w.now,
+                        w.session,
+                        actor=w.me,
+                        case_id=case_id,
+                        filename=f.filename or "",
+                        stream=f.file,
+                        now=w.now,
                     )
                     assert row.id is not None
                     ids.append(row.id)
@@ -160,7 +179,11 @@ async def act(request: Request, case_id: PathId, action: str) -> Response:
             if isinstance(exc, Forbidden) or exc.status == 404:
                 raise
             return case_page(
-                w, case_id, error=w.message(exc), status=exc.status, values=values,
+                w,
+                case_id,
+                error=w.message(exc),
+                status=exc.status,
+                values=values,
                 open_action=action,
             )
         target = websession.safe_next(values.get("next"), f"/cases/{case_id}")
@@ -170,29 +193,104 @@ async def act(request: Request, case_id: PathId, action: str) -> Response:
     return await run_in_threadpool(respond, request, page, form=form)
 
 
-@router.post("/cases/{case_id}/letter")
-async def issue_letter(request: Request, case_id: PathId) -> Response:
-    """A supervisor's letter about this case to the unit holding it (督办人员手动发函)."""
+LETTER_FIELDS = ("letter_type", "reason", "reply_due_date")
+
+
+def _letter_args(w: Web, values: dict[str, str], case_id: int) -> dict[str, Any]:
+    """The letter form's fields as issue_letter's and preview_letter's keyword arguments."""
+    case = cases.load_case(w.session, actor=w.me, case_id=case_id)
+    if values["letter_type"] not in LetterType._value2member_map_:
+        raise Invalid(w.t("err.required", what=w.t("letters.type")))
+    reply = None
+    if values["reply_due_date"]:
+        try:
+            reply = date.fromisoformat(values["reply_due_date"])
+        except ValueError:
+            raise Invalid(w.t("err.date", what=w.t("letters.reply_due"))) from None
+    return {
+        "letter_type": LetterType(values["letter_type"]),
+        "unit_code": case.unit_code or "",
+        "case_ids": [case_id],
+        "now": w.now,
+        "actor": w.me,
+        "reason": values["reason"] or None,
+        "reply_due_at": reply,
+    }
+
+
+@router.post("/cases/{case_id}/letter/preview")
+async def preview_letter(request: Request, case_id: PathId) -> Response:
+    """The letter form first shows the letter as it would be issued (预览, number pending);
+    its confirm button posts the same fields to /cases/{id}/letter."""
     form = await read_form(request)
 
     def page(w: Web) -> Response:
-        values = {"letter_type": w.field("letter_type"), "reason": w.field("reason")}
+        values = {name: w.field(name) for name in LETTER_FIELDS}
         try:
-            case = cases.load_case(w.session, actor=w.me, case_id=case_id)
-            if values["letter_type"] not in LetterType._value2member_map_:
-                raise Invalid(w.t("err.required", what=w.t("letters.type")))
-            letters.issue_letter(
-                w.session, letter_type=LetterType(values["letter_type"]),
-                unit_code=case.unit_code or "", case_ids=[case_id], now=w.now, actor=w.me,
-                reason=values["reason"] or None,
+            html = letters.preview_letter(w.session, **_letter_args(w, values, case_id))
+        except DomainError as exc:
+            w.session.rollback()
+            if isinstance(exc, Forbidden) or exc.status == 404:
+                raise
+            return case_page(
+                w,
+                case_id,
+                error=w.message(exc),
+                status=exc.status,
+                values=values,
+                open_action="letter",
+            )
+        w.session.rollback()  # a preview keeps nothing
+        return w.render("letter_preview.html", case_id=case_id, values=values, letter_html=html)
+
+    return await run_in_threadpool(respond, request, page, form=form)
+
+
+@router.post("/cases/{case_id}/letter")
+async def issue_letter(request: Request, case_id: PathId) -> Response:
+    """A supervisor's letter about this case to the unit holding it (督办人员手动发函): the
+    preview page's confirm button."""
+    form = await read_form(request)
+
+    def page(w: Web) -> Response:
+        values = {name: w.field(name) for name in LETTER_FIELDS}
+        try:
+            letters.issue_letter(w.session, **_letter_args(w, values, case_id))
+        except DomainError as exc:
+            w.session.rollback()
+            if isinstance(exc, Forbidden) or exc.status == 404:
+                raise
+            return case_page(
+                w,
+                case_id,
+                error=w.message(exc),
+                status=exc.status,
+                values=values,
+                open_action="letter",
+            )
+        return w.redirect(f"/cases/{case_id}?ok=letter")
+
+    return await run_in_threadpool(respond, request, page, form=form)
+
+
+@router.post("/letters/{letter_id}/withdraw")
+async def withdraw_letter(request: Request, letter_id: PathId) -> Response:
+    """作废 (supervisor, with a reason), from the letters list or a case page."""
+    form = await read_form(request)
+
+    def page(w: Web) -> Response:
+        back = websession.safe_next(w.field("next"), "/letters")
+        try:
+            letters.withdraw_letter(
+                w.session, actor=w.me, letter_id=letter_id, reason=w.field("reason"), now=w.now
             )
         except DomainError as exc:
             w.session.rollback()
             if isinstance(exc, Forbidden) or exc.status == 404:
                 raise
-            return case_page(w, case_id, error=w.message(exc), status=exc.status,
-                             values=values, open_action="letter")
-        return w.redirect(f"/cases/{case_id}?ok=letter")
+            return w.error_page(exc.status, w.message(exc), testid="withdraw-error")
+        sep = "&" if "?" in back else "?"
+        return w.redirect(f"{back}{sep}ok=withdraw")
 
     return await run_in_threadpool(respond, request, page, form=form)
 
@@ -201,7 +299,11 @@ async def issue_letter(request: Request, case_id: PathId) -> Response:
 def attachment(request: Request, attachment_id: PathId) -> Response:
     def page(w: Web) -> Response:
         row, path = attachments.open_attachment(w.session, actor=w.me, attachment_id=attachment_id)
-        return FileResponse(path, media_type=row.content_type, filename=row.filename,
-                            content_disposition_type="inline")
+        return FileResponse(
+            path,
+            media_type=row.content_type,
+            filename=row.filename,
+            content_disposition_type="inline",
+        )
 
     return respond(request, page)

@@ -87,6 +87,11 @@ def perform(
         names = ", ".join(a.value for a in Action)
         raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
     case = load_case(session, actor=actor, case_id=case_id)
+    if action == Action.withdraw:
+        raise Forbidden(
+            "督办件随其函件作废而撤销，请作废函件 / a letter case ends only when its letter is "
+            "withdrawn: POST /api/v1/letters/{id}/withdraw"
+        )
     if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
         raise Forbidden(
             f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
@@ -101,7 +106,7 @@ def perform(
     assert case.id is not None
     pending = pending_requests(session, [case.id])[case.id]
     ctx = Ctx(session, case, actor, data, now, settings, pending)
-    allowed = lifecycle.actions_in(case.state)
+    allowed = lifecycle.actions_in(case.state, case.kind)
     if action not in allowed:
         # What this caller may do now: the same list as the case's allowed_actions.
         mine = [
@@ -110,9 +115,12 @@ def perform(
             if policy.role_may(actor, a, kind=case.kind, reporter_id=case.reporter_id)
             and not precondition_failure(case, a, pending=pending, now=now, settings=settings)
         ]
+        never = case.kind == CaseKind.letter and action in lifecycle.LETTER_NEVER
         raise Conflict(
-            f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
-            f"{action} is not allowed in state {case.state}; allowed now: "
+            ("督办件不能退单、撤销或合并；" if never else "")
+            + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
+            + ("a letter case can never be returned, cancelled or merged; " if never else "")
+            + f"{action} is not allowed in state {case.state}; allowed now: "
             f"{', '.join(mine) or 'none'}",
             state=case.state,
             allowed_actions=mine,
@@ -122,6 +130,12 @@ def perform(
         raise Conflict(why)
     if action in NEEDS_REASON and not (ctx.text or "").strip():
         raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
+    return _apply(ctx, action)
+
+
+def _apply(ctx: "Ctx", action: str) -> Case:
+    """The effect, the machine's move, the version compare-and-swap, history and notices."""
+    session, case, actor, now = ctx.session, ctx.case, ctx.actor, ctx.now
     before = case.state
     try:
         EFFECTS[Action(action)](ctx)
@@ -140,13 +154,42 @@ def perform(
             note=ctx.text,
             data=ctx.record,
         )
-        action_notices.after_action(session, case=case, action=action, actor=actor, now=now, note=ctx.text)
+        action_notices.after_action(
+            session, case=case, action=action, actor=actor, now=now, note=ctx.text
+        )
         session.flush()
     except StaleDataError:
         raise Conflict(
             "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
         ) from None
     return case
+
+
+def withdraw_letter_case(
+    session: Session,
+    *,
+    case: Case,
+    actor: Principal,
+    reason: str,
+    now: datetime,
+    letter: dict[str, Any],
+    settings: Settings | None = None,
+) -> Case:
+    """The letters service's path for a withdrawn letter (作废): its letter case, if still open,
+    is cancelled through the same machine, version check and history as any action. Nobody
+    takes `withdraw` by hand (perform refuses it)."""
+    if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
+        raise Conflict(
+            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
+            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            state=case.state,
+        )
+    assert case.id is not None
+    pending = pending_requests(session, [case.id])[case.id]
+    data = ActionInput(reason=reason)
+    ctx = Ctx(session, case, actor, data, now, settings or get_settings(), pending)
+    ctx.record = dict(letter)
+    return _apply(ctx, Action.withdraw)
 
 
 def _dispatch(ctx: Ctx) -> None:
@@ -181,6 +224,14 @@ def _cancel(ctx: Ctx) -> None:
     ctx.case.cancelled_at = ctx.now
 
 
+def _withdraw(ctx: Ctx) -> None:
+    ctx.case.cancelled_at = ctx.now
+    ctx.case.verify_due_at = None
+    for req in (ctx.pending.extension, ctx.pending.suspension):
+        if req is not None:
+            _decide(ctx, req, RequestStatus.withdrawn)
+
+
 def _merge(ctx: Ctx) -> None:
     target_id = ctx.data.target_case_id
     if target_id is None:
@@ -190,7 +241,9 @@ def _merge(ctx: Ctx) -> None:
     try:
         target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
     except NotFound:
-        raise Invalid(f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist") from None
+        raise Invalid(
+            f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist"
+        ) from None
     if target.state == CaseState.cancelled:
         raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
     ctx.case.merged_into_id = target.id
@@ -351,4 +404,5 @@ EFFECTS: dict[Action, Callable[[Ctx], None]] = {
     Action.request_extension: _request_extension,
     Action.approve_extension: _approve_extension,
     Action.reject_extension: _reject_extension,
+    Action.withdraw: _withdraw,
 }

@@ -133,7 +133,7 @@ def allowed_actions(
     ):
         return []
     result = []
-    for action in lifecycle.actions_in(case.state):
+    for action in lifecycle.actions_in(case.state, case.kind):
         if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
             continue
         if precondition_failure(case, action, pending=pending, now=now, settings=settings):

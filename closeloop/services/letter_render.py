@@ -4,7 +4,6 @@
 Templates live in notifications/templates/letters/ (Jinja2, StrictUndefined, autoescaped).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -15,115 +14,29 @@ from sqlmodel import Session, col, select
 from closeloop.calendar import SHANGHAI, WorkCalendar
 from closeloop.config import Settings
 from closeloop.policy import Principal
+from closeloop.services.letter_wording import TYPE_NAME, Wording, cn_date, word
 from models.case import Case
-from models.enums import CaseKind, LetterType
+from models.enums import LetterType
 from models.letter import Letter
 from models.org import Region, Unit
 
-TYPE_NAME = {
-    LetterType.reminder: "提醒函",
-    LetterType.supervision: "督办函",
-    LetterType.warning: "警示函",
-}
-KIND_NOUN = {CaseKind.hazard: "隐患", CaseKind.event: "事件", CaseKind.letter: "督办事项"}
+__all__ = ["TYPE_NAME", "Wording", "cn_date", "word", "case_rows", "snapshot", "render_html"]
 
-
-@dataclass(frozen=True)
-class Wording:
-    type_name: str
-    title: str
-    addressee: str
-    body: list[str]
-    requirement: str
-    notice: str  # the outbox message
-
-
-def cn_date(at: datetime) -> str:
-    """2025年10月16日 (Shanghai date, Arabic numerals as GB/T 9704 asks)."""
-    day = at.astimezone(SHANGHAI).date()
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _self_name(issuer_name: str) -> str:
-    for suffix in ("局", "中心", "委员会", "办公室"):
-        if issuer_name.endswith(suffix):
-            return "我" + ("委" if suffix == "委员会" else "办" if suffix == "办公室" else suffix)
-    return "我单位"
-
-
-def word(
-    letter_type: LetterType,
-    *,
-    cases: list[Case],
-    rows: list[dict[str, Any]],
-    unit: Unit,
-    number: str,
-    issuer_name: str,
-    now: datetime,
-    reply_due_at: datetime | None,
-) -> Wording:
-    kinds = {CaseKind(c.kind) for c in cases}
-    noun = KIND_NOUN[kinds.pop()] if len(kinds) == 1 else "案件"
-    n = len(cases)
-    worst = max((int(r["days_overdue"]) for r in rows), default=0)
-    we = _self_name(issuer_name)
-    today = cn_date(now)
-    reply = cn_date(reply_due_at) if reply_due_at else ""
-    feedback = f"请于{reply}前将整改情况书面反馈{we}（在系统中签收本督办件并提交反馈材料）。"
-    if letter_type == LetterType.reminder:
-        title = f"关于加快办理超期{noun}的提醒函"
-        body = [
-            f"经闭环管理系统核查，截至{today}，你单位承办的以下{n}件{noun}已超过办理期限，"
-            "尚未办结（详见下表）。"
-        ]
-        requirement = (
-            "请你单位高度重视，立即组织力量加快办理，按要求完成整改，并在系统中及时反馈办理结果，"
-            "避免问题进一步超期。"
-        )
-    elif letter_type == LetterType.supervision:
-        title = f"关于督促加快整改超期{noun}的督办函"
-        body = [
-            f"截至{today}，你单位承办的以下{n}件{noun}已超过整改期限，最长超期{worst}个工作日，"
-            "至今尚未整改到位（详见下表）。根据隐患排查治理闭环管理有关规定，现予督办。"
-        ]
-        requirement = (
-            "请你单位接函后立即组织整改，逐件落实整改责任、措施和时限，"
-            + feedback
-            + f"逾期未反馈或整改不到位的，{we}将发出警示函并予以通报。"
-        )
-    else:
-        if noun == "督办事项":
-            title = "关于督办事项逾期未反馈的警示函"
-            situation = f"你单位对以下{n}件督办事项逾期未按要求反馈整改情况"
-        else:
-            title = f"关于超期{noun}逾期未整改到位的警示函"
-            situation = (
-                f"你单位承办的以下{n}件{noun}已严重超过整改期限（最长超期{worst}个工作日），"
-                "经提醒、督办仍未整改到位"
-            )
-        body = [
-            f"截至{today}，{situation}（详见下表）。相关事项已列入挂牌督办，并将在下期通报中"
-            "予以通报。"
-        ]
-        requirement = (
-            "请你单位主要负责同志亲自过问、亲自部署，立即采取有效措施整改到位，"
-            + feedback
-            + f"对仍不落实整改的，{we}将按有关规定严肃处理。"
-        )
-    addressee = f"{unit.name}主要负责同志" if letter_type == LetterType.warning else unit.name
-    numbers = "、".join(c.number for c in cases[:10]) + ("等" if n > 10 else "")
-    notice = (
-        f"{issuer_name}向你单位发出{TYPE_NAME[letter_type]}（{number}）：{title}。"
-        f"涉及{n}件{noun}：{numbers}。"
-        + (f"请于{reply}前书面反馈。" if reply else "")
-        + "请登录闭环系统查看函件全文。"
-    )
-    return Wording(TYPE_NAME[letter_type], title, addressee, body, requirement, notice)
+PLACEHOLDER_CONTACTS = {"联系人：督办科，电话：0755-00000000"}  # an old default, never printed
+PENDING_NUMBER = "文号待定"
 
 
 def case_rows(
-    session: Session, cases: list[Case], *, now: datetime, cal: WorkCalendar
+    session: Session,
+    cases: list[Case],
+    *,
+    now: datetime,
+    cal: WorkCalendar,
+    earlier: dict[int, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
+    """One row per case with the facts the wording follows: overdue (the deadline has passed;
+    working days by the calendar) or not yet due, and the earlier letters about it."""
+    earlier = earlier or {}
     grids = {c.grid_code for c in cases if c.grid_code}
     names = (
         {r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(grids)))}
@@ -132,9 +45,11 @@ def case_rows(
     )
     rows = []
     for i, case in enumerate(cases, start=1):
+        late = case.due_at is not None and now > case.due_at
         overdue = 0
-        if case.due_at is not None and now > case.due_at:
+        if late and case.due_at is not None:
             overdue = cal.working_days_between(cal.local_date(case.due_at), cal.local_date(now))
+        before = earlier.get(case.id or 0, [])
         rows.append(
             {
                 "seq": i,
@@ -147,7 +62,12 @@ def case_rows(
                 "dispatched_date": _day(case.dispatched_at),
                 "due_at": _iso(case.due_at),
                 "due_date": _day(case.due_at),
+                "due_cn": cn_date(case.due_at) if case.due_at else "",
+                "overdue": late,
                 "days_overdue": overdue,
+                "overdue_text": str(overdue) if late else "未到期",
+                "earlier": before,
+                "earlier_text": "、".join(f"{e['number']}（{e['date']}）" for e in before) or "—",
             }
         )
     return rows
@@ -186,6 +106,8 @@ def snapshot(
         "issued_by": by.display_name,
         "cases": rows,
         "case_number": None,
+        "earlier_column": True,
+        "preview": False,
     }
 
 
@@ -208,15 +130,42 @@ def _env() -> Environment:
     )
 
 
+def withdrawal_of(letter: Letter) -> dict[str, str] | None:
+    """作废: what the document's mark says (from the letter's row; its content never changes)."""
+    if letter.withdrawn_at is None:
+        return None
+    return {"date": cn_date(letter.withdrawn_at), "reason": letter.withdraw_reason or ""}
+
+
+def render_content(content: dict[str, Any], withdrawal: dict[str, str] | None = None) -> str:
+    """A letter's content (frozen, or a preview's) as a standalone HTML document."""
+    contact = content.get("contact") or ""
+    return (
+        _env()
+        .get_template("letters/letter.html")
+        .render(
+            letter=content,
+            contact="" if contact in PLACEHOLDER_CONTACTS else contact,
+            preview=bool(content.get("preview")),
+            withdrawal=withdrawal,
+        )
+    )
+
+
 def render_html(letter: Letter) -> str:
-    """The letter as a standalone HTML document, from its frozen content only."""
-    return _env().get_template("letters/letter.html").render(letter=letter.content)
+    """The letter as a standalone HTML document, from its frozen content only (and its 作废
+    mark, if it was withdrawn)."""
+    return render_content(letter.content, withdrawal_of(letter))
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
+
+    pdf = HTML(string=html).write_pdf()
+    assert pdf is not None
+    return bytes(pdf)
 
 
 def render_pdf(letter: Letter) -> bytes:
     """The letter as an A4 PDF (WeasyPrint), with its Chinese text embedded and extractable."""
-    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
-
-    pdf = HTML(string=render_html(letter)).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    return html_to_pdf(render_html(letter))

@@ -14,7 +14,7 @@ from tests.factories import act, case_in, new_case
 PROBLEM = "application/problem+json"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 FIELDS = {"id", "number", "type", "unit_code", "case_ids", "issued_at", "reply_due_at", "case_id",
-          "title"}
+          "title", "withdrawn", "withdrawn_at", "withdraw_reason"}
 
 
 @pytest.fixture
@@ -176,3 +176,104 @@ def test_hand_issued_warning_lists_its_cases(client, auth, session, org):
     actions = [h["action"] for h in client.get(f"/api/v1/cases/{case.id}/history",
                                                headers=auth("sup")).json()]
     assert actions[-2:] == ["letter", "list"]
+
+
+# --- issue 10: preview, chosen reply date, withdraw (作废), letter cases' own lifecycle ---------
+
+
+def test_preview_shows_the_letter_and_writes_nothing(client, auth, cases):
+    body = {"type": "supervision", "unit_code": "ZJ", "case_ids": cases["open"],
+            "reason": "多次催办未果"}
+    for _ in range(3):
+        r = client.post("/api/v1/letters/preview", headers=auth("sup"), json=body)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/html")
+        assert "文号待定" in r.text and 'data-mark="preview"' in r.text and "预览" in r.text
+        assert "关于督促加快整改超期隐患的督办函" in r.text and "〔2025〕" not in r.text
+    assert client.get("/api/v1/letters", headers=auth("admin")).json() == []
+    history = client.get(f"/api/v1/cases/{cases['open'][0]}/history", headers=auth("sup")).json()
+    assert [h["action"] for h in history if h["action"] in ("letter", "list")] == []
+    # Same validation as issuing.
+    for user, extra, status in (("h_zj", {}, 403), ("sup_s2", {}, 403),
+                                ("sup", {"case_ids": [999999]}, 422),
+                                ("sup", {"type": "praise"}, 422),
+                                ("sup", {"reply_due_at": "2025-10-01"}, 422)):
+        r = client.post("/api/v1/letters/preview", headers=auth(user), json={**body, **extra})
+        assert r.status_code == status, (user, extra, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+    issued = _issue(client, auth("sup"), **body).json()
+    assert issued["number"] == "罗应急督〔2025〕1号"  # previews drew no number
+
+
+def test_the_supervisor_chooses_the_reply_date(client, auth, cases):
+    r = _issue(client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"],
+               reply_due_at="2025-10-22")
+    assert r.status_code == 201, r.text
+    assert r.json()["reply_due_at"] == "2025-10-22T23:59:59+08:00"
+    r = _issue(client, auth("sup"), type="reminder", unit_code="ZJ", case_ids=cases["open"],
+               reply_due_at="2025-10-22")
+    assert r.status_code == 422 and "reminder asks for no reply" in r.json()["detail"]
+
+
+def test_withdraw_over_http(client, auth, cases):
+    letter = _issue(client, auth("sup"), type="warning", unit_code="ZJ",
+                    case_ids=cases["open"]).json()
+    url = f"/api/v1/letters/{letter['id']}/withdraw"
+    r = client.post(url, headers=auth("h_zj"), json={"reason": "发错"})
+    assert r.status_code == 403 and r.headers["content-type"].startswith(PROBLEM)
+    assert client.post(url, headers=auth("disp"), json={"reason": "发错"}).status_code == 403
+    assert client.post(url, headers=auth("sup_s2"), json={"reason": "发错"}).status_code == 403
+    for body in ({}, {"reason": "  "}):
+        r = client.post(url, headers=auth("sup"), json=body)
+        assert r.status_code == 422 and "needs a reason" in r.json()["detail"], r.text
+    assert client.post(url, headers=auth("sup"), json={"reason": "x", "extra": 1}).status_code == 422
+    assert client.post("/api/v1/letters/4242/withdraw", headers=auth("sup"),
+                       json={"reason": "x"}).status_code == 404
+    r = client.post(url, headers=auth("sup"), json={"reason": "主送单位有误"})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert set(done) == FIELDS
+    assert (done["withdrawn"], done["withdraw_reason"]) == (True, "主送单位有误")
+    assert done["withdrawn_at"] == "2025-10-20T10:00:00+08:00"
+    assert done["number"] == letter["number"] == "罗应急警〔2025〕1号"
+    again = client.post(url, headers=auth("sup"), json={"reason": "再来一次"})
+    assert again.status_code == 409 and "already withdrawn" in again.json()["detail"]
+    listed = client.get("/api/v1/letters", headers=auth("h_zj")).json()
+    assert [(x["id"], x["withdrawn"]) for x in listed] == [(letter["id"], True)]
+    own = client.get(f"/api/v1/cases/{letter['case_id']}", headers=auth("sup")).json()
+    assert (own["state"], own["allowed_actions"]) == ("cancelled", [])
+    for c in cases["open"]:  # listed by this warning alone: unlisted
+        assert client.get(f"/api/v1/cases/{c}", headers=auth("sup")).json()["listed"] is False
+    html = client.get(f"/api/v1/letters/{letter['id']}.html", headers=auth("h_zj")).text
+    assert "作废原因：主送单位有误" in html
+    if shutil.which("pdftotext"):
+        pdf = client.get(f"/api/v1/letters/{letter['id']}.pdf", headers=auth("h_zj")).content
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True).stdout.decode()
+        assert "作废" in re.sub(r"\s+", "", text)
+    nxt = _issue(client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"])
+    assert nxt.json()["number"] == "罗应急警〔2025〕2号"
+    # No route edits or deletes a letter.
+    assert client.patch(f"/api/v1/letters/{letter['id']}", headers=auth("admin"),
+                        json={"title": "x"}).status_code == 405
+    assert client.delete(f"/api/v1/letters/{letter['id']}",
+                         headers=auth("admin")).status_code == 405
+
+
+def test_a_letter_case_cannot_be_returned_cancelled_or_merged(client, auth, cases):
+    letter = _issue(client, auth("sup"), type="supervision", unit_code="ZJ",
+                    case_ids=cases["open"]).json()
+    url = f"/api/v1/cases/{letter['case_id']}"
+    own = client.get(url, headers=auth("h_zj")).json()
+    assert own["state"] == "dispatched" and own["allowed_actions"] == ["sign"]
+    r = client.post(f"{url}/actions/return", headers=auth("h_zj"), json={"reason": "不归我们管"})
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert "督办件不能退单、撤销或合并" in detail and "dispatched" in detail and "sign" in detail
+    for action, body in (("cancel", {"reason": "x"}), ("merge", {"target_case_id": 1})):
+        r = client.post(f"{url}/actions/{action}", headers=auth("sup"), json=body)
+        assert r.status_code == 409 and "never be returned, cancelled or merged" in r.text
+    r = client.post(f"{url}/actions/withdraw", headers=auth("sup"), json={"reason": "x"})
+    assert r.status_code == 403 and "/withdraw" in r.json()["detail"]
+    after = client.get(url, headers=auth("h_zj")).json()
+    assert (after["state"], after["version"]) == ("dispatched", own["version"])

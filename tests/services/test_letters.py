@@ -148,7 +148,7 @@ def test_content_is_a_snapshot_with_working_days_overdue(session: Session, org: 
     assert (c["issuer_name"], c["issued_date"]) == ("罗湖区应急管理局", "2025年10月20日")
     assert c["reply_due_date"] == "2025年10月23日" and c["reason"] == "多次催办未果"
     assert "请于2025年10月23日前将整改情况书面反馈" in c["requirement"]
-    assert c["contact"].startswith("联系人")
+    assert c["contact"] == ""  # no contact configured: none printed (issue 10, point 11)
     row_a, row_b = c["cases"]
     assert (row_a["seq"], row_a["number"], row_a["title"]) == (1, a.number, a.title)
     assert (row_a["place"], row_b["place"]) == ("东门路1号", "湖贝第一网格")

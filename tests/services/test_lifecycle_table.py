@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Conflict, DomainError, Forbidden, NotFound
-from closeloop.services import actions, cases
+from closeloop.services import actions, cases, letters
 from models.case import ActionInput, Case
-from models.enums import CaseKind, CaseState, Grade
+from models.enums import CaseKind, CaseState, Grade, LetterType
 from models.history import CaseHistory
 from tests.factories import NOW, Org, act, case_in, evidence, new_case
 
@@ -55,8 +55,24 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     "request_suspension": (frozenset({"rectifying"}), None),
     # …and the supervisor's refusal of it (granting it is `suspend`).
     "reject_suspension": (frozenset({"rectifying"}), None),
+    # A letter case ends early when its letter is withdrawn (作废); only letter cases have it.
+    "withdraw": (frozenset({"dispatched", "rectifying", "suspended", "verifying"}), "cancelled"),
 }
 ACTIONS = list(MOVES)
+
+# "Case kinds": the kind changes guards, not the shape. A letter case (督办件) is issued, never
+# reported, so it can never be returned (退单), cancelled (不予立案) or merged (CONTRACT additions);
+# `withdraw` belongs to letter cases alone.
+NEVER_FOR_KIND: dict[str, frozenset[str]] = {
+    "event": frozenset({"withdraw"}),
+    "hazard": frozenset({"withdraw"}),
+    "letter": frozenset({"return", "cancel", "merge"}),
+}
+
+
+def sources(action: str, kind: str) -> frozenset[str]:
+    return frozenset() if action in NEVER_FOR_KIND[kind] else MOVES[action][0]
+
 
 # The roles of the table, relative to the case, and the user who plays each. The cases are filed
 # in grid G1 (street S1, district D1) and dispatched to unit ZJ; events are filed by rep1, hazards
@@ -92,11 +108,14 @@ WHO: dict[str, frozenset[str]] = {
     "approve_extension": LEADER,
     "reject_extension": LEADER,
     "reject_suspension": LEADER,
+    # Nobody withdraws a letter case by hand: withdrawing its letter does (the letters service).
+    "withdraw": frozenset(),
 }
 # Verification: events by the desk or by the grid worker who reported them; hazards by leadership.
 VERIFIERS: dict[str, frozenset[str]] = {
     "event": DESK | {"reporter_filer"},
     "hazard": LEADER,
+    "letter": LEADER,  # a letter's reply is verified by leadership
 }
 
 HELD_BY_UNIT = {"dispatched", "rectifying", "suspended", "verifying", "closed"}
@@ -110,13 +129,14 @@ def who(action: str, kind: str) -> frozenset[str]:
 
 def sees(kind: str, state: str, role: str) -> bool:
     """Jurisdiction: admin everything; the desk its region subtree (D1 holds every grid); a
-    reporter only what they filed; a handler only cases dispatched to their unit."""
+    reporter only what they filed; a handler only cases dispatched to their unit (a letter case
+    stays with its unit when its letter is withdrawn; nobody files one, so no reporter sees it)."""
     if role in ("admin", "dispatcher", "supervisor"):
         return True
     if role == "reporter_filer":
         return kind == "event"
     if role == "handler_unit":
-        return state in HELD_BY_UNIT
+        return state in HELD_BY_UNIT or (kind == "letter" and state == "cancelled")
     return False
 
 
@@ -129,8 +149,8 @@ class Expect:
 def expect(kind: str, state: str, role: str, action: str, *, pending_extension: bool) -> Expect:
     if not sees(kind, state, role) or role not in who(action, kind):
         return Expect("forbidden")
-    sources, target = MOVES[action]
-    if state not in sources:
+    target = MOVES[action][1]
+    if state not in sources(action, kind):
         return Expect("conflict")
     if action == "request_extension" and pending_extension:
         return Expect("conflict")
@@ -151,7 +171,7 @@ def expected_allowed(kind: str, state: str, role: str, *, pending_extension: boo
 
 # --- driving the real services -------------------------------------------------------------------
 
-KINDS = [("event", None), ("hazard", "general"), ("hazard", "major")]
+KINDS = [("event", None), ("hazard", "general"), ("hazard", "major"), ("letter", None)]
 
 INPUTS: dict[str, dict[str, Any]] = {
     "dispatch": {"unit_code": "ZJ", "note": "派往住建"},
@@ -170,6 +190,7 @@ INPUTS: dict[str, dict[str, Any]] = {
     "reject_extension": {"reason": "理由不充分"},
     "request_suspension": {"reason": "需要第三方配合"},
     "reject_suspension": {"reason": "可边施工边整改"},
+    "withdraw": {"reason": "函件有误"},
 }
 
 
@@ -189,11 +210,52 @@ def last_history(session: Session, case_id: int) -> CaseHistory:
     return row
 
 
+def letter_case_in(session: Session, org: Org, state: CaseState) -> Case:
+    """A letter case (the 督办件 of a supervisor's 督办函) walked through the real services."""
+    covered = case_in(session, org, CaseState.rectifying)
+    assert covered.id is not None
+    letter = letters.issue_letter(
+        session,
+        letter_type=LetterType.supervision,
+        unit_code="ZJ",
+        case_ids=[covered.id],
+        now=NOW,
+        actor=org["sup"],
+    )
+    own = session.get(Case, letter.case_id)
+    assert own is not None and letter.id is not None
+    if state == CaseState.cancelled:
+        letters.withdraw_letter(
+            session, actor=org["sup"], letter_id=letter.id, reason="函件有误", now=NOW
+        )
+        return own
+    if state == CaseState.dispatched:
+        return own
+    act(session, org, own, "sign", "h_zj")
+    if state == CaseState.rectifying:
+        return own
+    if state == CaseState.suspended:
+        return act(session, org, own, "suspend", "sup", reason="等待产权单位配合")
+    ids = [evidence(session, org, own)]
+    act(session, org, own, "submit", "h_zj", note="已整改", attachment_ids=ids)
+    if state == CaseState.verifying:
+        return own
+    return act(session, org, own, "approve", "sup", note="同意销号")
+
+
+def build(
+    session: Session, org: Org, state: CaseState, kind: CaseKind, grade: Grade | None
+) -> Case:
+    if kind == CaseKind.letter:
+        return letter_case_in(session, org, state)
+    return case_in(session, org, state, kind=kind, grade=grade)
+
+
 def case_with_pending_extension(
     session: Session, org: Org, state: CaseState, kind: CaseKind, grade: Grade | None
 ) -> Case:
     """A case in `state` with a pending extension request, made through the real services."""
-    case = case_in(session, org, CaseState.rectifying, kind=kind, grade=grade)
+    case = build(session, org, CaseState.rectifying, kind, grade)
     act(session, org, case, "request_extension", "h_zj", reason="材料未到", days=2)
     if state == CaseState.suspended:
         act(session, org, case, "suspend", "sup", reason="等待产权单位配合")
@@ -250,7 +312,7 @@ def run_one(
         got = {Forbidden: "forbidden", Conflict: "conflict"}.get(type(e), type(e).__name__)
         if got != want.outcome:
             problems.append(f"{where}: expected {want.outcome}, got {got} ({e.detail})")
-        elif got == "conflict" and state not in MOVES[action][0]:
+        elif got == "conflict" and state not in sources(action, kind):
             # Refused for its state: the message names the state and what this caller may do.
             told = set(e.extra.get("allowed_actions", ()))
             if e.extra.get("state") != state or state not in e.detail:
@@ -292,9 +354,21 @@ def run_one(
     return problems
 
 
+# A letter case is issued dispatched and can never be returned, so it is never `reported`.
+COMBOS = [
+    (kind, grade, state)
+    for kind, grade in KINDS
+    for state in STATES
+    if not (kind == "letter" and state == "reported")
+]
+
+
 @pytest.mark.parametrize("role", list(ROLES))
-@pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize(("kind", "grade"), KINDS, ids=[f"{k}-{g}" if g else k for k, g in KINDS])
+@pytest.mark.parametrize(
+    ("kind", "grade", "state"),
+    COMBOS,
+    ids=[f"{k}-{g}-{s}" if g else f"{k}-{s}" for k, g, s in COMBOS],
+)
 def test_lifecycle_table(
     session: Session, org: Org, kind: str, grade: str | None, state: str, role: str
 ) -> None:
@@ -302,8 +376,11 @@ def test_lifecycle_table(
     # Every action starts from the same freshly built case: it runs inside a savepoint that is
     # rolled back afterwards (rebuilding the case through the services for each of the 15
     # actions would triple the runtime on PostgreSQL and test nothing more).
-    plain = case_in(session, org, state_e, kind=kind_e, grade=grade_e)
-    target = new_case(session, org, kind=kind_e, grade=grade_e)
+    plain = build(session, org, state_e, kind_e, grade_e)
+    # A merge target of the same kind (a letter case is never a duplicate: an event stands in).
+    target = new_case(
+        session, org, kind=CaseKind.event if kind == "letter" else kind_e, grade=grade_e
+    )
     with_request = (
         case_with_pending_extension(session, org, state_e, kind_e, grade_e)
         if state in PENDING_STATES
