@@ -27,6 +27,7 @@ from closeloop.policy import Principal
 from closeloop.reports import asof
 from closeloop.reports.sql import local_date, workday_ordinals
 from closeloop.services.cases import jurisdiction
+from closeloop.services.letter_reads import standing_at
 from models.case import Case
 from models.enums import CaseState, LetterType
 from models.history import CaseHistory
@@ -258,8 +259,7 @@ def letter_counts(
         .where(
             col(Letter.issued_at) >= scope.start,
             col(Letter.issued_at) < scope.end,
-            col(Letter.issued_at) <= scope.as_of,
-            # MERGE: letters withdrawn by T are not counted (Letter.withdrawn_at, wt-letters).
+            standing_at(scope.as_of),
         )
     )
     out: dict[Any, dict[str, int]] = {}

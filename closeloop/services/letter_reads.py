@@ -4,7 +4,7 @@ earlier letters about given cases (what a new letter may name)."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Forbidden, NotFound
@@ -13,6 +13,14 @@ from closeloop.services.letter_wording import TYPE_NAME, cn_date
 from models.case import Case
 from models.enums import LetterType, Role
 from models.letter import Letter, LetterItem, LetterPublic
+
+
+def standing_at(at: datetime) -> ColumnElement[bool]:
+    """A letter standing at `at`: issued by then and not withdrawn by then. The one rule for
+    which letters a new letter may name, the metrics count and a report lists (a letter withdrawn
+    after a report's time still stood at that time, so the report does not change)."""
+    issued = col(Letter.issued_at) <= at
+    return issued & (col(Letter.withdrawn_at).is_(None) | (col(Letter.withdrawn_at) > at))
 
 
 def earlier_letters(
@@ -24,7 +32,7 @@ def earlier_letters(
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in case_ids}
     if not case_ids:
         return out
-    standing = (col(Letter.withdrawn_at).is_(None), col(Letter.issued_at) <= now)
+    standing = (standing_at(now),)
     covering = (
         select(LetterItem.case_id, Letter)
         .join(Letter, col(Letter.id) == LetterItem.letter_id)

@@ -18,6 +18,7 @@ from closeloop.policy import Principal
 from closeloop.reports import metrics
 from closeloop.reports.periods import Period, previous
 from closeloop.services.deadlines import load_calendar
+from closeloop.services.letter_reads import standing_at
 from closeloop.services.letter_render import TYPE_NAME
 from models.case import Case
 from models.enums import CaseKind, CaseState, LetterType
@@ -214,8 +215,7 @@ def _letters(
         col(Letter.id).in_(covered),
         col(Letter.issued_at) >= period.start_at,
         col(Letter.issued_at) < period.end_at,
-        col(Letter.issued_at) <= as_of,
-        # MERGE: letters withdrawn by T are not listed (Letter.withdrawn_at, wt-letters).
+        standing_at(as_of),
     )
     total = int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
     letters = list(

@@ -1,7 +1,7 @@
 """Letters can be withdrawn (作废): when, by whom and why; the number stays taken.
 
 Revision ID: 0006_letter_withdraw
-Revises: 0004_fk_indexes
+Revises: 0005_history_snapshot
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import models.types
 
 revision: str = "0006_letter_withdraw"
-down_revision: str | None = "0004_fk_indexes"
+down_revision: str | None = "0005_history_snapshot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
