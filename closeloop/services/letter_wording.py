@@ -84,7 +84,12 @@ def _facts(cases: list[Case], rows: list[dict[str, Any]]) -> _Facts:
 def _situation(f: _Facts) -> str:
     """The facts of the set, as of today: overdue ones with their working days, the others as
     not yet due."""
-    worst = f"，最长超期{f.worst}个工作日" if f.worst > 0 else ""
+    # "最长" only when several cases are overdue; a weekend after the deadline is 0 working days.
+    worst = (
+        (f"，超期{f.worst}个工作日" if len(f.late) == 1 else f"，最长超期{f.worst}个工作日")
+        if f.worst > 0
+        else ""
+    )
     if f.all_late:
         return f"你单位承办的以下{f.n}件{f.noun}已超过{f.deadline}{worst}，至今尚未{f.done}"
     if not f.late:

@@ -158,3 +158,37 @@ def test_bulletin_is_an_official_document_in_chinese():
                  "区水务局", "挂牌督办事项清单", "YH2024000001", "特此通报", "2025年1月1日",
                  "工作要求"):  # fmt: skip
         assert text in html, text
+
+
+def test_bulletin_signature_never_stands_alone_on_a_page(tmp_path):
+    """The 通报's listed-case table grows 1..N rows, so its end falls at every place of a page:
+    the page carrying the signature's date always carries the last requirement before
+    特此通报 (GB/T 9704: the layout is adjusted, the 落款 never stands alone)."""
+    import re
+    from dataclasses import replace
+
+    base = hand_content()
+    row = base.listed.rows[0]
+    settings = Settings(issuer_name="罗湖区应急管理局")
+    ends: set[tuple[int, int]] = set()
+    for n in range(1, 19):
+        rows = [{**row, "seq": i, "number": f"YH2024{i:06d}"} for i in range(1, n + 1)]
+        content = replace(base, listed=CaseList(rows, n))
+        pdf = tmp_path / f"{n}.pdf"
+        pdf.write_bytes(html_to_pdf(render_bulletin_html(content, number_text="罗应急通〔2025〕1号",
+                                                         settings=settings)))  # fmt: skip
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+        pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
+        signed = []
+        for k in range(1, pages + 1):
+            text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"],
+                                  capture_output=True, text=True, check=True).stdout  # fmt: skip
+            flat = re.sub(r"\s+", "", text)
+            if "罗湖区应急管理局2025年1月1日" in flat:
+                signed.append((k, flat))
+        assert len(signed) == 1, (n, [k for k, _ in signed])
+        k, flat = signed[0]
+        ends.add((pages, k))
+        before = flat.split("特此通报。")[0]
+        assert "（三）" in before and len(before.split("（三）")[-1]) >= 20, (n, k, flat)
+    assert any(k > 1 for _, k in ends)  # the end did move onto later pages

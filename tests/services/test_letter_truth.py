@@ -120,7 +120,7 @@ def test_a_mixed_set_says_which_are_overdue_and_which_are_not(session: Session, 
         letter = _issue(session, org, [late, fresh], kind)
         text = _text(letter)
         assert "超期" not in letter.title, letter.title
-        assert "其中1件已超过整改期限，最长超期4个工作日，1件尚未到整改期限" in text, kind
+        assert "其中1件已超过整改期限，超期4个工作日，1件尚未到整改期限" in text, kind
         assert "对尚未到期的1件，请加快整改，确保于2025年10月27日前整改到位" in text, kind
         rows = letter.content["cases"]
         assert [r["overdue_text"] for r in rows] == ["4", "未到期"]
@@ -218,7 +218,7 @@ def test_a_first_warning_mentions_no_earlier_letters(session: Session, org: Org)
     text = _text(warning)
     for false in ("经提醒", "提醒、督办", "此前", "督办函"):
         assert false not in "".join(warning.content["body"]), false
-    assert re.search(r"已超过整改期限，最长超期\d+个工作日，至今尚未整改到位", text)
+    assert re.search(r"已超过整改期限，超期\d+个工作日，至今尚未整改到位", text)
     assert warning.content["cases"][0]["earlier_text"] == "—"
     assert "此前函件" in letter_render.render_html(warning)
 
