@@ -1,6 +1,7 @@
 """The case page (fields, photos, timeline, deadline, letters, the allowed actions) and the one
 POST that performs any action on a case through services.actions.perform."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -222,40 +223,38 @@ def _letter_args(w: Web, values: dict[str, str], case_id: int) -> dict[str, Any]
 async def preview_letter(request: Request, case_id: PathId) -> Response:
     """The letter form first shows the letter as it would be issued (预览, number pending);
     its confirm button posts the same fields to /cases/{id}/letter."""
-    form = await read_form(request)
 
-    def page(w: Web) -> Response:
-        values = {name: w.field(name) for name in LETTER_FIELDS}
-        try:
-            html = letters.preview_letter(w.session, **_letter_args(w, values, case_id))
-        except DomainError as exc:
-            w.session.rollback()
-            if isinstance(exc, Forbidden) or exc.status == 404:
-                raise
-            return case_page(
-                w,
-                case_id,
-                error=w.message(exc),
-                status=exc.status,
-                values=values,
-                open_action="letter",
-            )
+    def preview(w: Web, values: dict[str, str]) -> Response:
+        html = letters.preview_letter(w.session, **_letter_args(w, values, case_id))
         w.session.rollback()  # a preview keeps nothing
         return w.render("letter_preview.html", case_id=case_id, values=values, letter_html=html)
 
-    return await run_in_threadpool(respond, request, page, form=form)
+    return await _letter_form(request, case_id, preview)
 
 
 @router.post("/cases/{case_id}/letter")
 async def issue_letter(request: Request, case_id: PathId) -> Response:
     """A supervisor's letter about this case to the unit holding it (督办人员手动发函): the
     preview page's confirm button."""
+
+    def issue(w: Web, values: dict[str, str]) -> Response:
+        letters.issue_letter(w.session, **_letter_args(w, values, case_id))
+        return w.redirect(f"/cases/{case_id}?ok=letter")
+
+    return await _letter_form(request, case_id, issue)
+
+
+async def _letter_form(
+    request: Request, case_id: int, act: Callable[[Web, dict[str, str]], Response]
+) -> Response:
+    """The letter form's fields, handed to `act`; a refusal shows the case page again with the
+    service's message and what was typed (403 and 404 stay errors)."""
     form = await read_form(request)
 
     def page(w: Web) -> Response:
         values = {name: w.field(name) for name in LETTER_FIELDS}
         try:
-            letters.issue_letter(w.session, **_letter_args(w, values, case_id))
+            return act(w, values)
         except DomainError as exc:
             w.session.rollback()
             if isinstance(exc, Forbidden) or exc.status == 404:
@@ -268,7 +267,6 @@ async def issue_letter(request: Request, case_id: PathId) -> Response:
                 values=values,
                 open_action="letter",
             )
-        return w.redirect(f"/cases/{case_id}?ok=letter")
 
     return await run_in_threadpool(respond, request, page, form=form)
 
