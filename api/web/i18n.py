@@ -170,7 +170,7 @@ T: dict[str, tuple[str, str]] = {
     "dash.rank": ("名次", "Rank"),
     "dash.name": ("名称", "Name"),
     "dash.score": ("综合指标", "Score"),
-    "dash.overdue_cases": ("超期案件", "Overdue cases"),
+    "dash.overdue_cases": ("超期案件（含逾期未反馈的督办件）", "Overdue cases (letters awaiting a late reply included)"),
     "dash.listed_cases": ("挂牌督办案件", "Listed cases"),
     "dash.letters": ("已发函件", "Letters issued"),
     "dash.requests": ("待审批申请", "Requests to decide"),
