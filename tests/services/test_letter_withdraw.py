@@ -154,3 +154,24 @@ def test_withdrawn_letters_are_marked_in_their_documents(session: Session, org: 
         flat = re.sub(r"\s+", "", text)
         assert "本函已于2025年10月21日作废" in flat and "文号错发" in flat
         assert letter.number in flat
+
+
+def test_metrics_count_a_letter_until_it_is_withdrawn(session: Session, org: Org) -> None:
+    """Letters issued and not withdrawn by the report time count: a report as of a moment before
+    the withdrawal still counts the letter (it stood then), one after it does not."""
+    from closeloop.reports import metrics
+
+    case = case_in(session, org, CaseState.rectifying)
+    letter = _issue(session, org, [case])
+    _withdraw(session, org, letter)
+    session.flush()
+
+    def supervision(as_of):  # type: ignore[no-untyped-def]
+        report = metrics.compute(
+            session, actor=org["sup"], date_from=NOW.date(), date_to=LATER.date() + timedelta(5),
+            now=WITHDRAWN_AT + timedelta(days=30), as_of=as_of,
+        )  # fmt: skip
+        return report.total.letters.supervision
+
+    assert supervision(WITHDRAWN_AT - timedelta(hours=1)) == 1
+    assert supervision(WITHDRAWN_AT + timedelta(hours=1)) == 0
