@@ -316,3 +316,32 @@ def test_the_signature_never_stands_alone_on_a_page(session: Session, org: Org) 
             requirement = re.sub(r"\s+", "", letter.content["requirement"])
             assert len(before) >= 20 and before.endswith(requirement[-20:]), (n, k, flat)
     assert any(k > 1 for _, k in pages_seen)  # the end did move onto a later page
+
+
+def test_the_first_page_carries_the_red_double_line_at_its_foot(
+    session: Session, org: Org, tmp_path: Path
+) -> None:
+    """信函格式: red lines under the masthead and near the foot of the first page only; later
+    pages carry the page number instead."""
+    from PIL import Image
+
+    cases = [case_in(session, org, CaseState.rectifying) for _ in range(14)]
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(letter_render.render_pdf(_issue(session, org, cases)))
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "p")], check=True)
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) >= 2
+
+    def red_rows_in_foot(path: Path) -> int:
+        img = Image.open(path).convert("RGB")
+        w, h = img.size
+        px = img.load()
+        return sum(
+            1
+            for y in range(int(h * 0.8), h)
+            if sum(1 for x in range(w) if (p := px[x, y])[0] > 150 and p[1] < 90 and p[2] < 90)
+            > w // 3
+        )
+
+    assert red_rows_in_foot(pages[0]) >= 1
+    assert all(red_rows_in_foot(p) == 0 for p in pages[1:])
