@@ -345,3 +345,28 @@ def test_the_first_page_carries_the_red_double_line_at_its_foot(
 
     assert red_rows_in_foot(pages[0]) >= 1
     assert all(red_rows_in_foot(p) == 0 for p in pages[1:])
+
+
+def test_the_number_stands_flush_right_under_the_red_line(
+    session: Session, org: Org, tmp_path: Path
+) -> None:
+    """信函格式: the 文号 sits under the masthead's red line, flush with the right edge of the
+    text block (the document form centres it; a letter does not)."""
+    letter = _issue(session, org, [case_in(session, org, CaseState.rectifying)])
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(letter_render.render_pdf(letter))
+    xml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    words = [
+        (float(x0), float(y0), float(x1), text)
+        for x0, y0, x1, text in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', xml
+        )
+    ]
+    width = float(re.search(r'<page width="([\d.]+)"', xml).group(1))  # type: ignore[union-attr]
+    masthead = next(w for w in words if w[3] == get_settings().issuer_name)
+    number = next(w for w in words if w[3] == letter.number)
+    right_edge = max(w[2] for w in words if w is not number)  # the body, justified
+    assert number[1] > masthead[1]  # under the masthead (and its red line)
+    assert number[0] > width / 2  # not centred
+    assert abs(number[2] - right_edge) < 3, (number, right_edge)  # flush right
