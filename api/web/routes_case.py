@@ -176,17 +176,7 @@ async def act(request: Request, case_id: PathId, action: str) -> Response:
                 w.session, actor=w.me, case_id=case_id, action=action, data=data, now=w.now
             )
         except DomainError as exc:
-            w.session.rollback()
-            if isinstance(exc, Forbidden) or exc.status == 404:
-                raise
-            return case_page(
-                w,
-                case_id,
-                error=w.message(exc),
-                status=exc.status,
-                values=values,
-                open_action=action,
-            )
+            return _shown_again(w, case_id, exc, values, open_action=action)
         target = websession.safe_next(values.get("next"), f"/cases/{case_id}")
         sep = "&" if "?" in target else "?"
         return w.redirect(f"{target}{sep}ok={action}")
@@ -256,17 +246,7 @@ async def _letter_form(
         try:
             return act(w, values)
         except DomainError as exc:
-            w.session.rollback()
-            if isinstance(exc, Forbidden) or exc.status == 404:
-                raise
-            return case_page(
-                w,
-                case_id,
-                error=w.message(exc),
-                status=exc.status,
-                values=values,
-                open_action="letter",
-            )
+            return _shown_again(w, case_id, exc, values, open_action="letter")
 
     return await run_in_threadpool(respond, request, page, form=form)
 
@@ -305,3 +285,16 @@ def attachment(request: Request, attachment_id: PathId) -> Response:
         )
 
     return respond(request, page)
+
+
+def _shown_again(
+    w: Web, case_id: int, exc: DomainError, values: dict[str, str], *, open_action: str
+) -> Response:
+    """A refused form: nothing kept, the case page again with the service's message, what was
+    typed and the form open (403 and 404 stay errors)."""
+    w.session.rollback()
+    if isinstance(exc, Forbidden) or exc.status == 404:
+        raise exc
+    return case_page(
+        w, case_id, error=w.message(exc), status=exc.status, values=values, open_action=open_action
+    )
