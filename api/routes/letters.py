@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, status
@@ -25,16 +25,7 @@ def list_letters(
 
 @router.post("/letters", status_code=status.HTTP_201_CREATED, response_model=LetterPublic)
 def issue_letter(session: SessionDep, user: CurrentUser, now: NowDep, data: LetterIssue) -> object:
-    letter = letters.issue_letter(
-        session,
-        letter_type=data.type,
-        unit_code=data.unit_code,
-        case_ids=list(data.case_ids),
-        now=now,
-        actor=user,
-        reason=data.reason,
-        reply_due_at=data.reply_due_at,
-    )
+    letter = letters.issue_letter(session, now=now, actor=user, **_letter_args(data))
     return letters.letter_public(session, letter)
 
 
@@ -48,16 +39,7 @@ def preview_letter(
 ) -> HTMLResponse:
     """The letter exactly as `POST /letters` would issue it now, its number pending and marked
     预览; the same checks; nothing is written and no number is drawn."""
-    html = letters.preview_letter(
-        session,
-        letter_type=data.type,
-        unit_code=data.unit_code,
-        case_ids=list(data.case_ids),
-        now=now,
-        actor=user,
-        reason=data.reason,
-        reply_due_at=data.reply_due_at,
-    )
+    html = letters.preview_letter(session, now=now, actor=user, **_letter_args(data))
     return HTMLResponse(html)
 
 
@@ -99,3 +81,14 @@ def letter_pdf(session: SessionDep, user: CurrentUser, letter_id: PathId) -> Res
 def get_letter(session: SessionDep, user: CurrentUser, letter_id: PathId) -> object:
     letter = letters.get_letter(session, actor=user, letter_id=letter_id)
     return letters.letter_public(session, letter)
+
+
+def _letter_args(data: LetterIssue) -> dict[str, Any]:
+    """The letter's fields as the letters service takes them (issuing and preview alike)."""
+    return {
+        "letter_type": data.type,
+        "unit_code": data.unit_code,
+        "case_ids": list(data.case_ids),
+        "reason": data.reason,
+        "reply_due_at": data.reply_due_at,
+    }
