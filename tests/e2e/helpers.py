@@ -2,6 +2,7 @@
 photo. Selectors follow the pages' `data-testid` attributes (api/web/templates)."""
 
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,11 +132,23 @@ def photo_widths(page: Any) -> list[int]:
     0 is a photo the browser could not show. (They load lazily: scroll them into view first.)"""
     for img in page.locator(by_id("photo")).all():
         img.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "[...document.querySelectorAll('[data-testid=photo]')].every((img) => img.complete)"
+    wait_until(
+        page, "[...document.querySelectorAll('[data-testid=photo]')].every((img) => img.complete)"
     )
     return list(
         page.evaluate(
             "[...document.querySelectorAll('[data-testid=photo]')].map((img) => img.naturalWidth)"
         )
     )
+
+
+def wait_until(page: Any, expression: str, timeout_ms: int = 10_000) -> None:
+    """Poll a JavaScript expression until it is true. Playwright's wait_for_function re-evaluates
+    its predicate with eval() inside the page once it has to poll, which the pages' Content
+    Security Policy (script-src 'self', no 'unsafe-eval') refuses — so it failed whenever the
+    condition was not already true at the first check. page.evaluate is not subject to it."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(50)
