@@ -175,23 +175,24 @@ def preview_letter(
         settings=settings,
         lock=False,
     )
-    wording = _word(d, PENDING_NUMBER, now)
-    content = snapshot(
-        PENDING_NUMBER,
-        d.letter_type,
-        wording,
-        d.unit,
-        d.rows,
-        now,
-        d.reply_due_at,
-        reason,
-        actor,
-        settings,
-    )
+    _, content = _compose(d, PENDING_NUMBER, now, reason, actor)
     if d.letter_type in NEEDS_REPLY:
         content["case_number"] = "签发时生成"
     content["preview"] = True
     return render_content(content)
+
+
+def _compose(
+    d: _Draft, number: str, now: datetime, reason: str | None, by: Principal
+) -> tuple[Wording, dict[str, Any]]:
+    """The wording and the frozen content of the letter `d` numbered `number`: one path for the
+    preview and the issued letter, so the preview shows exactly what would be issued."""
+    wording = _word(d, number, now)
+    content = snapshot(
+        number, d.letter_type, wording, d.unit, d.rows, now, d.reply_due_at, reason, by,
+        d.settings,
+    )  # fmt: skip
+    return wording, content
 
 
 def _word(d: _Draft, number: str, now: datetime) -> Wording:
@@ -233,7 +234,7 @@ def issue_letter(
         settings=settings,
         lock=True,
     )
-    letter_type, unit, cases, rows, cal = d.letter_type, d.unit, d.cases, d.rows, d.cal
+    letter_type, unit, cases, cal = d.letter_type, d.unit, d.cases, d.cal
     reply_due_at = d.reply_due_at
     year = now.astimezone(SHANGHAI).year
     issuer = settings.issuer_short
@@ -241,8 +242,8 @@ def issue_letter(
     # cases queue there, and each reads the letters committed before it.
     serial = numbering.next_value(session, f"letter:{issuer}:{letter_type}:{year}")
     number = letter_number(issuer, letter_type, year, serial)
-    wording = _word(d, number, now)
     by = actor or SYSTEM
+    wording, content = _compose(d, number, now, reason, by)
     letter = Letter(
         number=number,
         type=letter_type,
@@ -254,9 +255,7 @@ def issue_letter(
         issued_at=now,
         reply_due_at=reply_due_at,
         issued_by=actor.id if actor else None,
-        content=snapshot(
-            number, letter_type, wording, unit, rows, now, reply_due_at, reason, by, settings
-        ),
+        content=content,
     )
     session.add(letter)
     session.flush()
