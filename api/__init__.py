@@ -1,1 +1,1 @@
-"""The HTTP API and web pages: thin routes over closeloop.services."""
+"""The HTTP API and web pages: thin routes over closeloop."""

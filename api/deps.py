@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from closeloop.auth import service as auth
+from closeloop.auth.policy import Principal
 from closeloop.db import new_session
 from closeloop.errors import DomainError, Forbidden, Unauthorized
-from closeloop.policy import Principal
-from closeloop.services import auth
 from models.enums import Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

@@ -35,13 +35,13 @@ from sqlalchemy import Engine, create_engine, func, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from closeloop.calendar import SHANGHAI, WorkCalendar  # noqa: E402
+from closeloop.calendar.days import SHANGHAI, WorkCalendar  # noqa: E402
+from closeloop.cases.deadlines import load_calendar  # noqa: E402
 from closeloop.config import get_settings  # noqa: E402
 from closeloop.db import make_engine, new_session, transaction, upgrade  # noqa: E402
-from closeloop.services import escalation  # noqa: E402
-from closeloop.services.deadlines import load_calendar  # noqa: E402
-from closeloop.services.escalation_policy import load_policy  # noqa: E402
-from closeloop.services.escalation_sweep import Ctx, facts_of, load_classes, sweep  # noqa: E402
+from closeloop.escalation import service as escalation  # noqa: E402
+from closeloop.escalation.policy import load_policy  # noqa: E402
+from closeloop.escalation.sweep import SweepContext, facts_of, load_classes, sweep  # noqa: E402
 from models.case import Case  # noqa: E402
 from models.enums import CaseState  # noqa: E402
 from models.org import Unit  # noqa: E402
@@ -135,13 +135,13 @@ def measure(engine: Engine) -> dict[str, tuple[float, Any]]:
     def naive() -> int:
         with new_session(engine) as s:
             cal = load_calendar(s)
-            ctx = Ctx(NOW, policy, cal, get_settings(), load_classes(s))
+            ctx = SweepContext(NOW, policy, cal, get_settings(), load_classes(s))
             rows = s.exec(select(Case).where(col(Case.state).in_(open_states)))
             return sum(1 for case in rows if ctx.due(facts_of(case)))
 
     def sweep_only() -> int:
         with new_session(engine) as s:
-            ctx = Ctx(NOW, policy, load_calendar(s), get_settings(), load_classes(s))
+            ctx = SweepContext(NOW, policy, load_calendar(s), get_settings(), load_classes(s))
             checked, candidates = sweep(s, ctx)
             s.rollback()
             return checked

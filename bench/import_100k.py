@@ -98,8 +98,9 @@ def phase_naive(csv_path: Path) -> dict[str, object]:
 def phase_import(csv_path: Path, db_url: str, batch_size: int) -> dict[str, object]:
     from sqlalchemy import func, select
 
+    from closeloop.auth import service as auth
     from closeloop.db import make_engine, new_session, transaction
-    from closeloop.services import auth, imports
+    from closeloop.imports import service as imports
     from models.case import Case
     from models.user import User
 
@@ -155,7 +156,7 @@ def child(args: argparse.Namespace) -> None:
         print("{}")
         return
     if args.phase == "import":  # load what the import needs before the measurement starts
-        from closeloop.services import ledger_files
+        from closeloop.imports import files as ledger_files
         from models.case import Case  # noqa: F401
 
         assert ledger_files.COLUMNS == COLUMNS

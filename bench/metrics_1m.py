@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Engine, insert, text  # noqa: E402
 
 from bench.escalation_sweep import database  # noqa: E402
+from closeloop.auth.policy import SYSTEM  # noqa: E402
 from closeloop.db import make_engine, new_session, transaction, upgrade  # noqa: E402
-from closeloop.policy import SYSTEM  # noqa: E402
-from closeloop.reports import metrics  # noqa: E402
+from closeloop.reports.metrics import service as metrics  # noqa: E402
 from models.case import Case  # noqa: E402
 from models.history import CaseHistory  # noqa: E402
 from models.org import Category, Region, Unit  # noqa: E402

@@ -39,7 +39,7 @@ class EscalationRun(BaseModel):
     )
 
 
-class LetterCounts(BaseModel):
+class IssuedLetters(BaseModel):
     reminder: int
     supervision: int
     warning: int
@@ -70,7 +70,7 @@ class EscalationSummary(BaseModel):
 
     checked: int
     notifications: int
-    letters: LetterCounts
+    letters: IssuedLetters
     listed: int
     would_fire: list[WouldFire] | None = None
     letters_to_issue: list[LetterToIssue] | None = None

@@ -24,7 +24,7 @@ class CaseHistory(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The case as it stood after this entry (closeloop/reports/asof.py answers "as of T" from
+    # The case as it stood after this entry (closeloop/reports/metrics/asof.py answers "as of T" from
     # these): rectification deadline, dispatch and close times, listed (挂牌督办), unit. For an
     # `import` entry they are the ledger's values. Filled by services.history.append.
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -6,9 +6,12 @@ from functools import lru_cache
 
 from sqlmodel import Session
 
-from closeloop import security
-from closeloop.policy import Principal
-from closeloop.services import actions, auth, cases, org
+from closeloop.auth import security
+from closeloop.auth import service as auth
+from closeloop.auth.policy import Principal
+from closeloop.cases import actions
+from closeloop.cases import service as cases
+from closeloop.org import service as org
 from models.case import ActionInput, Case, CaseCreate
 from models.enums import CaseKind, CaseState, Grade, RegionLevel, Role
 from models.org import CategoryCreate, RegionCreate, UnitCreate
@@ -141,7 +144,7 @@ def act(
 def evidence(session: Session, o: Org, case: Case, by: str = "h_zj", now: datetime = NOW) -> int:
     import io
 
-    from closeloop.services import attachments
+    from closeloop.cases import attachments
 
     assert case.id is not None
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

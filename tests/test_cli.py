@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from closeloop.cli import main
+from cli import main
 from closeloop.config import get_settings
 
 
@@ -53,7 +53,7 @@ def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
     env = {**os.environ, "CLOSELOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
            "CLOSELOOP_DATA_DIR": str(tmp_path / "data"), "CLOSELOOP_SCHEDULER": "off"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "closeloop.cli", "serve", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--demo", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = []
     try:

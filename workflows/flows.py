@@ -1,7 +1,7 @@
 """The Prefect flows over the domain services: `escalation`, `delivery` and the reports.
 
 Thin on purpose: a flow turns its plain parameters (ISO strings) into a `now`, and its one task
-calls the service, which owns its transactions (closeloop.services.escalation.run_all,
+calls the service, which owns its transactions (closeloop.escalation.service.run_all,
 notifications.delivery.deliver_due). Nothing but plain values goes in or out.
 
 Every way of running a job ends in `run_job`, and so in these flows: `closeloop escalate`,
@@ -75,7 +75,7 @@ def _now(value: str | None) -> str:
 # delivery claims each message), so running a task again after a failure duplicates nothing.
 @task(name="escalate", retries=2, retry_delay_seconds=[5, 30])
 def escalate_task(now: str) -> dict[str, Any]:
-    from closeloop.services import escalation as service
+    from closeloop.escalation import service
 
     return service.run_all(_engine(), now=datetime.fromisoformat(now))
 
@@ -92,7 +92,7 @@ def escalation(now: str | None = None) -> dict[str, Any]:
     """升级督办 / escalation: remind, chase and issue letters for what is due at `now`
     (ISO 8601, Asia/Shanghai without an offset; default: the current time)."""
     at = _now(now)
-    from closeloop.services import escalation as service
+    from closeloop.escalation import service
 
     # The rule (service.check_now) against this process's clock: no letters dated in the future.
     service.check_now(datetime.fromisoformat(at), real_now=SystemClock().now())
@@ -111,7 +111,7 @@ def delivery(now: str | None = None, limit: int = 200) -> dict[str, Any]:
 # unique scheduled_key), so a retry, a late run or a second scheduler duplicates nothing.
 @task(name="report", retries=1, retry_delay_seconds=[60])
 def report_task(cadence: str, now: str) -> dict[str, Any]:
-    from closeloop.services import reports as service
+    from closeloop.reports import service
 
     return service.run_scheduled(_engine(), cadence=cadence, now=datetime.fromisoformat(now))
 

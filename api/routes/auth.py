@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form
 
 from api.deps import ClaimsDep, CurrentUser, NowDep, SessionDep
-from closeloop.services import auth
+from closeloop.auth import service as auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, status
 
 from api.deps import AdminUser, CurrentUser, NowDep, SessionDep
-from closeloop.services import calendar
+from closeloop.calendar import service as calendar_service
 from models.system import CalendarOverrideIn
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/calendar", tags=["calendar"])
 def get_year(
     session: SessionDep, _: CurrentUser, now: NowDep, year: Annotated[int | None, Query()] = None
 ) -> dict[str, Any]:
-    return calendar.year_view(session, year=year or now.year)
+    return calendar_service.year_view(session, year=year or now.year)
 
 
 @router.post(
@@ -28,5 +28,5 @@ def set_days(
     data: Annotated[CalendarOverrideIn | list[CalendarOverrideIn], Body()],
 ) -> list[dict[str, Any]]:
     items = data if isinstance(data, list) else [data]
-    rows = calendar.set_overrides(session, actor=user, items=items, now=now)
+    rows = calendar_service.set_overrides(session, actor=user, items=items, now=now)
     return [{"day": r.day.isoformat(), "workday": r.workday, "note": r.note} for r in rows]

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Body, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.services import actions, attachments, cases, history
+from closeloop.cases import actions, attachments, history
+from closeloop.cases import service as cases
 from models.attachment import AttachmentPublic
 from models.case import ActionInput, CaseCreate, CasePage, CasePublic
 from models.enums import CaseKind, CaseState

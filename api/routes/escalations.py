@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 
 from api.deps import AdminUser, NowDep, SessionDep
 from closeloop.clock import parse_now
-from closeloop.services import escalation
+from closeloop.escalation import service as escalation
 from models.escalation import EscalationRun, EscalationSummary
 
 router = APIRouter(tags=["escalations"])

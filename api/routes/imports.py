@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from api.deps import AdminUser, NowDep, SessionDep
 from closeloop.config import get_settings
 from closeloop.errors import PayloadTooLarge
-from closeloop.services import imports
+from closeloop.imports import service as imports
 
 router = APIRouter(tags=["cases"])
 

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Path, status
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.services import letter_render, letters
+from closeloop.letters import render as letter_render
+from closeloop.letters import service as letters
 from models.enums import LetterType
 from models.letter import LetterIssue, LetterPublic, LetterWithdraw
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.clock import local_today
-from closeloop.reports import metrics, ranking
+from closeloop.reports.metrics import ranking
+from closeloop.reports.metrics import service as metrics
 from models.enums import CaseKind
 from models.metrics import MetricsReport
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.deps import AdminUser, CurrentUser, NowDep, SessionDep
-from closeloop.services import inbox
 from models.outbox import InAppPublic
 from models.types import LocalTime
+from notifications import messages
 
 router = APIRouter(tags=["notifications"])
 
@@ -72,7 +72,7 @@ def list_notifications(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> object:
-    result = inbox.list_inapp(
+    result = messages.list_inapp(
         session, user_id=_user_id(user), unread_only=unread, page=page, page_size=page_size
     )
     return InAppPage(
@@ -86,12 +86,12 @@ def list_notifications(
 
 @router.post("/notifications/read-all", response_model=ReadAll)
 def read_all(session: SessionDep, user: CurrentUser, now: NowDep) -> object:
-    return ReadAll(marked=inbox.mark_all_read(session, user_id=_user_id(user), now=now))
+    return ReadAll(marked=messages.mark_all_read(session, user_id=_user_id(user), now=now))
 
 
 @router.post("/notifications/{message_id}/read", response_model=InAppPublic)
 def read_one(session: SessionDep, user: CurrentUser, now: NowDep, message_id: Id) -> object:
-    row = inbox.mark_read(session, user_id=_user_id(user), message_id=message_id, now=now)
+    row = messages.mark_read(session, user_id=_user_id(user), message_id=message_id, now=now)
     return _inapp(row)
 
 
@@ -104,7 +104,7 @@ def list_outbox(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> object:
-    result = inbox.list_outbox(
+    result = messages.list_outbox(
         session, status=status, channel=channel, page=page, page_size=page_size
     )
     return OutboxPage(
@@ -118,6 +118,6 @@ def list_outbox(
 @router.post("/outbox/{message_id}/retry", response_model=OutboxPublic)
 def retry(session: SessionDep, _: AdminUser, now: NowDep, message_id: Id) -> object:
     return OutboxPublic.model_validate(
-        inbox.retry(session, message_id=message_id, now=now), from_attributes=True
+        messages.retry(session, message_id=message_id, now=now), from_attributes=True
     )
 

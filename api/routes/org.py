@@ -1,7 +1,7 @@
 from fastapi import APIRouter, status
 
 from api.deps import AdminUser, CurrentUser, NowDep, SessionDep
-from closeloop.services import org
+from closeloop.org import service as org
 from models.org import (
     CategoryCreate,
     CategoryPublic,

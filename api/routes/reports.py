@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.services import reports
+from closeloop.reports import service as reports
 from models.report import ReportCreate, ReportPublic
 
 router = APIRouter(tags=["reports"])

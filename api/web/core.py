@@ -17,12 +17,13 @@ from sqlmodel import Session
 from api.web import i18n
 from api.web import session as websession
 from api.web.session import CsrfFailed, LoginRequired
+from closeloop.auth import service as auth
+from closeloop.auth.policy import Principal
 from closeloop.db import new_session
 from closeloop.errors import DomainError
-from closeloop.policy import Principal
-from closeloop.services import auth, inbox
 from models.enums import Role
 from models.types import SHANGHAI
+from notifications import messages
 
 log = logging.getLogger("closeloop.web")
 HERE = Path(__file__).parent
@@ -151,7 +152,7 @@ class Web:
         if self.user is None or self.user.id is None:
             return 0
         try:
-            return inbox.list_inapp(
+            return messages.list_inapp(
                 self.session, user_id=self.user.id, unread_only=True, page=1, page_size=1
             ).unread
         except SQLAlchemyError:  # the badge must never stop a page (or its error page)

@@ -7,8 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 from api.web import i18n
 from api.web import session as websession
 from api.web.core import MAIN_PAGE, Web, read_form, respond
+from closeloop.auth import service as auth
 from closeloop.errors import DomainError
-from closeloop.services import auth
 
 router = APIRouter(include_in_schema=False)
 

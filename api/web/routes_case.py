@@ -14,9 +14,11 @@ from api.web import session as websession
 from api.web.core import Web, fmt_day, read_form, respond
 from api.web.routes_report import uploads, validation_text
 from api.web.views import Names, left_label, next_step, user_names
+from closeloop.cases import actions, attachments, deadlines, history, queues
+from closeloop.cases import service as cases
+from closeloop.cases.service import CaseFilter
 from closeloop.errors import DomainError, Forbidden, Invalid
-from closeloop.services import actions, attachments, cases, deadlines, history, letters, queues
-from closeloop.services.cases import CaseFilter
+from closeloop.letters import service as letters
 from models.case import ActionInput
 from models.enums import Action, CaseKind, LetterType
 from models.letter import LetterPublic

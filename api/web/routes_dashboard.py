@@ -9,12 +9,18 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.web.core import Web, respond
 from api.web.views import Names
-from closeloop import policy
+from closeloop.auth import policy
+from closeloop.cases import queues
+from closeloop.cases import service as cases
+from closeloop.cases.service import CaseFilter
 from closeloop.clock import local_today
 from closeloop.errors import DomainError, NotFound
-from closeloop.reports import charts, metrics, periods
-from closeloop.services import cases, escalation, letter_render, letters, queues, reports
-from closeloop.services.cases import CaseFilter
+from closeloop.escalation import service as escalation
+from closeloop.letters import render as letter_render
+from closeloop.letters import service as letters
+from closeloop.reports import charts, periods
+from closeloop.reports import service as reports
+from closeloop.reports.metrics import service as metrics
 from models.enums import Action, CaseState, Role
 
 router = APIRouter(include_in_schema=False)
@@ -149,7 +155,7 @@ def letter_html(request: Request, letter_id: PathId) -> Response:
 def report_file(request: Request, report_id: PathId, ext: str) -> Response:
     def page(w: Web) -> Response:
         try:
-            from closeloop.services import reports
+            from closeloop.reports import service as reports
         except ImportError:
             raise NotFound("报告功能未启用 / reports are not available") from None
         if ext not in ("html", "pdf", "xlsx"):

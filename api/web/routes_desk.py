@@ -8,9 +8,10 @@ from sqlmodel import col, select
 
 from api.web.core import Web, page_number, respond
 from api.web.views import Names, left_label
-from closeloop import policy
-from closeloop.services import cases, deadlines, queues
-from closeloop.services.cases import CaseFilter
+from closeloop.auth import policy
+from closeloop.cases import deadlines, queues
+from closeloop.cases import service as cases
+from closeloop.cases.service import CaseFilter
 from models.case import Case
 from models.enums import Action, CaseKind, CaseState, Role
 

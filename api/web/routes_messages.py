@@ -7,18 +7,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.web.core import Web, page_number, read_form, respond
-from closeloop.services import inbox
+from notifications import messages
 
 router = APIRouter(include_in_schema=False)
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("/messages")
-def messages(request: Request, page: str = "1", unread: str = "") -> Response:
+def messages_page(request: Request, page: str = "1", unread: str = "") -> Response:
     def view(w: Web) -> Response:
         assert w.me.id is not None
         number = page_number(page)
-        listing = inbox.list_inapp(
+        listing = messages.list_inapp(
             w.session, user_id=w.me.id, unread_only=unread == "1", page=number, page_size=50
         )
         pager = {"total": listing.total, "page": number, "page_size": 50}
@@ -34,7 +34,7 @@ async def read_one(request: Request, message_id: PathId) -> Response:
 
     def act(w: Web) -> Response:
         assert w.me.id is not None
-        row = inbox.mark_read(w.session, user_id=w.me.id, message_id=message_id, now=w.now)
+        row = messages.mark_read(w.session, user_id=w.me.id, message_id=message_id, now=w.now)
         return w.redirect(f"/cases/{row.case_id}" if row.case_id else "/messages")
 
     return await run_in_threadpool(respond, request, act, form=form)
@@ -46,7 +46,7 @@ async def read_all(request: Request) -> Response:
 
     def act(w: Web) -> Response:
         assert w.me.id is not None
-        inbox.mark_all_read(w.session, user_id=w.me.id, now=w.now)
+        messages.mark_all_read(w.session, user_id=w.me.id, now=w.now)
         return w.redirect("/messages")
 
     return await run_in_threadpool(respond, request, act, form=form)

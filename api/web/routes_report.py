@@ -11,10 +11,12 @@ from starlette.datastructures import UploadFile
 
 from api.web.core import Web, fmt_day, page_number, read_form, respond
 from api.web.views import Names, can_file, next_step
-from closeloop import policy
+from closeloop.auth import policy
+from closeloop.cases import attachments
+from closeloop.cases import service as cases
+from closeloop.cases.service import CaseFilter
 from closeloop.errors import DomainError, Forbidden, Invalid
-from closeloop.services import attachments, cases, org
-from closeloop.services.cases import CaseFilter
+from closeloop.org import service as org
 from models.case import CaseCreate
 from models.enums import Action, CaseKind, RegionLevel
 from models.org import Region

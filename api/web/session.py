@@ -15,7 +15,7 @@ from datetime import datetime
 from fastapi import Request, Response
 from sqlmodel import Session
 
-from closeloop.services import auth
+from closeloop.auth import service as auth
 
 COOKIE = "closeloop_session"
 LOGIN_CSRF_COOKIE = "closeloop_login_csrf"

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from closeloop import policy
-from closeloop.policy import Principal
-from closeloop.services.cases import is_overdue
-from closeloop.services.queues import TimeLeft
+from closeloop.auth import policy
+from closeloop.auth.policy import Principal
+from closeloop.cases.queues import TimeLeft
+from closeloop.cases.service import is_overdue
 from models.case import CasePublic
 from models.enums import Action, CaseState
 from models.org import Category, Region, Unit

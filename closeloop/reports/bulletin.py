@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from closeloop.config import Settings
+from closeloop.letters.numbering import next_value
 from closeloop.reports.charts import number, percent
 from closeloop.reports.render import cn_date, definitions, env, moment, period_span, show
-from closeloop.services.numbering import next_value
 from models.enums import RegionLevel
 from models.types import SHANGHAI
 
 if TYPE_CHECKING:
-    from closeloop.services.report_content import Content
+    from closeloop.reports.content import Content
 
 
 def bulletin_number(session: Session, *, issuer_short: str, now: datetime) -> str:

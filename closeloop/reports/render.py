@@ -14,7 +14,7 @@ from models.metrics import GroupMetrics, Metrics
 from models.types import SHANGHAI
 
 if TYPE_CHECKING:
-    from closeloop.services.report_content import Content
+    from closeloop.reports.content import Content
 
 # (label, field, format): the headline figures, in the order leadership reads them.
 HEADLINE: list[tuple[str, str, str]] = [

@@ -24,7 +24,7 @@ from closeloop.reports.render import (
 from models.metrics import Metrics
 
 if TYPE_CHECKING:
-    from closeloop.services.report_content import CaseList, Content
+    from closeloop.reports.content import CaseList, Content
 
 FORMATS = {"rate": "0.00%", "days": "0.00", "score": "0.00", "int": "#,##0"}
 HEADER_FILL = PatternFill("solid", fgColor="E8EEF6")

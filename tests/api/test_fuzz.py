@@ -6,8 +6,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from api.app import create_app
+from closeloop.auth import service as auth
 from closeloop.db import new_session
-from closeloop.services import auth
 from tests.factories import PASSWORD, case_in
 
 PROBLEM = "application/problem+json"

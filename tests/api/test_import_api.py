@@ -8,7 +8,7 @@ from sqlmodel import select
 from closeloop.db import new_session
 from models.case import Case
 from tests.factories import PASSWORD
-from tests.services.test_imports import BASE, COLUMNS, DISPATCHED, csv_bytes, row
+from tests.imports.test_imports import BASE, COLUMNS, DISPATCHED, csv_bytes, row
 
 PROBLEM = "application/problem+json"
 URL = "/api/v1/cases/import"

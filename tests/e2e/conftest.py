@@ -102,7 +102,7 @@ def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> 
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app (`api.app.create_app`) on a free loopback port, over the demo district."""
     from api.app import create_app
-    from closeloop.demo import load_demo
+    from closeloop.demo.service import load_demo
 
     root = tmp_path_factory.mktemp("e2e")
     mp = pytest.MonkeyPatch()

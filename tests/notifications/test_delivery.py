@@ -20,11 +20,10 @@ from sqlmodel import col, select
 from closeloop.clock import FixedClock
 from closeloop.config import Settings
 from closeloop.db import new_session, transaction
-from closeloop.services import outbox
 from models.enums import Channel, DeliveryStatus
 from models.org import Unit
 from models.outbox import OutboxMessage
-from notifications import channels
+from notifications import channels, outbox
 from notifications.delivery import deliver_due
 from tests.factories import NOW
 from tests.notifications.servers import Robot, SMTPServer, free_port

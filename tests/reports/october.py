@@ -22,7 +22,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from closeloop.services import escalation, letters
+from closeloop.escalation import service as escalation
+from closeloop.letters import service as letters
 from models.case import Case
 from models.enums import CaseKind, Grade, LetterType
 from models.types import SHANGHAI

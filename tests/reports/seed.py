@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from closeloop.services import letters
+from closeloop.letters import service as letters
 from models.case import Case
 from models.enums import CaseKind, Grade, LetterType
 from tests.factories import Org, act, evidence, new_case

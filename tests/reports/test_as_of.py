@@ -14,11 +14,12 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
+from closeloop.cases.service import overdue_clause
 from closeloop.config import get_settings
 from closeloop.errors import Invalid
-from closeloop.reports import asof, metrics
-from closeloop.services import reports
-from closeloop.services.cases import overdue_clause
+from closeloop.reports import service as reports
+from closeloop.reports.metrics import asof
+from closeloop.reports.metrics import service as metrics
 from models.case import Case
 from models.history import CaseHistory
 from models.types import SHANGHAI
@@ -224,7 +225,7 @@ def test_no_english_in_the_xlsx(session, org, october):  # type: ignore[no-untyp
 def test_an_imported_ledger_is_read_as_of_t(session, org):  # type: ignore[no-untyped-def]
     """The import entry stands for the ledger: a case the ledger closed in October was open (and
     overdue) at the end of September; one dispatched in October was not yet dispatched then."""
-    from closeloop.services import imports
+    from closeloop.imports import service as imports
 
     rows = [
         {"number": "TZ1", "kind": "event", "title": "台账", "category_code": "0101",

@@ -3,10 +3,11 @@ accepted cases), not first, and below the score threshold or the mean of the ran
 most the three worst. A report without enough data says so."""
 
 from closeloop.config import Settings
-from closeloop.reports import metrics, ranking
+from closeloop.reports import service as reports
 from closeloop.reports.bulletin import wording
-from closeloop.services import reports
-from closeloop.services.report_content import gather
+from closeloop.reports.content import gather
+from closeloop.reports.metrics import ranking
+from closeloop.reports.metrics import service as metrics
 from models.metrics import GroupMetrics
 from tests.reports.october import FIRST, before, sh
 from tests.reports.test_render import hand_content

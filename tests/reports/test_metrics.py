@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from closeloop.errors import Forbidden, Invalid
-from closeloop.reports import metrics
-from closeloop.services import letters
+from closeloop.letters import service as letters
+from closeloop.reports.metrics import service as metrics
 from models.enums import CaseKind, Grade, LetterType
 from models.types import SHANGHAI
 from tests.factories import act, evidence, new_case
@@ -162,7 +162,7 @@ def test_equal_scores_share_a_rank(session, org, rank_small_groups):  # type: ig
 
 
 def test_weights_change_the_score(session, org, september):  # type: ignore[no-untyped-def]
-    from closeloop.reports.ranking import parse_weights
+    from closeloop.reports.metrics.ranking import parse_weights
 
     w = parse_weights("on_time_closure_rate=0,closure_rate=100,no_rework=0,sign_on_time_rate=0")
     t = metrics.compute(session, actor=org["sup"], weights=w, **SEPT).total

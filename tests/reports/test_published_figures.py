@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from closeloop.db import new_session
-from closeloop.reports import metrics
-from closeloop.services import imports
+from closeloop.imports import service as imports
+from closeloop.reports.metrics import service as metrics
 from models.types import SHANGHAI
 
 EVENTS, EVENTS_CLOSED = 31_263, 30_617

@@ -8,12 +8,12 @@ import pytest
 from openpyxl import load_workbook
 
 from closeloop.config import Settings
-from closeloop.reports import ranking
 from closeloop.reports.bulletin import render_bulletin_html
+from closeloop.reports.content import CaseList, Content
+from closeloop.reports.metrics import ranking
 from closeloop.reports.periods import parse, previous
 from closeloop.reports.render import html_to_pdf, render_html, zh
 from closeloop.reports.xlsx import SHEETS, render_xlsx
-from closeloop.services.report_content import CaseList, Content
 from models.enums import RegionLevel
 from models.metrics import GroupMetrics, LetterCounts, Metrics, MetricsReport, Ranking
 from models.org import Region

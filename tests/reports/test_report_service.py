@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from closeloop.config import get_settings
 from closeloop.db import new_session
 from closeloop.errors import Forbidden, Invalid, NotFound
-from closeloop.services import reports
+from closeloop.reports import service as reports
 from models.outbox import OutboxMessage
 from models.report import Report
 from tests.reports.seed import MONTH_END, seed

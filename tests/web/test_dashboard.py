@@ -3,7 +3,7 @@
 import re
 from datetime import timedelta
 
-from closeloop.services import letters
+from closeloop.letters import service as letters
 from models.enums import LetterType
 from tests.factories import NOW, act, case_in
 from tests.web.conftest import csrf_of
@@ -86,7 +86,7 @@ def test_a_supervisor_issues_a_letter_from_the_case_page(web, session, org):
 
 
 def test_reports_are_listed_and_downloaded_on_the_cookie_session(web, session, org):
-    from closeloop.services import reports
+    from closeloop.reports import service as reports
 
     case_in(session, org, "closed")
     report = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",

@@ -43,7 +43,7 @@ def test_the_letter_form_previews_then_issues_on_confirm(web, session, org):
 
 
 def test_a_supervisor_withdraws_a_letter_on_the_pages(web, session, org):
-    from closeloop.services import letters
+    from closeloop.letters import service as letters
     from models.enums import LetterType
 
     case = case_in(session, org, "rectifying")
@@ -96,7 +96,7 @@ def test_a_supervisor_withdraws_a_letter_on_the_pages(web, session, org):
 
 
 def test_a_letter_case_page_offers_no_return(web, session, org):
-    from closeloop.services import letters
+    from closeloop.letters import service as letters
     from models.enums import LetterType
 
     case = case_in(session, org, "rectifying")

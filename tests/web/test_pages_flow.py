@@ -203,7 +203,7 @@ def test_a_hazard_needs_evidence_and_the_note_is_kept(web, session, org):
 
 
 def test_a_unit_replies_to_a_supervision_letter_from_its_inbox(web, session, org):
-    from closeloop.services import letters
+    from closeloop.letters import service as letters
     from models.enums import LetterType
 
     late = case_in(session, org, "rectifying")

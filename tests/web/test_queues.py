@@ -1,10 +1,10 @@
-"""closeloop/services/queues.py: time left, possible duplicates, the unit inbox and the requests
+"""closeloop/cases/queues.py: time left, possible duplicates, the unit inbox and the requests
 waiting for a supervisor (the queries behind the pages)."""
 
 from datetime import UTC, datetime, timedelta
 
-from closeloop.services import deadlines, queues
-from closeloop.services.queues import TimeLeft
+from closeloop.cases import deadlines, queues
+from closeloop.cases.queues import TimeLeft
 from tests.factories import NOW, act, case_in, new_case
 
 
@@ -67,8 +67,8 @@ def test_pending_decisions_for_a_supervisor(session, org):
 
 
 def test_signing_overdue_and_overdue_lists_most_late_first(session, org, web):  # type: ignore[no-untyped-def]
-    from closeloop.services import cases
-    from closeloop.services.cases import CaseFilter
+    from closeloop.cases import service as cases
+    from closeloop.cases.service import CaseFilter
 
     fresh = case_in(session, org, "dispatched")  # sign due 2 office hours after NOW
     assert not queues.sign_overdue(fresh, NOW) and queues.sign_overdue(fresh, NOW + timedelta(days=1))

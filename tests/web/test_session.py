@@ -118,7 +118,7 @@ def test_an_expired_session_goes_back_to_login(web, clock, org):
 
 
 def test_a_deactivated_user_is_logged_out_of_the_pages(web, session, org):
-    from closeloop.services import auth
+    from closeloop.auth import service as auth
     from models.user import User
 
     c = web("h_zj")

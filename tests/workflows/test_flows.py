@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from closeloop.cli import main
+from cli import main
 from closeloop.config import get_settings
 from closeloop.db import new_session, transaction
 from models.enums import DeliveryStatus
@@ -24,8 +24,8 @@ from models.jobs import JobRun
 from models.letter import Letter
 from models.org import Unit
 from models.outbox import OutboxMessage
+from tests.escalation.escalation_helpers import late_case
 from tests.factories import PASSWORD
-from tests.services.escalation_helpers import late_case
 from workflows.flows import run_job
 
 KEYS = {"checked", "notifications", "letters", "listed"}
@@ -53,7 +53,7 @@ def _count(engine: Engine, model: type, *where: object) -> int:
 
 def test_cli_escalate_runs_the_flow_once(engine: Engine, late, cli_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "CLOSELOOP_DATABASE_URL": cli_db}
-    proc = subprocess.run([sys.executable, "-m", "closeloop.cli", "escalate", "--now", LATE],
+    proc = subprocess.run([sys.executable, "-m", "cli", "escalate", "--now", LATE],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)

@@ -21,8 +21,8 @@ from closeloop.db import make_engine, new_session, transaction, upgrade
 from models.escalation import EscalationFire
 from models.letter import Letter
 from models.outbox import OutboxMessage
+from tests.escalation.escalation_helpers import late_case
 from tests.factories import build_org
-from tests.services.escalation_helpers import late_case
 from workflows.jobs import JOBS, TIMEZONE
 
 BIN = Path(sys.executable).parent
@@ -126,7 +126,7 @@ def test_escalation_deployment_runs_on_a_prefect_server(tmp_path: Path, processe
     _wait("the Prefect server", lambda: httpx.get(f"{api}/health").status_code == 200,
           processes, timeout=120)
     env.update(PREFECT_API_URL=api, CLOSELOOP_DATABASE_URL=url, PREFECT_RUNNER_POLL_FREQUENCY="1")
-    processes.start("deploy", [sys.executable, "-m", "closeloop.cli", "deploy"], env)
+    processes.start("deploy", [sys.executable, "-m", "cli", "deploy"], env)
 
     def deployment(name: str) -> dict | None:
         r = httpx.get(f"{api}/deployments/name/{name}")
@@ -168,7 +168,7 @@ def test_escalation_deployment_runs_on_a_prefect_server(tmp_path: Path, processe
 def test_print_yaml_describes_the_same_deployments(capsys) -> None:  # type: ignore[no-untyped-def]
     import yaml
 
-    from closeloop.cli import main
+    from cli import main
 
     assert main(["deploy", "--print-yaml"]) == 0
     doc = yaml.safe_load(capsys.readouterr().out)
@@ -184,7 +184,7 @@ def test_print_yaml_describes_the_same_deployments(capsys) -> None:  # type: ign
 
 
 def test_deploy_needs_a_prefect_server(capsys) -> None:  # type: ignore[no-untyped-def]
-    from closeloop.cli import main
+    from cli import main
 
     assert main(["deploy"]) == 2  # conftest removed PREFECT_API_URL
     assert "PREFECT_API_URL" in capsys.readouterr().err

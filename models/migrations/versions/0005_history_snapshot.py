@@ -1,6 +1,6 @@
 """History entries carry the case as it stood after them (due_at, dispatched_at, closed_at,
 listed, unit_code), so that a report of a closed period is computed from the history as of its
-end (closeloop/reports/asof.py) and gives the same figures however often it is regenerated.
+end (closeloop/reports/metrics/asof.py) and gives the same figures however often it is regenerated.
 
 Existing rows are filled by replaying each case's entries in order: dispatch, extension, resume,
 reopen and reject data carry the deadline; return clears deadline, unit, dispatch and listing;

@@ -1,0 +1,293 @@
+"""The command line: `closeloop init | serve | import | escalate | report | metrics | jobs |
+run-job | deploy`."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from closeloop.clock import SystemClock
+from closeloop.config import get_settings
+from closeloop.errors import DomainError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="closeloop", description="闭环 Closeloop")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create or upgrade the schema and the first admin")
+    p.add_argument("--admin-user", required=True)
+    p.add_argument("--admin-password", required=True)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", help="API + web pages + in-process scheduler")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--demo", action="store_true", help="load the demo district first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("import", help="import a CSV or XLSX case ledger")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("escalate", help="run the escalation flow once; prints a JSON summary")
+    p.add_argument("--now", help="ISO 8601 (Asia/Shanghai without an offset); default: now; "
+                   "not later than the current time unless --dry-run")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write nothing; print what a run at --now would fire")
+    p.set_defaults(func=cmd_escalate)
+
+    p = sub.add_parser("report", help="write a weekly, monthly, quarterly or yearly report (HTML, PDF, XLSX)")
+    p.add_argument("--cadence", required=True, choices=["weekly", "monthly", "quarterly", "yearly"])
+    p.add_argument("--period", required=True, help="2025-W40 | 2025-09 | 2025-Q3")
+    p.add_argument("--out", default=".", help="directory for the files (default: here)")
+    p.add_argument("--region", help="region code (default: the district)")
+    p.add_argument("--now", help="ISO 8601 generation time (Asia/Shanghai without an offset)")
+    p.add_argument("--as-of", help="ISO 8601 report time the figures are of (Asia/Shanghai without "
+                   "an offset); default: the period's end once it is over, else --now")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("metrics", help="print the metrics of a period as JSON (as the API gives them)")
+    p.add_argument("--from", dest="date_from", type=_day, required=True, help="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=_day, required=True, help="YYYY-MM-DD, inclusive")
+    p.add_argument("--group-by", choices=["unit", "street", "community", "grid", "category", "kind"])
+    p.add_argument("--kind", choices=["event", "hazard", "letter"])
+    p.add_argument("--region", help="a region code: that subtree only")
+    p.add_argument("--as-of", help="the report time, ISO 8601 (Asia/Shanghai without an offset)")
+    p.add_argument("--weights", help="e.g. on_time_closure_rate=40,closure_rate=30,no_rework=20,"
+                   "sign_on_time_rate=10")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("run-job", help="run one scheduled job now (takes its lease)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_run_job)
+
+    p = sub.add_parser("deploy", help="serve the jobs as Prefect deployments (PREFECT_API_URL)")
+    p.add_argument("--print-yaml", action="store_true", help="print a prefect.yaml instead")
+    p.set_defaults(func=cmd_deploy)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        print(f"error: database: {reason} (is CLOSELOOP_DATABASE_URL right, and has "
+              "`closeloop init` been run?)", file=sys.stderr)
+        return 2
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from closeloop.db import make_engine
+
+    return make_engine(get_settings().database_url)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from closeloop.db import transaction, upgrade
+    from closeloop.org import bootstrap
+
+    url = get_settings().database_url
+    upgrade(url)
+    engine = _engine()
+    with transaction(engine) as session:
+        created = bootstrap.ensure_admin(session, username=args.admin_user,
+                                         password=args.admin_password, now=SystemClock().now())
+    state = "created" if created else "already exists, unchanged"
+    print(json.dumps({"database": _safe(url), "schema": "up to date",
+                      "admin": args.admin_user, "admin_status": state}, ensure_ascii=False))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from closeloop.db import upgrade
+    from closeloop.escalation.policy import load_policy
+
+    settings = get_settings()
+    load_policy(settings.escalation_policy)  # a bad policy stops the start with a clear error
+    upgrade(settings.database_url)
+    engine = _engine()
+    if args.demo:
+        from closeloop.demo.service import load_demo, print_users
+
+        users = load_demo(engine, now=SystemClock().now())
+        print_users(users)
+    app = create_app(engine=engine)
+    print(f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
+          f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}")
+    from workflows.embedded import start_embedded
+
+    scheduler = start_embedded(engine, settings)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from closeloop.auth.policy import Principal
+    from closeloop.db import transaction
+    from closeloop.imports import service as imports
+    from models.enums import Role
+
+    actor = Principal(id=None, username="cli", display_name="命令行导入", role=Role.admin)
+    with open(args.file, "rb") as handle, transaction(_engine()) as session:
+        result = imports.import_file(session, actor=actor, fileobj=handle, filename=args.file,
+                                     now=SystemClock().now())
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from closeloop.clock import parse_now
+    from closeloop.db import new_session
+    from closeloop.escalation import service as escalation
+
+    real = SystemClock().now()
+    at = parse_now(args.now, default=real)
+    escalation.check_now(at, real_now=real, dry_run=args.dry_run)  # a future now: exit 2
+    if args.dry_run:
+        with new_session(_engine()) as session:
+            result = escalation.preview(session, now=at)
+            session.rollback()  # read only: nothing to keep
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    from workflows.flows import run_job
+
+    try:
+        summary = run_job("escalation", now=at, engine=_engine())
+    except escalation.EscalationIncomplete as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        print(json.dumps(exc.summary, ensure_ascii=False))  # what was done
+        return 1
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from closeloop.auth.policy import SYSTEM
+    from closeloop.clock import parse_now
+    from closeloop.db import transaction
+    from closeloop.reports import service as reports
+    from closeloop.reports.periods import parse
+
+    period = parse(args.cadence, args.period)  # a bad period stops here, before the database
+    at = parse_now(args.now, default=SystemClock().now())
+    as_of = parse_now(args.as_of, default=at) if args.as_of else None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with transaction(_engine()) as session:
+        report = reports.generate(session, actor=SYSTEM, cadence=args.cadence,
+                                  period=period.key, region_code=args.region, now=at,
+                                  as_of=as_of)
+        assert report.id is not None
+        stem = f"report-{report.cadence}-{report.period}-{report.region_code}"
+        written = {}
+        for kind, (name, _type) in reports.FILES.items():
+            target = out / f"{stem}{'-bulletin' if kind.startswith('bulletin') else ''}{Path(name).suffix}"
+            shutil.copyfile(reports.report_dir(get_settings(), report.id) / name, target)
+            written[kind] = str(target)
+    print(json.dumps({"id": report.id, "cadence": report.cadence, "period": report.period,
+                      "region_code": report.region_code, "title": report.title,
+                      "bulletin_number": report.bulletin_number,
+                      "summary": report.summary["total"], "files": written},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD / expected YYYY-MM-DD, not {text!r}") from None
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from closeloop.auth.policy import SYSTEM
+    from closeloop.clock import parse_now
+    from closeloop.db import transaction
+    from closeloop.reports.metrics import ranking
+    from closeloop.reports.metrics import service as metrics
+
+    now = SystemClock().now()
+    with transaction(_engine()) as session:
+        report = metrics.compute(
+            session,
+            actor=SYSTEM,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            now=now,
+            group_by=args.group_by,
+            kind=args.kind,
+            region_code=args.region,
+            as_of=parse_now(args.as_of, default=now) if args.as_of else None,
+            weights=ranking.parse_weights(args.weights) if args.weights else None,
+        )
+    print(report.model_dump_json(by_alias=True, indent=2))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from workflows.jobs import JOBS, TIMEZONE
+
+    for job in JOBS:
+        print(f"{job.name:<16} {job.cron:<24} {TIMEZONE}  flow={job.flow:<16} {job.description}")
+    return 0
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    from workflows import jobs
+    from workflows.embedded import EmbeddedScheduler
+
+    job = jobs.get(args.name)
+    run = EmbeddedScheduler(_engine(), jobs=(job,)).fire(job, keep_lease=False)
+    if run is None:
+        print(f"error: {job.name} 正在其他进程中运行 / is running in another process",
+              file=sys.stderr)
+        return 1
+    print(run.summary)
+    return 0 if run.status == "ok" else 1
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from workflows import deploy
+
+    if args.print_yaml:
+        print(deploy.prefect_yaml(), end="")
+    else:
+        deploy.serve()
+    return 0
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Login with throttling, token issue, revocation and resolution to a Principal."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from closeloop.auth import security
+from closeloop.auth.policy import Principal
+from closeloop.config import Settings, get_settings
+from closeloop.errors import TooManyRequests, Unauthorized
+from models.org import Region
+from models.system import AppSetting
+from models.user import LoginFailure, RevokedToken, User
+
+SECRET_KEY = "secret_key"
+BAD_LOGIN = "用户名或密码错误 / wrong username or password"
+
+
+def signing_secret(session: Session, settings: Settings | None = None) -> str:
+    """CLOSELOOP_SECRET_KEY, or else a random key created once and kept in the database, so
+    every API process of one installation signs with the same key."""
+    settings = settings or get_settings()
+    if settings.secret_key:
+        return settings.secret_key
+    row = session.get(AppSetting, SECRET_KEY)
+    if row is None:
+        row = AppSetting(key=SECRET_KEY, value=security.new_secret())
+        session.add(row)
+        session.flush()
+    return row.value
+
+
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> tuple[str, datetime]:
+    settings = settings or get_settings()
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, col(LoginFailure.at) > since)
+    ).one()
+    if failures >= settings.login_max_failures:
+        raise TooManyRequests(
+            f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试 / too many failed "
+            f"logins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            retry_after=settings.login_window_minutes * 60,
+        )
+    user = session.exec(select(User).where(User.username == username)).first()
+    if (
+        user is None
+        or not user.active
+        or not security.verify_password(user.password_hash, password)
+    ):
+        session.add(LoginFailure(username=username, at=now))
+        raise Unauthorized(BAD_LOGIN, keep_changes=True)
+    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))  # type: ignore[call-overload]
+    assert user.id is not None
+    return security.issue_token(
+        secret=signing_secret(session, settings),
+        user_id=user.id,
+        generation=user.token_generation,
+        now=now,
+        minutes=settings.token_minutes,
+    )
+
+
+def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Principal, dict]:
+    claims = security.decode_token(token, secret=signing_secret(session), now=now)
+    if claims is None:
+        raise Unauthorized(
+            "令牌无效或已过期，请重新登录 / the token is invalid or expired; log in again"
+        )
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.active or claims.get("gen") != user.token_generation:
+        raise Unauthorized("令牌已失效，请重新登录 / the token was revoked; log in again")
+    if session.get(RevokedToken, claims["jti"]) is not None:
+        raise Unauthorized("令牌已注销，请重新登录 / the token was revoked; log in again")
+    return principal_of(session, user), claims
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    region = session.get(Region, user.region_code) if user.region_code else None
+    return Principal(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        unit_code=user.unit_code,
+        region_code=user.region_code,
+        region_path=region.path if region else None,
+    )
+
+
+def revoke(session: Session, *, claims: dict, now: datetime) -> None:
+    """Log out: this token stops working at once; expired revocations are swept as we go."""
+    session.exec(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))  # type: ignore[call-overload]
+    session.add(
+        RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC))
+    )
+
+
+def revoke_all(session: Session, *, user: User) -> None:
+    user.token_generation += 1
+    session.add(user)

@@ -1,0 +1,299 @@
+"""One unit's share of an escalation run: lock, re-check, claim, then notify, issue and list.
+
+The candidates are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite already runs one writer at a
+time), re-read, and judged again with the same rule as the sweep. Each due (case, deadline version,
+level) is claimed by inserting it into escalation_fire: the unique constraint lets exactly one
+insert through, however many runs race (INSERT … ON CONFLICT DO NOTHING RETURNING: the rows that
+come back are ours). Only what was claimed is acted on, in the same transaction.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from closeloop.auth.policy import SYSTEM
+from closeloop.calendar.days import SHANGHAI
+from closeloop.cases import history
+from closeloop.escalation import plan
+from closeloop.escalation.policy import LETTER_LEVELS, Facts
+from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
+from closeloop.letters import service as letters
+from models.case import Case
+from models.enums import CaseKind, LetterType, Role
+from models.escalation import EscalationFire
+from models.letter import Letter, LetterItem
+from notifications import outbox
+
+NOTICE_TEXT = {
+    "due_soon": ("临期提醒", "due soon"),
+    "sign_overdue": ("催办：签收超期", "signing overdue"),
+    "verify_overdue": ("核查超期", "verification overdue"),
+    "reply_overdue": ("督办件反馈逾期", "letter reply overdue"),
+}
+
+
+@dataclass
+class Counts:
+    checked: int = 0
+    notifications: int = 0
+    letters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LETTER_LEVELS, 0))
+    listed: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.checked += other.checked
+        self.notifications += other.notifications
+        for level, n in other.letters.items():
+            self.letters[level] += n
+        self.listed += other.listed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "notifications": self.notifications,
+            "letters": dict(self.letters),
+            "listed": self.listed,
+        }
+
+
+def lock_cases(session: Session, ids: Iterable[int]) -> list[Case]:
+    """The cases, re-read and locked until the transaction ends, in id order."""
+    wanted = sorted(set(ids))
+    out: list[Case] = []
+    for start in range(0, len(wanted), CHUNK):
+        stmt = select(Case).where(col(Case.id).in_(wanted[start : start + CHUNK]))
+        stmt = (
+            stmt.order_by(col(Case.id)).with_for_update().execution_options(populate_existing=True)
+        )
+        out.extend(session.exec(stmt))
+    return out
+
+
+def claim(session: Session, wanted: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+    """Insert the claims; {(case_id, level): fire id} for the ones this transaction won."""
+    if not wanted:
+        return {}
+    table = EscalationFire.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["case_id", "deadline_version", "level"])
+        .returning(table.c.id, table.c.case_id, table.c.level)
+    )
+    # An executemany with RETURNING: SQLAlchemy sends it as batched multi-row INSERTs.
+    rows = session.execute(stmt, wanted)
+    return {(case_id, level): fire_id for fire_id, case_id, level in rows}
+
+
+class UnitRun:
+    """Escalates the given cases (normally one unit's) in the caller's transaction."""
+
+    def __init__(self, session: Session, ctx: SweepContext) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.counts = Counts()
+        self.cases: dict[int, Case] = {}
+        # (unit, letter level) → case ids to cover, and fire ids to link to the letter.
+        self.letter_cases: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.letter_fires: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def run(self, case_ids: list[int], on_claims: Callable[[int], None] | None = None) -> Counts:
+        locked = lock_cases(self.session, case_ids)
+        self.cases.update({c.id: c for c in locked if c.id is not None})
+        facts = [facts_of(c) for c in locked]
+        wanted = plan.decide(self.ctx, facts, fired_levels(self.session, facts))
+        won = claim(self.session, wanted)
+        if on_claims is not None:
+            on_claims(len(won))
+        by_id = {f.case_id: f for f in facts}
+        replies: list[tuple[Case, int]] = []
+        for row in wanted:
+            fire_id = won.get((row["case_id"], row["level"]))
+            if fire_id is None:
+                continue
+            case, level = self.cases[row["case_id"]], plan.base_level(row["level"])
+            what = plan.route(row, case.kind)
+            if what == plan.REPLY:
+                replies.append((case, fire_id))
+            elif what == plan.LETTER:
+                self.letter_cases[(case.unit_code or "", level)].append(row["case_id"])
+                self.letter_fires[(case.unit_code or "", level)].append(fire_id)
+            elif what == plan.NOTICE:
+                self.notice(case, by_id[row["case_id"]], level)
+        for letter_case, fire_id in replies:
+            self.reply_overdue(letter_case, fire_id, on_claims)
+        self.issue_letters()
+        return self.counts
+
+    # --- notifications ---------------------------------------------------------------------
+
+    def notice(self, case: Case, f: Facts, level: str, to_head: bool = False) -> None:
+        zh, en = NOTICE_TEXT[level]
+        key = f"esc:{case.id}:v{f.deadline_version}:{level}"
+        if f.rework_count and level == "verify_overdue":
+            key += f".{f.rework_count}"
+        deadline = {
+            "due_soon": case.due_at,
+            "sign_overdue": case.sign_due_at,
+            "verify_overdue": case.verify_due_at,
+            "reply_overdue": case.due_at,
+        }[level]
+        when = deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if deadline else "—"
+        subject = f"{zh}：{case.number} / {en}: {case.number}"
+        body = (
+            f"{zh}：{case.number}「{case.title}」，期限 {when}。\n"
+            f"{en}: case {case.number}, deadline {when} (Asia/Shanghai)."
+        )
+        payload = {
+            "level": level,
+            "case_number": case.number,
+            "deadline_version": f.deadline_version,
+        }
+        common: dict[str, Any] = dict(
+            event=level,
+            subject=subject,
+            body=body,
+            now=self.ctx.now,
+            key=key,
+            case_id=case.id,
+            payload=payload,
+        )
+        if level in ("due_soon", "sign_overdue", "reply_overdue") and case.unit_code:
+            outbox.notify_unit(self.session, unit_code=case.unit_code, to_head=to_head, **common)
+        if level == "sign_overdue":
+            outbox.notify_region_role(
+                self.session, region_path=case.region_path, roles=(Role.dispatcher,), **common
+            )
+        if level == "verify_overdue":
+            roles = (
+                (Role.dispatcher, Role.supervisor)
+                if case.kind == CaseKind.event
+                else (Role.supervisor,)
+            )
+            outbox.notify_region_role(
+                self.session, region_path=case.region_path, roles=roles, **common
+            )
+        self.counts.notifications += 1
+
+    # --- a letter's reply overdue ----------------------------------------------------------
+
+    def reply_overdue(
+        self, letter_case: Case, fire_id: int, on_claims: Callable[[int], None] | None
+    ) -> None:
+        """警示函 about the cases the letter covered that are still being rectified late and not
+        yet warned for their deadline version; with none left, a notice to the unit's head."""
+        letter = self.session.exec(select(Letter).where(Letter.case_id == letter_case.id)).first()
+        unit = letter_case.unit_code or ""
+        eligible: list[Case] = []
+        if letter is not None:
+            ids = self.session.exec(
+                select(LetterItem.case_id).where(LetterItem.letter_id == letter.id)
+            ).all()
+            # Lock those not locked yet (re-reading a locked one could drop a change of ours).
+            for case in lock_cases(self.session, [i for i in ids if i not in self.cases]):
+                self.cases[case.id or 0] = case
+            items = [self.cases[i] for i in ids if i in self.cases]
+            eligible = plan.reply_targets(self.ctx, unit, items)  # type: ignore[assignment]
+        f = {c.id: facts_of(c) for c in eligible}
+        wanted = [
+            plan.claim_row(
+                self.ctx,
+                f[c.id],
+                "warning",
+                via_letter=letter.id if letter else None,
+                letter_case_id=letter_case.id,
+            )
+            for c in eligible
+        ]
+        won = claim(self.session, wanted)
+        if on_claims is not None:
+            on_claims(len(won))
+        covered = [c for c in eligible if (c.id, "warning") in won]
+        if not covered:
+            self.notice(letter_case, facts_of(letter_case), "reply_overdue", to_head=True)
+            return
+        for case in covered:
+            assert case.id is not None
+            self.letter_cases[(unit, "warning")].append(case.id)
+            self.letter_fires[(unit, "warning")].append(won[(case.id, "warning")])
+        self.letter_fires[(unit, "warning")].append(fire_id)
+
+    # --- letters and listing ---------------------------------------------------------------
+
+    def issue_letters(self) -> None:
+        """One letter per unit and level covering all its cases (in chunks of the most one
+        letter may list); the claims point at the letter that covers their case."""
+        for unit, level, start, chunk in plan.letter_chunks(self.letter_cases):
+            fires = self.letter_fires[(unit, level)]
+            letter = letters.issue_letter(
+                self.session,
+                letter_type=LetterType(level),
+                unit_code=unit,
+                case_ids=chunk,
+                now=self.ctx.now,
+                actor=None,
+                settings=self.ctx.settings,
+            )
+            assert letter.id is not None
+            self.counts.letters[level] += 1
+            # The first letter takes every claim (a letter case's own too); later chunks
+            # take back their cases' claims.
+            self._link(fires, letter.id, None if start == 0 else chunk)
+            if level == "warning":
+                self.list_cases([self.cases[i] for i in chunk], letter)
+
+    def _link(self, fire_ids: list[int], letter_id: int, case_ids: list[int] | None) -> None:
+        table = EscalationFire.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(fire_ids), CHUNK):
+            stmt = update(table).where(table.c.id.in_(fire_ids[start : start + CHUNK]))
+            if case_ids is not None:
+                stmt = stmt.where(table.c.case_id.in_(case_ids))
+            self.session.execute(stmt.values(letter_id=letter_id))
+
+    def list_cases(self, cases: list[Case], letter: Letter) -> None:
+        """挂牌督办: Case.listed set through the ORM, so the version compare-and-swap applies.
+        The rows are locked, so a conflict is not expected; if one comes anyway, each case is
+        refreshed and tried once more on its own."""
+        todo = [c for c in cases if not c.listed]
+        try:
+            with self.session.begin_nested():
+                for case in todo:
+                    case.listed = True
+                    case.updated_at = self.ctx.now
+                self.session.flush()
+        except StaleDataError:
+            todo = [c for c in todo if self._list_one(c)]
+        for case in todo:
+            history.append(
+                self.session,
+                case=case,
+                action="list",
+                actor=SYSTEM,
+                at=self.ctx.now,
+                from_state=case.state,
+                to_state=case.state,
+                note="挂牌督办",
+                data={"letter_id": letter.id, "number": letter.number, "level": "warning"},
+            )
+            self.counts.listed += 1
+
+    def _list_one(self, case: Case) -> bool:
+        for attempt in (1, 2):
+            self.session.refresh(case)
+            if case.listed:
+                return False
+            try:
+                with self.session.begin_nested():
+                    case.listed = True
+                    case.updated_at = self.ctx.now
+                    self.session.flush()
+                return True
+            except StaleDataError:
+                if attempt == 2:
+                    raise
+        return False

@@ -1,0 +1,115 @@
+"""The dry run: what an escalation run at `now` would fire, read-only.
+
+It writes nothing at all — no claim, no letter number, no history, no outbox message, no
+listing: it reads the sweep, the levels already fired and, for letter cases whose reply is late,
+the cases their letter covered, and asks escalation_plan the same questions the real run asks.
+The answer has the real run's summary shape plus what would fire and the letters to issue.
+"""
+
+from collections import defaultdict
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from closeloop.escalation import plan
+from closeloop.escalation.claims import Counts
+from closeloop.escalation.sweep import (
+    CHUNK,
+    SweepContext,
+    by_unit,
+    facts_of,
+    fired_levels,
+    sweep,
+)
+from models.case import Case
+from models.letter import Letter, LetterItem
+
+
+def preview(session: Session, ctx: SweepContext, *, region_path: str | None = None) -> dict[str, Any]:
+    """{"checked", "notifications", "letters", "listed", "would_fire", "letters_to_issue"} of a
+    run at ctx.now; `region_path` keeps only the cases of that jurisdiction (a supervisor's)."""
+    checked, candidates = sweep(session, ctx)
+    if region_path:
+        candidates = [c for c in candidates if c.facts.region_path.startswith(region_path)]
+    facts = {c.facts.case_id: c.facts for c in candidates}
+    fired = fired_levels(session, list(facts.values()))
+    counts = Counts(checked=checked)
+    would: list[dict[str, Any]] = []
+    letter_cases: dict[tuple[str, str], list[int]] = defaultdict(list)
+    kinds = _read(session, list(facts), Case.kind)
+    for unit, ids in by_unit(candidates).items():
+        rows = plan.decide(ctx, [facts[i] for i in ids], fired)
+        replies = []
+        for row in rows:
+            what = plan.route(row, kinds[row["case_id"]])
+            would.append(_fire(row, what))
+            if what == plan.NOTICE:
+                counts.notifications += 1
+            elif what == plan.LETTER:
+                letter_cases[(unit, plan.base_level(row["level"]))].append(row["case_id"])
+            elif what == plan.REPLY:
+                replies.append((row["case_id"], would[-1]))
+        warned = set(letter_cases[(unit, "warning")])
+        for letter_case_id, reply in replies:
+            targets = _reply_targets(session, ctx, unit, letter_case_id, warned)
+            reply["notice_to_head"] = not targets
+            if not targets:
+                counts.notifications += 1  # the reply_overdue notice to the unit's head
+                continue
+            for case in targets:
+                assert case.id is not None
+                warned.add(case.id)
+                letter_cases[(unit, "warning")].append(case.id)
+                would.append(
+                    _fire(
+                        plan.claim_row(ctx, facts_of(case), "warning"),
+                        plan.LETTER,
+                        via_letter_case=letter_case_id,
+                    )
+                )
+    to_issue: list[dict[str, Any]] = []
+    listed: set[int] = set()
+    for unit, level, _start, chunk in plan.letter_chunks(letter_cases):
+        counts.letters[level] += 1
+        to_issue.append({"unit_code": unit, "type": level, "case_ids": chunk})
+        if level == "warning":
+            listed.update(chunk)
+    counts.listed = len(listed) - sum(_read(session, sorted(listed), Case.listed).values())
+    numbers = _read(session, sorted({w["case_id"] for w in would} | listed), Case.number)
+    for w in would:
+        w["case_number"] = numbers[w["case_id"]]
+    for letter in to_issue:
+        letter["case_numbers"] = [numbers[i] for i in letter["case_ids"]]
+    return {**counts.as_dict(), "would_fire": would, "letters_to_issue": to_issue}
+
+
+def _fire(row: dict[str, Any], what: str, **extra: Any) -> dict[str, Any]:
+    out = {"case_id": row["case_id"], "level": row["level"], "action": what, **extra}
+    if what == plan.SUPERSEDED:
+        out["superseded_by"] = row["data"]["superseded_by"]
+    return out
+
+
+def _reply_targets(
+    session: Session, ctx: SweepContext, unit: str, letter_case_id: int, warned: set[int]
+) -> list[Case]:
+    """The cases a late reply would warn about: covered by the letter, still late, and not yet
+    warned for their deadline version (nor in this run's warning letter already)."""
+    letter_id = session.exec(select(Letter.id).where(Letter.case_id == letter_case_id)).first()
+    if letter_id is None:
+        return []
+    ids = session.exec(select(LetterItem.case_id).where(LetterItem.letter_id == letter_id)).all()
+    covered = session.exec(select(Case).where(col(Case.id).in_(ids))).all()
+    targets: list[Case] = plan.reply_targets(ctx, unit, covered)  # type: ignore[assignment]
+    fired = fired_levels(session, [facts_of(c) for c in targets])
+    return [c for c in targets if c.id not in warned and "warning" not in fired.get(c.id or 0, ())]
+
+
+def _read(session: Session, ids: list[int], column: Any) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(col(Case.id), column).where(col(Case.id).in_(ids[start : start + CHUNK]))
+        )
+        out.update({i: v for i, v in rows})
+    return out

@@ -1,0 +1,192 @@
+"""The sweep: one indexed query narrows the candidates, the pure rule says what is due.
+
+Candidates are the open cases whose deadline is near or past (state, due_at), the dispatched ones
+whose signing is overdue (state, sign_due_at) and the verifying ones whose verification is overdue
+(state, verify_due_at) — each branch an index range, and each skips a case whose last level for its
+deadline version already fired. Its cost follows the number of late cases, not of open ones.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy import case as sql_case
+from sqlmodel import Session, col
+
+from closeloop.calendar.days import WorkCalendar
+from closeloop.config import Settings
+from closeloop.escalation.policy import (
+    Facts,
+    Ladder,
+    Policy,
+    claim_level,
+    due_levels,
+)
+from models.case import Case
+from models.enums import CaseState
+from models.escalation import EscalationFire
+from models.org import Category
+
+CHUNK = 1000  # ids per IN list
+
+
+@dataclass
+class SweepContext:
+    """What one run works with: time, policy, calendar, the category tree, settings."""
+
+    now: datetime
+    policy: Policy
+    cal: WorkCalendar
+    settings: Settings
+    classes: dict[str, str | None] = field(default_factory=dict)
+    _ladders: dict[tuple[str, str | None, str | None], Ladder] = field(default_factory=dict)
+
+    def ladder(self, facts: Facts) -> Ladder:
+        key = (facts.kind, facts.category, facts.grade)
+        if key not in self._ladders:
+            cls = self.classes.get(facts.category) if facts.category else None
+            self._ladders[key] = self.policy.ladder_for(
+                kind=facts.kind, category=facts.category, class_code=cls, grade=facts.grade
+            )
+        return self._ladders[key]
+
+    def due(self, facts: Facts) -> list[str]:
+        """Claim levels due now (verification rounds carry their number)."""
+        levels = due_levels(facts, self.ladder(facts), self.cal, self.now)
+        return [claim_level(level, facts) for level in levels]
+
+    @property
+    def window_end(self) -> datetime:
+        """The latest deadline that can be due soon: the end of the day `max_due_soon` working
+        days after today."""
+        day, _ = self.cal.add_working_days(self.cal.local_date(self.now), self.policy.max_due_soon)
+        return self.cal.end_of_day(day)
+
+
+def load_classes(session: Session) -> dict[str, str | None]:
+    """Category item → its class (大类), for rules that name a class."""
+    return {
+        code: parent
+        for code, parent in session.execute(
+            select(Category.code, Category.parent_code)  # type: ignore[call-overload]
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    facts: Facts
+    levels: tuple[str, ...]  # due now and not yet fired
+
+
+FACT_COLUMNS: tuple[Any, ...] = (
+    col(Case.id).label("case_id"),
+    col(Case.kind),
+    col(Case.state),
+    col(Case.unit_code),
+    col(Case.deadline_version),
+    col(Case.due_at),
+    col(Case.sign_due_at),
+    col(Case.verify_due_at),
+    col(Case.category_code).label("category"),
+    col(Case.grade),
+    col(Case.rework_count),
+    col(Case.region_path),
+)
+
+
+def facts_of(row: Any) -> Facts:
+    """Facts from a sweep row or a Case."""
+    if isinstance(row, Case):
+        assert row.id is not None
+        return Facts(
+            case_id=row.id,
+            kind=str(row.kind),
+            state=str(row.state),
+            unit_code=row.unit_code,
+            deadline_version=row.deadline_version,
+            due_at=row.due_at,
+            sign_due_at=row.sign_due_at,
+            verify_due_at=row.verify_due_at,
+            category=row.category_code,
+            grade=str(row.grade) if row.grade else None,
+            rework_count=row.rework_count,
+            region_path=row.region_path,
+        )
+    return Facts(**row._mapping)
+
+
+def _fired(level: Any) -> Any:
+    fire = EscalationFire
+    return exists().where(
+        col(fire.case_id) == col(Case.id),
+        col(fire.deadline_version) == col(Case.deadline_version),
+        col(fire.level) == level,
+    )
+
+
+def candidate_filter(now: datetime, window_end: datetime) -> Any:
+    running = [s.value for s in CaseState.clock_running_states()]
+    verify_key = sql_case(
+        (col(Case.rework_count) == 0, literal("verify_overdue")),
+        else_=literal("verify_overdue.") + cast(col(Case.rework_count), String),
+    )
+    return or_(
+        # Rectification: near or past the deadline; "warning" is the ladder's last rung.
+        and_(col(Case.state).in_(running), col(Case.due_at) <= window_end, ~_fired("warning")),
+        and_(
+            col(Case.state) == CaseState.dispatched,
+            col(Case.sign_due_at) < now,
+            ~_fired("sign_overdue"),
+        ),
+        and_(
+            col(Case.state) == CaseState.verifying,
+            col(Case.verify_due_at) < now,
+            ~_fired(verify_key),
+        ),
+    )
+
+
+def fired_levels(session: Session, facts: list[Facts]) -> dict[int, set[str]]:
+    """Levels already claimed for each case's current deadline version."""
+    version = {f.case_id: f.deadline_version for f in facts}
+    out: dict[int, set[str]] = defaultdict(set)
+    ids = sorted(version)
+    fire = EscalationFire
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(fire.case_id, fire.deadline_version, fire.level).where(  # type: ignore[call-overload]
+                col(fire.case_id).in_(ids[start : start + CHUNK])
+            )
+        )
+        for case_id, ver, level in rows:
+            if version[case_id] == ver:
+                out[case_id].add(level)
+    return out
+
+
+def sweep(session: Session, ctx: SweepContext) -> tuple[int, list[Candidate]]:
+    """(rows checked, candidates with at least one level due and not yet fired), by case id."""
+    rows = session.execute(
+        select(*FACT_COLUMNS)
+        .where(candidate_filter(ctx.now, ctx.window_end))
+        .order_by(col(Case.id))
+    ).all()
+    facts = [facts_of(row) for row in rows]
+    fired = fired_levels(session, facts)
+    out = []
+    for f in facts:
+        levels = tuple(lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ()))
+        if levels:
+            out.append(Candidate(f, levels))
+    return len(rows), out
+
+
+def by_unit(candidates: list[Candidate]) -> dict[str, list[int]]:
+    """Case ids per unit, units in code order (every process takes the same order)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for c in candidates:
+        groups[c.facts.unit_code or ""].append(c.facts.case_id)
+    return {unit: sorted(ids) for unit, ids in sorted(groups.items())}

@@ -1,0 +1,145 @@
+"""Reading letters: the API's view of a letter, lists and single letters by jurisdiction, and the
+earlier letters about given cases (what a new letter may name)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, col, select
+
+from closeloop.auth.policy import Principal
+from closeloop.errors import Forbidden, NotFound
+from closeloop.letters.wording import TYPE_NAME, cn_date
+from models.case import Case
+from models.enums import LetterType, Role
+from models.letter import Letter, LetterItem, LetterPublic
+
+
+def standing_at(at: datetime) -> ColumnElement[bool]:
+    """A letter standing at `at`: issued by then and not withdrawn by then. The one rule for
+    which letters a new letter may name, the metrics count and a report lists (a letter withdrawn
+    after a report's time still stood at that time, so the report does not change)."""
+    issued = col(Letter.issued_at) <= at
+    return issued & (col(Letter.withdrawn_at).is_(None) | (col(Letter.withdrawn_at) > at))
+
+
+def earlier_letters(
+    session: Session, case_ids: list[int], *, now: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """case id → the letters issued about it up to `now` and not withdrawn, oldest first: those
+    that cover it, and for a letter case the letter it answers. Each as {id, number, type,
+    type_name, date}."""
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in case_ids}
+    if not case_ids:
+        return out
+    standing = (standing_at(now),)
+    covering = (
+        select(LetterItem.case_id, Letter)
+        .join(Letter, col(Letter.id) == LetterItem.letter_id)
+        .where(col(LetterItem.case_id).in_(case_ids), *standing)
+    )
+    answered = select(Letter.case_id, Letter).where(col(Letter.case_id).in_(case_ids), *standing)
+    found: list[tuple[int, Letter]] = [(cid, row) for cid, row in session.exec(covering)]
+    found += [(cid, row) for cid, row in session.exec(answered) if cid is not None]
+    found.sort(key=lambda pair: (pair[1].issued_at, pair[1].id or 0))
+    for case_id, letter in found:
+        if any(e["id"] == letter.id for e in out[case_id]):
+            continue
+        out[case_id].append(
+            {
+                "id": letter.id,
+                "number": letter.number,
+                "type": str(letter.type),
+                "type_name": TYPE_NAME[LetterType(letter.type)],
+                "date": cn_date(letter.issued_at),
+            }
+        )
+    return out
+
+
+def letter_public(
+    session: Session, letter: Letter, case_ids: list[int] | None = None
+) -> LetterPublic:
+    """The letter as the API shows it; `case_ids` when the caller has loaded them already."""
+    assert letter.id is not None
+    ids = case_ids if case_ids is not None else _items(session, [letter.id])[letter.id]
+    order = {row["id"]: row["seq"] for row in letter.content.get("cases", [])}
+    return LetterPublic(
+        id=letter.id,
+        number=letter.number,
+        type=letter.type,
+        unit_code=letter.unit_code,
+        title=letter.title,
+        case_ids=sorted(ids, key=lambda i: (order.get(i, 0), i)),
+        issued_at=letter.issued_at,
+        reply_due_at=letter.reply_due_at,
+        case_id=letter.case_id,
+        withdrawn=letter.withdrawn_at is not None,
+        withdrawn_at=letter.withdrawn_at,
+        withdraw_reason=letter.withdraw_reason,
+    )
+
+
+def list_letters(
+    session: Session,
+    *,
+    actor: Principal,
+    letter_type: LetterType | None = None,
+    unit_code: str | None = None,
+    case_id: int | None = None,
+    limit: int | None = None,
+) -> list[LetterPublic]:
+    """Letters the actor may read, newest first; with `case_id`, those about that case or that
+    are that case (a letter's own case). Two queries, however many letters."""
+    stmt = _jurisdiction(select(Letter), actor)
+    if letter_type is not None:
+        stmt = stmt.where(Letter.type == letter_type)
+    if unit_code:
+        stmt = stmt.where(Letter.unit_code == unit_code)
+    if case_id is not None:
+        about = select(LetterItem.letter_id).where(LetterItem.case_id == case_id)
+        stmt = stmt.where(col(Letter.id).in_(about) | (col(Letter.case_id) == case_id))
+    stmt = stmt.order_by(col(Letter.issued_at).desc(), col(Letter.id).desc())
+    rows = list(session.exec(stmt.limit(limit) if limit is not None else stmt))
+    items = _items(session, [r.id for r in rows if r.id is not None])
+    return [letter_public(session, row, items[row.id]) for row in rows if row.id is not None]
+
+
+def _items(session: Session, letter_ids: list[int]) -> dict[int, list[int]]:
+    """letter id → the ids of the cases it is about."""
+    out: dict[int, list[int]] = {i: [] for i in letter_ids}
+    if letter_ids:
+        stmt = select(LetterItem.letter_id, LetterItem.case_id).where(
+            col(LetterItem.letter_id).in_(letter_ids)
+        )
+        for letter_id, item in session.exec(stmt):
+            out[letter_id].append(item)
+    return out
+
+
+def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        raise NotFound(f"函件 {letter_id} 不存在 / letter {letter_id} does not exist")
+    visible = session.exec(_jurisdiction(select(Letter.id), actor).where(Letter.id == letter_id))
+    if visible.first() is None:
+        raise Forbidden(
+            f"函件 {letter.number} 不在您的管辖范围内 / letter {letter.number} is outside your "
+            "jurisdiction"
+        )
+    return letter
+
+
+def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
+    if actor.role == Role.admin:
+        return stmt
+    if actor.role == Role.handler:
+        return stmt.where(Letter.unit_code == (actor.unit_code or "\x00"))
+    if actor.role == Role.reporter:
+        raise Forbidden("网格员不能查看函件 / reporters may not read letters")
+    under = col(Case.region_path).startswith(actor.region_path or "\x00", autoescape=True)
+    own = select(Case.id).where(under)
+    covered = (
+        select(LetterItem.letter_id).join(Case, col(Case.id) == LetterItem.case_id).where(under)
+    )
+    return stmt.where(or_(col(Letter.case_id).in_(own), col(Letter.id).in_(covered)))

@@ -1,0 +1,270 @@
+"""The aggregate queries behind the metrics: each one GROUP BY statement, no row loop in Python.
+
+Every query takes the same `Scope` (who asks, which kinds, which region, the period and the
+report time T) and a grouping, and returns {key: counts}. The cohort is the cases reported in the
+period (and by T); the backlog (overdue, listed) is every case of the scope reported before the
+period's end and by T; letters are those issued in the period and by T. What a case was at T —
+its state, deadline, close time, listing and unit — comes from the history (asof.py), so a
+closed period's figures do not change when cases move on later; grouped by unit, a case counts
+for the unit that held it at T.
+
+Imported ledgers carry one `import` history entry instead of the action history, so the action
+counts read an import entry as what its ledger state implies: a dispatched or later case was
+dispatched once and signed on time (the ledger has no signing time; the import takes
+dispatched_at as the signing time), a verifying or closed case was submitted once.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, literal, select
+from sqlmodel import Session, col
+
+from closeloop.auth.policy import Principal
+from closeloop.calendar.days import WorkCalendar
+from closeloop.cases.service import jurisdiction
+from closeloop.letters.reads import standing_at
+from closeloop.reports.metrics import asof
+from closeloop.reports.metrics.sql import local_date, workday_ordinals
+from models.case import Case
+from models.enums import CaseState, LetterType
+from models.history import CaseHistory
+from models.letter import Letter, LetterItem
+
+DISPATCHED = [s.value for s in (*CaseState.dispatched_states(), CaseState.closed)]
+SIGNED = [s.value for s in (CaseState.rectifying, CaseState.suspended, CaseState.verifying,
+                            CaseState.closed)]  # fmt: skip
+SUBMITTED = [CaseState.verifying.value, CaseState.closed.value]
+OPEN = [s.value for s in CaseState.open_states()]
+
+
+@dataclass(frozen=True)
+class Scope:
+    actor: Principal
+    kinds: tuple[str, ...]
+    region_path: str | None
+    start: datetime  # the period, [start, end)
+    end: datetime
+    as_of: datetime  # the report time
+
+    def cases(self, stmt: Select[Any]) -> Select[Any]:
+        """Narrow a statement over Case to the scope (jurisdiction, kinds, region)."""
+        stmt = jurisdiction(stmt, self.actor).where(col(Case.kind).in_(self.kinds))
+        if self.region_path:
+            stmt = stmt.where(col(Case.region_path).startswith(self.region_path, autoescape=True))
+        return stmt
+
+    def cohort(self, stmt: Select[Any]) -> Select[Any]:
+        """The cases reported in the period, by the report time."""
+        return self.backlog(stmt).where(col(Case.reported_at) >= self.start)
+
+    def backlog(self, stmt: Select[Any]) -> Select[Any]:
+        """The cases reported before the period's end, by the report time: the backlog whose
+        overdue and listed cases a report counts and lists."""
+        return self.cases(stmt).where(
+            col(Case.reported_at) < self.end, col(Case.reported_at) <= self.as_of
+        )
+
+    def at(self, *, cohort: bool) -> Subquery:
+        """The scope's cases as they stood at the report time (asof.at): the cohort's, or the
+        backlog's. Queries group over this alone; see asof.py on why nothing is joined to it."""
+        return asof.at(self.as_of, narrow=self.cohort if cohort else self._open_at)
+
+    def _open_at(self, stmt: Select[Any]) -> Select[Any]:
+        """The backlog less the cases certainly closed at T: a case closed (or cancelled) now
+        whose last close came at or before T stayed closed from then on (a reopen clears
+        closed_at), so it can be neither overdue nor listed at T. Only narrows the window."""
+        ended = func.coalesce(col(Case.closed_at), col(Case.cancelled_at))
+        final = col(Case.state).in_([CaseState.closed.value, CaseState.cancelled.value])
+        return self.backlog(stmt).where(~(final & (ended <= self.as_of)))
+
+
+_KEYS: dict[str, Any] = {
+    "street": col(Case.street_code),
+    "community": col(Case.community_code),
+    "grid": col(Case.grid_code),
+    "category": col(Case.category_code),
+    "kind": col(Case.kind),
+}
+
+
+def group_key(group_by: str | None, a: Subquery | None) -> Any | None:
+    """The grouping expression, over the cases at T (`a`) or over Case: a case's unit is the one
+    that held it at T; streets, grids, categories and kinds do not change."""
+    if group_by is None:
+        return None
+    if a is not None:
+        return a.c.unit_code if group_by == "unit" else a.c[_KEYS[group_by].key]
+    return col(Case.unit_code) if group_by == "unit" else _KEYS[group_by]
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _key(key: Any | None) -> Any:
+    """The group key to select: None (no grouping) selects NULL and groups by nothing, since
+    PostgreSQL refuses a constant in GROUP BY."""
+    return (key if key is not None else literal(None)).label("k")
+
+
+def _by(key: Any | None, *others: Any) -> list[Any]:
+    return ([key] if key is not None else []) + list(others)
+
+
+def _rows(session: Session, stmt: Select[Any]) -> dict[Any, tuple[int, ...]]:
+    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(stmt)}
+
+
+def cohort_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, tuple[int, ...]]:
+    """key → (reported, cancelled, closed, on_time_closed), the states at T."""
+    a = scope.at(cohort=True)
+    key = group_key(group_by, a)
+    stmt = select(_key(key), func.count(), _count(asof.cancelled(a)), _count(asof.closed(a)),
+                  _count(asof.on_time(a))).select_from(a)  # fmt: skip
+    return _rows(session, stmt.group_by(*_by(key)))
+
+
+def action_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, tuple[int, ...]]:
+    """key → (dispatches, returns, submissions, rejections, signed_on_time), over the history
+    of the cohort up to the report time. Grouped by unit, an action counts for the unit that held
+    the case then: a dispatch and its return for the unit they name, a signing or submission for
+    the unit the entry's snapshot names."""
+    h = CaseHistory
+    action, to_state = col(h.action), col(h.to_state)
+    imported = action == "import"
+    dispatch = (action == "dispatch") | (imported & to_state.in_(DISPATCHED))
+    signed = ((action == "sign") & (h.data["on_time"].as_boolean() == literal(True))) | (
+        imported & to_state.in_(SIGNED)
+    )
+    submit = (action == "submit") | (imported & to_state.in_(SUBMITTED))
+    key = group_key(group_by, None)
+    if group_by == "unit":
+        key = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code), col(Case.unit_code))
+    stmt: Select[Any] = (
+        select(
+            _key(key),
+            _count(dispatch),
+            _count(action == "return"),
+            _count(submit),
+            _count(action == "reject"),
+            _count(signed),
+        )
+        .select_from(h)
+        .join(Case, col(Case.id) == col(h.case_id))
+    )
+    stmt = scope.cohort(stmt).where(
+        action.in_(["dispatch", "return", "sign", "submit", "reject", "import"]),
+        imported | (col(h.at) <= scope.as_of),
+    )
+    return _rows(session, stmt.group_by(*_by(key)))
+
+
+def handling_histograms(
+    session: Session, scope: Scope, group_by: str | None, cal: WorkCalendar, first: date
+) -> dict[Any, Counter[int]]:
+    """key → {working days from dispatch to close: number of cases}, for the cohort's cases
+    closed at the report time. A histogram per group gives the exact median and mean without
+    reading the cases one by one."""
+    last = cal.local_date(scope.as_of)
+    if last < first:
+        return {}
+    a = scope.at(cohort=True)
+    key = group_key(group_by, a)
+    # First the (dispatch day, close day) pairs with their counts — one pass over the cases —
+    # then the small table of pairs is joined to the working-day ordinals.
+    pairs = (
+        select(
+            _key(key),
+            local_date(a.c.dispatched_at).label("dispatched"),
+            local_date(a.c.closed_at).label("closed"),
+            func.count().label("cases"),
+        )
+        .select_from(a)
+        .where(asof.closed(a), a.c.dispatched_at.is_not(None))
+    )
+    pairs = pairs.group_by(*_by(key), "dispatched", "closed")
+    p = pairs.subquery("pairs")
+    wd = workday_ordinals(cal, first, last)
+    dispatched, closed = wd.alias("d"), wd.alias("c")
+    days = (closed.c.n - dispatched.c.n).label("days")
+    stmt = (
+        select(p.c.k, days, func.sum(p.c.cases))
+        .select_from(p)
+        .join(dispatched, dispatched.c.day == p.c.dispatched)
+        .join(closed, closed.c.day == p.c.closed)
+        .group_by(p.c.k, days)
+    )
+    out: dict[Any, Counter[int]] = {}
+    for k, n_days, count in session.execute(stmt):
+        out.setdefault(k, Counter())[int(n_days)] += int(count)
+    return out
+
+
+def backlog_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, tuple[int, ...]]:
+    """key → (overdue_open, listed_open) at the report time, over the backlog (Scope.backlog):
+    the same set the report's lists show (backlog_cases)."""
+    a = scope.at(cohort=False)
+    key = group_key(group_by, a)
+    overdue, listed = asof.overdue(a, scope.as_of), asof.listed(a)
+    stmt = select(_key(key), _count(overdue), _count(listed)).select_from(a).where(overdue | listed)
+    return _rows(session, stmt.group_by(*_by(key)))
+
+
+def backlog_cases(
+    session: Session, scope: Scope, *, which: str, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The backlog's overdue (`which="overdue"`) or listed cases at the report time: how many,
+    and the first `limit` by deadline at T as (Case, state, due_at, dispatched_at, unit_code,
+    listed) at T. Counted by the same predicate as backlog_counts."""
+    a = scope.at(cohort=False)
+    where = asof.overdue(a, scope.as_of) if which == "overdue" else asof.listed(a)
+    total = int(session.execute(select(func.count()).select_from(a).where(where)).scalar() or 0)
+    found = session.execute(
+        select(a.c.case_id, a.c.state, a.c.due_at, a.c.dispatched_at, a.c.unit_code, a.c.listed)
+        .where(where)
+        .order_by(a.c.due_at.asc().nulls_last(), a.c.case_id)
+        .limit(limit)
+    ).all()
+    cases: dict[int, Case] = {}
+    ids = [row[0] for row in found]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        cases.update(
+            (c.id or 0, c) for c in session.scalars(select(Case).where(col(Case.id).in_(chunk)))
+        )
+    return total, [(cases[row[0]], *row[1:]) for row in found]
+
+
+def letter_counts(
+    session: Session, scope: Scope, group_by: str | None
+) -> dict[Any, dict[str, int]]:
+    """key → {letter type: letters issued in the period, by the report time, about cases of the
+    scope}. A letter about cases in two streets counts once for each street, and once in the
+    total (key None); grouped by unit, it counts for the unit it was sent to."""
+    key = col(Letter.unit_code) if group_by == "unit" else group_key(group_by, None)
+    stmt = (
+        select(_key(key), col(Letter.type), func.count(distinct(col(Letter.id))))
+        .select_from(Letter)
+        .join(LetterItem, col(LetterItem.letter_id) == col(Letter.id))
+        .join(Case, col(Case.id) == col(LetterItem.case_id))
+        .where(
+            col(Letter.issued_at) >= scope.start,
+            col(Letter.issued_at) < scope.end,
+            standing_at(scope.as_of),
+        )
+    )
+    out: dict[Any, dict[str, int]] = {}
+    for k, letter_type, count in session.execute(
+        scope.cases(stmt).group_by(*_by(key, Letter.type))
+    ):
+        out.setdefault(k, dict.fromkeys(LetterType, 0))[LetterType(letter_type)] = int(count)
+    return out

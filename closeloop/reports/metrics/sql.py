@@ -1,0 +1,68 @@
+"""SQL building blocks the metrics share: local dates, the working-day ordinal, exact ratios.
+
+Timestamps are stored in UTC; leadership counts days in Asia/Shanghai, so a date in SQL is the
+Shanghai date of a timestamp — `date(ts, '+8 hours')` on SQLite (stored as naive UTC text),
+`(ts AT TIME ZONE 'Asia/Shanghai')::date` on PostgreSQL. China has had no daylight saving time
+since 1991, so a fixed offset is exact on SQLite.
+"""
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Date, Integer, column, values
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from closeloop.calendar.days import WorkCalendar
+
+RATE_PLACES = Decimal("0.0001")  # rates in the API: 0.9793
+FIGURE_PLACES = Decimal("0.01")  # scores and working days: 95.17
+
+
+class local_date(FunctionElement[date]):  # noqa: N801 - reads like the SQL function it is
+    """The Asia/Shanghai calendar date of a UTC timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+@compiles(local_date)
+def _local_date_default(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
+
+
+def workday_ordinals(cal: WorkCalendar, first: date, last: date) -> Any:
+    """A VALUES table (day, n): n = working days from `first` up to and including `day`, so the
+    working days from a dispatch day to a close day are n(close) − n(dispatch) (0 the same day;
+    Friday → Monday is 1). Built from the same calendar that sets deadlines, overrides included."""
+    rows = []
+    n = 0
+    day = first
+    while day <= last:
+        if cal.is_workday(day):
+            n += 1
+        rows.append((day, n))
+        day += timedelta(days=1)
+    return (
+        values(column("day", Date), column("n", Integer), name="workday").data(rows).cte("workday")
+    )
+
+
+def ratio(numerator: int, denominator: int, places: Decimal = RATE_PLACES) -> float | None:
+    """numerator / denominator rounded half up; None when there is no denominator (an empty
+    group has no rate: it is neither 0% nor 100%)."""
+    if denominator <= 0:
+        return None
+    return float((Decimal(numerator) / Decimal(denominator)).quantize(places, ROUND_HALF_UP))
+
+
+def rounded(value: float | Decimal | None, places: Decimal = FIGURE_PLACES) -> float | None:
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(places, ROUND_HALF_UP))

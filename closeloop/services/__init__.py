@@ -1,1 +1,0 @@
-"""Domain services: take the session first and keyword-only arguments after it; never commit."""
