@@ -11,8 +11,9 @@ the same run it measures (median of 3 for the read-only ones):
 - baseline naive: load every open case as an ORM object and apply the same pure rule (due_levels);
 - sweep: what a run reads before it writes — the one indexed candidate query, the lookup of levels
   already fired, and the pure rule;
-- first run: `escalation.run_all` for real (claims, letters, notices, listing), committed;
-- rerun: `run_all` again at the same moment: everything has fired, nothing is written.
+- first run: the escalation flow (`run_job("escalation")`, one transaction per unit) for real
+  (claims, letters, notices, listing), committed;
+- rerun: the flow again at the same moment: everything has fired, nothing is written.
 """
 
 import argparse
@@ -39,12 +40,12 @@ from closeloop.calendar.days import SHANGHAI, WorkCalendar  # noqa: E402
 from closeloop.cases.deadlines import load_calendar  # noqa: E402
 from closeloop.config import get_settings  # noqa: E402
 from closeloop.db import make_engine, new_session, transaction, upgrade  # noqa: E402
-from closeloop.escalation import service as escalation  # noqa: E402
 from closeloop.escalation.policy import load_policy  # noqa: E402
 from closeloop.escalation.sweep import SweepContext, facts_of, load_classes, sweep  # noqa: E402
 from models.case import Case  # noqa: E402
 from models.enums import CaseState  # noqa: E402
 from models.org import Unit  # noqa: E402
+from workflows.flows import run_job  # noqa: E402
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)  # a Thursday
 UNITS = [f"U{n:02d}" for n in range(10)]
@@ -150,8 +151,8 @@ def measure(engine: Engine) -> dict[str, tuple[float, Any]]:
         "baseline: count(*) of open cases": timed(count, 3),
         "baseline: naive load of open cases": timed(naive, 3),
         "sweep (query + fired + rule)": timed(sweep_only, 3),
-        "first run (run_all, committed)": timed(lambda: escalation.run_all(engine, now=NOW)),
-        "rerun (all fired)": timed(lambda: escalation.run_all(engine, now=NOW)),
+        "first run (the flow, committed)": timed(lambda: run_job("escalation", now=NOW, engine=engine)),
+        "rerun (all fired)": timed(lambda: run_job("escalation", now=NOW, engine=engine)),
     }
 
 

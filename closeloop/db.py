@@ -1,17 +1,20 @@
 """Engines, sessions and schema upgrades, for SQLite (default) and PostgreSQL."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from closeloop.config import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "migrations"
+DEADLOCK_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -48,10 +51,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
@@ -68,6 +67,35 @@ def transaction(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts: int = 3) -> T:
+    """`work(session)` in a transaction of its own, committed; run again from the start (a
+    fresh transaction) when the database chose it as a deadlock victim, up to `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not is_deadlock(exc) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """The transaction lost a lock race (deadlock, serialization failure): running it again
+    succeeds."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in DEADLOCK_SQLSTATES
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database went away or cannot be reached (connection lost or refused, locked past the
+    busy timeout), as opposed to a fault of the data; a deadlock is neither."""
+    if is_deadlock(exc):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def alembic_config(url: str) -> Any:

@@ -1,25 +1,25 @@
-"""The delivery job: send due outbox messages, with retries, back-off and a visible failed state.
+"""Delivery: send due outbox messages, with retries, back-off and a visible failed state.
 
-One run: (1) claim a batch of due messages in a short transaction — `UPDATE … SET claimed_until`
-guarded by `claimed_until IS NULL OR claimed_until < now`, so two runs never hold one message at
-once; (2) send each message outside any transaction; (3) record each result in its own short
-transaction: sent (with sent_at), or the failure (attempts + 1, last_error, next attempt after
-backoff·2^(attempts−1)), or failed after the last attempt. A crash between (2) and (3) leaves the
-message pending with a claim that runs out; the next run sends it again with the same idempotency
-key. Delivery is therefore at-least-once, and the receiver can drop repeats by that key.
+The delivery flow (workflows/flows.py) runs it: (1) claim a batch of due messages in a short
+transaction — `UPDATE … SET claimed_until` guarded by `claimed_until IS NULL OR claimed_until <
+now`, so two runs never hold one message at once; (2) per batch of those, send each message
+outside any transaction; (3) record each result in its own short transaction: sent (with
+sent_at), or the failure (attempts + 1, last_error, next attempt after backoff·2^(attempts−1)),
+or failed after the last attempt. A crash between (2) and (3) leaves the message pending with a
+claim that runs out; the next run sends it again with the same idempotency key. Delivery is
+therefore at-least-once, and the receiver can drop repeats by that key.
+
+These functions take the caller's session and never commit; `send_one` touches no database.
 """
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Engine, or_, update
-from sqlmodel import col, select
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
 
-from closeloop.config import Settings, get_settings
-from closeloop.db import transaction
+from closeloop.config import Settings
 from models.enums import Channel, DeliveryStatus
 from models.outbox import OutboxMessage
 from notifications import channels
@@ -35,57 +35,72 @@ class Outcome:
     error: str | None = None
 
 
+def claim_until(now: datetime, settings: Settings) -> datetime:
+    """When a claim taken at `now` runs out."""
+    return now + timedelta(seconds=settings.delivery_claim_seconds)
+
+
+def send_seconds(settings: Settings) -> float:
+    """How long a run may go on starting sends (its claims must outlast the recording)."""
+    return settings.delivery_claim_seconds * CLAIM_SHARE
+
+
 def claim_due(
-    engine: Engine, *, now: datetime, settings: Settings, limit: int = 200
-) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for this run and return them (detached, claim set)."""
-    until = now + timedelta(seconds=settings.delivery_claim_seconds)
+    session: Session, *, now: datetime, settings: Settings, limit: int = 200
+) -> list[int]:
+    """Claim up to `limit` due messages until claim_until(now): their ids, in sending order."""
+    until = claim_until(now, settings)
     free = or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now)
-    with transaction(engine) as session:
-        ids = list(
-            session.exec(
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.status == DeliveryStatus.pending,
-                    col(OutboxMessage.channel).in_([Channel.email, Channel.webhook]),
-                    col(OutboxMessage.next_attempt_at) <= now,
-                    free,
-                )
-                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-                .limit(limit)
-                # PostgreSQL: concurrent runs take disjoint batches instead of queueing on one.
-                .with_for_update(skip_locked=True)
+    order = (col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+    ids = list(
+        session.exec(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == DeliveryStatus.pending,
+                col(OutboxMessage.channel).in_([Channel.email, Channel.webhook]),
+                col(OutboxMessage.next_attempt_at) <= now,
+                free,
             )
+            .order_by(*order)
+            .limit(limit)
+            # PostgreSQL: concurrent runs take disjoint batches instead of queueing on one.
+            .with_for_update(skip_locked=True)
         )
-        if not ids:
-            return []
-        # The guard is evaluated again by the UPDATE itself: a row another run claimed since the
-        # SELECT (PostgreSQL re-checks it after that run commits) is not returned here.
-        claimed = (
-            session.connection()
-            .execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id).in_(ids),
-                    col(OutboxMessage.status) == DeliveryStatus.pending,
-                    free,
-                )
-                .values(claimed_until=until)
-                .returning(col(OutboxMessage.id))
+    )
+    if not ids:
+        return []
+    # The guard is evaluated again by the UPDATE itself: a row another run claimed since the
+    # SELECT (PostgreSQL re-checks it after that run commits) is not returned here.
+    claimed = set(
+        session.connection()
+        .execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(ids),
+                col(OutboxMessage.status) == DeliveryStatus.pending,
+                free,
             )
-            .scalars()
-            .all()
+            .values(claimed_until=until)
+            .returning(col(OutboxMessage.id))
         )
-        if not claimed:
-            return []
-        rows = session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(claimed))
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-        ).all()
-        for row in rows:
-            session.expunge(row)
-        return list(rows)
+        .scalars()
+        .all()
+    )
+    return [i for i in ids if i is not None and i in claimed]
+
+
+def claimed(session: Session, *, ids: list[int], until: datetime) -> list[OutboxMessage]:
+    """Those of `ids` still pending under the claim that runs out at `until` (detached), in
+    sending order: a batch run again after a failure skips what it already recorded."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), OutboxMessage.status == DeliveryStatus.pending)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+    ).all()
+    mine = [row for row in rows if row.claimed_until == until]
+    for row in rows:
+        session.expunge(row)
+    return mine
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
@@ -94,57 +109,55 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
 
 
 def record(
-    engine: Engine,
-    msg: OutboxMessage,
+    session: Session,
     *,
+    msg: OutboxMessage,
     now: datetime,
     settings: Settings,
     error: channels.SendError | None,
 ) -> Outcome:
-    """Write one send's result and release the claim, in its own short transaction."""
+    """Write one send's result and release the claim (the caller commits at once)."""
     assert msg.id is not None
-    with transaction(engine) as session:
-        if error is None:
-            # It was sent: that is the truth whatever happened to the claim meanwhile.
-            session.connection().execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == msg.id)
-                .values(
-                    status=DeliveryStatus.sent,
-                    sent_at=now,
-                    claimed_until=None,
-                    attempts=col(OutboxMessage.attempts) + 1,
-                )
+    if error is None:
+        # It was sent: that is the truth whatever happened to the claim meanwhile.
+        session.connection().execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == msg.id)
+            .values(
+                status=DeliveryStatus.sent,
+                sent_at=now,
+                claimed_until=None,
+                attempts=col(OutboxMessage.attempts) + 1,
             )
-            return Outcome("sent")
-        row = session.exec(
-            select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()
-        ).one()
-        if row.status != DeliveryStatus.pending or row.claimed_until != msg.claimed_until:
-            # Our claim ran out and another run took the message over: its result counts.
-            return Outcome("skipped", error.reason)
-        row.attempts += 1
-        row.last_error = error.reason
-        row.claimed_until = None
-        if error.permanent or row.attempts >= settings.delivery_max_attempts:
-            row.status = DeliveryStatus.failed
-            return Outcome("failed", error.reason)
-        row.next_attempt_at = now + backoff(row.attempts, settings)
-        return Outcome("retrying", error.reason)
+        )
+        return Outcome("sent")
+    row = session.exec(
+        select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()
+    ).one()
+    if row.status != DeliveryStatus.pending or row.claimed_until != msg.claimed_until:
+        # Our claim ran out and another run took the message over: its result counts.
+        return Outcome("skipped", error.reason)
+    row.attempts += 1
+    row.last_error = error.reason
+    row.claimed_until = None
+    if error.permanent or row.attempts >= settings.delivery_max_attempts:
+        row.status = DeliveryStatus.failed
+        return Outcome("failed", error.reason)
+    row.next_attempt_at = now + backoff(row.attempts, settings)
+    return Outcome("retrying", error.reason)
 
 
-def release(engine: Engine, msgs: list[OutboxMessage]) -> None:
+def release(session: Session, *, msgs: list[OutboxMessage]) -> None:
     """Give back claims this run will not use, so the next run need not wait for them."""
     for msg in msgs:
-        with transaction(engine) as session:
-            session.connection().execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == msg.id,
-                    col(OutboxMessage.claimed_until) == msg.claimed_until,
-                )
-                .values(claimed_until=None)
+        session.connection().execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == msg.id,
+                col(OutboxMessage.claimed_until) == msg.claimed_until,
             )
+            .values(claimed_until=None)
+        )
 
 
 def send_one(
@@ -157,28 +170,3 @@ def send_one(
     except Exception as exc:  # a sender bug must still be recorded, never lost
         return channels.SendError(f"{type(exc).__name__}: {exc}")
     return None
-
-
-def deliver_due(
-    engine: Engine, *, now: datetime, settings: Settings | None = None, limit: int = 200
-) -> dict[str, Any]:
-    """Send what is due at `now`. Returns {"claimed", "sent", "retrying", "failed"}, and
-    "released" when the run ran out of time and gave unsent claims back for the next run."""
-    settings = settings or get_settings()
-    msgs = claim_due(engine, now=now, settings=settings, limit=limit)
-    counts = {"claimed": len(msgs), "sent": 0, "retrying": 0, "failed": 0}
-    if not msgs:
-        return counts
-    budget = settings.delivery_claim_seconds * CLAIM_SHARE
-    started = time.monotonic()
-    with channels.http_client(settings) as client:
-        for index, msg in enumerate(msgs):
-            if index and time.monotonic() - started > budget:
-                release(engine, msgs[index:])
-                counts["released"] = len(msgs) - index
-                break
-            error = send_one(msg, settings, client)
-            outcome = record(engine, msg, now=now, settings=settings, error=error)
-            if outcome.status in counts:
-                counts[outcome.status] += 1
-    return counts

@@ -7,6 +7,7 @@ CLOSELOOP_REQUIRE_PG=1: CI must exercise both databases.
 """
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,18 @@ REQUIRE_PG = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("CLOSELOOP_REQUIRE_PG") == "1"
 )
 DEFAULT_NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Tuesday
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prefect writes under PREFECT_HOME (~/.prefect by default) as soon as it is imported, and
+    the jobs' tests everywhere run the flows: point it at a temporary folder for the whole
+    session, before any test module imports Prefect, and keep it quiet. Runs here are in-process
+    and untracked (workflows/flows.py): no Prefect API from a developer's profile or environment
+    may leak in; the Prefect server test sets its own."""
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="closeloop-prefect-")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.pop("PREFECT_API_URL", None)
 
 
 @pytest.fixture(autouse=True)

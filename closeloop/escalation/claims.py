@@ -8,7 +8,7 @@ come back are ours). Only what was claimed is acted on, in the same transaction.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,14 +102,12 @@ class UnitRun:
         self.letter_cases: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.letter_fires: dict[tuple[str, str], list[int]] = defaultdict(list)
 
-    def run(self, case_ids: list[int], on_claims: Callable[[int], None] | None = None) -> Counts:
+    def run(self, case_ids: list[int]) -> Counts:
         locked = lock_cases(self.session, case_ids)
         self.cases.update({c.id: c for c in locked if c.id is not None})
         facts = [facts_of(c) for c in locked]
         wanted = plan.decide(self.ctx, facts, fired_levels(self.session, facts))
         won = claim(self.session, wanted)
-        if on_claims is not None:
-            on_claims(len(won))
         by_id = {f.case_id: f for f in facts}
         replies: list[tuple[Case, int]] = []
         for row in wanted:
@@ -126,7 +124,7 @@ class UnitRun:
             elif what == plan.NOTICE:
                 self.notice(case, by_id[row["case_id"]], level)
         for letter_case, fire_id in replies:
-            self.reply_overdue(letter_case, fire_id, on_claims)
+            self.reply_overdue(letter_case, fire_id)
         self.issue_letters()
         return self.counts
 
@@ -182,9 +180,7 @@ class UnitRun:
 
     # --- a letter's reply overdue ----------------------------------------------------------
 
-    def reply_overdue(
-        self, letter_case: Case, fire_id: int, on_claims: Callable[[int], None] | None
-    ) -> None:
+    def reply_overdue(self, letter_case: Case, fire_id: int) -> None:
         """警示函 about the cases the letter covered that are still being rectified late and not
         yet warned for their deadline version; with none left, a notice to the unit's head."""
         letter = self.session.exec(select(Letter).where(Letter.case_id == letter_case.id)).first()
@@ -211,8 +207,6 @@ class UnitRun:
             for c in eligible
         ]
         won = claim(self.session, wanted)
-        if on_claims is not None:
-            on_claims(len(won))
         covered = [c for c in eligible if (c.id, "warning") in won]
         if not covered:
             self.notice(letter_case, facts_of(letter_case), "reply_overdue", to_head=True)

@@ -1,46 +1,37 @@
 """The escalation ladder (DESIGN.md): 临期提醒, 催办, 提醒函, 督办函, 警示函 + 挂牌督办, 核查超期.
 
-    run(session, now=…)     one transaction's worth, in the caller's session (the caller commits)
-    run_all(engine, now=…)  the job: the flow, `closeloop escalate` and POST /escalations/run
-    preview(session, now=…) the dry run: what a run at `now` would fire; writes nothing
-    check_now(now, real_now=…) the rule every edge applies first: no run in the future
+Every function takes the caller's session and never commits; the caller owns the transaction.
 
-Both sweep once (escalation_sweep: one indexed query, then the pure rule), then escalate each
-unit's candidates (escalation_claims: lock, re-check, claim, act). Each (case, deadline version,
-level) fires once, by the unique constraint of escalation_fire: repeating a run, running two at
-once, or re-running after a crash fires nothing twice. `run_all` commits each unit on its own, so
-a crash keeps the units already done and the next run does the rest. When the database goes
-away part-way, the run stops and raises EscalationIncomplete (503): what was done is kept, and
-running it again completes it.
+    units(session, now=…)                 the sweep: rows checked and the candidate cases per unit
+    escalate_unit(session, now=…, case_ids=…)  one unit's share: lock, re-check, claim, act
+    run(session, now=…)                   both at once, in one transaction (tests, the demo)
+    preview(session, now=…)               the dry run: what a run at `now` would fire; writes nothing
+    check_now(now, real_now=…)            the rule every edge applies first: no run in the future
+    total(checked, parts)                 the run's summary from the units' summaries
+
+The job itself — one transaction per unit, what to do when one fails or the database goes away —
+is the escalation flow's (workflows/flows.py), which `closeloop escalate`, POST
+/escalations/run, the embedded scheduler and the Prefect deployments all run. Each (case,
+deadline version, level) fires once, by the unique constraint of escalation_fire: repeating a
+run, running two at once, or re-running a unit after a crash or a retry fires nothing twice.
+When a run stops part-way the flow raises EscalationIncomplete (503 when the database went
+away): what was done is kept, and running it again completes it.
 """
 
-import logging
-import os
-import signal
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases.deadlines import load_calendar
 from closeloop.config import Settings, get_settings
-from closeloop.db import transaction
 from closeloop.errors import DomainError, Invalid
 from closeloop.escalation import preview as escalation_preview
 from closeloop.escalation.claims import Counts, UnitRun
 from closeloop.escalation.policy import Policy, load_policy
 from closeloop.escalation.sweep import SweepContext, by_unit, load_classes, sweep
-
-log = logging.getLogger(__name__)
-
-# Fault injection for the crash test only: the job kills its own process (SIGKILL, like kill -9)
-# once it has inserted this many claims, before that unit's transaction commits.
-CRASH_ENV = "CLOSELOOP_ESCALATION_CRASH_AFTER"
-RETRIES = 3  # a unit's transaction chosen as a deadlock victim is run again
-RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def _context(
@@ -109,50 +100,52 @@ def run(
     """Escalate everything due at `now` in this session; the caller commits."""
     ctx = _context(session, now=now, policy=policy, settings=settings)
     checked, candidates = sweep(session, ctx)
-    total = Counts(checked=checked)
+    out = Counts(checked=checked)
     for ids in by_unit(candidates).values():
-        total.add(UnitRun(session, ctx).run(ids))
+        out.add(UnitRun(session, ctx).run(ids))
     session.flush()
-    return total.as_dict()
+    return out.as_dict()
 
 
-def run_all(
-    engine: Engine, *, now: datetime, settings: Settings | None = None, policy: Policy | None = None
+def units(
+    session: Session,
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The job: sweep, then one transaction per unit. Returns the run's summary:
-    {"checked", "notifications", "letters": {"reminder", "supervision", "warning"}, "listed"}."""
-    settings = settings or get_settings()
-    if policy is None:
-        policy = load_policy(settings.escalation_policy or None)  # a bad file stops the job here
-    with transaction(engine) as session:
-        ctx = _context(session, now=now, policy=policy, settings=settings)
-        checked, candidates = sweep(session, ctx)
-    total = Counts(checked=checked)
-    on_claims = _crash_hook()
-    failed: dict[str, Exception] = {}
-    units = list(by_unit(candidates).items())
-    for k, (unit, ids) in enumerate(units):
-        try:
-            total.add(_unit_with_retry(engine, ctx, ids, on_claims))
-        except Exception as exc:  # one unit's failure must not hold back the others
-            log.exception("escalation of unit %s failed", unit)
-            failed[unit] = exc
-            if database_unavailable(exc):  # the others would fail the same way: stop here
-                pending = [u for u, _ in units[k + 1 :]]
-                raise EscalationIncomplete(total.as_dict(), failed, pending, outage=True) from exc
-    if failed:
-        raise EscalationIncomplete(total.as_dict(), failed, [], outage=False)
-    return total.as_dict()
+    """The sweep of a run at `now`: {"checked": rows checked, "units": {unit code: [case ids]}},
+    units in code order (every process takes the same order). Reads only; a bad policy file
+    stops the run here, before anything is written."""
+    ctx = _context(session, now=now, policy=policy, settings=settings)
+    checked, candidates = sweep(session, ctx)
+    return {"checked": checked, "units": by_unit(candidates)}
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """The database went away or cannot be reached (connection lost or refused, locked past the
-    busy timeout), as opposed to a fault of one unit's data; a deadlock is neither."""
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES:
-        return False
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+def escalate_unit(
+    session: Session,
+    *,
+    now: datetime,
+    case_ids: list[int],
+    policy: Policy | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Escalate these cases (one unit's, from `units`) as due at `now`, in the caller's session:
+    they are locked and judged again, so cases handled since the sweep, or claimed by another
+    run, fire nothing. Returns the unit's summary (its "checked" is 0: the sweep counts)."""
+    ctx = _context(session, now=now, policy=policy, settings=settings)
+    counts = UnitRun(session, ctx).run(case_ids)
+    session.flush()
+    return counts.as_dict()
+
+
+def total(checked: int, parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """A run's summary, {"checked", "notifications", "letters": {"reminder", "supervision",
+    "warning"}, "listed"}, from the sweep's count and the units' summaries."""
+    out = Counts(checked=checked)
+    for part in parts:
+        out.add(Counts(**part))
+    return out.as_dict()
 
 
 class EscalationIncomplete(DomainError):
@@ -203,31 +196,3 @@ class EscalationIncomplete(DomainError):
         # Picklable (a Prefect task's failed state keeps its exception): the causes as text.
         causes = {unit: RuntimeError(str(exc)) for unit, exc in self.failed.items()}
         return (type(self), (self.summary, causes, self.pending, self.status == 503))
-
-
-def _unit_with_retry(engine: Engine, ctx: SweepContext, ids: list[int], on_claims: Any) -> Counts:
-    for attempt in range(1, RETRIES + 1):
-        try:
-            with transaction(engine) as session:
-                return UnitRun(session, ctx).run(ids, on_claims)
-        except DBAPIError as exc:
-            code = getattr(exc.orig, "sqlstate", None)
-            if code not in RETRY_SQLSTATES or attempt == RETRIES:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _crash_hook() -> Any:
-    raw = os.environ.get(CRASH_ENV, "").strip()
-    if not raw:
-        return None
-    limit = int(raw)
-    claimed = 0
-
-    def hook(n: int) -> None:
-        nonlocal claimed
-        claimed += n
-        if claimed >= limit:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook

@@ -3,9 +3,10 @@
 - Every `generate` makes a new report row with its own files (data_dir/reports/<id>/): what
   leadership read is never rewritten; asking again for the same period makes a newer report, and
   lists show the newest first.
-- The scheduled run (`run_scheduled`) reports the last complete period once per district root,
-  however often it runs: the report row carries a unique `scheduled_key`, inserted in a savepoint,
-  so a second or concurrent run finds the key taken and does nothing.
+- The scheduled run (the report flows: `scheduled`, then `make_scheduled` per district) reports
+  the last complete period once per district root, however often it runs: the report row
+  carries a unique `scheduled_key`, inserted in a savepoint, so a second or concurrent run finds
+  the key taken and does nothing.
 - Figures are as of the report time (`as_of`): the period's end once the period is over at
   generation time, else the generation time; or a stated earlier time (never later than the
   generation time). They are computed from the history, so regenerating a closed period's report
@@ -20,13 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import SYSTEM, Principal, in_region, require_role
 from closeloop.config import Settings, get_settings
-from closeloop.db import transaction
 from closeloop.errors import Forbidden, Invalid, NotFound
 from closeloop.reports import periods
 from closeloop.reports.bulletin import bulletin_number, bulletin_title, render_bulletin_html
@@ -298,23 +297,22 @@ def public(report: Report) -> ReportPublic:
     )
 
 
-def run_scheduled(engine: Engine, *, cadence: str, now: datetime) -> dict[str, Any]:
-    """The scheduled run: the last complete period's report for each district, made once.
-    One transaction per district, so one district's failure keeps the others' reports."""
+def scheduled(session: Session, *, cadence: str, now: datetime) -> dict[str, Any]:
+    """What a scheduled run at `now` reports: the last complete period of `cadence` and the
+    districts, {"cadence", "period", "regions"}; each district's report is one make_scheduled."""
     p = periods.last_complete(periods.check_cadence(cadence), now)
-    with transaction(engine) as session:
-        roots = list(session.exec(
-            select(Region.code).where(col(Region.level) == RegionLevel.district)
-            .order_by(col(Region.code))
-        ))  # fmt: skip
-    made: list[int] = []
-    existing: list[str] = []
-    for code in roots:
-        with transaction(engine) as session:
-            report = _make(session, actor=SYSTEM, cadence=cadence, period=p.key,
-                           region_code=code, now=now, scheduled=True)  # fmt: skip
-            if report is None:
-                existing.append(code)
-            else:
-                made.append(report.id or 0)
-    return {"cadence": cadence, "period": p.key, "generated": made, "existing": existing}
+    roots = session.exec(
+        select(Region.code).where(col(Region.level) == RegionLevel.district)
+        .order_by(col(Region.code))
+    )  # fmt: skip
+    return {"cadence": p.cadence, "period": p.key, "regions": list(roots)}
+
+
+def make_scheduled(
+    session: Session, *, cadence: str, period: str, region_code: str, now: datetime
+) -> int | None:
+    """The scheduled report of `period` for a district, made once: its id, or None when that
+    report exists already (made by an earlier or a concurrent run)."""
+    report = _make(session, actor=SYSTEM, cadence=cadence, period=period,
+                   region_code=region_code, now=now, scheduled=True)  # fmt: skip
+    return None if report is None else report.id

@@ -7,7 +7,7 @@ from closeloop.config import Settings
 from closeloop.db import new_session, transaction
 from models.org import Unit
 from models.outbox import OutboxMessage
-from notifications.delivery import deliver_due
+from tests.notifications.delivering import delivery_job
 from tests.notifications.servers import free_port
 
 PROBLEM = "application/problem+json"
@@ -79,11 +79,12 @@ def test_a_refused_action_writes_no_notification(client, auth, engine):
     assert client.get("/api/v1/notifications", headers=auth("disp")).json()["total"] == 0
 
 
-def test_admin_sees_delivery_state_and_retries_a_failed_message(client, auth, engine, clock):
+def test_admin_sees_delivery_state_and_retries_a_failed_message(client, auth, engine, clock,
+                                                               monkeypatch):
     with transaction(engine) as s:
         s.get(Unit, "ZJ").webhook_url = f"http://127.0.0.1:{free_port()}/robot"  # nobody there
     _file_and_dispatch(client, auth)
-    deliver_due(engine, now=clock.now(),
+    delivery_job(monkeypatch)(engine, now=clock.now(),
                 settings=Settings(delivery_max_attempts=1, webhook_timeout_seconds=2))
     admin = auth("admin")
     r = client.get("/api/v1/outbox?status=failed", headers=admin)

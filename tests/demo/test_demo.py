@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from closeloop.auth import service as auth
 from closeloop.calendar.days import SHANGHAI
-from closeloop.db import new_session
+from closeloop.db import new_session, transaction
 from closeloop.demo import data as demo_data
 from closeloop.demo import service as demo
 from closeloop.errors import Conflict, Unauthorized
@@ -130,7 +130,8 @@ def test_demo_history_has_its_letters_listings_and_reports_in_the_past(engine: E
         ]
         before = len(letters)
     # NOW is 10:00 on a working day: today's 09:00 run is done, so a run now issues no letter.
-    summary = escalation.run_all(engine, now=NOW)
+    with transaction(engine) as s:
+        summary = escalation.run(s, now=NOW)
     assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
     with new_session(engine) as s:
         assert len(s.exec(select(Letter)).all()) == before

@@ -28,8 +28,14 @@ def _case(engine: Engine, org, **kw) -> Case:  # type: ignore[no-untyped-def]
         return late_case(s, org, **kw)
 
 
+def _escalate(engine: Engine, **kw) -> dict:  # type: ignore[no-untyped-def]
+    """One escalation run through the service, committed."""
+    with transaction(engine) as s:
+        return escalation.run(s, **kw)
+
+
 def _run(engine: Engine, day: str, hour: int = 10) -> dict:
-    return escalation.run_all(engine, now=sh(day, hour))
+    return _escalate(engine, now=sh(day, hour))
 
 
 def test_ladder_across_national_day(engine: Engine, org) -> None:  # type: ignore[no-untyped-def]
@@ -216,12 +222,12 @@ def _mixed(engine: Engine, org) -> list[Case]:  # type: ignore[no-untyped-def]
 def test_repeated_runs_fire_once(engine: Engine, org) -> None:  # type: ignore[no-untyped-def]
     _mixed(engine, org)
     now = sh("2025-10-21", 15)
-    first = escalation.run_all(engine, now=now)
+    first = _escalate(engine, now=now)
     assert first["notifications"] > 0 and sum(first["letters"].values()) > 0
     with new_session(engine) as s:
         after_one = totals(s)
     for _ in range(4):
-        again = escalation.run_all(engine, now=now)
+        again = _escalate(engine, now=now)
         assert again["notifications"] == 0 and again["letters"] == EMPTY and again["listed"] == 0
     with new_session(engine) as s:
         assert totals(s) == after_one
@@ -306,12 +312,12 @@ def test_policy_file_from_settings(engine: Engine, org, tmp_path) -> None:  # ty
     with transaction(engine) as s:
         other = late_case(s, org, due="2025-09-30", unit="ZJ")
         other.category_code = "0201"  # class 02: the default ladder
-    assert escalation.run_all(engine, now=sh("2025-10-09"), settings=settings)["letters"] == {
+    assert _escalate(engine, now=sh("2025-10-09"), settings=settings)["letters"] == {
         **EMPTY,
         "reminder": 1,
     }
     assert levels_of(engine, other.id or 0) == [(1, "reminder")]
-    escalation.run_all(engine, now=sh("2025-10-10"), settings=settings)
+    _escalate(engine, now=sh("2025-10-10"), settings=settings)
     assert levels_of(engine, zj.id or 0) == levels_of(engine, sw.id or 0) == [(1, "reminder")]
 
 
@@ -325,7 +331,7 @@ def test_a_bad_policy_stops_the_run_before_it_writes(engine: Engine, org, tmp_pa
     path.write_text("[ladder]\nreminder = 0\n")
     _case(engine, org, due="2025-09-30")
     with pytest.raises(PolicyError, match="reminder"):
-        escalation.run_all(
+        _escalate(
             engine, now=sh("2025-10-09"), settings=Settings(escalation_policy=str(path))
         )
     with new_session(engine) as s:

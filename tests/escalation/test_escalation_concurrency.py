@@ -14,12 +14,12 @@ from sqlmodel import col, select
 
 from closeloop.db import new_session, transaction
 from closeloop.escalation import service as escalation
-from closeloop.escalation.service import CRASH_ENV
 from models.case import Case
 from models.enums import CaseKind, Grade
 from models.escalation import EscalationFire
 from models.letter import Letter
 from tests.escalation.escalation_helpers import fire_keys, late_case, sh, totals
+from tests.escalation.escalation_worker import CRASH_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = sh("2025-10-21", 15)
@@ -81,7 +81,7 @@ def test_two_processes_at_once_fire_each_level_once(engine: Engine, org) -> None
     summary, counts, keys, _ = _reference(engine)
     assert sum(summary["letters"].values()) >= 6 and summary["notifications"] >= 5
     engine.dispose()  # no connection of ours holds anything while the workers run
-    start_at = time.time() + 2.5  # both have imported everything by then
+    start_at = time.time() + 8  # both have imported everything (Prefect too) by then
     procs = [_worker(engine, start_at) for _ in range(2)]
     results = [_finish(p) for p in procs]
     for code, _out, err in results:

@@ -23,6 +23,7 @@ from models.escalation import EscalationFire
 from models.letter import Letter, LetterItem
 from tests.escalation.escalation_helpers import late_case, sh
 from tests.factories import act
+from workflows.flows import run_job
 
 T1 = "2025-10-13"  # the 4th working day after 09-30: 督办函 for the first case
 T2 = "2025-10-17"  # that letter's reply (due the end of 10-16) is late: 警示函 via the reply
@@ -44,7 +45,7 @@ def ladder(engine: Engine, org) -> dict[str, int]:  # type: ignore[no-untyped-de
     with transaction(engine) as s:
         first = late_case(s, org, due="2025-09-30", dispatched="2025-09-26")
         warned = late_case(s, org, unit="SW", due="2025-09-26", dispatched="2025-09-22")
-    escalation.run_all(engine, now=sh(T1))
+    run_job("escalation", now=sh(T1), engine=engine)
     with transaction(engine) as s:
         supervised = late_case(s, org, due="2025-10-14", dispatched="2025-10-13")
         reminded = late_case(s, org, due="2025-10-16", dispatched="2025-10-13")
@@ -101,7 +102,7 @@ def test_dry_run_writes_nothing_and_matches_the_real_run(engine: Engine, ladder)
     with new_session(engine) as s:
         fired_before = {(f.case_id, f.level) for f in s.scalars(select(EscalationFire))}
         last_letter = max(s.scalars(select(Letter.id)).all(), default=0)
-    summary = escalation.run_all(engine, now=at)
+    summary = run_job("escalation", now=at, engine=engine)
     with new_session(engine) as s:
         fired = {(f.case_id, f.level) for f in s.scalars(select(EscalationFire))} - fired_before
     assert would == fired
@@ -130,8 +131,6 @@ def test_a_future_now_is_refused_unless_dry_run() -> None:
 
 
 def test_the_flow_refuses_a_future_now_too(engine: Engine, ladder) -> None:  # type: ignore[no-untyped-def]
-    from workflows.flows import run_job
-
     before = snapshot(engine)
     with pytest.raises(Invalid):
         run_job("escalation", now=datetime.now(UTC) + timedelta(days=10), engine=engine)

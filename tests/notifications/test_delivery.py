@@ -24,11 +24,17 @@ from models.enums import Channel, DeliveryStatus
 from models.org import Unit
 from models.outbox import OutboxMessage
 from notifications import channels, outbox
-from notifications.delivery import deliver_due
 from tests.factories import NOW
+from tests.notifications.delivering import Deliver, delivery_job
 from tests.notifications.servers import Robot, SMTPServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def deliver_due(monkeypatch: pytest.MonkeyPatch) -> Deliver:
+    """The delivery flow with a test's settings."""
+    return delivery_job(monkeypatch)
 
 
 @pytest.fixture
@@ -74,7 +80,7 @@ def row(engine, msg_id: int) -> OutboxMessage:
         return s.get(OutboxMessage, msg_id)
 
 
-def test_email_is_sent_with_a_message_id_derived_from_its_key(engine, org, smtp):
+def test_email_is_sent_with_a_message_id_derived_from_its_key(engine, org, smtp, deliver_due):
     (msg_id,) = enqueue(engine, email="zj@luohu.example")
     settings = settings_for(smtp.port)
     assert deliver_due(engine, now=NOW, settings=settings) == {
@@ -90,7 +96,7 @@ def test_email_is_sent_with_a_message_id_derived_from_its_key(engine, org, smtp)
     assert deliver_due(engine, now=NOW + timedelta(hours=1), settings=settings)["claimed"] == 0
 
 
-def test_a_recipient_the_server_refuses_fails_at_once_and_is_never_marked_sent(engine, org, smtp):
+def test_a_recipient_the_server_refuses_fails_at_once_and_is_never_marked_sent(engine, org, smtp, deliver_due):
     smtp.mailbox.refuse["nobody@luohu.example"] = "550 5.1.1 <nobody@luohu.example>: no such user"
     (msg_id,) = enqueue(engine, email="nobody@luohu.example")
     counts = deliver_due(engine, now=NOW, settings=settings_for(smtp.port))
@@ -101,7 +107,7 @@ def test_a_recipient_the_server_refuses_fails_at_once_and_is_never_marked_sent(e
     assert smtp.mailbox.messages == []
 
 
-def test_a_temporary_refusal_is_retried(engine, org, smtp):
+def test_a_temporary_refusal_is_retried(engine, org, smtp, deliver_due):
     smtp.mailbox.refuse["busy@luohu.example"] = "451 4.3.0 mailbox busy, try later"
     (msg_id,) = enqueue(engine, email="busy@luohu.example")
     settings = settings_for(smtp.port)
@@ -114,7 +120,7 @@ def test_a_temporary_refusal_is_retried(engine, org, smtp):
     assert len(smtp.mailbox.messages) == 1 and row(engine, msg_id).attempts == 2
 
 
-def test_starttls_against_a_server_without_it_is_a_recorded_failure(engine, org, smtp):
+def test_starttls_against_a_server_without_it_is_a_recorded_failure(engine, org, smtp, deliver_due):
     (msg_id,) = enqueue(engine, email="zj@luohu.example")
     deliver_due(engine, now=NOW, settings=settings_for(smtp.port, smtp_tls="starttls"))
     waiting = row(engine, msg_id)
@@ -122,7 +128,7 @@ def test_starttls_against_a_server_without_it_is_a_recorded_failure(engine, org,
     assert "STARTTLS" in waiting.last_error and smtp.mailbox.messages == []
 
 
-def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(engine, org, robot):
+def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(engine, org, robot, deliver_due):
     (msg_id,) = enqueue(engine, webhook=robot.url)
     settings = settings_for(delivery_backoff_seconds=60, delivery_max_attempts=5)
     clock = FixedClock(NOW)
@@ -165,7 +171,7 @@ def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(engine, or
     assert deliver_due(engine, now=clock.now(), settings=settings)["claimed"] == 0
 
 
-def test_webhook_that_never_comes_back_fails_after_the_last_attempt(engine, org, robot):
+def test_webhook_that_never_comes_back_fails_after_the_last_attempt(engine, org, robot, deliver_due):
     robot.up()
     robot.default = 503
     (msg_id,) = enqueue(engine, webhook=robot.url)
@@ -188,7 +194,7 @@ def test_webhook_that_never_comes_back_fails_after_the_last_attempt(engine, org,
     assert len(robot.requests) == 3
 
 
-def test_a_robot_errcode_is_a_failure_not_a_send(engine, org, robot):
+def test_a_robot_errcode_is_a_failure_not_a_send(engine, org, robot, deliver_due):
     """The robots answer 200 with an errcode; 93000 (WeCom: invalid webhook URL) is no send."""
     robot.up()
     robot.replies = [(200, {"errcode": 93000, "errmsg": "invalid webhook url"})]
@@ -200,7 +206,7 @@ def test_a_robot_errcode_is_a_failure_not_a_send(engine, org, robot):
     assert deliver_due(engine, now=waiting.next_attempt_at, settings=settings)["sent"] == 1
 
 
-def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, org, robot):
+def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, org, robot, deliver_due, tmp_path):
     """A real crash: the delivery process is killed after the robot received the POST and before
     it answered. The message stays pending under a claim that runs out; the next run sends it again
     with the same idempotency key, which the receiver sees twice."""
@@ -215,14 +221,17 @@ def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, o
     robot.replies = [hold]
     (msg_id,) = enqueue(engine, webhook=robot.url)
     url = engine.url.render_as_string(hide_password=False)
+    # The delivery job in a process of its own, as a deployment runs it: settings from the
+    # environment, the database from CLOSELOOP_DATABASE_URL.
     script = (
-        "import sys; from datetime import datetime; from closeloop.config import Settings;"
-        "from closeloop.db import make_engine; from notifications.delivery import deliver_due;"
-        "deliver_due(make_engine(sys.argv[1]), now=datetime.fromisoformat(sys.argv[2]),"
-        " settings=Settings(webhook_timeout_seconds=30, delivery_claim_seconds=120))"
+        "import sys; from datetime import datetime; from workflows.flows import run_job;"
+        "run_job('delivery', now=datetime.fromisoformat(sys.argv[1]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", script, url, NOW.isoformat()], cwd=ROOT, env=env)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOSELOOP_DATABASE_URL": url,
+           "CLOSELOOP_WEBHOOK_TIMEOUT_SECONDS": "30", "CLOSELOOP_DELIVERY_CLAIM_SECONDS": "120",
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-c", script, NOW.isoformat()], cwd=ROOT, env=env)
     try:
         assert got.wait(60), "the delivery process never reached the robot"
         os.kill(proc.pid, signal.SIGKILL)
@@ -246,7 +255,7 @@ def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, o
     assert [r["json"]["closeloop"]["idempotency_key"] for r in robot.requests] == [done.key] * 2
 
 
-def test_two_runs_at_once_never_send_one_message_twice(engine, org, robot):
+def test_two_runs_at_once_never_send_one_message_twice(engine, org, robot, deliver_due):
     robot.up()
 
     def slow() -> int:
@@ -274,7 +283,7 @@ def test_two_runs_at_once_never_send_one_message_twice(engine, org, robot):
     assert set(statuses) == {DeliveryStatus.sent}
 
 
-def test_a_long_message_is_clipped_for_the_robot_and_whole_under_closeloop(engine, org, robot):
+def test_a_long_message_is_clipped_for_the_robot_and_whole_under_closeloop(engine, org, robot, deliver_due):
     robot.up()
     (msg_id,) = enqueue(engine, webhook=robot.url)
     long_body = "逾期案件清单 / overdue cases\n" + "东门路12号占道经营，逾期3个工作日；\n" * 200
@@ -286,14 +295,14 @@ def test_a_long_message_is_clipped_for_the_robot_and_whole_under_closeloop(engin
     assert body["text"]["content"].endswith("…") and body["closeloop"]["body"] == long_body
 
 
-def test_without_an_smtp_server_configured_email_waits_visibly(engine, org):
+def test_without_an_smtp_server_configured_email_waits_visibly(engine, org, deliver_due):
     (msg_id,) = enqueue(engine, email="zj@luohu.example")
     assert deliver_due(engine, now=NOW, settings=settings_for(smtp_host=""))["retrying"] == 1
     waiting = row(engine, msg_id)
     assert waiting.status == DeliveryStatus.pending and "SMTP not configured" in waiting.last_error
 
 
-def test_a_webhook_address_that_can_never_work_fails_at_once(engine, org):
+def test_a_webhook_address_that_can_never_work_fails_at_once(engine, org, deliver_due):
     (msg_id,) = enqueue(engine, webhook="ftp://robot.luohu.example/send")
     assert deliver_due(engine, now=NOW, settings=settings_for())["failed"] == 1
     failed = row(engine, msg_id)

@@ -17,6 +17,7 @@ from closeloop.reports import service as reports
 from models.outbox import OutboxMessage
 from models.report import Report
 from tests.reports.seed import MONTH_END, seed
+from workflows.flows import run_job
 
 
 @pytest.fixture
@@ -135,8 +136,8 @@ def test_jurisdiction(session, org, seeded):
 
 
 def test_scheduled_run_makes_each_period_once(engine, org, seeded):
-    first = reports.run_scheduled(engine, cadence="monthly", now=MONTH_END)
-    again = reports.run_scheduled(engine, cadence="monthly", now=MONTH_END)
+    first = run_job("report-monthly", now=MONTH_END, engine=engine)
+    again = run_job("report-monthly", now=MONTH_END, engine=engine)
     assert first["period"] == "2025-09" and len(first["generated"]) == 1
     assert again == {"cadence": "monthly", "period": "2025-09", "generated": [], "existing": ["D1"]}
     with new_session(engine) as s:
@@ -157,7 +158,7 @@ def test_concurrent_scheduled_runs_make_one_report(engine, org, seeded):
     def run() -> None:
         try:
             start.wait()
-            results.append(reports.run_scheduled(engine, cadence="weekly", now=MONTH_END))
+            results.append(run_job("report-weekly", now=MONTH_END, engine=engine))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
