@@ -68,7 +68,13 @@ def sweep(now: str, database: str | None) -> dict[str, Any]:
         return service.units(session, now=_at(now))
 
 
-@task(name="escalate-unit", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+@task(
+    name="escalate-unit",
+    task_run_name="escalate-unit-{unit}",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    cache_policy=NO_CACHE,
+)
 def escalate_unit(now: str, unit: str, case_ids: list[int], database: str | None) -> dict[str, Any]:
     """One unit's escalation, committed; run again when chosen as a deadlock victim."""
     from closeloop.escalation import service
@@ -134,7 +140,13 @@ def report_districts(cadence: str, now: str, database: str | None) -> dict[str, 
         return service.scheduled(session, cadence=cadence, now=_at(now))
 
 
-@task(name="report", retries=1, retry_delay_seconds=[60], cache_policy=NO_CACHE)
+@task(
+    name="report",
+    task_run_name="report-{cadence}-{period}-{region}",
+    retries=1,
+    retry_delay_seconds=[60],
+    cache_policy=NO_CACHE,
+)
 def make_report(
     cadence: str, period: str, region: str, now: str, database: str | None
 ) -> int | None:
