@@ -48,10 +48,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 

@@ -28,7 +28,6 @@ from models.org import Region, Unit
 from models.types import SHANGHAI
 
 GROUPS = ("street", "community", "grid", "unit")
-GROUP_NAME = {"street": "街道", "community": "社区", "grid": "网格", "unit": "处置单位"}
 TREND_PERIODS = 5  # previous periods shown beside the current one
 LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
 XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
