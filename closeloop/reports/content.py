@@ -32,7 +32,6 @@ TREND_PERIODS = 5  # previous periods shown beside the current one
 LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
 XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
 LETTER_CAP = 100
-BOTTOM = 3  # lowest performers proposed for a talk (建议约谈)
 KIND_NAME = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
 STATE_NAME = {
     CaseState.reported: "待派遣",
