@@ -193,7 +193,7 @@ def _compose(
     content = snapshot(
         number, d.letter_type, wording, d.unit, d.rows, now, d.reply_due_at, reason, by,
         d.settings,
-    )  # fmt: skip
+    )
     return wording, content
 
 

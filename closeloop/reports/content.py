@@ -96,7 +96,7 @@ KIND_OF_REPORT = {
     "monthly": "分析报告",
     "quarterly": "小结报告",
     "yearly": "年度总结报告",
-}  # 周调度、月分析、季小结 fmt: skip
+}  # 周调度、月分析、季小结
 
 
 def report_title(region: Region, period: Period) -> str:
@@ -137,7 +137,7 @@ def gather(
         total, rows = metrics.backlog_list(
             session, actor=actor, date_from=period.start, date_to=period.end, now=now,
             which=which, limit=XLSX_CAP, region_code=region.code, as_of=as_of,
-        )  # fmt: skip
+        )
         lists[which] = CaseList(_rows(session, rows, as_of, cal), total)
     letters, letters_total = _letters(session, region, period, as_of)
     return Content(

@@ -357,7 +357,7 @@ def test_the_number_stands_flush_right_under_the_red_line(
     pdf = tmp_path / "letter.pdf"
     pdf.write_bytes(letter_render.render_pdf(letter))
     xml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+                         capture_output=True, text=True, check=True).stdout
     words = [
         (float(x0), float(y0), float(x1), text)
         for x0, y0, x1, text in re.findall(

@@ -172,7 +172,7 @@ def test_metrics_count_a_letter_until_it_is_withdrawn(session: Session, org: Org
         report = metrics.compute(
             session, actor=org["sup"], date_from=NOW.date(), date_to=LATER.date() + timedelta(5),
             now=WITHDRAWN_AT + timedelta(days=30), as_of=as_of,
-        )  # fmt: skip
+        )
         return report.total.letters.supervision
 
     assert supervision(WITHDRAWN_AT - timedelta(hours=1)) == 1
