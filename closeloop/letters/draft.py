@@ -17,6 +17,7 @@ from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI, WorkCalendar
 from closeloop.cases import deadlines
+from closeloop.cases.service import require_visible
 from closeloop.config import Settings
 from closeloop.errors import Invalid
 from closeloop.letters.reads import earlier_letters
@@ -142,13 +143,7 @@ def _load_cases(
     cases = [found[i] for i in ids]
     if actor is not None:
         for case in cases:
-            policy.require_visible(
-                actor,
-                unit_code=case.unit_code,
-                region_path=case.region_path,
-                reporter_id=case.reporter_id,
-                what=f"案件 {case.number} / case {case.number}",
-            )
+            require_visible(actor, case)
     for case in cases:
         if case.state in CaseState.closed_states():
             raise Invalid(
