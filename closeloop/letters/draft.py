@@ -57,6 +57,8 @@ def draft(
     settings: Settings,
     lock: bool,
 ) -> Draft:
+    """Check that the actor may issue this letter about these cases now and gather what it says;
+    `lock` (issuing) locks the case rows, a preview does not."""
     letter_type = LetterType(letter_type)
     if actor is not None:
         policy.require_role(actor, Role.supervisor)
