@@ -102,7 +102,7 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
                 "verify_due_at": verify_due, "listed": False, "rework_count": 0, "version": 1,
                 "updated_at": dispatched,
             }
-        )  # fmt: skip
+        )
         if len(rows) == 5000:
             with engine.begin() as conn:
                 conn.execute(insert(table), rows)
@@ -189,12 +189,12 @@ def main() -> None:
                 fill(engine, open_not_late, late)
                 built = time.perf_counter() - t0
                 print(f"\n{open_not_late:,} open not late + {late:,} late "
-                      f"(built in {built:.1f} s)")  # fmt: skip
+                      f"(built in {built:.1f} s)")
                 for label, (seconds, result) in measure(engine).items():
                     shown = result if not isinstance(result, dict) else (
                         f"letters {result['letters']}, notices {result['notifications']}, "
                         f"listed {result['listed']}, checked {result['checked']}"
-                    )  # fmt: skip
+                    )
                     print(f"  {label:<38} {seconds * 1000:9.1f} ms   {shown}")
                 engine.dispose()
             finally:

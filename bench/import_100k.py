@@ -35,7 +35,7 @@ NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # tests.factories.NOW
 COLUMNS = (
     "number", "kind", "title", "category_code", "grid_code", "unit_code", "grade", "state",
     "reported_at", "dispatched_at", "due_at", "closed_at",
-)  # fmt: skip
+)
 
 STATES = [
     ("reported", 10),

@@ -73,18 +73,18 @@ def organisation(engine: Engine) -> list[tuple[str, str, str, str]]:
             street = f"S{si}"
             s.flush()
             s.add(Region(code=street, name=f"街道{si}", level="street", parent_code="D",
-                         path=f"/D/{street}/"))  # fmt: skip
+                         path=f"/D/{street}/"))
             s.flush()
             for ci in range(9):
                 comm = f"{street}C{ci}"
                 s.add(Region(code=comm, name=f"社区{comm}", level="community",
-                             parent_code=street, path=f"/D/{street}/{comm}/"))  # fmt: skip
+                             parent_code=street, path=f"/D/{street}/{comm}/"))
                 s.flush()
                 for gi in range(3):
                     grid = f"{comm}G{gi}"
                     path = f"/D/{street}/{comm}/{grid}/"
                     s.add(Region(code=grid, name=f"网格{grid}", level="grid",
-                                 parent_code=comm, path=path))  # fmt: skip
+                                 parent_code=comm, path=path))
                     grids.append((grid, street, comm, path))
     return grids
 
@@ -115,7 +115,7 @@ def fill(engine: Engine, n: int) -> None:
             "cancelled_at": reported if state == "cancelled" else None,
             "listed": False, "rework_count": 1 if i % 10 == 0 and state == "closed" else 0,
             "version": 1, "updated_at": reported,
-        })  # fmt: skip
+        })
         unit = None if state == "cancelled" else UNITS[i % 10]
         held = {"due_at": due, "dispatched_at": dispatched, "unit_code": unit, "listed": False}
         if i % 10 == 0 and state == "closed":
@@ -125,21 +125,21 @@ def fill(engine: Engine, n: int) -> None:
                      ("sign", {"on_time": i % 30 != 0}, "rectifying", held),
                      ("submit", {}, "verifying", held), ("reject", {}, "rectifying", held),
                      ("submit", {}, "verifying", held),
-                     ("approve", {"on_time": True}, "closed", {**held, "closed_at": closed})]  # fmt: skip
+                     ("approve", {"on_time": True}, "closed", {**held, "closed_at": closed})]
             if i % 50 == 0:
                 away = {**held, "unit_code": "U09"}
                 steps[1:1] = [("dispatch", {"unit_code": "U09"}, "dispatched", away),
-                              ("return", {"unit_code": "U09"}, "reported", {})]  # fmt: skip
+                              ("return", {"unit_code": "U09"}, "reported", {})]
             for seq, (action, data, after, snap) in enumerate(steps, start=1):
                 hist.append({"case_id": next_id, "seq": seq, "action": action, "from_state": None,
                              "to_state": after, "actor_id": None, "actor": "bench",
                              "at": reported + timedelta(hours=seq - 1), "note": None, "data": data,
-                             **_snapshot(snap)})  # fmt: skip
+                             **_snapshot(snap)})
         else:
             ledger = {**held, "closed_at": closed} if state != "cancelled" else {}
             hist.append({"case_id": next_id, "seq": 1, "action": "import", "from_state": None,
                          "to_state": state, "actor_id": None, "actor": "bench", "at": NOW,
-                         "note": None, "data": {}, **_snapshot(ledger)})  # fmt: skip
+                         "note": None, "data": {}, **_snapshot(ledger)})
         next_id += 1
         if len(rows) >= BATCH:
             flush(engine, cases, history, rows, hist)
@@ -157,7 +157,7 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
     """The history entry's snapshot columns (the case as it stood after the entry)."""
     return {"due_at": values.get("due_at"), "dispatched_at": values.get("dispatched_at"),
             "closed_at": values.get("closed_at"), "listed": values.get("listed", False),
-            "unit_code": values.get("unit_code")}  # fmt: skip
+            "unit_code": values.get("unit_code")}
 
 
 def flush(engine: Engine, cases: Any, history: Any, rows: list, hist: list) -> None:  # type: ignore[type-arg]
@@ -198,7 +198,7 @@ def full(engine: Engine, group_by: str | None) -> Callable[[], Any]:
     def run() -> Any:
         with new_session(engine) as s:
             return metrics.compute(s, actor=SYSTEM, date_from=date(2024, 1, 1),
-                                   date_to=date(2024, 12, 31), now=NOW, group_by=group_by)  # fmt: skip
+                                   date_to=date(2024, 12, 31), now=NOW, group_by=group_by)
 
     return run
 
@@ -218,15 +218,15 @@ def main() -> None:
             fill(engine, args.cases)
             print(f"database: {'PostgreSQL' if args.pg else 'SQLite'}; {args.cases:,} cases "
                   f"(built in {time.perf_counter() - t0:.1f} s); period 2024, as of "
-                  f"{NOW.isoformat()}")  # fmt: skip
+                  f"{NOW.isoformat()}")
             print(f"{'group_by':<10} {'baseline: 1 raw query':>24} {'compute: every metric':>24}"
-                  f" {'ratio':>7}")  # fmt: skip
+                  f" {'ratio':>7}")
             for group_by in (None, "street", "grid", "unit"):
                 base, groups = timed(raw(engine, group_by))
                 spent, report = timed(full(engine, group_by))
                 print(f"{group_by or 'total':<10} {base * 1000:18.0f} ms   {spent * 1000:18.0f} ms"
                       f"   {spent / base:5.1f}x   ({groups} rows; closure_rate "
-                      f"{report.total.closure_rate}, reported {report.total.reported:,})")  # fmt: skip
+                      f"{report.total.closure_rate}, reported {report.total.reported:,})")
             engine.dispose()
         finally:
             drop()

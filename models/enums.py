@@ -17,10 +17,6 @@ class RegionLevel(StrEnum):
     community = "community"
     grid = "grid"
 
-    @property
-    def depth(self) -> int:
-        return list(RegionLevel).index(self)
-
 
 class CaseKind(StrEnum):
     event = "event"

@@ -94,6 +94,12 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
     case = session.exec(stmt).first()
     if case is None:
         raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
+    require_visible(actor, case)
+    return case
+
+
+def require_visible(actor: Principal, case: Case) -> None:
+    """403 unless `actor` may see `case` (its unit, region and reporter: policy.can_see)."""
     policy.require_visible(
         actor,
         unit_code=case.unit_code,
@@ -101,7 +107,6 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
         reporter_id=case.reporter_id,
         what=f"案件 {case.number} / case {case.number}",
     )
-    return case
 
 
 @dataclass

@@ -8,7 +8,7 @@ key or value. `due_levels` is the pure rule: given a case's facts, its ladder, t
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -21,8 +21,6 @@ from models.enums import CaseKind, CaseState, Grade
 # In ladder order. Letters rise reminder → supervision → warning.
 LEVELS = ("due_soon", "sign_overdue", "reminder", "supervision", "warning", "verify_overdue")
 LETTER_LEVELS = ("reminder", "supervision", "warning")
-NOTICE_LEVELS = ("due_soon", "sign_overdue", "verify_overdue")
-DAY_LEVELS = ("due_soon", "reminder", "supervision", "warning")  # counted in working days
 SWITCH_LEVELS = ("sign_overdue", "verify_overdue")  # on or off
 MATCH_KEYS = ("kind", "category", "grade")
 MAX_DAYS = 365
@@ -248,7 +246,6 @@ class Facts:
     region_path: str = "/"
 
 
-FACT_FIELDS = tuple(f.name for f in fields(Facts))
 CLOCK_RUNNING = tuple(s.value for s in CaseState.clock_running_states())
 
 
@@ -299,8 +296,3 @@ def claim_level(level: str, facts: Facts) -> str:
     if level == "verify_overdue" and facts.rework_count:
         return f"verify_overdue.{facts.rework_count}"
     return level
-
-
-def highest_letter(levels: list[str]) -> str | None:
-    letters = [lv for lv in levels if lv in LETTER_LEVELS]
-    return max(letters, key=LETTER_LEVELS.index) if letters else None

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
+from closeloop.cases.service import jurisdiction
 from closeloop.errors import Forbidden, NotFound
 from closeloop.letters.wording import TYPE_NAME, cn_date
 from models.case import Case
@@ -131,15 +132,17 @@ def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:
 
 
 def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
+    """Narrow a query over Letter to what `actor` may read: an admin every letter, a handler
+    their unit's, a reporter none, the others a letter whose own case or one of whose cases they
+    may see (the cases' jurisdiction rule, applied to those cases)."""
     if actor.role == Role.admin:
         return stmt
     if actor.role == Role.handler:
         return stmt.where(Letter.unit_code == (actor.unit_code or "\x00"))
     if actor.role == Role.reporter:
         raise Forbidden("网格员不能查看函件 / reporters may not read letters")
-    under = col(Case.region_path).startswith(actor.region_path or "\x00", autoescape=True)
-    own = select(Case.id).where(under)
-    covered = (
-        select(LetterItem.letter_id).join(Case, col(Case.id) == LetterItem.case_id).where(under)
+    own = jurisdiction(select(Case.id), actor)
+    covered = jurisdiction(
+        select(LetterItem.letter_id).join(Case, col(Case.id) == LetterItem.case_id), actor
     )
     return stmt.where(or_(col(Letter.case_id).in_(own), col(Letter.id).in_(covered)))

@@ -4,48 +4,29 @@
 row stays locked until the transaction ends, so a rolled-back letter gives its number back),
 snapshots everything the document shows into `Letter.content`, opens the letter's own `letter`
 case when the unit must reply, writes history on every case involved and puts a notice in the
-outbox. Rendering reads the snapshot only (letter_render.py), so a letter never changes.
-`preview_letter` builds the same document through the same checks, writes nothing and draws no
-number. `withdraw_letter` (letter_withdraw.py) is the only change an issued letter takes.
-
-What a letter may be about: open events, hazards and letter cases a unit holds whose clock runs
-(dispatched or rectifying). A suspended case (clock stopped by approval) or one submitted for
-verification (the unit has answered) is refused: a letter about it would say something untrue.
+outbox. Rendering reads the snapshot only (render.py), so a letter never changes.
+`preview_letter` builds the same document through the same checks (draft.py: what a letter may
+be about and what it says), writes nothing and draws no number. `withdraw_letter` (withdraw.py)
+is the only change an issued letter takes.
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from closeloop.auth import policy
 from closeloop.auth.policy import SYSTEM, Principal
-from closeloop.calendar.days import SHANGHAI, WorkCalendar
-from closeloop.cases import deadlines, history
+from closeloop.calendar.days import SHANGHAI
+from closeloop.cases import history
 from closeloop.config import Settings, get_settings
-from closeloop.errors import Invalid
 from closeloop.letters import numbering
 from closeloop.letters.case import common_region_path, open_letter_case
-from closeloop.letters.reads import (
-    earlier_letters,
-    get_letter,
-    letter_public,
-    list_letters,
-)
-from closeloop.letters.render import (
-    PENDING_NUMBER,
-    Wording,
-    case_rows,
-    render_content,
-    snapshot,
-    word,
-)
+from closeloop.letters.draft import MAX_CASES, NEEDS_REPLY, Draft, draft, may_issue_about
+from closeloop.letters.reads import get_letter, letter_public, list_letters
+from closeloop.letters.render import PENDING_NUMBER, Wording, render_content, snapshot, word
 from closeloop.letters.withdraw import withdraw_letter
-from models.case import Case, CasePublic
-from models.enums import CaseKind, CaseState, LetterType, Role
-from models.letter import MAX_LETTER_CASES, Letter, LetterItem
-from models.org import Unit
+from models.enums import LetterType
+from models.letter import Letter, LetterItem
 from notifications import outbox
 
 __all__ = [
@@ -61,94 +42,11 @@ __all__ = [
 ]
 
 TYPE_CHAR = {LetterType.reminder: "提", LetterType.supervision: "督", LetterType.warning: "警"}
-NEEDS_REPLY = (LetterType.supervision, LetterType.warning)
-MAX_CASES = MAX_LETTER_CASES
-MAX_REPLY_AHEAD = timedelta(days=366)  # a chosen reply date further away is a typo
 
 
 def letter_number(issuer: str, letter_type: LetterType, year: int, serial: int) -> str:
     """罗应急督〔2025〕12号"""
     return f"{issuer}{TYPE_CHAR[letter_type]}〔{year}〕{serial}号"
-
-
-@dataclass
-class _Draft:
-    """Everything a letter says except its number, decided from the facts at `now`."""
-
-    letter_type: LetterType
-    unit: Unit
-    cases: list[Case]
-    rows: list[dict[str, Any]]
-    reply_due_at: datetime | None
-    cal: WorkCalendar
-    settings: Settings
-
-
-def _draft(
-    session: Session,
-    *,
-    letter_type: LetterType,
-    unit_code: str,
-    case_ids: list[int],
-    now: datetime,
-    actor: Principal | None,
-    reply_due_at: datetime | date | None,
-    settings: Settings,
-    lock: bool,
-) -> _Draft:
-    letter_type = LetterType(letter_type)
-    if actor is not None:
-        policy.require_role(actor, Role.supervisor)
-    unit = session.get(Unit, unit_code)
-    if unit is None:
-        raise Invalid(f"处置单位 {unit_code} 不存在 / unit_code {unit_code!r} does not exist")
-    cases = _load_cases(session, actor=actor, unit=unit, case_ids=case_ids, lock=lock)
-    cal = deadlines.load_calendar(session, settings)
-    ids = [c.id for c in cases if c.id is not None]
-    rows = case_rows(
-        session, cases, now=now, cal=cal, earlier=earlier_letters(session, ids, now=now)
-    )
-    reply = _reply_due(letter_type, cases, now=now, cal=cal, chosen=reply_due_at, settings=settings)
-    return _Draft(letter_type, unit, cases, rows, reply, cal, settings)
-
-
-def _reply_due(
-    letter_type: LetterType,
-    cases: list[Case],
-    *,
-    now: datetime,
-    cal: WorkCalendar,
-    chosen: datetime | date | None,
-    settings: Settings,
-) -> datetime | None:
-    """The reply date: the supervisor's choice (any future time, even before a case's deadline);
-    otherwise the usual reply period, but never before the deadline of a covered case that is not
-    yet due (the unit is not asked to report before it had the time it was given)."""
-    if letter_type not in NEEDS_REPLY:
-        if chosen is not None:
-            raise Invalid(
-                "提醒函无需书面反馈，不能指定反馈期限 / a reminder asks for no reply: "
-                "reply_due_at applies to supervision and warning letters only"
-            )
-        return None
-    if chosen is not None:
-        try:
-            if isinstance(chosen, datetime):
-                at = chosen if chosen.tzinfo else chosen.replace(tzinfo=SHANGHAI)
-            else:
-                at = cal.end_of_day(chosen)
-            ok = now < at <= now + MAX_REPLY_AHEAD
-        except (OverflowError, ValueError):
-            ok = False
-        if not ok:
-            raise Invalid(
-                "反馈期限须晚于当前时间，且不超过一年 / reply_due_at must be in the future and "
-                "within a year"
-            )
-        return at
-    usual = cal.due_after(now, settings.letter_reply_days)[0]
-    ahead = [c.due_at for c in cases if c.due_at is not None and c.due_at >= now]
-    return max([usual, *ahead])
 
 
 def preview_letter(
@@ -166,7 +64,7 @@ def preview_letter(
     """The letter as it would be issued now (HTML), its number pending and marked 预览: the same
     checks as issuing, and nothing written, no number drawn, no row locked."""
     settings = settings or get_settings()
-    d = _draft(
+    d = draft(
         session,
         letter_type=letter_type,
         unit_code=unit_code,
@@ -185,7 +83,7 @@ def preview_letter(
 
 
 def _compose(
-    d: _Draft, number: str, now: datetime, reason: str | None, by: Principal
+    d: Draft, number: str, now: datetime, reason: str | None, by: Principal
 ) -> tuple[Wording, dict[str, Any]]:
     """The wording and the frozen content of the letter `d` numbered `number`: one path for the
     preview and the issued letter, so the preview shows exactly what would be issued."""
@@ -193,11 +91,11 @@ def _compose(
     content = snapshot(
         number, d.letter_type, wording, d.unit, d.rows, now, d.reply_due_at, reason, by,
         d.settings,
-    )  # fmt: skip
+    )
     return wording, content
 
 
-def _word(d: _Draft, number: str, now: datetime) -> Wording:
+def _word(d: Draft, number: str, now: datetime) -> Wording:
     return word(
         d.letter_type,
         cases=d.cases,
@@ -225,7 +123,7 @@ def issue_letter(
     """Issue one letter to `unit_code` about `case_ids` (actor None: the escalation flow);
     `reply_due_at`: the supervisor's chosen reply date (督办函, 警示函)."""
     settings = settings or get_settings()
-    d = _draft(
+    d = draft(
         session,
         letter_type=letter_type,
         unit_code=unit_code,
@@ -322,65 +220,3 @@ def issue_letter(
     )
     session.flush()
     return letter
-
-
-def may_issue_about(actor: Principal, case: Case | CasePublic) -> bool:
-    """Whether `actor` may issue a letter by hand about `case` now: a supervisor (issue_letter's
-    role rule), about an event or hazard held by a unit (_load_cases' state rule)."""
-    return (
-        actor.role == Role.supervisor
-        and case.kind != CaseKind.letter
-        and case.unit_code is not None
-        and case.state in CaseState.clock_running_states()
-    )
-
-
-def _load_cases(
-    session: Session, *, actor: Principal | None, unit: Unit, case_ids: list[int], lock: bool
-) -> list[Case]:
-    ids = list(dict.fromkeys(case_ids))
-    if not ids:
-        raise Invalid("请至少选择一件案件 / case_ids must name at least one case")
-    if len(ids) > MAX_CASES:
-        raise Invalid(f"一份函件最多涉及 {MAX_CASES} 件案件 / at most {MAX_CASES} cases per letter")
-    # Lock the rows (in id order, so two issuers never deadlock): a concurrent action on one of
-    # them waits for this letter, and the states checked below are the latest committed ones.
-    stmt = select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = {c.id: c for c in session.exec(stmt)}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise Invalid(f"案件 {missing} 不存在 / case_ids {missing} do not exist")
-    cases = [found[i] for i in ids]
-    if actor is not None:
-        for case in cases:
-            policy.require_visible(
-                actor,
-                unit_code=case.unit_code,
-                region_path=case.region_path,
-                reporter_id=case.reporter_id,
-                what=f"案件 {case.number} / case {case.number}",
-            )
-    for case in cases:
-        if case.state in CaseState.closed_states():
-            raise Invalid(
-                f"案件 {case.number} 已{'办结' if case.state == CaseState.closed else '撤销'}，"
-                f"不能发函 / case {case.number} is {case.state}; letters cover open cases only"
-            )
-        if case.state not in CaseState.dispatched_states() or case.unit_code != unit.code:
-            raise Invalid(
-                f"案件 {case.number} 未派遣给 {unit.name} / case {case.number} is not dispatched "
-                f"to unit {unit.code} (state {case.state}, unit {case.unit_code or 'none'})"
-            )
-        if case.state == CaseState.suspended:
-            raise Invalid(
-                f"案件 {case.number} 已批准挂起，整改期限暂停计时，不能发函 / case {case.number} "
-                "is suspended (its clock is stopped); letters cover cases being rectified"
-            )
-        if case.state == CaseState.verifying:
-            raise Invalid(
-                f"案件 {case.number} 已提交整改、正待核查，不能发函 / case {case.number} is "
-                "submitted for verification; letters cover cases being rectified"
-            )
-    return cases

@@ -28,12 +28,10 @@ from models.org import Region, Unit
 from models.types import SHANGHAI
 
 GROUPS = ("street", "community", "grid", "unit")
-GROUP_NAME = {"street": "街道", "community": "社区", "grid": "网格", "unit": "处置单位"}
 TREND_PERIODS = 5  # previous periods shown beside the current one
 LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
 XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
 LETTER_CAP = 100
-BOTTOM = 3  # lowest performers proposed for a talk (建议约谈)
 KIND_NAME = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
 STATE_NAME = {
     CaseState.reported: "待派遣",
@@ -98,7 +96,7 @@ KIND_OF_REPORT = {
     "monthly": "分析报告",
     "quarterly": "小结报告",
     "yearly": "年度总结报告",
-}  # 周调度、月分析、季小结 fmt: skip
+}  # 周调度、月分析、季小结
 
 
 def report_title(region: Region, period: Period) -> str:
@@ -139,7 +137,7 @@ def gather(
         total, rows = metrics.backlog_list(
             session, actor=actor, date_from=period.start, date_to=period.end, now=now,
             which=which, limit=XLSX_CAP, region_code=region.code, as_of=as_of,
-        )  # fmt: skip
+        )
         lists[which] = CaseList(_rows(session, rows, as_of, cal), total)
     letters, letters_total = _letters(session, region, period, as_of)
     return Content(

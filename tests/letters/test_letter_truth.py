@@ -27,16 +27,7 @@ from models.letter import Letter, LetterItem
 from models.outbox import OutboxMessage
 from models.system import Counter
 from tests.factories import NOW, Org, case_in
-
-LATER = NOW + timedelta(days=20)  # 2025-10-20 10:00 Shanghai: 4 working days past 2025-10-14
-
-
-def _issue(session: Session, org: Org, cases: list[Case], kind=LetterType.supervision, **kw):  # type: ignore[no-untyped-def]
-    kw.setdefault("now", LATER)
-    kw.setdefault("actor", org["sup"])
-    return letters.issue_letter(
-        session, letter_type=kind, unit_code="ZJ", case_ids=[c.id for c in cases], **kw
-    )
+from tests.letters.issuing import LATER, letter_about
 
 
 def _text(letter: Letter) -> str:
@@ -54,7 +45,7 @@ def _count(session: Session, table: type) -> int:
 def test_supervision_about_a_case_not_yet_due_says_so(session: Session, org: Org) -> None:
     """SJ…230 of the issue: dispatched today, due in two weeks; a 督办函 at once."""
     case = case_in(session, org, CaseState.rectifying)  # dispatched NOW, due 2025-10-14
-    letter = _issue(session, org, [case], now=NOW)
+    letter = letter_about(session, org, [case], now=NOW)
     text = _text(letter)
     assert letter.title == "关于督促加快整改事件的督办函"
     for false in ("超期", "已超过整改期限", "逾期未"):
@@ -77,7 +68,7 @@ def test_supervision_about_a_case_not_yet_due_says_so(session: Session, org: Org
 def test_the_supervisor_may_choose_an_earlier_reply_date(session: Session, org: Org) -> None:
     case = case_in(session, org, CaseState.rectifying)
     cal_day = NOW.date() + timedelta(days=9)  # 2025-10-09, before the deadline of 10-14
-    letter = _issue(session, org, [case], now=NOW, reply_due_at=cal_day)
+    letter = letter_about(session, org, [case], now=NOW, reply_due_at=cal_day)
     assert letter.content["reply_due_date"] == "2025年10月9日"
     assert letter.reply_due_at is not None and case.due_at is not None
     assert letter.reply_due_at < case.due_at
@@ -109,7 +100,7 @@ def test_a_reply_date_that_cannot_be_is_refused(
         "year1": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
     }[when]
     with pytest.raises(Invalid, match=words):
-        _issue(session, org, [case], kind, now=NOW, reply_due_at=at)
+        letter_about(session, org, [case], kind, now=NOW, reply_due_at=at)
     assert _count(session, Letter) == 0
     assert [c for c in session.exec(select(Counter)) if c.name.startswith("letter:")] == []
 
@@ -118,7 +109,7 @@ def test_a_mixed_set_says_which_are_overdue_and_which_are_not(session: Session, 
     late = case_in(session, org, CaseState.rectifying)  # due 2025-10-14: 4 working days late
     fresh = case_in(session, org, CaseState.rectifying, now=LATER)  # due 2025-10-27
     for kind in LetterType:
-        letter = _issue(session, org, [late, fresh], kind)
+        letter = letter_about(session, org, [late, fresh], kind)
         text = _text(letter)
         assert "超期" not in letter.title, letter.title
         assert "其中1件已超过整改期限，超期4个工作日，1件尚未到整改期限" in text, kind
@@ -135,7 +126,7 @@ def test_a_mixed_set_says_which_are_overdue_and_which_are_not(session: Session, 
 
 def test_an_all_overdue_set_keeps_the_overdue_wording(session: Session, org: Org) -> None:
     a, b = (case_in(session, org, CaseState.rectifying) for _ in range(2))
-    letter = _issue(session, org, [a, b])
+    letter = letter_about(session, org, [a, b])
     assert letter.title == "关于督促加快整改超期事件的督办函"
     assert "以下2件事件已超过整改期限，最长超期4个工作日，至今尚未整改到位" in _text(letter)
     assert "尚未到期" not in _text(letter)
@@ -148,7 +139,7 @@ def test_a_letter_is_never_about_a_stopped_or_answered_case(
 ) -> None:
     case = case_in(session, org, state)
     with pytest.raises(Invalid, match="letters cover cases being rectified"):
-        _issue(session, org, [case])
+        letter_about(session, org, [case])
     assert not letters.may_issue_about(org["sup"], case)
     assert _count(session, Letter) == 0
 
@@ -195,7 +186,7 @@ def test_preview_is_the_letter_and_writes_nothing(session: Session, org: Org) ->
             now=LATER,
             actor=org["sup"],
         )
-    letter = _issue(session, org, [case], LetterType.warning, reason="多次催办未果")
+    letter = letter_about(session, org, [case], LetterType.warning, reason="多次催办未果")
     assert (letter.serial, letter.number) == (1, "罗应急警〔2025〕1号")
     issued = letter_render.render_html(letter)
     assert 'data-mark="preview"' in html and "预览" not in issued and "文号待定" not in issued
@@ -215,7 +206,7 @@ def test_a_first_warning_mentions_no_earlier_letters(session: Session, org: Org)
     """SJ…032 of the issue: already ≥ 10 working days late when first seen; straight to a 警示函."""
     case = case_in(session, org, CaseState.rectifying)
     late = NOW + timedelta(days=40)  # far past 2025-10-14
-    warning = _issue(session, org, [case], LetterType.warning, now=late, actor=None)
+    warning = letter_about(session, org, [case], LetterType.warning, now=late, actor=None)
     text = _text(warning)
     for false in ("经提醒", "提醒、督办", "此前", "督办函"):
         assert false not in "".join(warning.content["body"]), false
@@ -226,13 +217,13 @@ def test_a_first_warning_mentions_no_earlier_letters(session: Session, org: Org)
 
 def test_a_warning_names_the_earlier_letters_of_each_case(session: Session, org: Org) -> None:
     chased, fresh = (case_in(session, org, CaseState.rectifying) for _ in range(2))
-    reminder = _issue(session, org, [chased], LetterType.reminder, now=NOW + timedelta(days=16))
-    supervision = _issue(session, org, [chased], now=LATER)
-    withdrawn = _issue(session, org, [fresh], now=LATER)
+    reminder = letter_about(session, org, [chased], LetterType.reminder, now=NOW + timedelta(days=16))
+    supervision = letter_about(session, org, [chased], now=LATER)
+    withdrawn = letter_about(session, org, [fresh], now=LATER)
     letters.withdraw_letter(
         session, actor=org["sup"], letter_id=withdrawn.id or 0, reason="发错单位", now=LATER
     )
-    warning = _issue(
+    warning = letter_about(
         session, org, [chased, fresh], LetterType.warning, now=LATER + timedelta(days=7)
     )
     body = "".join(warning.content["body"])
@@ -251,10 +242,10 @@ def test_a_warning_names_the_earlier_letters_of_each_case(session: Session, org:
 
 
 def test_a_warning_about_an_unanswered_letter_names_that_letter(session: Session, org: Org) -> None:
-    supervision = _issue(session, org, [case_in(session, org, CaseState.rectifying)])
+    supervision = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])
     own = session.get(Case, supervision.case_id)
     assert own is not None
-    warning = _issue(
+    warning = letter_about(
         session, org, [own], LetterType.warning, now=LATER + timedelta(days=10), actor=None
     )
     assert warning.title == "关于督办事项逾期未反馈的警示函"
@@ -267,13 +258,13 @@ def test_a_warning_about_an_unanswered_letter_names_that_letter(session: Session
 
 def test_contact_line_only_when_configured(session: Session, org: Org, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     case = case_in(session, org, CaseState.rectifying)
-    plain = letter_render.render_html(_issue(session, org, [case]))
+    plain = letter_render.render_html(letter_about(session, org, [case]))
     assert "联系人" not in plain and "0755-00000000" not in plain and 'class="contact"' not in plain
     settings = Settings(issuer_contact="联系人：督办科 张三，电话：0755-82212345")
-    html = letter_render.render_html(_issue(session, org, [case], settings=settings))
+    html = letter_render.render_html(letter_about(session, org, [case], settings=settings))
     assert "（联系人：督办科 张三，电话：0755-82212345）" in html
     # A letter frozen with the old placeholder never prints it.
-    old = _issue(session, org, [case])
+    old = letter_about(session, org, [case])
     old.content = {**old.content, "contact": "联系人：督办科，电话：0755-00000000"}
     assert "0755-00000000" not in letter_render.render_html(old)
     with pytest.raises(ValidationError, match="placeholder"):
@@ -289,7 +280,7 @@ def test_the_signature_never_stands_alone_on_a_page(session: Session, org: Org) 
     pages_seen = set()
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(1, 31):
-            letter = _issue(session, org, cases[:n])
+            letter = letter_about(session, org, cases[:n])
             path = Path(tmp) / f"{n}.pdf"
             path.write_bytes(letter_render.render_pdf(letter))
             # Withdrawn, so the next letter names no earlier letters: only the row count grows.
@@ -328,7 +319,7 @@ def test_the_first_page_carries_the_red_double_line_at_its_foot(
 
     cases = [case_in(session, org, CaseState.rectifying) for _ in range(14)]
     pdf = tmp_path / "letter.pdf"
-    pdf.write_bytes(letter_render.render_pdf(_issue(session, org, cases)))
+    pdf.write_bytes(letter_render.render_pdf(letter_about(session, org, cases)))
     subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "p")], check=True)
     pages = sorted(tmp_path.glob("p-*.png"))
     assert len(pages) >= 2
@@ -353,11 +344,11 @@ def test_the_number_stands_flush_right_under_the_red_line(
 ) -> None:
     """信函格式: the 文号 sits under the masthead's red line, flush with the right edge of the
     text block (the document form centres it; a letter does not)."""
-    letter = _issue(session, org, [case_in(session, org, CaseState.rectifying)])
+    letter = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])
     pdf = tmp_path / "letter.pdf"
     pdf.write_bytes(letter_render.render_pdf(letter))
     xml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+                         capture_output=True, text=True, check=True).stdout
     words = [
         (float(x0), float(y0), float(x1), text)
         for x0, y0, x1, text in re.findall(

@@ -20,17 +20,9 @@ from models.history import CaseHistory
 from models.letter import Letter
 from models.outbox import OutboxMessage
 from tests.factories import NOW, Org, act, case_in, evidence
+from tests.letters.issuing import LATER, letter_about
 
-LATER = NOW + timedelta(days=20)
 WITHDRAWN_AT = LATER + timedelta(days=1)  # 2025-10-21
-
-
-def _issue(session: Session, org: Org, cases: list[Case], kind=LetterType.supervision, **kw):  # type: ignore[no-untyped-def]
-    kw.setdefault("now", LATER)
-    kw.setdefault("actor", org["sup"])
-    return letters.issue_letter(
-        session, letter_type=kind, unit_code="ZJ", case_ids=[c.id for c in cases], **kw
-    )
 
 
 def _withdraw(
@@ -50,7 +42,7 @@ def _actions(session: Session, case_id: int | None) -> list[str]:
 
 def test_withdraw_keeps_the_number_and_closes_the_letter_case(session: Session, org: Org) -> None:
     case = case_in(session, org, CaseState.rectifying)
-    first = _issue(session, org, [case])
+    first = letter_about(session, org, [case])
     content = dict(first.content)
     done = _withdraw(session, org, first)
     assert (done.id, done.number, done.serial) == (first.id, "罗应急督〔2025〕1号", 1)
@@ -73,7 +65,7 @@ def test_withdraw_keeps_the_number_and_closes_the_letter_case(session: Session, 
     ).first()
     assert notice is not None and "作废" in notice.subject and "文号错发" in notice.body
     # The number stays taken: the next letter of the type gets the next serial.
-    second = _issue(session, org, [case])
+    second = letter_about(session, org, [case])
     assert second.number == "罗应急督〔2025〕2号"
     public = {x.id: x for x in letters.list_letters(session, actor=org["sup"])}
     assert public[first.id].withdrawn and public[first.id].withdraw_reason == "文号错发"
@@ -82,7 +74,7 @@ def test_withdraw_keeps_the_number_and_closes_the_letter_case(session: Session, 
 
 def test_withdraw_is_refused_and_changes_nothing(session: Session, org: Org) -> None:
     case = case_in(session, org, CaseState.rectifying)
-    letter = _issue(session, org, [case])
+    letter = letter_about(session, org, [case])
     for user, error in (("h_zj", Forbidden), ("disp", Forbidden), ("sup_s2", Forbidden)):
         with pytest.raises(error):
             _withdraw(session, org, letter, by=user)
@@ -102,7 +94,7 @@ def test_withdraw_is_refused_and_changes_nothing(session: Session, org: Org) -> 
 
 
 def test_a_closed_letter_case_stays_closed(session: Session, org: Org) -> None:
-    letter = _issue(session, org, [case_in(session, org, CaseState.rectifying)])
+    letter = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])
     own = session.get(Case, letter.case_id)
     assert own is not None
     act(session, org, own, "sign", "h_zj", LATER)
@@ -126,8 +118,8 @@ def test_a_warning_withdrawn_unlists_only_what_it_alone_listed(session: Session,
     twice = case_in(session, org, CaseState.rectifying)
     major = case_in(session, org, CaseState.rectifying, kind=CaseKind.hazard, grade=Grade.major)
     assert major.listed  # listed from dispatch on
-    other = _issue(session, org, [twice], LetterType.warning)
-    wrong = _issue(session, org, [alone, twice, major], LetterType.warning)
+    other = letter_about(session, org, [twice], LetterType.warning)
+    wrong = letter_about(session, org, [alone, twice, major], LetterType.warning)
     assert alone.listed and twice.listed
     _withdraw(session, org, wrong)
     assert (alone.listed, twice.listed, major.listed) == (False, True, True)
@@ -142,7 +134,7 @@ def test_a_warning_withdrawn_unlists_only_what_it_alone_listed(session: Session,
 
 
 def test_withdrawn_letters_are_marked_in_their_documents(session: Session, org: Org) -> None:
-    letter = _issue(session, org, [case_in(session, org, CaseState.rectifying)])
+    letter = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])
     assert "作废" not in letter_render.render_html(letter)
     _withdraw(session, org, letter)
     html = letter_render.render_html(letter)
@@ -164,7 +156,7 @@ def test_metrics_count_a_letter_until_it_is_withdrawn(session: Session, org: Org
     from closeloop.reports.metrics import service as metrics
 
     case = case_in(session, org, CaseState.rectifying)
-    letter = _issue(session, org, [case])
+    letter = letter_about(session, org, [case])
     _withdraw(session, org, letter)
     session.flush()
 
@@ -172,7 +164,7 @@ def test_metrics_count_a_letter_until_it_is_withdrawn(session: Session, org: Org
         report = metrics.compute(
             session, actor=org["sup"], date_from=NOW.date(), date_to=LATER.date() + timedelta(5),
             now=WITHDRAWN_AT + timedelta(days=30), as_of=as_of,
-        )  # fmt: skip
+        )
         return report.total.letters.supervision
 
     assert supervision(WITHDRAWN_AT - timedelta(hours=1)) == 1

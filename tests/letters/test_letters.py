@@ -1,18 +1,12 @@
-"""Letters: numbering, snapshot, the letter case and its lifecycle, rendering, jurisdiction."""
+"""Letters: the snapshot, the letter case and its lifecycle, who is told, refusals, jurisdiction."""
 
-import re
-import shutil
-import subprocess
-import threading
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from closeloop.cases.deadlines import load_calendar
-from closeloop.db import new_session
 from closeloop.errors import Forbidden, Invalid, NotFound
 from closeloop.letters import render as letter_render
 from closeloop.letters import service as letters
@@ -22,14 +16,8 @@ from models.history import CaseHistory
 from models.letter import Letter, LetterItem
 from models.org import Unit
 from models.outbox import OutboxMessage
-from tests.factories import NOW, Org, act, case_in, evidence, new_case
-
-LATER = NOW + timedelta(days=20)  # 2025-10-20 10:00 Shanghai: 4 working days past 2025-10-14
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _open_hazards(session: Session, org: Org, n: int) -> list[Case]:
-    return [case_in(session, org, CaseState.rectifying, kind=CaseKind.hazard) for _ in range(n)]
+from tests.factories import Org, act, case_in, evidence, new_case
+from tests.letters.issuing import LATER, letter_about, open_hazards
 
 
 def _sw_case(session: Session, org: Org, grid: str = "G3") -> Case:
@@ -37,111 +25,11 @@ def _sw_case(session: Session, org: Org, grid: str = "G3") -> Case:
     return act(session, org, case, "dispatch", "disp", unit_code="SW")
 
 
-def _issue(session: Session, org: Org, cases: list[Case], kind=LetterType.supervision, **kw):  # type: ignore[no-untyped-def]
-    kw.setdefault("now", LATER)
-    kw.setdefault("actor", org["sup"])
-    unit = kw.pop("unit_code", cases[0].unit_code if cases else "ZJ")
-    return letters.issue_letter(
-        session, letter_type=kind, unit_code=unit, case_ids=[c.id for c in cases], **kw
-    )
-
-
-def test_numbers_per_type_and_year(session: Session, org: Org) -> None:
-    cases = _open_hazards(session, org, 1)
-    numbers = [
-        _issue(session, org, cases, kind).number
-        for kind in (
-            LetterType.supervision,
-            LetterType.reminder,
-            LetterType.supervision,
-            LetterType.warning,
-        )
-    ]
-    assert numbers == ["罗应急督〔2025〕1号", "罗应急提〔2025〕1号", "罗应急督〔2025〕2号", "罗应急警〔2025〕1号"]
-    assert re.fullmatch(r"罗应急督〔\d{4}〕\d+号", numbers[0])
-
-
-def test_year_rolls_over_at_shanghai_midnight(session: Session, org: Org) -> None:
-    cases = _open_hazards(session, org, 1)
-    eve = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 Shanghai, still 2025
-    new_year = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 Shanghai, 1 January 2026
-    first = _issue(session, org, cases, now=LATER)
-    second = _issue(session, org, cases, now=eve)
-    third = _issue(session, org, cases, now=new_year)
-    assert [first.number, second.number] == ["罗应急督〔2025〕1号", "罗应急督〔2025〕2号"]
-    assert (third.number, third.year, third.serial) == ("罗应急督〔2026〕1号", 2026, 1)
-    own = session.get(Case, third.case_id)
-    assert own is not None and own.number == "DB2026000001"
-
-
-def test_rolled_back_letter_returns_its_number(engine: Engine, org: Org) -> None:
-    with new_session(engine) as s:
-        ids = [c.id for c in _open_hazards(s, org, 1)]
-        s.commit()
-    for outcome in ("commit", "rollback", "rollback", "commit"):
-        with new_session(engine) as s:
-            letters.issue_letter(
-                s, letter_type=LetterType.supervision, unit_code="ZJ", case_ids=ids, now=LATER,
-                actor=org["sup"],
-            )
-            s.commit() if outcome == "commit" else s.rollback()
-    with new_session(engine) as s:
-        rows = s.exec(select(Letter).order_by(col(Letter.serial))).all()
-        assert [r.number for r in rows] == ["罗应急督〔2025〕1号", "罗应急督〔2025〕2号"]
-        assert [c.number for c in s.exec(select(Case).where(Case.kind == CaseKind.letter))] == [
-            "DB2025000001",
-            "DB2025000002",
-        ]
-
-
-@pytest.mark.parametrize("roll_back_some", [False, True], ids=["all-commit", "half-rollback"])
-def test_concurrent_issuers_get_serials_without_gaps(
-    engine: Engine, org: Org, roll_back_some: bool
-) -> None:
-    threads_n = 8
-    with new_session(engine) as s:
-        ids = [c.id for c in _open_hazards(s, org, 2)]
-        s.commit()
-    barrier = threading.Barrier(threads_n)
-    errors: list[BaseException] = []
-
-    def issue(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            with new_session(engine) as s:
-                letters.issue_letter(
-                    s, letter_type=LetterType.supervision, unit_code="ZJ", case_ids=ids,
-                    now=LATER, actor=None,
-                )
-                s.rollback() if roll_back_some and i % 2 else s.commit()
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=issue, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    committed = threads_n // 2 if roll_back_some else threads_n
-    with new_session(engine) as s:
-        serials = sorted(s.exec(select(Letter.serial)).all())
-        assert serials == list(range(1, committed + 1))
-        numbers = sorted(s.exec(select(Case.number).where(Case.kind == CaseKind.letter)).all())
-        assert numbers == [f"DB2025{i:06d}" for i in range(1, committed + 1)]
-        # Every covered case got one "letter" entry per committed letter, with unique seqs.
-        for cid in ids:
-            entries = s.exec(
-                select(CaseHistory).where(CaseHistory.case_id == cid, CaseHistory.action == "letter")
-            ).all()
-            assert len(entries) == committed
-
-
 def test_content_is_a_snapshot_with_working_days_overdue(session: Session, org: Org) -> None:
-    a, b = _open_hazards(session, org, 2)
+    a, b = open_hazards(session, org, 2)
     b.address = ""  # the place falls back to the grid's name
     session.flush()
-    letter = _issue(session, org, [a, b], reason="多次催办未果")
+    letter = letter_about(session, org, [a, b], reason="多次催办未果")
     c = letter.content
     assert c["number"] == letter.number == "罗应急督〔2025〕1号"
     assert c["title"] == letter.title == "关于督促加快整改超期隐患的督办函"
@@ -168,7 +56,7 @@ def test_supervision_opens_a_letter_case_that_walks_the_lifecycle(
 ) -> None:
     a = case_in(session, org, CaseState.rectifying, kind=CaseKind.hazard)
     b = case_in(session, org, CaseState.dispatched)
-    letter = _issue(session, org, [a, b])
+    letter = letter_about(session, org, [a, b])
     own = session.get(Case, letter.case_id)
     assert own is not None
     due, _ = load_calendar(session).due_after(LATER, 3)
@@ -204,8 +92,8 @@ def test_supervision_opens_a_letter_case_that_walks_the_lifecycle(
 
 
 def test_reminder_has_no_reply_and_no_case(session: Session, org: Org) -> None:
-    cases = _open_hazards(session, org, 1)
-    letter = _issue(session, org, cases, LetterType.reminder, actor=None)
+    cases = open_hazards(session, org, 1)
+    letter = letter_about(session, org, cases, LetterType.reminder, actor=None)
     assert letter.case_id is None and letter.reply_due_at is None and letter.issued_by is None
     assert letter.content["reply_due_date"] is None and letter.content["case_number"] is None
     assert session.exec(select(func.count()).where(Case.kind == CaseKind.letter)).one() == 0
@@ -218,9 +106,9 @@ def test_letters_reach_the_unit_and_warnings_its_head(session: Session, org: Org
     unit = session.get(Unit, "ZJ")
     assert unit is not None
     unit.email, unit.head_email = "zj@example.cn", "head@example.cn"
-    cases = _open_hazards(session, org, 1)
-    supervision = _issue(session, org, cases)
-    warning = _issue(session, org, cases, LetterType.warning)
+    cases = open_hazards(session, org, 1)
+    supervision = letter_about(session, org, cases)
+    warning = letter_about(session, org, cases, LetterType.warning)
     assert warning.content["addressee"] == "区住房和建设局主要负责同志"
     for letter, to in ((supervision, {"zj@example.cn"}), (warning, {"zj@example.cn", "head@example.cn"})):
         msgs = session.exec(select(OutboxMessage).where(OutboxMessage.letter_id == letter.id)).all()
@@ -233,11 +121,11 @@ def test_letters_reach_the_unit_and_warnings_its_head(session: Session, org: Org
 
 
 def test_warning_about_an_unanswered_letter(session: Session, org: Org) -> None:
-    supervision = _issue(session, org, _open_hazards(session, org, 1))
+    supervision = letter_about(session, org, open_hazards(session, org, 1))
     own = session.get(Case, supervision.case_id)
     assert own is not None
     late = LATER + timedelta(days=10)
-    warning = _issue(session, org, [own], LetterType.warning, now=late, actor=None)
+    warning = letter_about(session, org, [own], LetterType.warning, now=late, actor=None)
     assert warning.title == "关于督办事项逾期未反馈的警示函"
     assert warning.content["cases"][0]["number"] == own.number
     assert warning.content["cases"][0]["place"] == "—"
@@ -248,8 +136,8 @@ def test_letter_case_region_is_the_common_path(session: Session, org: Org) -> No
     g1 = _sw_case(session, org, grid="G1")
     g2 = _sw_case(session, org, grid="G2")
     g3 = _sw_case(session, org, grid="G3")
-    narrow = _issue(session, org, [g1, g2])
-    wide = _issue(session, org, [g1, g3])
+    narrow = letter_about(session, org, [g1, g2])
+    wide = letter_about(session, org, [g1, g3])
     assert session.get(Case, narrow.case_id).region_path == "/D1/S1/C1/"  # type: ignore[union-attr]
     own = session.get(Case, wide.case_id)
     assert own is not None and (own.region_path, own.street_code) == ("/D1/", None)
@@ -299,9 +187,9 @@ def test_manual_issue_is_refused_and_writes_nothing(
 
 
 def test_list_and_get_follow_jurisdiction(session: Session, org: Org) -> None:
-    s1 = _issue(session, org, [case_in(session, org, CaseState.rectifying)])  # ZJ, street S1
-    s2 = _issue(session, org, [_sw_case(session, org)], LetterType.reminder)  # SW, street S2
-    both = _issue(session, org, [_sw_case(session, org, "G1"), _sw_case(session, org, "G3")])
+    s1 = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])  # ZJ, street S1
+    s2 = letter_about(session, org, [_sw_case(session, org)], LetterType.reminder)  # SW, street S2
+    both = letter_about(session, org, [_sw_case(session, org, "G1"), _sw_case(session, org, "G3")])
 
     def seen(user: str, **kw: object) -> set[int]:
         return {x.id for x in letters.list_letters(session, actor=org[user], **kw)}  # type: ignore[arg-type]
@@ -328,43 +216,3 @@ def test_list_and_get_follow_jurisdiction(session: Session, org: Org) -> None:
     public = letters.letter_public(session, both)
     assert public.case_ids == [c["id"] for c in both.content["cases"]]
     assert public.model_dump(mode="json")["issued_at"] == "2025-10-20T10:00:00+08:00"
-
-
-def test_html_has_the_table_and_escapes(session: Session, org: Org) -> None:
-    case = case_in(session, org, CaseState.rectifying, kind=CaseKind.hazard)
-    case.title = "<b>围挡</b> & 脚手架"
-    session.flush()
-    html = letter_render.render_html(_issue(session, org, [case], LetterType.warning))
-    assert "罗应急警〔2025〕1号" in html and "区住房和建设局主要负责同志：" in html
-    assert "&lt;b&gt;围挡&lt;/b&gt; &amp; 脚手架" in html and "<b>围挡" not in html
-    table = html[html.index("<table") : html.index("</table>")]
-    for cell in ("序号", "编号", "地点", "派遣日期", "整改期限", case.number, "东门路1号", "2025-10-14"):
-        assert cell in table
-    assert "挂牌督办" in html and "2025年10月20日" in html
-
-
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-def test_pdf_is_a4_with_extractable_chinese(session: Session, org: Org) -> None:
-    cases = _open_hazards(session, org, 2)
-    cases[1].title = "东门路施工围挡倒塌风险"
-    session.flush()
-    letter = _issue(session, org, cases, reason="经多次电话催办仍未整改")
-    pdf = letter_render.render_pdf(letter)
-    assert pdf.startswith(b"%PDF")
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "letter-supervision.pdf"  # kept for a human to look at
-    path.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    flat = re.sub(r"\s+", "", text)
-    for expected in ("罗应急督〔2025〕1号", "关于督促加快整改超期隐患的督办函", "区住房和建设局",
-                     "东门路施工围挡倒塌风险", "罗湖区应急管理局", "2025年10月23日"):
-        assert expected in flat, expected
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
-    assert "595.276 x 841.89" in info or "A4" in info
-    if shutil.which("pdftoppm"):
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", "-singlefile", str(path), str(path.with_suffix(""))],
-            check=True,
-        )

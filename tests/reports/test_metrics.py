@@ -54,7 +54,7 @@ def september(session, org):  # type: ignore[no-untyped-def]
     act(session, org, d, "cancel", "disp", at(3, 10), reason="重复上报")
 
     e = new_case(session, org, kind=CaseKind.hazard, grade=Grade.major, grid="G2",
-                 category="0201", now=at(5, 9))  # fmt: skip
+                 category="0201", now=at(5, 9))
     act(session, org, e, "dispatch", "disp", at(5, 10))
     act(session, org, e, "sign", "h_zj", at(5, 11))
 
@@ -66,7 +66,7 @@ def september(session, org):  # type: ignore[no-untyped-def]
 
     assert c.id is not None
     letters.issue_letter(session, letter_type=LetterType.supervision, unit_code="ZJ",
-                         case_ids=[c.id], now=at(20), actor=org["sup"])  # fmt: skip
+                         case_ids=[c.id], now=at(20), actor=org["sup"])
     session.flush()
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}
 
@@ -137,7 +137,7 @@ def test_as_of_counts_closures_up_to_the_report_time(session, org, september):  
 
 def test_empty_period_has_no_rates_and_no_ranks(session, org, september):  # type: ignore[no-untyped-def]
     r = metrics.compute(session, actor=org["sup"], date_from=date(2025, 7, 1),
-                        date_to=date(2025, 7, 31), now=AS_OF, group_by="grid")  # fmt: skip
+                        date_to=date(2025, 7, 31), now=AS_OF, group_by="grid")
     t = r.total
     assert (t.reported, t.accepted, t.closed) == (0, 0, 0)
     assert t.closure_rate is None and t.on_time_closure_rate is None and t.return_rate is None

@@ -19,7 +19,7 @@ EVENTS, EVENTS_CLOSED = 31_263, 30_617
 HAZARDS, HAZARDS_CLOSED = 200, 198
 IMPORTED_AT = datetime(2025, 1, 10, 2, 0, tzinfo=UTC)
 COLUMNS = ["number", "kind", "title", "category_code", "grid_code", "unit_code", "grade", "state",
-           "reported_at", "dispatched_at", "due_at", "closed_at"]  # fmt: skip
+           "reported_at", "dispatched_at", "due_at", "closed_at"]
 
 
 def ledger() -> bytes:
@@ -37,7 +37,7 @@ def ledger() -> bytes:
         prefix = "SJ" if kind == "event" else "YH"
         return [f"{prefix}2024{n:06d}", kind, "台账案件", "0101", "G1" if i % 2 else "G3", "ZJ",
                 grade, "closed" if closed else "rectifying", reported.isoformat(),
-                dispatched.isoformat(), "", done.isoformat() if closed else ""]  # fmt: skip
+                dispatched.isoformat(), "", done.isoformat() if closed else ""]
 
     for n in range(1, EVENTS + 1):
         w.writerow(row(n, "event", n, n <= EVENTS_CLOSED, ""))
@@ -50,7 +50,7 @@ def ledger() -> bytes:
 def luohu_2024(engine, org):  # type: ignore[no-untyped-def]
     with new_session(engine) as s:
         result = imports.import_file(s, actor=org["admin"], fileobj=io.BytesIO(ledger()),
-                                     filename="luohu-2024.csv", now=IMPORTED_AT)  # fmt: skip
+                                     filename="luohu-2024.csv", now=IMPORTED_AT)
         s.commit()
     assert result["imported"] == EVENTS + HAZARDS, result["rejected"][:3]
     return org
@@ -69,7 +69,7 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
 
     r = client.get("/api/v1/reports/metrics", headers=auth("sup"),
                    params={"from": "2024-01-01", "to": "2024-12-31", "kind": "event",
-                           "as_of": IMPORTED_AT.astimezone(SHANGHAI).isoformat()})  # fmt: skip
+                           "as_of": IMPORTED_AT.astimezone(SHANGHAI).isoformat()})
     assert r.status_code == 200, r.text
     assert r.json()["total"]["closure_rate"] == 0.9793
     assert r.json()["total"]["closed"] == EVENTS_CLOSED
@@ -78,7 +78,7 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
     # of 2024 — HTML, PDF (text extracted), XLSX (numbers) and the 通报 — shows the published
     # 97.93% for events and 99.00% for major hazards.
     r = client.post("/api/v1/reports", json={"cadence": "yearly", "period": "2024"},
-                    headers=auth("sup"))  # fmt: skip
+                    headers=auth("sup"))
     assert r.status_code == 201, r.text
     files = r.json()["files"]
 

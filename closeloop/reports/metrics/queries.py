@@ -35,7 +35,7 @@ from models.letter import Letter, LetterItem
 
 DISPATCHED = [s.value for s in (*CaseState.dispatched_states(), CaseState.closed)]
 SIGNED = [s.value for s in (CaseState.rectifying, CaseState.suspended, CaseState.verifying,
-                            CaseState.closed)]  # fmt: skip
+                            CaseState.closed)]
 SUBMITTED = [CaseState.verifying.value, CaseState.closed.value]
 OPEN = [s.value for s in CaseState.open_states()]
 
@@ -125,7 +125,7 @@ def cohort_counts(
     a = scope.at(cohort=True)
     key = group_key(group_by, a)
     stmt = select(_key(key), func.count(), _count(asof.cancelled(a)), _count(asof.closed(a)),
-                  _count(asof.on_time(a))).select_from(a)  # fmt: skip
+                  _count(asof.on_time(a))).select_from(a)
     return _rows(session, stmt.group_by(*_by(key)))
 
 

@@ -101,7 +101,7 @@ def limits(settings: Settings | None = None) -> tuple[int, float]:
 
 
 def rank(groups: list[GroupMetrics], *, min_accepted: int = 1,
-         behind_score: float = 0.0) -> list[GroupMetrics]:  # fmt: skip
+         behind_score: float = 0.0) -> list[GroupMetrics]:
     """Set rank, tied and behind on the groups; returns them ranked first (best first), then the
     rest (unranked: no key, no score, or too few accepted cases)."""
     for group in groups:
@@ -110,7 +110,7 @@ def rank(groups: list[GroupMetrics], *, min_accepted: int = 1,
         (g for g in groups
          if g.key is not None and g.score is not None and g.accepted >= min_accepted),
         key=lambda g: (-(g.score or 0), g.key or ""),
-    )  # fmt: skip
+    )
     position = 0
     previous: float | None = None
     for index, group in enumerate(ranked, start=1):
@@ -128,7 +128,7 @@ def rank(groups: list[GroupMetrics], *, min_accepted: int = 1,
         candidates = [
             g for g in ranked
             if g.rank != 1 and ((g.score or 0) < behind_score or (g.score or 0) < mean)
-        ]  # fmt: skip
+        ]
         for group in candidates[-BEHIND_MAX:]:
             group.behind = True
     rest = sorted((g for g in groups if g.rank is None), key=lambda g: (g.key is None, g.key or ""))
@@ -142,7 +142,7 @@ def mean_score(ranked: list[GroupMetrics]) -> float | None:
 
 
 def ranking(weights: Mapping[str, float], *, min_accepted: int = 1, behind_score: float = 0.0,
-            groups: list[GroupMetrics] | None = None) -> Ranking:  # fmt: skip
+            groups: list[GroupMetrics] | None = None) -> Ranking:
     return Ranking(
         weights=dict(weights),
         method=METHOD.format(n=min_accepted, t=number_text(behind_score), m=BEHIND_MAX),

@@ -69,7 +69,7 @@ def compute(
 ) -> MetricsReport:
     if actor.role == Role.reporter:
         raise Forbidden("统计报表需要受理、处置、督办或管理员角色 / metrics need the dispatcher, "
-                        "handler, supervisor or admin role")  # fmt: skip
+                        "handler, supervisor or admin role")
     scope = _scope(session, actor, date_from, date_to, now, kind, region_code, as_of)
     if group_by is not None and group_by not in GROUP_BY:
         raise Invalid(
@@ -237,7 +237,7 @@ def _build(
         else None,
         letters=LetterCounts(
             **{t.value: letters.get(t, 0) for t in LetterType}, total=sum(letters.values())
-        ),  # fmt: skip
+        ),
         listed=listed,
     )
     m.score = ranking.score(m, weights)
@@ -245,13 +245,13 @@ def _build(
 
 
 def _metrics(k: Any, cohort: dict, actions: dict, handling: dict, backlog: dict,
-             letters: dict, weights: dict[str, float]) -> Metrics:  # fmt: skip
+             letters: dict, weights: dict[str, float]) -> Metrics:
     return _build(cohort.get(k, ()), actions.get(k, ()), handling.get(k, Counter()),
-                  backlog.get(k, ()), letters.get(k, {}), weights)  # fmt: skip
+                  backlog.get(k, ()), letters.get(k, {}), weights)
 
 
 def _total(parts: dict, cohort: dict, actions: dict, handling: dict, backlog: dict,
-           letters: dict[str, int], weights: dict[str, float]) -> Metrics:  # fmt: skip
+           letters: dict[str, int], weights: dict[str, float]) -> Metrics:
     """Every case falls in exactly one group (the no-key group included), so the total's counts
     are the groups' sums and its handling histogram their union; letters are counted apart, since
     one letter can be about cases of several groups."""
@@ -287,7 +287,7 @@ def _names(session: Session, group_by: str, scope: queries.Scope, keys: set[Any]
     elif group_by == "category":
         present = [k for k in keys if k is not None]
         names = dict(session.exec(select(Category.code, Category.name).where(
-            col(Category.code).in_(present))).all())  # fmt: skip
+            col(Category.code).in_(present))).all())
     elif group_by == "kind":
         names = {k: KIND_NAMES.get(k, k) for k in keys if k is not None}
     for k in keys:
