@@ -28,7 +28,7 @@ def inbox(request: Request) -> Response:
     def page(w: Web) -> Response:
         policy.require_role(w.me, Role.handler)
         cal = deadlines.load_calendar(w.session)
-        box = queues.unit_inbox(w.session, actor=w.me, cal=cal, now=w.now)
+        box = queues.unit_worklist(w.session, actor=w.me, cal=cal, now=w.now)
         sections = [
             ("to-sign", "inbox.to_sign", box.to_sign),
             ("due-soon", "inbox.due_soon", box.due_soon),
