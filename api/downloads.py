@@ -15,7 +15,7 @@ from closeloop.letters import service as letters
 from closeloop.reports import service as reports
 
 EXTENSION = {"html": "html", "pdf": "pdf", "xlsx": "xlsx", "bulletin_html": "html",
-             "bulletin_pdf": "pdf"}  # fmt: skip
+             "bulletin_pdf": "pdf"}
 SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 

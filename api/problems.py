@@ -95,7 +95,7 @@ def _data(exc: DataError) -> Failure:
     log.info("data error: %s", exc.orig)
     return Failure(422, "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改 / a value "
                         "cannot be stored (e.g. a NUL character or a number out of range); "
-                        "nothing was changed")  # fmt: skip
+                        "nothing was changed")
 
 
 def _operational(exc: OperationalError) -> Failure:

@@ -15,6 +15,7 @@ from api.web import (
     routes_dashboard,
     routes_desk,
     routes_file,
+    routes_letters,
     routes_messages,
 )
 from api.web.pages import HERE
@@ -22,7 +23,8 @@ from api.web.pages import HERE
 
 def install(app: FastAPI) -> None:
     for module in (
-        routes_auth, routes_file, routes_desk, routes_case, routes_dashboard, routes_messages
-    ):  # fmt: skip
+        routes_auth, routes_file, routes_desk, routes_case, routes_letters, routes_dashboard,
+        routes_messages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,5 +1,5 @@
-"""The supervisor's dashboard, the letters list and the letter and report downloads (the same
-files as the API's, through api/downloads.py, on the cookie session)."""
+"""The supervisor's dashboard and the report downloads (the same files as the API's, through
+api/downloads.py, on the cookie session)."""
 
 from typing import Annotated, Any
 
@@ -12,7 +12,6 @@ from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import Page
 from api.web.views import Names
 from closeloop.errors import NotFound
-from closeloop.letters import service as letters
 from closeloop.reports import charts
 from closeloop.reports import dashboard as dashboards
 from closeloop.reports.dashboard import Figures
@@ -55,22 +54,6 @@ def dashboard(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -
         names=Names.load(session),
         flash=page.flash(),
     )
-
-
-@router.get("/letters")
-def letter_list(page: PageDep, session: SessionDep, user: PageUser) -> Response:
-    rows = letters.list_letters(session, actor=user)
-    return page.render("letters.html", rows=rows, names=Names.load(session))
-
-
-@router.get("/letters/{letter_id}.pdf")
-def letter_pdf(session: SessionDep, user: PageUser, letter_id: PathId) -> Response:
-    return downloads.letter_pdf(session, actor=user, letter_id=letter_id)
-
-
-@router.get("/letters/{letter_id}.html")
-def letter_html(session: SessionDep, user: PageUser, letter_id: PathId) -> Response:
-    return downloads.letter_html(session, actor=user, letter_id=letter_id)
 
 
 @router.get("/reports/{report_id}.{ext}")

@@ -30,7 +30,7 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
         "worklist.html", sections=sections, labels=labels, names=Names.load(session),
         sign_late={r.case.id for r in work.to_sign if queues.sign_overdue(r.case, now)},
         flash=page.flash(),
-    )  # fmt: skip
+    )
 
 
 @router.get("/queue")
@@ -40,7 +40,7 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
     return page.render(
         "queue.html", new=q.new, dups=q.duplicates, to_verify=q.to_verify, names=names,
         units=list(names.units.values()), flash=page.flash(),
-    )  # fmt: skip
+    )
 
 
 @router.get("/cases")
@@ -65,10 +65,10 @@ def case_list(
         session, actor=user, filters=filters, page=page_number(page_no), page_size=50, now=now
     )
     query = {k: v for k, v in (("state", state), ("kind", kind), ("overdue", overdue), ("q", q))
-             if v}  # fmt: skip
+             if v}
     return page.render(
         "cases.html", listing=listing, names=Names.load(session),
         filters={"state": state, "kind": kind, "overdue": overdue, "q": q},
         states=list(CaseState), kinds=list(CaseKind),
         pager_q=("&" + urlencode(query)) if query else "",
-    )  # fmt: skip
+    )

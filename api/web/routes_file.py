@@ -19,13 +19,13 @@ from models.enums import CaseKind
 
 router = page_router()
 FIELDS = ("kind", "grade", "category_class", "category_code", "grid_code", "title",
-          "description", "address", "lat", "lon")  # fmt: skip
+          "description", "address", "lat", "lon")
 
 
 def _form_page(
     page: Page, session: Session, user: Principal, values: dict[str, str], error: str = "",
     status: int = 200,
-) -> Response:  # fmt: skip
+) -> Response:
     form = views.filing_form(session, actor=user)
     if not values.get("grid_code") and len(form.grids) == 1:
         values["grid_code"] = form.grids[0].code
@@ -42,7 +42,7 @@ def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Respons
 def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
     t = page.t
     missing = [t(label) for name, label in (("category_code", "f.category_item"),
-               ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]  # fmt: skip
+               ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]
     if missing:
         raise Invalid(t("err.required", what=t("sep").join(missing)))
     location = None
@@ -69,7 +69,7 @@ def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
 def _file(
     page: Page, session: Session, user: Principal, now: datetime, form: CsrfForm,
     values: dict[str, str],
-) -> Case:  # fmt: skip
+) -> Case:
     """The case and its photos, in one transaction: a refused photo rolls the filing back."""
     case = cases.file_case(session, actor=user, data=_create_data(page, values), now=now)
     assert case.id is not None
@@ -77,7 +77,7 @@ def _file(
         attachments.add_attachment(
             session, actor=user, case_id=case.id, filename=photo.filename or "",
             stream=photo.file, now=now,
-        )  # fmt: skip
+        )
     return case
 
 
@@ -105,4 +105,4 @@ def own_cases(
     names = Names.load(session)
     rows = [(c, next_step(page.t, c, names, fmt_day, now)) for c in listing.items]
     return page.render("my.html", rows=rows, names=names, listing=listing,
-                       flash=page.t("done") if page.request.query_params.get("ok") else "")  # fmt: skip
+                       flash=page.t("done") if page.request.query_params.get("ok") else "")

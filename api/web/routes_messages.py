@@ -25,7 +25,7 @@ def messages_page(
     )
     pager = {"total": listing.total, "page": number, "page_size": 50}
     return page.render("messages.html", listing=listing, pager=pager, only_unread=unread == "1",
-                       pager_q="&unread=1" if unread == "1" else "")  # fmt: skip
+                       pager_q="&unread=1" if unread == "1" else "")
 
 
 @router.post("/messages/{message_id}/read")

@@ -109,7 +109,7 @@ def awaiting_verification(
     verifying = cases.list_cases(
         session, actor=actor, filters=CaseFilter(state=CaseState.verifying), page=1,
         page_size=queues.QUEUE_SIZE, now=now,
-    )  # fmt: skip
+    )
     return [c for c in verifying.items if Action.approve in c.allowed_actions]
 
 
@@ -125,7 +125,7 @@ def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> Disp
     new = cases.list_cases(
         session, actor=actor, filters=CaseFilter(state=CaseState.reported), page=1,
         page_size=queues.QUEUE_SIZE, now=now,
-    )  # fmt: skip
+    )
     rows = list(session.exec(select(Case).where(col(Case.id).in_([c.id for c in new.items]))))
     return DispatchQueue(
         new=new.items,

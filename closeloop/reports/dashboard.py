@@ -62,7 +62,7 @@ def figures(session: Session, *, actor: Principal, now: datetime) -> Figures:
     month = metrics.compute(
         session, actor=actor, date_from=this.start, date_to=today, now=now, group_by="street",
         region_code=region,
-    )  # fmt: skip
+    )
     trend = []
     for p in periods.previous(this, TREND_MONTHS - 1):
         report = metrics.compute(
@@ -108,7 +108,7 @@ def dashboard(session: Session, *, actor: Principal, now: datetime) -> Dashboard
         suspended=cases.list_cases(
             session, actor=actor, filters=CaseFilter(state=CaseState.suspended), page=1,
             page_size=20, now=now,
-        ),  # fmt: skip
+        ),
         to_verify=len(views.awaiting_verification(session, actor=actor, now=now)),
         listed=queues.listed_open(session, actor=actor, now=now)[:20],
         decisions=queues.pending_decisions(session, actor=actor, now=now),
