@@ -1,6 +1,8 @@
-"""One place that renders every error as application/problem+json."""
+"""One map from every error a request can end in to its status and message, rendered as
+application/problem+json for the API and as an HTML error page for the web pages."""
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from closeloop.errors import DomainError
 
@@ -29,6 +32,17 @@ TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class Failure:
+    """What a request that failed answers: its status, a "中文 / English" message, and for the
+    API any extra members of the problem (validation errors, retry_after)."""
+
+    status: int
+    detail: str
+    title: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
 def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:
     body = {
         "type": "about:blank",
@@ -48,54 +62,92 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def _domain(exc: DomainError) -> Failure:
+    return Failure(exc.status, exc.detail, exc.title, exc.extra)
+
+
+def _validation(exc: RequestValidationError) -> Failure:
+    errors = [
+        {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return Failure(422, f"请求数据有误 / invalid request: {text}", extra={"errors": errors})
+
+
+def _http(exc: StarletteHTTPException) -> Failure:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "没有这个地址 / there is no such endpoint"
+    return Failure(exc.status_code, detail)
+
+
+def _integrity(exc: IntegrityError) -> Failure:
+    log.warning("integrity error: %s", exc.orig)
+    return Failure(
+        409, "数据冲突，未保存任何更改 / the change conflicts with existing data and was not saved"
+    )
+
+
+def _data(exc: DataError) -> Failure:
+    # The database refused a value the schema let through (a NUL character in a text on
+    # PostgreSQL, a number out of a column's range): bad input, and nothing was written.
+    log.info("data error: %s", exc.orig)
+    return Failure(422, "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改 / a value "
+                        "cannot be stored (e.g. a NUL character or a number out of range); "
+                        "nothing was changed")
+
+
+def _operational(exc: OperationalError) -> Failure:
+    log.error("database unavailable: %s", exc.orig)
+    return Failure(
+        503,
+        "数据库繁忙，请稍后重试 / the database is busy or unavailable; nothing was changed, try again",
+    )
+
+
+def _unexpected(exc: Exception) -> Failure:
+    log.error("unexpected error", exc_info=exc)
+    return Failure(500, "服务器内部错误，未保存任何更改 / internal error; nothing was changed")
+
+
+# The one table: each exception class (most specific first) and its failure.
+FAILURES: tuple[tuple[type[Exception], Any], ...] = (
+    (DomainError, _domain),
+    (RequestValidationError, _validation),
+    (StarletteHTTPException, _http),
+    (IntegrityError, _integrity),
+    (DataError, _data),
+    (OperationalError, _operational),
+    (Exception, _unexpected),
+)
+
+
+def failure_of(exc: Exception) -> Failure:
+    for kind, describe in FAILURES:
+        if isinstance(exc, kind):
+            return describe(exc)  # type: ignore[no-any-return]
+    raise AssertionError("Exception is the last row")  # pragma: no cover
+
+
+def is_page(request: Request) -> bool:
+    """A web page answers with HTML: its route says so; a path that matched no route is a page
+    when it is outside /api and the browser asks for HTML."""
+    route = request.scope.get("route")
+    if route is not None and hasattr(route, "page"):
+        return bool(route.page)
+    accept = request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in accept
+
+
 def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.detail, exc.title, **exc.extra)
+    from api.web.pages import failure_page  # the pages render on top of this module
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, f"请求数据有误 / invalid request: {text}", errors=errors)
+    def handle(request: Request, exc: Exception) -> Response:
+        failure = failure_of(exc)
+        if is_page(request):
+            return failure_page(request, exc, failure)
+        return problem(failure.status, failure.detail, failure.title, **failure.extra)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "没有这个地址 / there is no such endpoint"
-        return problem(exc.status_code, detail)
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("integrity error: %s", exc.orig)
-        return problem(
-            409,
-            "数据冲突，未保存任何更改 / the change conflicts with existing data and was not saved",
-        )
-
-    @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
-        # The database refused a value the schema let through (a NUL character in a text on
-        # PostgreSQL, a number out of a column's range): bad input, and nothing was written.
-        log.info("data error: %s", exc.orig)
-        return problem(422, "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改 / a value "
-                            "cannot be stored (e.g. a NUL character or a number out of range); "
-                            "nothing was changed")
-
-    @app.exception_handler(OperationalError)
-    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", exc.orig)
-        return problem(
-            503,
-            "数据库繁忙，请稍后重试 / the database is busy or unavailable; "
-            "nothing was changed, try again",
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return problem(500, "服务器内部错误，未保存任何更改 / internal error; nothing was changed")
+    for kind, _ in FAILURES:
+        app.add_exception_handler(kind, handle)

@@ -1,8 +1,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
+from api import downloads
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.cases import actions, attachments, history
 from closeloop.cases import service as cases
@@ -94,6 +95,5 @@ def list_uploads(session: SessionDep, user: CurrentUser, case_id: PathId) -> obj
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
-def download(session: SessionDep, user: CurrentUser, attachment_id: PathId) -> FileResponse:
-    row, path = attachments.open_attachment(session, actor=user, attachment_id=attachment_id)
-    return FileResponse(path, media_type=row.content_type, filename=row.filename)
+def download(session: SessionDep, user: CurrentUser, attachment_id: PathId) -> Response:
+    return downloads.attachment(session, actor=user, attachment_id=attachment_id, inline=False)

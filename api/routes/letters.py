@@ -1,11 +1,10 @@
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, status
 from fastapi.responses import HTMLResponse, Response
 
+from api import downloads
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.letters import render as letter_render
 from closeloop.letters import service as letters
 from models.enums import LetterType
 from models.letter import LetterIssue, LetterPublic, LetterWithdraw
@@ -58,8 +57,7 @@ def withdraw_letter(
 # The document routes come before /letters/{letter_id}: "5.pdf" must not reach the int parser.
 @router.get("/letters/{letter_id}.html", response_class=HTMLResponse)
 def letter_html(session: SessionDep, user: CurrentUser, letter_id: PathId) -> HTMLResponse:
-    letter = letters.get_letter(session, actor=user, letter_id=letter_id)
-    return HTMLResponse(letter_render.render_html(letter))
+    return downloads.letter_html(session, actor=user, letter_id=letter_id)
 
 
 @router.get(
@@ -68,14 +66,7 @@ def letter_html(session: SessionDep, user: CurrentUser, letter_id: PathId) -> HT
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def letter_pdf(session: SessionDep, user: CurrentUser, letter_id: PathId) -> Response:
-    letter = letters.get_letter(session, actor=user, letter_id=letter_id)
-    filename = f"{letter.number}.pdf"
-    disposition = f"inline; filename=\"letter-{letter_id}.pdf\"; filename*=UTF-8''{quote(filename)}"
-    return Response(
-        letter_render.render_pdf(letter),
-        media_type="application/pdf",
-        headers={"Content-Disposition": disposition},
-    )
+    return downloads.letter_pdf(session, actor=user, letter_id=letter_id)
 
 
 @router.get("/letters/{letter_id}", response_model=LetterPublic)

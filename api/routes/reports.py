@@ -4,19 +4,17 @@ Paths use the `int` convertor so that /reports/metrics (the metrics router, regi
 never reaches these routes."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
+from api import downloads
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.reports import service as reports
 from models.report import ReportCreate, ReportPublic
 
 router = APIRouter(tags=["reports"])
 ReportId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-EXTENSION = {"html": "html", "pdf": "pdf", "xlsx": "xlsx", "bulletin_html": "html",
-             "bulletin_pdf": "pdf"}  # fmt: skip
 
 
 @router.post(
@@ -44,22 +42,9 @@ def list_reports(
     return [reports.public(r) for r in reports.list_reports(session, actor=user, cadence=cadence)]
 
 
-def _download(session: SessionDep, user: CurrentUser, report_id: int, kind: str) -> FileResponse:
-    report, path, content_type = reports.open_file(session, actor=user, report_id=report_id,
-                                                   kind=kind)  # fmt: skip
-    prefix = report.bulletin_number or "" if kind.startswith("bulletin") else report.title
-    name = f"{prefix or report.title}.{EXTENSION[kind]}"
-    ascii_name = f"report-{report_id}{'-bulletin' if kind.startswith('bulletin') else ''}"
-    disposition = (
-        f"{'attachment' if kind == 'xlsx' else 'inline'}; "
-        f"filename=\"{ascii_name}.{EXTENSION[kind]}\"; filename*=UTF-8''{quote(name)}"
-    )
-    return FileResponse(path, media_type=content_type, headers={"Content-Disposition": disposition})
-
-
 def _route(suffix: str, kind: str, content_type: str) -> None:
-    def download(session: SessionDep, user: CurrentUser, report_id: ReportId) -> FileResponse:
-        return _download(session, user, report_id, kind)
+    def download(session: SessionDep, user: CurrentUser, report_id: ReportId) -> Response:
+        return downloads.report_file(session, actor=user, report_id=report_id, kind=kind)
 
     router.add_api_route(
         "/reports/{report_id:int}" + suffix,

@@ -1,6 +1,9 @@
 """The web pages (server-rendered, Jinja2): one package, mounted by `install(app)`.
 
-Pages call the same services as the API, so roles, jurisdiction and every rule are the same.
+Pages are plain FastAPI routes over the API's own session dependency, with `PageUser` and
+`CsrfForm` dependencies (api/web/deps.py); they call the same services as the API, so roles,
+jurisdiction and every rule are the same, and their errors go through the same map
+(api/problems.py), drawn as an error page instead of problem+json.
 """
 
 from fastapi import FastAPI
@@ -11,15 +14,17 @@ from api.web import (
     routes_case,
     routes_dashboard,
     routes_desk,
+    routes_file,
+    routes_letters,
     routes_messages,
-    routes_report,
 )
-from api.web.core import HERE
+from api.web.pages import HERE
 
 
 def install(app: FastAPI) -> None:
     for module in (
-        routes_auth, routes_report, routes_desk, routes_case, routes_dashboard, routes_messages
+        routes_auth, routes_file, routes_desk, routes_case, routes_letters, routes_dashboard,
+        routes_messages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

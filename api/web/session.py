@@ -1,6 +1,6 @@
 """The web session: the API's own JWT in an HttpOnly cookie, and CSRF tokens bound to it.
 
-The token is resolved with services.auth.principal_for exactly as a bearer token is, so expiry,
+The token is resolved with closeloop.auth.service.principal_for exactly as a bearer token is, so expiry,
 revocation and deactivation act on pages and API alike. A form's CSRF token is an HMAC of the
 session token's jti with the installation's signing secret: it cannot be forged without the
 secret and dies with the session. The login form, which has no session yet, uses a double-submit
@@ -16,6 +16,7 @@ from fastapi import Request, Response
 from sqlmodel import Session
 
 from closeloop.auth import service as auth
+from closeloop.errors import Forbidden, Unauthorized
 
 COOKIE = "closeloop_session"
 LOGIN_CSRF_COOKIE = "closeloop_login_csrf"
@@ -23,16 +24,24 @@ LANG_COOKIE = "closeloop_lang"
 CSRF_FIELD = "csrf_token"
 
 
-class LoginRequired(Exception):
-    """No valid session: the page redirects to /login."""
+class LoginRequired(Unauthorized):
+    """No session cookie: a page redirects to /login (an invalid one is Unauthorized from
+    auth.principal_for, which a page answers the same way, clearing the cookie)."""
 
-    def __init__(self, clear: bool = False) -> None:
-        super().__init__("login required")
-        self.clear = clear
+    def __init__(self) -> None:
+        super().__init__("需要登录 / please log in")
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(Forbidden):
     """A POST without the right CSRF token: refused before anything else happens."""
+
+    testid = "csrf-error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "页面已过期或来源不明，操作未执行。请刷新页面后重试。 / The form expired or did not "
+            "come from this site; nothing was changed. Reload the page and try again."
+        )
 
 
 def is_https(request: Request) -> bool:

@@ -1,20 +1,19 @@
-"""Presentation helpers: names for codes, the "next step" line and the time-left label. No rules
-live here: states, deadlines and what is allowed come from the services."""
+"""Presentation helpers: names for codes, the "next step" line, the time-left label and a refused
+input's message. No rules live here: states, deadlines and what is allowed come from the
+services."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from closeloop.auth import policy
-from closeloop.auth.policy import Principal
 from closeloop.cases.queues import TimeLeft
 from closeloop.cases.service import is_overdue
 from models.case import CasePublic
 from models.enums import Action, CaseState
 from models.org import Category, Region, Unit
-from models.user import User
 
 
 @dataclass
@@ -47,13 +46,6 @@ class Names:
         return r.name if r else (code or "—")
 
 
-def user_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(User).where(User.id.in_(ids)))  # type: ignore[union-attr]
-    return {u.id: u.display_name for u in rows if u.id is not None}
-
-
 def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:
     if left is None:
         return "—"
@@ -81,5 +73,9 @@ def next_step(
     return t(f"next.{case.state}")
 
 
-def can_file(user: Principal) -> bool:
-    return policy.may_file(user)
+def validation_text(exc: Exception) -> str:
+    """A model's refusal of what was typed, as one message."""
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return "输入有误 / invalid input: " + "; ".join(parts)
+    return f"输入有误 / invalid input: {exc}"

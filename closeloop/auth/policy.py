@@ -97,6 +97,11 @@ def may_file(user: Principal) -> bool:
     return any(user.role in roles for roles in _FILERS.values())
 
 
+def kinds_to_file(user: Principal) -> list[CaseKind]:
+    """The kinds of case the user's role may file (the filing form offers these)."""
+    return [kind for kind, roles in _FILERS.items() if user.role in roles]
+
+
 def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
     allowed = _FILERS[kind]
     if user.role not in allowed:

@@ -1,4 +1,4 @@
-"""Work queues the pages show: time left in working days, possible duplicates, a unit's inbox,
+"""Work queues the pages show: time left in working days, possible duplicates, a unit's work list,
 requests waiting for a supervisor and listed cases. Everything is narrowed by jurisdiction."""
 
 from collections import defaultdict
@@ -106,24 +106,24 @@ class Row:
 
 
 @dataclass
-class Inbox:
+class Worklist:
     to_sign: list[Row] = field(default_factory=list)
     due_soon: list[Row] = field(default_factory=list)
     overdue: list[Row] = field(default_factory=list)
     other: list[Row] = field(default_factory=list)
 
 
-def unit_inbox(
+def unit_worklist(
     session: Session,
     *,
     actor: Principal,
     cal: WorkCalendar,
     now: datetime,
     soon_days: int = SOON_DAYS,
-) -> Inbox:
+) -> Worklist:
     """A unit's open cases: to sign (dispatched), due within `soon_days` working days, overdue
     (cases.overdue_clause), and the rest of its open work (suspended, verifying, not yet due)."""
-    inbox = Inbox()
+    work = Worklist()
     stmt = jurisdiction(select(Case), actor).where(
         col(Case.state).in_(list(CaseState.dispatched_states()))
     )
@@ -136,20 +136,20 @@ def unit_inbox(
     for item in items:
         row = Row(item, running_time_left(cal, item, now))
         if item.state == CaseState.dispatched:
-            inbox.to_sign.append(row)
+            work.to_sign.append(row)
         elif item.id in late_ids:
-            inbox.overdue.append(row)
+            work.overdue.append(row)
         elif (
             item.state == CaseState.rectifying
             and row.left is not None
             and row.left.days <= soon_days
         ):
-            inbox.due_soon.append(row)
+            work.due_soon.append(row)
         else:
-            inbox.other.append(row)
-    for rows in (inbox.to_sign, inbox.due_soon, inbox.overdue):
+            work.other.append(row)
+    for rows in (work.to_sign, work.due_soon, work.overdue):
         rows.sort(key=lambda r: (r.case.due_at or r.case.reported_at, r.case.id))
-    return inbox
+    return work
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""closeloop/cases/queues.py: time left, possible duplicates, the unit inbox and the requests
+"""closeloop/cases/queues.py: time left, possible duplicates, the unit work list and the requests
 waiting for a supervisor (the queries behind the pages)."""
 
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ def test_possible_duplicates_stay_inside_jurisdiction(session, org):
     assert queues.possible_duplicates(session, actor=org["rep3"], cases=[mine])[mine.id] == []
 
 
-def test_unit_inbox_sections(session, org):
+def test_unit_worklist_sections(session, org):
     cal = deadlines.load_calendar(session)
     to_sign = case_in(session, org, "dispatched")
     soon = case_in(session, org, "rectifying")  # 0101: 5 working days → not soon at NOW
@@ -50,11 +50,11 @@ def test_unit_inbox_sections(session, org):
     # October that is 3 working days away.
     later = NOW + timedelta(days=10)
     late = case_in(session, org, "rectifying", now=NOW - timedelta(days=20))
-    box = queues.unit_inbox(session, actor=org["h_zj"], cal=cal, now=later)
+    box = queues.unit_worklist(session, actor=org["h_zj"], cal=cal, now=later)
     ids = {k: [r.case.id for r in getattr(box, k)] for k in ("to_sign", "due_soon", "overdue", "other")}
     assert ids["to_sign"] == [to_sign.id]
     assert soon.id in ids["due_soon"] and late.id in ids["overdue"]
-    assert queues.unit_inbox(session, actor=org["h_sw"], cal=cal, now=later).to_sign == []
+    assert queues.unit_worklist(session, actor=org["h_sw"], cal=cal, now=later).to_sign == []
 
 
 def test_pending_decisions_for_a_supervisor(session, org):

@@ -1,0 +1,108 @@
+"""Filing a case (上报事件, phone-first, at /report/new) and a grid worker's own cases (/my)."""
+
+from datetime import datetime
+
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api.deps import NowDep, SessionDep
+from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
+from api.web.pages import Page, PageNo, fmt_day, page_number, redirect
+from api.web.views import Names, next_step, validation_text
+from closeloop.auth.policy import Principal
+from closeloop.cases import attachments, views
+from closeloop.cases import service as cases
+from closeloop.errors import DomainError, Invalid
+from models.case import Case, CaseCreate
+from models.enums import CaseKind
+
+router = page_router()
+FIELDS = ("kind", "grade", "category_class", "category_code", "grid_code", "title",
+          "description", "address", "lat", "lon")
+
+
+def _form_page(
+    page: Page, session: Session, user: Principal, values: dict[str, str], error: str = "",
+    status: int = 200,
+) -> Response:
+    form = views.filing_form(session, actor=user)
+    if not values.get("grid_code") and len(form.grids) == 1:
+        values["grid_code"] = form.grids[0].code
+    if values.get("category_code") and not values.get("category_class"):
+        values["category_class"] = form.class_of(values["category_code"])
+    return page.render("case_new.html", status=status, values=values, error=error, form=form)
+
+
+@router.get("/report/new")
+def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Response:
+    return _form_page(page, session, user, {"kind": CaseKind.event})
+
+
+def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
+    t = page.t
+    missing = [t(label) for name, label in (("category_code", "f.category_item"),
+               ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]
+    if missing:
+        raise Invalid(t("err.required", what=t("sep").join(missing)))
+    location = None
+    if values.get("lat") and values.get("lon"):
+        try:
+            location = {"lat": float(values["lat"]), "lon": float(values["lon"])}
+        except ValueError:
+            raise Invalid(t("err.location")) from None
+    try:
+        return CaseCreate(
+            kind=CaseKind(values.get("kind") or "event"),
+            title=values["title"],
+            description=values.get("description", ""),
+            category_code=values["category_code"],
+            grid_code=values["grid_code"],
+            address=values.get("address", ""),
+            location=location,  # type: ignore[arg-type]
+            grade=values.get("grade") or None,  # type: ignore[arg-type]
+        )
+    except (ValidationError, ValueError) as exc:
+        raise Invalid(validation_text(exc)) from None
+
+
+def _file(
+    page: Page, session: Session, user: Principal, now: datetime, form: CsrfForm,
+    values: dict[str, str],
+) -> Case:
+    """The case and its photos, in one transaction: a refused photo rolls the filing back."""
+    case = cases.file_case(session, actor=user, data=_create_data(page, values), now=now)
+    assert case.id is not None
+    for photo in uploads(form, "photos"):
+        attachments.add_attachment(
+            session, actor=user, case_id=case.id, filename=photo.filename or "",
+            stream=photo.file, now=now,
+        )
+    return case
+
+
+@router.post("/report/new")
+def file_case(
+    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, form: CsrfForm
+) -> Response:
+    views.require_may_file(user)
+    values = fields(form, FIELDS)
+    try:
+        case = _file(page, session, user, now, form, values)
+    except DomainError as exc:
+        session.rollback()
+        return _form_page(
+            page, session, user, values, error=page.message(exc), status=exc.status
+        )
+    return redirect(f"/cases/{case.id}?ok=file")
+
+
+@router.get("/my")
+def own_cases(
+    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, page_no: PageNo = "1"
+) -> Response:
+    listing = views.own_cases(session, actor=user, page=page_number(page_no), now=now)
+    names = Names.load(session)
+    rows = [(c, next_step(page.t, c, names, fmt_day, now)) for c in listing.items]
+    return page.render("my.html", rows=rows, names=names, listing=listing,
+                       flash=page.t("done") if page.request.query_params.get("ok") else "")

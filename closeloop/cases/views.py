@@ -1,0 +1,151 @@
+"""What the pages show about cases, assembled once here so that a page only draws it: one case
+with everything around it, the filing form's choices, the dispatcher's queue and a grid worker's
+own cases. Every figure comes from the case services and is narrowed by jurisdiction."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from closeloop.auth import policy
+from closeloop.auth.policy import Principal
+from closeloop.cases import attachments, deadlines, history, queues
+from closeloop.cases import service as cases
+from closeloop.cases.queues import TimeLeft
+from closeloop.cases.service import CaseFilter, Pending
+from closeloop.errors import Forbidden
+from closeloop.org import service as org
+from models.attachment import Attachment
+from models.case import Case, CasePage, CasePublic
+from models.enums import Action, CaseKind, CaseState, RegionLevel, Role
+from models.history import HistoryPublic
+from models.org import Category, CategoryPublic, Region
+from models.user import User
+
+DISPATCH_ROLES = (Role.dispatcher, Role.supervisor)
+
+
+def display_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Users' display names by id (who uploaded a file, who asked for an extension)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(User).where(col(User.id).in_(ids)))
+    return {u.id: u.display_name for u in rows if u.id is not None}
+
+
+@dataclass
+class CaseView:
+    case: CasePublic
+    files: list[Attachment]
+    uploaders: dict[int, str]
+    steps: list[HistoryPublic]
+    pending: Pending
+    requesters: dict[int, str]
+    duplicates: list[Case]  # cases it may be merged into, when merging is allowed now
+    left: TimeLeft | None  # on the deadline running now
+    default_unit: str  # the unit its category is usually dispatched to
+
+
+def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime) -> CaseView:
+    case = cases.load_case(session, actor=actor, case_id=case_id)
+    public = cases.public_one(session, case, actor, now)
+    pending = cases.pending_requests(session, [case_id])[case_id]
+    files = attachments.list_attachments(session, actor=actor, case_id=case_id)
+    duplicates: list[Case] = []
+    if Action.merge in public.allowed_actions:
+        duplicates = queues.possible_duplicates(session, actor=actor, cases=[case])[case_id]
+    category = session.get(Category, public.category_code or "")
+    cal = deadlines.load_calendar(session)
+    return CaseView(
+        case=public,
+        files=files,
+        uploaders=display_names(session, {f.uploaded_by for f in files}),
+        steps=history.history_of(session, case_id=case_id),
+        pending=pending,
+        requesters=display_names(
+            session, {r.requested_by for r in (pending.extension, pending.suspension) if r}
+        ),
+        duplicates=duplicates,
+        left=queues.running_time_left(cal, public, now),
+        default_unit=(category.unit_code if category else "") or "",
+    )
+
+
+@dataclass
+class FilingForm:
+    kinds: list[CaseKind]  # what the user may file; the form offers a choice only among several
+    classes: list[CategoryPublic]
+    items: list[CategoryPublic]
+    grids: list[Region]  # in the user's jurisdiction
+
+    def class_of(self, item_code: str) -> str:
+        return next((i.parent_code or "" for i in self.items if i.code == item_code), "")
+
+
+def require_may_file(actor: Principal) -> None:
+    """Whether to offer the form at all; file_case itself enforces who may file what, where."""
+    if not policy.may_file(actor):
+        raise Forbidden(f"角色 {actor.role} 不能上报 / role {actor.role} may not file cases")
+
+
+def filing_form(session: Session, *, actor: Principal) -> FilingForm:
+    require_may_file(actor)
+    categories = org.list_categories(session)
+    rows = session.exec(
+        select(Region).where(Region.level == RegionLevel.grid).order_by(col(Region.path))
+    )
+    return FilingForm(
+        kinds=policy.kinds_to_file(actor),
+        classes=[c for c in categories if c.parent_code is None],
+        items=[c for c in categories if c.parent_code],
+        grids=[r for r in rows if policy.in_region(actor, r.path)],
+    )
+
+
+def awaiting_verification(
+    session: Session, *, actor: Principal, now: datetime
+) -> list[CasePublic]:
+    """Cases in verification that this user may verify now."""
+    verifying = cases.list_cases(
+        session, actor=actor, filters=CaseFilter(state=CaseState.verifying), page=1,
+        page_size=queues.QUEUE_SIZE, now=now,
+    )
+    return [c for c in verifying.items if Action.approve in c.allowed_actions]
+
+
+@dataclass
+class DispatchQueue:
+    new: list[CasePublic]  # reported, waiting to be dispatched
+    duplicates: dict[int, list[Case]]  # for each new case, the cases it may repeat
+    to_verify: list[CasePublic]
+
+
+def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> DispatchQueue:
+    policy.require_role(actor, *DISPATCH_ROLES)
+    new = cases.list_cases(
+        session, actor=actor, filters=CaseFilter(state=CaseState.reported), page=1,
+        page_size=queues.QUEUE_SIZE, now=now,
+    )
+    rows = list(session.exec(select(Case).where(col(Case.id).in_([c.id for c in new.items]))))
+    return DispatchQueue(
+        new=new.items,
+        duplicates=queues.possible_duplicates(session, actor=actor, cases=rows),
+        to_verify=awaiting_verification(session, actor=actor, now=now),
+    )
+
+
+def worklist(session: Session, *, actor: Principal, now: datetime) -> queues.Worklist:
+    """A unit's work list (待办), for its handlers."""
+    policy.require_role(actor, Role.handler)
+    cal = deadlines.load_calendar(session)
+    return queues.unit_worklist(session, actor=actor, cal=cal, now=now)
+
+
+def own_cases(session: Session, *, actor: Principal, page: int, now: datetime) -> CasePage:
+    """A grid worker's cases, what waits for them (verifying their own event) first."""
+    listing = cases.list_cases(
+        session, actor=actor, filters=CaseFilter(), page=page, page_size=50, now=now
+    )
+    listing.items.sort(key=lambda c: Action.approve not in c.allowed_actions)
+    return listing
+
