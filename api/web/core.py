@@ -17,6 +17,7 @@ from sqlmodel import Session
 from api.web import i18n
 from api.web import session as websession
 from api.web.session import CsrfFailed, LoginRequired
+from closeloop.auth import policy
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
 from closeloop.db import new_session
@@ -135,6 +136,7 @@ class Web:
             "html_lang": i18n.HTML_LANG[self.lang],
             "other_lang": "en" if self.lang == "zh" else "zh",
             "user": self.user,
+            "may_file": self.user is not None and policy.may_file(self.user),
             "csrf": self.csrf(),
             "here": here,
             "here_q": quote(here, safe=""),

@@ -1,5 +1,5 @@
 """The case page (fields, photos, timeline, deadline, letters, the allowed actions) and the one
-POST that performs any action on a case through services.actions.perform."""
+POST that performs any action on a case through closeloop.cases.service.perform."""
 
 from collections.abc import Callable
 from datetime import date
@@ -49,10 +49,10 @@ def case_page(
     open_action: str = "",
 ) -> Response:
     case = cases.load_case(w.session, actor=w.me, case_id=case_id)
-    public = cases.public_one(w.session, case, w.me, w.now)
+    pending = cases.pending_requests(w.session, [case_id])[case_id]
+    public = cases.to_public(case, w.me, pending=pending, now=w.now)
     names = Names.load(w.session)
     cal = deadlines.load_calendar(w.session)
-    pending = cases.pending_requests(w.session, [case_id])[case_id]
     files = attachments.list_attachments(w.session, actor=w.me, case_id=case_id)
     steps = history.history_of(w.session, case_id=case_id)
     try:
@@ -101,6 +101,7 @@ def case_page(
         open_action=open_action,
         may_issue=letters.may_issue_about(w.me, public),
         letter_types=list(LetterType),
+        table=actions.TABLE,
     )
 
 
@@ -174,7 +175,7 @@ async def act(request: Request, case_id: PathId, action: str) -> Response:
                     assert row.id is not None
                     ids.append(row.id)
             data = action_input(w, values, ids)
-            actions.perform(
+            cases.perform(
                 w.session, actor=w.me, case_id=case_id, action=action, data=data, now=w.now
             )
         except DomainError as exc:
