@@ -72,6 +72,7 @@ VERIFIERS = Who(
 class Definition:
     action: Action
     zh: str  # its name in Chinese, for messages
+    done: str  # what it makes of a case, in English ("returned"), for messages
     sources: tuple[CaseState, ...]
     target: CaseState | None  # None: a record; the state stays
     who: Who
@@ -93,58 +94,58 @@ TABLE: dict[Action, Definition] = {
     d.action: d
     for d in (
         Definition(
-            Action.dispatch, "派遣", (S.reported,), S.dispatched, anyone_of(DESK),
+            Action.dispatch, "派遣", "dispatched", (S.reported,), S.dispatched, anyone_of(DESK),
             effects.dispatch, needs=Needs(unit=True), notices=notices.dispatched,
         ),
         Definition(
-            Action.cancel, "撤销", (S.reported,), S.cancelled, anyone_of(DESK), effects.cancel,
-            kinds=REPORTED_KINDS, needs=REASON,
-        ),
-        Definition(
-            Action.merge, "合并", (S.reported,), S.cancelled, anyone_of(DESK), effects.merge,
-            kinds=REPORTED_KINDS, needs=Needs(target=True),
-        ),
-        Definition(
-            Action.return_, "退单", (S.dispatched,), S.reported, anyone_of(HANDLER),
+            Action.return_, "退单", "returned", (S.dispatched,), S.reported, anyone_of(HANDLER),
             effects.return_, kinds=REPORTED_KINDS, needs=REASON,
             notices=notices.to_roles(
                 (Role.dispatcher,), "returned", "案件被退单，请重新派遣", "returned: dispatch again"
             ),
         ),
         Definition(
-            Action.sign, "签收", (S.dispatched,), S.rectifying, anyone_of(HANDLER), effects.sign
+            Action.cancel, "撤销", "cancelled", (S.reported,), S.cancelled, anyone_of(DESK), effects.cancel,
+            kinds=REPORTED_KINDS, needs=REASON,
         ),
         Definition(
-            Action.suspend, "挂起", (S.rectifying,), S.suspended, anyone_of(LEADER),
+            Action.merge, "合并", "merged", (S.reported,), S.cancelled, anyone_of(DESK), effects.merge,
+            kinds=REPORTED_KINDS, needs=Needs(target=True),
+        ),
+        Definition(
+            Action.sign, "签收", "signed for", (S.dispatched,), S.rectifying, anyone_of(HANDLER), effects.sign
+        ),
+        Definition(
+            Action.suspend, "挂起", "suspended", (S.rectifying,), S.suspended, anyone_of(LEADER),
             effects.suspend, needs=REASON,
             notices=notices.to_unit("suspended", "案件已挂起", "case suspended"),
         ),
         Definition(
-            Action.resume, "恢复", (S.suspended,), S.rectifying, anyone_of(LEADER), effects.resume,
+            Action.resume, "恢复", "resumed", (S.suspended,), S.rectifying, anyone_of(LEADER), effects.resume,
             notices=notices.to_unit("resumed", "案件恢复办理", "case resumed"),
         ),
         Definition(
-            Action.submit, "提交整改", (S.rectifying,), S.verifying, anyone_of(HANDLER),
+            Action.submit, "提交整改", "submitted", (S.rectifying,), S.verifying, anyone_of(HANDLER),
             effects.submit,
             needs=Needs(attachments=True, evidence=frozenset({CaseKind.hazard, CaseKind.letter})),
             notices=notices.awaiting_verification(VERIFIERS.roles_for),
         ),
         Definition(
-            Action.approve, "核查通过", (S.verifying,), S.closed, VERIFIERS, effects.approve,
+            Action.approve, "核查通过", "approved", (S.verifying,), S.closed, VERIFIERS, effects.approve,
             notices=notices.closed,
         ),
         Definition(
-            Action.reject, "核查不通过", (S.verifying,), S.rectifying, VERIFIERS, effects.reject,
+            Action.reject, "核查不通过", "rejected", (S.verifying,), S.rectifying, VERIFIERS, effects.reject,
             needs=REASON,
             notices=notices.to_unit("rework", "核查不通过，请返工", "rework: verification failed"),
         ),
         Definition(
-            Action.reopen, "重新打开", (S.closed,), S.rectifying, anyone_of(LEADER),
+            Action.reopen, "重新打开", "reopened", (S.closed,), S.rectifying, anyone_of(LEADER),
             effects.reopen, needs=REASON, precondition=within_reopen_window,
             notices=notices.to_unit("reopened", "案件重新打开，请整改", "case reopened"),
         ),
         Definition(
-            Action.request_extension, "延期申请", (S.rectifying,), None, anyone_of(HANDLER),
+            Action.request_extension, "延期申请", "given an extension request", (S.rectifying,), None, anyone_of(HANDLER),
             effects.request_extension, needs=Needs(reason=True, days=True),
             precondition=none_pending(RequestType.extension),
             notices=notices.to_roles((Role.supervisor,), "request", "延期申请待审批",
@@ -152,31 +153,31 @@ TABLE: dict[Action, Definition] = {
         ),
         # Decided while rectifying, and also while suspended (a request may be pending then).
         Definition(
-            Action.approve_extension, "批准延期", (S.rectifying, S.suspended), None,
+            Action.approve_extension, "批准延期", "granted an extension", (S.rectifying, S.suspended), None,
             anyone_of(LEADER), effects.approve_extension, precondition=one_pending(RequestType.extension),
             notices=notices.to_unit("extension", "延期申请已批准", "extension approved"),
         ),
         Definition(
-            Action.reject_extension, "驳回延期", (S.rectifying, S.suspended), None,
+            Action.reject_extension, "驳回延期", "refused an extension", (S.rectifying, S.suspended), None,
             anyone_of(LEADER), effects.reject_extension, needs=REASON,
             precondition=one_pending(RequestType.extension),
             notices=notices.to_unit("extension", "延期申请未批准", "extension refused"),
         ),
         Definition(
-            Action.request_suspension, "挂起申请", (S.rectifying,), None, anyone_of(HANDLER),
+            Action.request_suspension, "挂起申请", "given a suspension request", (S.rectifying,), None, anyone_of(HANDLER),
             effects.request_suspension, needs=REASON, precondition=none_pending(RequestType.suspension),
             notices=notices.to_roles((Role.supervisor,), "request", "挂起申请待审批",
                                      "suspension requested"),
         ),
         Definition(
-            Action.reject_suspension, "驳回挂起", (S.rectifying,), None, anyone_of(LEADER),
+            Action.reject_suspension, "驳回挂起", "refused a suspension", (S.rectifying,), None, anyone_of(LEADER),
             effects.reject_suspension, needs=REASON, precondition=one_pending(RequestType.suspension),
             notices=notices.to_unit("suspension", "挂起申请未批准", "suspension refused"),
         ),
         # A withdrawn letter (作废) ends its letter case from any open state: the letters service
         # takes it (cases.perform.withdraw_letter_case), nobody by hand.
         Definition(
-            Action.withdraw, "随函件撤销", (S.dispatched, S.rectifying, S.suspended, S.verifying),
+            Action.withdraw, "随函件撤销", "withdrawn with its letter", (S.dispatched, S.rectifying, S.suspended, S.verifying),
             S.cancelled, anyone_of(frozenset()), effects.withdraw,
             kinds=frozenset({CaseKind.letter}), by_hand=_WITHDRAWN_WITH_LETTER,
         ),

@@ -84,12 +84,11 @@ def perform_in(
     if action not in lifecycle.actions_in(case.state, case.kind):
         # What this caller may do now: the same list as the case's allowed_actions.
         mine = lifecycle.allowed_actions(case, actor, pending=pending, now=now, settings=settings)
-        never = CaseKind(case.kind) not in d.kinds
-        kind_zh = needs.KIND_ZH[CaseKind(case.kind)]
+        never = _never(CaseKind(case.kind)) if CaseKind(case.kind) not in d.kinds else None
         raise Conflict(
-            (f"{kind_zh}不能{d.zh}；" if never else "")
+            (f"{never[0]}；" if never else "")
             + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
-            + (f"a {case.kind} case has no {action}; " if never else "")
+            + (f"{never[1]}; " if never else "")
             + f"{action} is not allowed in state {case.state}; allowed now: "
             f"{', '.join(mine) or 'none'}",
             state=case.state,
@@ -160,3 +159,14 @@ def withdraw_letter_case(
     ctx = ActionContext(session, case, actor, data, now, settings or get_settings(), pending)
     ctx.record = dict(letter)
     return _apply(ctx, TABLE[Action.withdraw]).case
+
+
+def _never(kind: CaseKind) -> tuple[str, str] | None:
+    """What a case of this kind can never have done to it, from the table's kinds:
+    督办件不能退单、撤销或合并 / a letter case can never be returned, cancelled or merged."""
+    never = [d for d in TABLE.values() if kind not in d.kinds and d.by_hand is None]
+    if not never:
+        return None
+    zh = "、".join(d.zh for d in never[:-1]) + ("或" if len(never) > 1 else "") + never[-1].zh
+    en = ", ".join(d.done for d in never[:-1]) + (" or " if len(never) > 1 else "") + never[-1].done
+    return f"{needs.KIND_ZH[kind]}不能{zh}", f"a {kind} case can never be {en}"
