@@ -80,6 +80,19 @@ class Action(StrEnum):
     withdraw = "withdraw"
 
 
+class HistoryAction(StrEnum):
+    """What a history entry records besides the lifecycle actions (whose entries carry the
+    Action's value)."""
+
+    file = "file"  # reported (上报)
+    import_ = "import"  # from a ledger
+    issue = "issue"  # a letter case opened by its letter
+    letter = "letter"  # a letter covers the case
+    letter_withdrawn = "letter_withdrawn"  # a letter covering it was withdrawn (作废)
+    list_ = "list"  # 挂牌督办
+    unlist = "unlist"  # 撤销挂牌督办
+
+
 class RequestType(StrEnum):
     extension = "extension"
     suspension = "suspension"

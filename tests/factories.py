@@ -9,7 +9,6 @@ from sqlmodel import Session
 from closeloop.auth import security
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
-from closeloop.cases import actions
 from closeloop.cases import service as cases
 from closeloop.org import service as org
 from models.case import ActionInput, Case, CaseCreate
@@ -136,7 +135,7 @@ def act(
     session: Session, o: Org, case: Case, action: str, by: str, now: datetime = NOW, **data: object
 ) -> Case:
     assert case.id is not None
-    return actions.perform(
+    return cases.perform(
         session, actor=o[by], case_id=case.id, action=action, data=ActionInput(**data), now=now
     )
 

@@ -5,11 +5,11 @@ from fastapi.responses import FileResponse, Response
 
 from api import downloads
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.cases import actions, attachments, history
+from closeloop.cases import attachments, history, lifecycle
 from closeloop.cases import service as cases
 from models.attachment import AttachmentPublic
 from models.case import ActionInput, CaseCreate, CasePage, CasePublic
-from models.enums import CaseKind, CaseState
+from models.enums import Action, CaseKind, CaseState
 from models.history import HistoryPublic
 
 router = APIRouter(tags=["cases"])
@@ -50,7 +50,20 @@ def get_case(session: SessionDep, user: CurrentUser, now: NowDep, case_id: PathI
     return cases.public_one(session, case, user, now)
 
 
-@router.post("/cases/{case_id}/actions/{action}", response_model=CasePublic)
+ACTIONS_DOC = (
+    "Take one lifecycle action on the case. The actions, from the action table "
+    "(closeloop/cases/actions.py):\n\n"
+    + "\n".join(f"- {lifecycle.describe(a)}" for a in Action)
+    + "\n\nAn unknown action is 404; a role that may not take it, or a case outside your "
+    "jurisdiction, 403; a stale `version`, a state that does not allow it, or an unmet "
+    "precondition, 409 (naming the state and the actions allowed now); a missing reason, "
+    "evidence or other input, 422."
+)
+
+
+@router.post(
+    "/cases/{case_id}/actions/{action}", response_model=CasePublic, description=ACTIONS_DOC
+)
 def act(
     session: SessionDep,
     user: CurrentUser,
@@ -59,10 +72,9 @@ def act(
     action: str,
     data: Annotated[ActionInput | None, Body()] = None,
 ) -> object:
-    case = actions.perform(
+    return cases.act(
         session, actor=user, case_id=case_id, action=action, data=data or ActionInput(), now=now
     )
-    return cases.public_one(session, case, user, now)
 
 
 @router.get("/cases/{case_id}/history", response_model=list[HistoryPublic])

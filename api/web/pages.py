@@ -17,6 +17,7 @@ from sqlmodel import Session
 from api.problems import Failure
 from api.web import i18n
 from api.web import session as websession
+from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.db import new_session
 from closeloop.errors import DomainError
@@ -154,6 +155,7 @@ class Page:
             "html_lang": i18n.HTML_LANG[self.lang],
             "other_lang": "en" if self.lang == "zh" else "zh",
             "user": self.user,
+            "may_file": self.user is not None and policy.may_file(self.user),
             "csrf": self.csrf(),
             "here": here,
             "here_q": quote(here, safe=""),

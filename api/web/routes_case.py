@@ -1,5 +1,5 @@
 """The case page (fields, photos, timeline, deadline, letters, the allowed actions), the one
-POST that performs any action on a case through cases.actions.perform, and the attachment
+POST that performs any action on a case through closeloop.cases.service.perform, and the attachment
 download."""
 
 from datetime import date, datetime
@@ -18,6 +18,7 @@ from api.web.pages import Page, fmt_day, redirect
 from api.web.views import Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
 from closeloop.cases import actions, attachments, deadlines, lookup, views
+from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
 from models.case import ActionInput
@@ -79,6 +80,7 @@ def case_page(
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
+        table=actions.TABLE,
     )
 
 
@@ -150,7 +152,7 @@ def act(
                 assert row.id is not None
                 ids.append(row.id)
         data = action_input(page, session, user, values, ids)
-        actions.perform(session, actor=user, case_id=case_id, action=action, data=data, now=now)
+        cases.perform(session, actor=user, case_id=case_id, action=action, data=data, now=now)
     except DomainError as exc:
         return shown_again(page, session, user, now, case_id, exc, values, open_action=action)
     target = websession.safe_next(values.get("next"), f"/cases/{case_id}")

@@ -1,9 +1,10 @@
-"""Who may do what: role × action × kind, and jurisdiction. The one place these rules live."""
+"""Who is acting, what they may see (jurisdiction) and who may file a case. Who may take each
+case action is written in the action table (closeloop/cases/actions.py)."""
 
 from dataclasses import dataclass
 
 from closeloop.errors import Forbidden
-from models.enums import Action, CaseKind, Role
+from models.enums import CaseKind, Role
 
 
 @dataclass(frozen=True)
@@ -21,45 +22,11 @@ class Principal:
 
 SYSTEM = Principal(id=None, username="system", display_name="系统", role=Role.admin)
 
-_BY_ROLE: dict[str, frozenset[Role]] = {
-    Action.dispatch: frozenset({Role.dispatcher, Role.supervisor}),
-    Action.cancel: frozenset({Role.dispatcher, Role.supervisor}),
-    Action.merge: frozenset({Role.dispatcher, Role.supervisor}),
-    Action.return_: frozenset({Role.handler}),
-    Action.sign: frozenset({Role.handler}),
-    Action.submit: frozenset({Role.handler}),
-    Action.request_extension: frozenset({Role.handler}),
-    Action.request_suspension: frozenset({Role.handler}),
-    Action.suspend: frozenset({Role.supervisor}),
-    Action.reject_suspension: frozenset({Role.supervisor}),
-    Action.resume: frozenset({Role.supervisor}),
-    Action.approve_extension: frozenset({Role.supervisor}),
-    Action.reject_extension: frozenset({Role.supervisor}),
-    Action.reopen: frozenset({Role.supervisor}),
-}
-
-# Verification (核查/销号): events by the desk, hazards and letters by leadership only.
-_VERIFIERS: dict[CaseKind, frozenset[Role]] = {
-    CaseKind.event: frozenset({Role.dispatcher, Role.supervisor}),
-    CaseKind.hazard: frozenset({Role.supervisor}),
-    CaseKind.letter: frozenset({Role.supervisor}),
-}
-
 _FILERS: dict[CaseKind, frozenset[Role]] = {
     CaseKind.event: frozenset({Role.reporter, Role.dispatcher, Role.supervisor}),
     CaseKind.hazard: frozenset({Role.dispatcher, Role.supervisor}),
     CaseKind.letter: frozenset(),
 }
-
-
-def role_may(user: Principal, action: str, *, kind: str, reporter_id: int | None) -> bool:
-    """Whether the user's role may ever take `action` on a case of this kind and reporter."""
-    if action in (Action.approve, Action.reject):
-        if user.role in _VERIFIERS[CaseKind(kind)]:
-            return True
-        # A grid worker may verify an event they reported themselves.
-        return user.role == Role.reporter and kind == CaseKind.event and reporter_id == user.id
-    return user.role in _BY_ROLE.get(action, frozenset())
 
 
 def in_region(user: Principal, path: str | None) -> bool:

@@ -1,409 +1,190 @@
-"""`perform`: every lifecycle action on a case goes through this one function.
+"""Every case action, defined once. `perform`, `allowed_actions`, the lifecycle machine (built
+from this table in lifecycle.py), the notices, the case page's forms and the API documentation
+all read `TABLE`; changing what an action does, needs or allows is an edit here.
 
-load (404) → jurisdiction (403) → role (403) → version (409) → state (409) → preconditions and
-input (409/422) → the machine moves the state → deadlines → history → flush, where the UPDATE is
-`… WHERE id = :id AND version = :v` (a lost race is a 409). The caller's boundary commits.
+Each definition says:
+- `sources` → `target`: the states it is taken from and the one it leads to (None: a record,
+  the state stays), for the case kinds in `kinds` (a letter case, 督办件, is issued, never
+  reported: it is never returned, cancelled or merged; only a letter case is withdrawn);
+- `who`: the roles that may take it, per kind, and whether the case's own reporter may;
+- `needs`: what the input must carry (needs.py: a reason, evidence per kind, days, a unit, a
+  target case);
+- `precondition`: why it cannot be taken now apart from state, role and input (None: it can);
+- `effect`: what it changes besides the state (effects.py);
+- `notices`: whom it tells (notices.py), in the action's own transaction;
+- `by_hand`: None, or why nobody takes it by hand (perform refuses it with that message).
 """
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
-
-from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases import deadlines, history, lifecycle
-from closeloop.cases import notices as action_notices
-from closeloop.cases.service import (
-    Pending,
-    leaf_category,
-    load_case,
-    pending_requests,
-    precondition_failure,
-    require_unit,
+from closeloop.cases import effects, notices
+from closeloop.cases.deadlines import within_reopen_window
+from closeloop.cases.effects import Effect
+from closeloop.cases.needs import Needs
+from closeloop.cases.notices import Tell
+from closeloop.cases.requests import Precondition, none_pending, one_pending
+from models.enums import Action, CaseKind, CaseState, RequestType, Role
+
+S = CaseState
+EVERY_KIND = frozenset(CaseKind)
+REPORTED_KINDS = frozenset({CaseKind.event, CaseKind.hazard})  # filed, so never a letter case
+DESK = frozenset({Role.dispatcher, Role.supervisor})
+HANDLER = frozenset({Role.handler})
+LEADER = frozenset({Role.supervisor})
+
+
+@dataclass(frozen=True)
+class Who:
+    """The roles that may take an action, per case kind (admin takes no case actions), and the
+    kinds whose own reporter (the grid worker who filed it) may take it too."""
+
+    roles: Mapping[CaseKind, frozenset[Role]]
+    own_reporter: frozenset[CaseKind] = frozenset()
+
+    def roles_for(self, kind: str) -> tuple[Role, ...]:
+        allowed = self.roles.get(CaseKind(kind), frozenset())
+        return tuple(r for r in Role if r in allowed)
+
+    def may(self, user: Principal, *, kind: str, reporter_id: int | None) -> bool:
+        if user.role in self.roles.get(CaseKind(kind), frozenset()):
+            return True
+        return (
+            user.role == Role.reporter
+            and CaseKind(kind) in self.own_reporter
+            and reporter_id == user.id
+        )
+
+
+def anyone_of(roles: frozenset[Role]) -> Who:
+    return Who(dict.fromkeys(CaseKind, roles))
+
+
+# Verification (核查/销号): events by the desk or the grid worker who reported them; hazards and
+# letter cases (a letter's reply) by leadership only.
+VERIFIERS = Who(
+    {CaseKind.event: DESK, CaseKind.hazard: LEADER, CaseKind.letter: LEADER},
+    own_reporter=frozenset({CaseKind.event}),
 )
-from closeloop.config import Settings, get_settings
-from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
-from models.attachment import Attachment
-from models.case import ActionInput, Case, CaseRequest
-from models.enums import Action, CaseKind, CaseState, Grade, RequestStatus, RequestType
-from models.org import Category
 
-NEEDS_REASON = {
-    Action.cancel,
-    Action.return_,
-    Action.suspend,
-    Action.reject,
-    Action.reopen,
-    Action.request_extension,
-    Action.request_suspension,
-    Action.reject_extension,
-    Action.reject_suspension,
+@dataclass(frozen=True)
+class Definition:
+    action: Action
+    zh: str  # its name in Chinese, for messages
+    done: str  # what it makes of a case, in English ("returned"), for messages
+    sources: tuple[CaseState, ...]
+    target: CaseState | None  # None: a record; the state stays
+    who: Who
+    effect: Effect
+    kinds: frozenset[CaseKind] = EVERY_KIND
+    needs: Needs = field(default_factory=Needs)
+    precondition: Precondition | None = None
+    notices: Tell | None = None
+    by_hand: str | None = None
+
+
+REASON = Needs(reason=True)
+_WITHDRAWN_WITH_LETTER = (
+    "督办件随其函件作废而撤销，请作废函件 / a letter case ends only when its letter is "
+    "withdrawn: POST /api/v1/letters/{id}/withdraw"
+)
+
+TABLE: dict[Action, Definition] = {
+    d.action: d
+    for d in (
+        Definition(
+            Action.dispatch, "派遣", "dispatched", (S.reported,), S.dispatched, anyone_of(DESK),
+            effects.dispatch, needs=Needs(unit=True), notices=notices.dispatched,
+        ),
+        Definition(
+            Action.return_, "退单", "returned", (S.dispatched,), S.reported, anyone_of(HANDLER),
+            effects.return_, kinds=REPORTED_KINDS, needs=REASON,
+            notices=notices.to_roles(
+                (Role.dispatcher,), "returned", "案件被退单，请重新派遣", "returned: dispatch again"
+            ),
+        ),
+        Definition(
+            Action.cancel, "撤销", "cancelled", (S.reported,), S.cancelled, anyone_of(DESK), effects.cancel,
+            kinds=REPORTED_KINDS, needs=REASON,
+        ),
+        Definition(
+            Action.merge, "合并", "merged", (S.reported,), S.cancelled, anyone_of(DESK), effects.merge,
+            kinds=REPORTED_KINDS, needs=Needs(target=True),
+        ),
+        Definition(
+            Action.sign, "签收", "signed for", (S.dispatched,), S.rectifying, anyone_of(HANDLER), effects.sign
+        ),
+        Definition(
+            Action.suspend, "挂起", "suspended", (S.rectifying,), S.suspended, anyone_of(LEADER),
+            effects.suspend, needs=REASON,
+            notices=notices.to_unit("suspended", "案件已挂起", "case suspended"),
+        ),
+        Definition(
+            Action.resume, "恢复", "resumed", (S.suspended,), S.rectifying, anyone_of(LEADER), effects.resume,
+            notices=notices.to_unit("resumed", "案件恢复办理", "case resumed"),
+        ),
+        Definition(
+            Action.submit, "提交整改", "submitted", (S.rectifying,), S.verifying, anyone_of(HANDLER),
+            effects.submit,
+            needs=Needs(attachments=True, evidence=frozenset({CaseKind.hazard, CaseKind.letter})),
+            notices=notices.awaiting_verification(VERIFIERS.roles_for),
+        ),
+        Definition(
+            Action.approve, "核查通过", "approved", (S.verifying,), S.closed, VERIFIERS, effects.approve,
+            notices=notices.closed,
+        ),
+        Definition(
+            Action.reject, "核查不通过", "rejected", (S.verifying,), S.rectifying, VERIFIERS, effects.reject,
+            needs=REASON,
+            notices=notices.to_unit("rework", "核查不通过，请返工", "rework: verification failed"),
+        ),
+        Definition(
+            Action.reopen, "重新打开", "reopened", (S.closed,), S.rectifying, anyone_of(LEADER),
+            effects.reopen, needs=REASON, precondition=within_reopen_window,
+            notices=notices.to_unit("reopened", "案件重新打开，请整改", "case reopened"),
+        ),
+        Definition(
+            Action.request_extension, "延期申请", "given an extension request", (S.rectifying,), None, anyone_of(HANDLER),
+            effects.request_extension, needs=Needs(reason=True, days=True),
+            precondition=none_pending(RequestType.extension),
+            notices=notices.to_roles((Role.supervisor,), "request", "延期申请待审批",
+                                     "extension requested"),
+        ),
+        # Decided while rectifying, and also while suspended (a request may be pending then).
+        Definition(
+            Action.approve_extension, "批准延期", "granted an extension", (S.rectifying, S.suspended), None,
+            anyone_of(LEADER), effects.approve_extension, precondition=one_pending(RequestType.extension),
+            notices=notices.to_unit("extension", "延期申请已批准", "extension approved"),
+        ),
+        Definition(
+            Action.reject_extension, "驳回延期", "refused an extension", (S.rectifying, S.suspended), None,
+            anyone_of(LEADER), effects.reject_extension, needs=REASON,
+            precondition=one_pending(RequestType.extension),
+            notices=notices.to_unit("extension", "延期申请未批准", "extension refused"),
+        ),
+        Definition(
+            Action.request_suspension, "挂起申请", "given a suspension request", (S.rectifying,), None, anyone_of(HANDLER),
+            effects.request_suspension, needs=REASON, precondition=none_pending(RequestType.suspension),
+            notices=notices.to_roles((Role.supervisor,), "request", "挂起申请待审批",
+                                     "suspension requested"),
+        ),
+        Definition(
+            Action.reject_suspension, "驳回挂起", "refused a suspension", (S.rectifying,), None, anyone_of(LEADER),
+            effects.reject_suspension, needs=REASON, precondition=one_pending(RequestType.suspension),
+            notices=notices.to_unit("suspension", "挂起申请未批准", "suspension refused"),
+        ),
+        # A withdrawn letter (作废) ends its letter case from any open state: the letters service
+        # takes it (cases.perform.withdraw_letter_case), nobody by hand.
+        Definition(
+            Action.withdraw, "随函件撤销", "withdrawn with its letter", (S.dispatched, S.rectifying, S.suspended, S.verifying),
+            S.cancelled, anyone_of(frozenset()), effects.withdraw,
+            kinds=frozenset({CaseKind.letter}), by_hand=_WITHDRAWN_WITH_LETTER,
+        ),
+    )
 }
 
 
-class ActionContext:
-    """What one action works with."""
-
-    def __init__(
-        self,
-        session: Session,
-        case: Case,
-        actor: Principal,
-        data: ActionInput,
-        now: datetime,
-        settings: Settings,
-        pending: Pending,
-    ) -> None:
-        self.session = session
-        self.case = case
-        self.actor = actor
-        self.data = data
-        self.now = now
-        self.settings = settings
-        self.pending = pending
-        self.cal = deadlines.load_calendar(session, settings)
-        self.record: dict[str, Any] = {}
-
-    @property
-    def text(self) -> str | None:
-        return self.data.reason or self.data.note
-
-
-def perform(
-    session: Session,
-    *,
-    actor: Principal,
-    case_id: int,
-    action: str,
-    data: ActionInput,
-    now: datetime,
-    settings: Settings | None = None,
-) -> Case:
-    settings = settings or get_settings()
-    if action not in Action._value2member_map_:
-        names = ", ".join(a.value for a in Action)
-        raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
-    case = load_case(session, actor=actor, case_id=case_id)
-    if action == Action.withdraw:
-        raise Forbidden(
-            "督办件随其函件作废而撤销，请作废函件 / a letter case ends only when its letter is "
-            "withdrawn: POST /api/v1/letters/{id}/withdraw"
-        )
-    if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
-        raise Forbidden(
-            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
-            f"{action} a {case.kind}"
-        )
-    if data.version is not None and data.version != case.version:
-        raise Conflict(
-            f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
-            f"version {case.version}, you sent {data.version}; reload and try again",
-            current_version=case.version,
-        )
-    assert case.id is not None
-    pending = pending_requests(session, [case.id])[case.id]
-    ctx = ActionContext(session, case, actor, data, now, settings, pending)
-    allowed = lifecycle.actions_in(case.state, case.kind)
-    if action not in allowed:
-        # What this caller may do now: the same list as the case's allowed_actions.
-        mine = [
-            a
-            for a in allowed
-            if policy.role_may(actor, a, kind=case.kind, reporter_id=case.reporter_id)
-            and not precondition_failure(case, a, pending=pending, now=now, settings=settings)
-        ]
-        never = case.kind == CaseKind.letter and action in lifecycle.LETTER_NEVER
-        raise Conflict(
-            ("督办件不能退单、撤销或合并；" if never else "")
-            + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
-            + ("a letter case can never be returned, cancelled or merged; " if never else "")
-            + f"{action} is not allowed in state {case.state}; allowed now: "
-            f"{', '.join(mine) or 'none'}",
-            state=case.state,
-            allowed_actions=mine,
-        )
-    why = precondition_failure(case, action, pending=pending, now=now, settings=settings)
-    if why:
-        raise Conflict(why)
-    if action in NEEDS_REASON and not (ctx.text or "").strip():
-        raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
-    return _apply(ctx, action)
-
-
-def _apply(ctx: "ActionContext", action: str) -> Case:
-    """The effect, the machine's move, the version compare-and-swap, history and notices."""
-    session, case, actor, now = ctx.session, ctx.case, ctx.actor, ctx.now
-    before = case.state
-    try:
-        EFFECTS[Action(action)](ctx)
-        _, after = lifecycle.fire(case, action)
-        case.updated_at = now
-        flag_modified(case, "updated_at")  # every action bumps the version, even a request
-        session.flush()  # the version compare-and-swap happens here
-        history.append(
-            session,
-            case=case,
-            action=action,
-            actor=actor,
-            at=now,
-            from_state=before,
-            to_state=after,
-            note=ctx.text,
-            data=ctx.record,
-        )
-        action_notices.after_action(
-            session, case=case, action=action, actor=actor, now=now, note=ctx.text
-        )
-        session.flush()
-    except StaleDataError:
-        raise Conflict(
-            "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
-        ) from None
-    return case
-
-
-def withdraw_letter_case(
-    session: Session,
-    *,
-    case: Case,
-    actor: Principal,
-    reason: str,
-    now: datetime,
-    letter: dict[str, Any],
-    settings: Settings | None = None,
-) -> Case:
-    """The letters service's path for a withdrawn letter (作废): its letter case, if still open,
-    is cancelled through the same machine, version check and history as any action. Nobody
-    takes `withdraw` by hand (perform refuses it)."""
-    if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
-        raise Conflict(
-            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
-            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
-            state=case.state,
-        )
-    assert case.id is not None
-    pending = pending_requests(session, [case.id])[case.id]
-    data = ActionInput(reason=reason)
-    ctx = ActionContext(session, case, actor, data, now, settings or get_settings(), pending)
-    ctx.record = dict(letter)
-    return _apply(ctx, Action.withdraw)
-
-
-def _dispatch(ctx: ActionContext) -> None:
-    case = ctx.case
-    category = ctx.session.get(Category, case.category_code) if case.category_code else None
-    unit_code = ctx.data.unit_code or (category.unit_code if category else None)
-    if not unit_code:
-        raise Invalid(
-            "请指定处置单位 / dispatch needs unit_code: the category names no default unit"
-        )
-    require_unit(ctx.session, unit_code)
-    # Deadlines first: a refused due_at must leave the case untouched.
-    decided = deadlines.set_dispatch_deadlines(
-        case,
-        now=ctx.now,
-        cal=ctx.cal,
-        category=category,
-        settings=ctx.settings,
-        due_at=ctx.data.due_at,
-        limit_days=ctx.data.limit_days,
-    )
-    case.unit_code = unit_code
-    case.dispatched_at = ctx.now
-    case.signed_at = None
-    ctx.record = {"unit_code": unit_code, **decided}
-    if case.kind == CaseKind.hazard and case.grade == Grade.major:
-        case.listed = True
-        ctx.record["listed"] = True
-
-
-def _cancel(ctx: ActionContext) -> None:
-    ctx.case.cancelled_at = ctx.now
-
-
-def _withdraw(ctx: ActionContext) -> None:
-    ctx.case.cancelled_at = ctx.now
-    ctx.case.verify_due_at = None
-    for req in (ctx.pending.extension, ctx.pending.suspension):
-        if req is not None:
-            _decide(ctx, req, RequestStatus.withdrawn)
-
-
-def _merge(ctx: ActionContext) -> None:
-    target_id = ctx.data.target_case_id
-    if target_id is None:
-        raise Invalid("合并需要指定目标案件 / merge needs target_case_id: the case this duplicates")
-    if target_id == ctx.case.id:
-        raise Invalid("不能与自身合并 / a case cannot be merged into itself")
-    try:
-        target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
-    except NotFound:
-        raise Invalid(
-            f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist"
-        ) from None
-    if target.state == CaseState.cancelled:
-        raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
-    ctx.case.merged_into_id = target.id
-    ctx.case.cancelled_at = ctx.now
-    ctx.record = {"target_case_id": target.id, "target_number": target.number}
-
-
-def _return(ctx: ActionContext) -> None:
-    case = ctx.case
-    ctx.record = {"unit_code": case.unit_code, "due_at": _iso(case.due_at)}
-    case.unit_code = None
-    case.dispatched_at = None
-    case.sign_due_at = None
-    case.due_at = None
-    case.listed = False
-
-
-def _sign(ctx: ActionContext) -> None:
-    case = ctx.case
-    case.signed_at = ctx.now
-    on_time = case.sign_due_at is None or ctx.now <= case.sign_due_at
-    ctx.record = {"on_time": on_time}
-
-
-def _request_suspension(ctx: ActionContext) -> None:
-    _new_request(ctx, RequestType.suspension, None)
-
-
-def _suspend(ctx: ActionContext) -> None:
-    ctx.case.suspended_at = ctx.now
-    if ctx.pending.suspension is not None:
-        _decide(ctx, ctx.pending.suspension, RequestStatus.approved)
-
-
-def _reject_suspension(ctx: ActionContext) -> None:
-    assert ctx.pending.suspension is not None
-    _decide(ctx, ctx.pending.suspension, RequestStatus.rejected)
-
-
-def _resume(ctx: ActionContext) -> None:
-    ctx.record = deadlines.resume_after_suspension(ctx.case, now=ctx.now, cal=ctx.cal)
-    ctx.case.suspended_at = None
-
-
-def _submit(ctx: ActionContext) -> None:
-    case = ctx.case
-    ids = list(dict.fromkeys(ctx.data.attachment_ids or []))
-    if case.kind in (CaseKind.hazard, CaseKind.letter) and not ids:
-        raise Invalid(
-            "隐患和督办件提交整改需附证明材料 / submitting a hazard or letter needs evidence: "
-            "upload after-photos or a document and pass their attachment_ids"
-        )
-    if ids:
-        found = set(
-            ctx.session.exec(
-                select(Attachment.id).where(
-                    col(Attachment.id).in_(ids), Attachment.case_id == case.id
-                )
-            )
-        )
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise Invalid(
-                f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
-                f"attachments of case {case.number}"
-            )
-    case.submitted_at = ctx.now
-    deadlines.set_verification_deadline(case, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
-    ctx.record = {"attachment_ids": ids, "verify_due_at": _iso(case.verify_due_at)}
-
-
-def _approve(ctx: ActionContext) -> None:
-    case = ctx.case
-    case.closed_at = ctx.now
-    case.verify_due_at = None
-    on_time = case.due_at is None or ctx.now <= case.due_at
-    ctx.record = {"on_time": on_time}
-    for req in (ctx.pending.extension, ctx.pending.suspension):
-        if req is not None:
-            _decide(ctx, req, RequestStatus.withdrawn)
-
-
-def _reject(ctx: ActionContext) -> None:
-    ctx.case.rework_count += 1
-    ctx.case.verify_due_at = None
-    ctx.record = {"rework_count": ctx.case.rework_count, "due_at": _iso(ctx.case.due_at)}
-
-
-def _reopen(ctx: ActionContext) -> None:
-    case = ctx.case
-    category = leaf_category(ctx.session, case.category_code) if case.category_code else None
-    days = ctx.data.limit_days or deadlines.rectification_limit(category, ctx.settings)
-    ctx.record = {"closed_at": _iso(case.closed_at)}
-    case.closed_at = None
-    ctx.record.update(deadlines.set_reopen_deadline(case, now=ctx.now, cal=ctx.cal, days=days))
-
-
-def _request_extension(ctx: ActionContext) -> None:
-    if not ctx.data.days:
-        raise Invalid("延期申请需填写天数 / request_extension needs days: working days asked for")
-    _new_request(ctx, RequestType.extension, ctx.data.days)
-
-
-def _approve_extension(ctx: ActionContext) -> None:
-    req = ctx.pending.extension
-    assert req is not None and ctx.case.due_at is not None
-    days = ctx.data.days or req.days or 0
-    _decide(ctx, req, RequestStatus.approved)
-    ctx.record.update(deadlines.extend(ctx.case, cal=ctx.cal, days=days))
-
-
-def _reject_extension(ctx: ActionContext) -> None:
-    assert ctx.pending.extension is not None
-    _decide(ctx, ctx.pending.extension, RequestStatus.rejected)
-
-
-def _new_request(ctx: ActionContext, kind: RequestType, days: int | None) -> None:
-    req = CaseRequest(
-        case_id=ctx.case.id or 0,
-        type=kind,
-        status=RequestStatus.pending,
-        days=days,
-        reason=(ctx.text or "").strip(),
-        requested_by=ctx.actor.id or 0,
-        requested_at=ctx.now,
-    )
-    ctx.session.add(req)
-    ctx.session.flush()
-    ctx.record = {"request_id": req.id, "days": days}
-
-
-def _decide(ctx: ActionContext, req: CaseRequest, status: RequestStatus) -> None:
-    req.status = status
-    req.decided_by = ctx.actor.id
-    req.decided_at = ctx.now
-    req.decision_note = ctx.text
-    ctx.record.update({"request_id": req.id, "request": req.type, "decision": status})
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-EFFECTS: dict[Action, Callable[[ActionContext], None]] = {
-    Action.dispatch: _dispatch,
-    Action.cancel: _cancel,
-    Action.merge: _merge,
-    Action.return_: _return,
-    Action.sign: _sign,
-    Action.request_suspension: _request_suspension,
-    Action.suspend: _suspend,
-    Action.reject_suspension: _reject_suspension,
-    Action.resume: _resume,
-    Action.submit: _submit,
-    Action.approve: _approve,
-    Action.reject: _reject,
-    Action.reopen: _reopen,
-    Action.request_extension: _request_extension,
-    Action.approve_extension: _approve_extension,
-    Action.reject_extension: _reject_extension,
-    Action.withdraw: _withdraw,
-}
+def verifier_roles(kind: str) -> tuple[Role, ...]:
+    """The roles that verify (核查) a case of this kind: whom a verification concerns."""
+    return VERIFIERS.roles_for(kind)

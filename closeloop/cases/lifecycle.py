@@ -1,73 +1,73 @@
-"""The case lifecycle as a python-statemachine `StateMachine`, built per call around the row.
+"""The case lifecycle as a python-statemachine `StateMachine`, generated from the action table
+(actions.py): one event per action, one transition per source state, the kind rule as a guard
+(a letter case is never returned, cancelled or merged; only a letter case is withdrawn).
 
-The state field on the row is the truth; the machine only decides which actions the current state
-(and the case's kind) allows and moves the field. Who may act, and what an action needs, is decided
-in policy.py and in the case service.
-
-The kind rule lives here as guards: a letter case (督办件) is issued by a letter, never reported, so
-it cannot be returned (退单), cancelled or merged; it ends early only when its letter is withdrawn
-(作废), through `withdraw`, which only letter cases have.
+The state field on the row is the truth; the machine decides which actions the current state and
+the case's kind allow, and moves the field. What a (state, kind) allows is computed once and kept:
+a list of cases never builds a machine per row. `allowed_actions` adds the table's roles and
+preconditions for one caller.
 """
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
+from closeloop.auth import policy
+from closeloop.auth.policy import Principal
+from closeloop.cases.actions import EVERY_KIND, TABLE, Definition
+from closeloop.cases.requests import Pending
+from closeloop.config import Settings
+from models.case import Case
 from models.enums import Action, CaseKind, CaseState
+
+
+def _guard_name(kinds: frozenset[CaseKind]) -> str:
+    return "kind_is_" + "_or_".join(k for k in CaseKind if k in kinds)
+
+
+def _build(table: dict[Action, Definition]) -> type[StateMachine]:
+    states = {s: State(value=s.value, initial=s == CaseState.reported) for s in CaseState}
+    namespace: dict[str, Any] = {
+        # `cancelled` ends a case but is not a final state of the machine: a closed case can
+        # reopen, and a cancelled one simply has no way out.
+        "validate_trap_states": False,
+        "validate_final_reachability": False,
+        **{s.name: state for s, state in states.items()},
+    }
+    for d in table.values():
+        guard: dict[str, Any] = {}
+        if d.kinds != EVERY_KIND:
+            name = guard["cond"] = _guard_name(d.kinds)
+            namespace[name] = _kind_guard(d.kinds)
+        moves = [
+            # A record (requests, decisions) leaves the state alone: an internal self-transition.
+            states[s].to.itself(internal=True, **guard)
+            if d.target is None
+            else states[s].to(states[d.target], **guard)
+            for s in d.sources
+        ]
+        event = moves[0]
+        for move in moves[1:]:
+            event = event | move
+        namespace[_EVENT_OF.get(d.action, d.action.value)] = event
+    return type("CaseLifecycle", (StateMachine,), namespace)
+
+
+def _kind_guard(kinds: frozenset[CaseKind]) -> Any:
+    def guard(self: StateMachine) -> bool:
+        return str(getattr(self.model, "kind", "")) in kinds
+
+    return guard
+
 
 # Python keywords cannot name events, so the machine's event ids differ from action names here.
 _EVENT_OF = {Action.return_: "return_case"}
 _ACTION_OF = {v: k for k, v in _EVENT_OF.items()}
 
-
-class CaseLifecycle(StateMachine):
-    # `cancelled` ends a case but is not a final state of the machine: a closed case can reopen,
-    # and a cancelled one simply has no way out.
-    validate_trap_states = False
-    validate_final_reachability = False
-
-    reported = State(value=CaseState.reported.value, initial=True)
-    dispatched = State(value=CaseState.dispatched.value)
-    rectifying = State(value=CaseState.rectifying.value)
-    suspended = State(value=CaseState.suspended.value)
-    verifying = State(value=CaseState.verifying.value)
-    closed = State(value=CaseState.closed.value)
-    cancelled = State(value=CaseState.cancelled.value)
-
-    dispatch = reported.to(dispatched)
-    cancel = reported.to(cancelled, unless="is_letter")
-    merge = reported.to(cancelled, unless="is_letter")
-    return_case = dispatched.to(reported, unless="is_letter")
-    sign = dispatched.to(rectifying)
-    suspend = rectifying.to(suspended)
-    resume = suspended.to(rectifying)
-    submit = rectifying.to(verifying)
-    approve = verifying.to(closed)
-    reject = verifying.to(rectifying)
-    reopen = closed.to(rectifying)
-    # Requests and decisions are records, not states: internal self-transitions that leave the
-    # state alone but let the machine say whether they are allowed now.
-    request_extension = rectifying.to.itself(internal=True)
-    approve_extension = rectifying.to.itself(internal=True) | suspended.to.itself(internal=True)
-    reject_extension = rectifying.to.itself(internal=True) | suspended.to.itself(internal=True)
-    request_suspension = rectifying.to.itself(internal=True)
-    reject_suspension = rectifying.to.itself(internal=True)
-    # A withdrawn letter (作废) ends its letter case from any open state.
-    withdraw = (
-        dispatched.to(cancelled, cond="is_letter")
-        | rectifying.to(cancelled, cond="is_letter")
-        | suspended.to(cancelled, cond="is_letter")
-        | verifying.to(cancelled, cond="is_letter")
-    )
-
-    def is_letter(self) -> bool:
-        return str(getattr(self.model, "kind", "")) == CaseKind.letter
-
-
-# What a letter case can never do, whatever its state (for the refusal's words).
-LETTER_NEVER = (Action.return_, Action.cancel, Action.merge)
+CaseLifecycle = _build(TABLE)
 
 
 class ActionNotAllowed(Exception):
@@ -78,7 +78,7 @@ class ActionNotAllowed(Exception):
         self.allowed = allowed
 
 
-def machine_for(row: Any) -> CaseLifecycle:
+def machine_for(row: Any) -> StateMachine:
     return CaseLifecycle(model=row, state_field="state")
 
 
@@ -109,7 +109,69 @@ def fire(row: Any, action: str) -> tuple[str, str]:
     return before, str(row.state)
 
 
+def allowed_actions(
+    case: Case, actor: Principal, *, pending: Pending, now: datetime, settings: Settings
+) -> list[str]:
+    """The actions this caller may take on this case now, by the table: state and kind (the
+    machine), jurisdiction, role and the preconditions that do not depend on the input."""
+    if not policy.can_see(
+        actor, unit_code=case.unit_code, region_path=case.region_path, reporter_id=case.reporter_id
+    ):
+        return []
+    return [
+        action
+        for action in actions_in(case.state, case.kind)
+        if may_take(actor, TABLE[Action(action)], case)
+        and not precondition_failure(case, TABLE[Action(action)], pending, now, settings)
+    ]
+
+
+def may_take(actor: Principal, d: Definition, case: Case) -> bool:
+    """The table's role rule (jurisdiction apart)."""
+    return d.by_hand is None and d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id)
+
+
+def precondition_failure(
+    case: Case, d: Definition, pending: Pending, now: datetime, settings: Settings
+) -> str | None:
+    return d.precondition(case, pending, now, settings) if d.precondition else None
+
+
 class _Holder:
     def __init__(self, state: str, kind: str) -> None:
         self.state = state
         self.kind = kind
+def describe(action: Action) -> str:
+    """One line of API documentation for `action`, from its definition."""
+    d = TABLE[action]
+    parts = [f"from {', '.join(d.sources)} to {d.target or 'the same state'}"]
+    if d.kinds != EVERY_KIND:
+        parts.append(f"{' and '.join(k for k in CaseKind if k in d.kinds)} cases only")
+    if d.by_hand:
+        parts.append("never by hand")
+    else:
+        by = {", ".join(d.who.roles_for(k)) for k in d.kinds}
+        if len(by) == 1:
+            parts.append(f"by {by.pop()}")
+        else:
+            parts.append("by " + "; ".join(f"{', '.join(d.who.roles_for(k))} ({k})" for k in CaseKind if k in d.kinds))
+        if d.who.own_reporter:
+            kinds = " or ".join(k for k in CaseKind if k in d.who.own_reporter)
+            parts.append(f"an {kinds} also by the reporter who filed it")
+    n = d.needs
+    wanted = [
+        name
+        for name, on in (
+            ("a reason", n.reason),
+            ("days", n.days),
+            ("unit_code (or the category's unit)", n.unit),
+            ("target_case_id", n.target),
+        )
+        if on
+    ]
+    if n.evidence:
+        kinds = " or ".join(k for k in CaseKind if k in n.evidence)
+        wanted.append(f"attachment_ids (evidence) for a {kinds}")
+    if wanted:
+        parts.append("needs " + ", ".join(wanted))
+    return f"`{action.value}`: " + "; ".join(parts) + "."

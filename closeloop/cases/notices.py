@@ -1,7 +1,8 @@
 """The notices a bureau expects after a case action, written in the action's own transaction.
 
-`after_action` is called by `actions.perform` right after the history entry: the messages commit
-or roll back with the action. Keys are `case:{id}:v{version}:{action}`; the version is already the
+Which action tells whom is written in the action table (actions.py, each definition's `notices`);
+`send` is called by `perform` right after the history entry: the messages commit or roll back
+with the action. Keys are `case:{id}:v{version}:{action}`; the version is already the
 new one, so each action on a case has its own key and a re-run of the same write adds nothing.
 """
 
@@ -14,19 +15,13 @@ from sqlmodel import Session
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from models.case import Case
-from models.enums import Action, CaseKind, Role
+from models.enums import CaseKind, Role
 from models.outbox import OutboxMessage
 from notifications import outbox
 
 
 def _local(at: datetime | None) -> str:
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
-def _verifier_roles(case: Case) -> tuple[Role, ...]:
-    if case.kind == CaseKind.event:
-        return (Role.dispatcher, Role.supervisor)
-    return (Role.supervisor,)
 
 
 class Notice:
@@ -111,58 +106,47 @@ class Notice:
         )
 
 
-def _dispatch(n: Notice, note: str | None) -> list[OutboxMessage]:
+Tell = Callable[[Notice, str | None], list[OutboxMessage]]
+"""What one action tells, named by its definition in the action table (actions.py)."""
+
+
+def dispatched(n: Notice, note: str | None) -> list[OutboxMessage]:
     c = n.case
     extra = f"请于 {_local(c.sign_due_at)} 前签收 / sign for it by {_local(c.sign_due_at)}"
     text = f"{extra}; {note}" if note else extra
     return n.unit("dispatched", "新案件待签收", "new case to sign for", text)
 
 
-def _submit(n: Notice, note: str | None) -> list[OutboxMessage]:
-    due = f"核查期限 / verify by: {_local(n.case.verify_due_at)}"
-    text = f"{due}; {note}" if note else due
-    return n.roles(_verifier_roles(n.case), "submitted", "整改完成待核查", "awaiting verification", text)
+def awaiting_verification(verifiers: Callable[[str], tuple[Role, ...]]) -> Tell:
+    """To the roles that verify a case of this kind (the action table's verifiers)."""
+
+    def tell(n: Notice, note: str | None) -> list[OutboxMessage]:
+        due = f"核查期限 / verify by: {_local(n.case.verify_due_at)}"
+        text = f"{due}; {note}" if note else due
+        roles = verifiers(n.case.kind)
+        return n.roles(roles, "submitted", "整改完成待核查", "awaiting verification", text)
+
+    return tell
 
 
-def _approve(n: Notice, note: str | None) -> list[OutboxMessage]:
+def closed(n: Notice, note: str | None) -> list[OutboxMessage]:
     sent = n.unit("closed", "案件已核查办结", "verified and closed", note)
     if n.case.kind == CaseKind.event:
         sent += n.reporter("closed", "您上报的事件已办结", "the event you reported is closed", note)
     return sent
 
 
-def _request(n: Notice, note: str | None) -> list[OutboxMessage]:
-    zh, en = {
-        Action.request_extension: ("延期申请待审批", "extension requested"),
-        Action.request_suspension: ("挂起申请待审批", "suspension requested"),
-    }[Action(n.action)]
-    return n.roles((Role.supervisor,), "request", zh, en, note)
+def to_roles(roles: tuple[Role, ...], event: str, zh: str, en: str) -> Tell:
+    return lambda n, note: n.roles(roles, event, zh, en, note)
 
 
-_UNIT_TEXT: dict[str, tuple[str, str, str]] = {
-    Action.reject: ("rework", "核查不通过，请返工", "rework: verification failed"),
-    Action.approve_extension: ("extension", "延期申请已批准", "extension approved"),
-    Action.reject_extension: ("extension", "延期申请未批准", "extension refused"),
-    Action.suspend: ("suspended", "案件已挂起", "case suspended"),
-    Action.reject_suspension: ("suspension", "挂起申请未批准", "suspension refused"),
-    Action.resume: ("resumed", "案件恢复办理", "case resumed"),
-    Action.reopen: ("reopened", "案件重新打开，请整改", "case reopened"),
-}
-
-_HANDLERS: dict[str, Callable[[Notice, str | None], list[OutboxMessage]]] = {
-    Action.dispatch: _dispatch,
-    Action.submit: _submit,
-    Action.approve: _approve,
-    Action.request_extension: _request,
-    Action.request_suspension: _request,
-    Action.return_: lambda n, note: n.roles(
-        (Role.dispatcher,), "returned", "案件被退单，请重新派遣", "returned: dispatch again", note
-    ),
-}
+def to_unit(event: str, zh: str, en: str) -> Tell:
+    return lambda n, note: n.unit(event, zh, en, note)
 
 
-def after_action(
+def send(
     session: Session,
+    tell: Tell | None,
     *,
     case: Case,
     action: str,
@@ -170,11 +154,7 @@ def after_action(
     now: datetime,
     note: str | None = None,
 ) -> list[OutboxMessage]:
-    """Write the outbox messages for this action (none for actions nobody needs to hear of)."""
-    notice = Notice(session, case, action, actor, now)
-    if action in _HANDLERS:
-        return _HANDLERS[action](notice, note)
-    if action in _UNIT_TEXT:
-        event, zh, en = _UNIT_TEXT[action]
-        return notice.unit(event, zh, en, note)
-    return []
+    """Write the outbox messages an action's definition names (none if it names none)."""
+    if tell is None:
+        return []
+    return tell(Notice(session, case, action, actor, now), note)

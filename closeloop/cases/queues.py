@@ -9,12 +9,10 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
-from closeloop.cases.service import (
-    jurisdiction,
-    overdue_clause,
-    pending_requests,
-    to_public,
-)
+from closeloop.cases.deadlines import overdue_clause
+from closeloop.cases.lookup import jurisdiction
+from closeloop.cases.requests import pending_requests
+from closeloop.cases.service import to_public
 from models.case import Case, CasePublic, CaseRequest
 from models.enums import CaseState, RequestStatus
 

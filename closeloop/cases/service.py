@@ -1,21 +1,36 @@
-"""Filing, reading and listing cases, and what each caller may do with them."""
+"""The cases package's front door: filing, performing an action (perform.py, by the action table
+in actions.py), reading and listing cases with what each caller may do with them."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import history, lifecycle
+from closeloop.cases.deadlines import is_overdue as is_overdue
+from closeloop.cases.deadlines import overdue_clause as overdue_clause
+from closeloop.cases.lifecycle import allowed_actions as allowed_actions
+from closeloop.cases.lookup import jurisdiction as jurisdiction
+from closeloop.cases.lookup import leaf_category as leaf_category
+from closeloop.cases.lookup import load_case as load_case
+from closeloop.cases.lookup import require_unit as require_unit
+from closeloop.cases.lookup import require_visible as require_visible
+from closeloop.cases.lookup import street_and_community as street_and_community
+from closeloop.cases.perform import perform as perform
+from closeloop.cases.perform import perform_in
+from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
+from closeloop.cases.requests import Pending as Pending
+from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.config import Settings, get_settings
-from closeloop.errors import Invalid, NotFound
+from closeloop.errors import Invalid
 from closeloop.letters import numbering
-from models.case import Case, CaseCreate, CasePage, CasePublic, CaseRequest, location_of
-from models.enums import Action, CaseKind, CaseState, Grade, RegionLevel, RequestStatus, Role
-from models.org import Category, Region, Unit
+from models.case import ActionInput, Case, CaseCreate, CasePage, CasePublic, location_of
+from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel
+from models.org import Region
 
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
@@ -57,7 +72,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
     history.append(
         session,
         case=case,
-        action="file",
+        action=HistoryAction.file,
         actor=actor,
         at=now,
         from_state=None,
@@ -66,108 +81,6 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
     )
     session.flush()
     return case
-
-
-def leaf_category(session: Session, code: str) -> Category:
-    category = session.get(Category, code)
-    if category is None:
-        raise Invalid(f"类别 {code} 不存在 / category_code {code!r} does not exist")
-    if category.parent_code is None:
-        raise Invalid(
-            f"请选择小类 / category {code!r} is a class (大类); file against one of its items"
-        )
-    return category
-
-
-def street_and_community(path: str) -> tuple[str | None, str | None]:
-    """The street and community codes on a grid's path /district/street/community/grid/."""
-    parts = [p for p in path.split("/") if p]
-    street = parts[1] if len(parts) > 1 else None
-    community = parts[2] if len(parts) > 2 else None
-    return street, community
-
-
-def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = False) -> Case:
-    stmt = select(Case).where(Case.id == case_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    case = session.exec(stmt).first()
-    if case is None:
-        raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
-    require_visible(actor, case)
-    return case
-
-
-def require_visible(actor: Principal, case: Case) -> None:
-    """403 unless `actor` may see `case` (its unit, region and reporter: policy.can_see)."""
-    policy.require_visible(
-        actor,
-        unit_code=case.unit_code,
-        region_path=case.region_path,
-        reporter_id=case.reporter_id,
-        what=f"案件 {case.number} / case {case.number}",
-    )
-
-
-@dataclass
-class Pending:
-    extension: CaseRequest | None = None
-    suspension: CaseRequest | None = None
-
-
-def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending]:
-    result: dict[int, Pending] = {cid: Pending() for cid in case_ids}
-    if not case_ids:
-        return result
-    rows = session.exec(
-        select(CaseRequest).where(
-            col(CaseRequest.case_id).in_(case_ids), CaseRequest.status == RequestStatus.pending
-        )
-    )
-    for row in rows:
-        setattr(result[row.case_id], row.type, row)
-    return result
-
-
-def allowed_actions(
-    case: Case, actor: Principal, *, pending: Pending, now: datetime, settings: Settings
-) -> list[str]:
-    """The actions this caller may take on this case now: state, role, jurisdiction and the
-    preconditions that do not depend on the input."""
-    if not policy.can_see(
-        actor, unit_code=case.unit_code, region_path=case.region_path, reporter_id=case.reporter_id
-    ):
-        return []
-    result = []
-    for action in lifecycle.actions_in(case.state, case.kind):
-        if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
-            continue
-        if precondition_failure(case, action, pending=pending, now=now, settings=settings):
-            continue
-        result.append(action)
-    return result
-
-
-def precondition_failure(
-    case: Case, action: str, *, pending: Pending, now: datetime, settings: Settings
-) -> str | None:
-    """Why `action` cannot be taken on this case now, apart from state and role; None if it can."""
-    if action == Action.request_extension and pending.extension is not None:
-        return "已有待审批的延期申请 / an extension request is already pending"
-    if action in (Action.approve_extension, Action.reject_extension) and pending.extension is None:
-        return "没有待审批的延期申请 / there is no pending extension request"
-    if action == Action.request_suspension and pending.suspension is not None:
-        return "已有待审批的挂起申请 / a suspension request is already pending"
-    if action == Action.reject_suspension and pending.suspension is None:
-        return "没有待审批的挂起申请 / there is no pending suspension request"
-    if action == Action.reopen and case.closed_at is not None:
-        window = timedelta(days=settings.reopen_window_days)
-        if now - case.closed_at > window:
-            return (
-                f"结案已超过 {settings.reopen_window_days} 天，不能重新打开 / the case closed more "
-                f"than {settings.reopen_window_days} days ago and can no longer be reopened"
-            )
-    return None
 
 
 def to_public(
@@ -210,14 +123,32 @@ def to_public(
         rework_count=case.rework_count,
         merged_into_id=case.merged_into_id,
         version=case.version,
-        allowed_actions=allowed_actions(case, actor, pending=pending, now=now, settings=settings),
+        allowed_actions=lifecycle.allowed_actions(
+            case, actor, pending=pending, now=now, settings=settings
+        ),
     )
 
 
 def public_one(session: Session, case: Case, actor: Principal, now: datetime) -> CasePublic:
+    """The case as `actor` sees it now (its pending requests loaded once, here)."""
     assert case.id is not None
     pending = pending_requests(session, [case.id])[case.id]
     return to_public(case, actor, pending=pending, now=now)
+
+
+def act(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    data: ActionInput,
+    now: datetime,
+) -> CasePublic:
+    """perform, then the case as `actor` sees it after the action (the pending requests as the
+    action left them: nothing loaded twice)."""
+    ctx = perform_in(session, actor=actor, case_id=case_id, action=action, data=data, now=now)
+    return to_public(ctx.case, actor, pending=ctx.pending, now=now, settings=ctx.settings)
 
 
 @dataclass
@@ -282,38 +213,3 @@ def list_cases(
     pending = pending_requests(session, [r.id for r in rows if r.id is not None])
     items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
     return CasePage(items=items, total=total, page=page, page_size=page_size)
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """超期: the unit's clock runs (dispatched or rectifying) and the deadline has passed. The one
-    definition of "overdue" for lists, metrics, reports and pages."""
-    return col(Case.state).in_(list(CaseState.clock_running_states())) & (col(Case.due_at) < now)
-
-
-def is_overdue(case: Case | CasePublic, now: datetime) -> bool:
-    """overdue_clause for one loaded case (the same predicate, in Python)."""
-    return (
-        case.state in CaseState.clock_running_states()
-        and case.due_at is not None
-        and case.due_at < now
-    )
-
-
-def jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
-    """Narrow a query over Case to what `actor` may see (policy.can_see, in SQL)."""
-    if actor.role == Role.admin:
-        return stmt
-    if actor.role == Role.handler:
-        return stmt.where(Case.unit_code == (actor.unit_code or "\x00"))
-    if actor.role == Role.reporter:
-        return stmt.where(Case.reporter_id == actor.id)
-    return stmt.where(
-        col(Case.region_path).startswith(actor.region_path or "\x00", autoescape=True)
-    )
-
-
-def require_unit(session: Session, code: str) -> Unit:
-    unit = session.get(Unit, code)
-    if unit is None:
-        raise Invalid(f"处置单位 {code} 不存在 / unit_code {code!r} does not exist")
-    return unit

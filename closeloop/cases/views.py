@@ -48,8 +48,8 @@ class CaseView:
 
 def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime) -> CaseView:
     case = cases.load_case(session, actor=actor, case_id=case_id)
-    public = cases.public_one(session, case, actor, now)
     pending = cases.pending_requests(session, [case_id])[case_id]
+    public = cases.to_public(case, actor, pending=pending, now=now)
     files = attachments.list_attachments(session, actor=actor, case_id=case_id)
     duplicates: list[Case] = []
     if Action.merge in public.allowed_actions:

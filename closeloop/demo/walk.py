@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import SYSTEM, Principal
 from closeloop.calendar.days import SHANGHAI, WorkCalendar
-from closeloop.cases import actions, attachments
+from closeloop.cases import attachments
 from closeloop.cases import service as cases
 from closeloop.demo import data as D
 from closeloop.escalation import service as escalation
@@ -111,7 +111,7 @@ class Walker:
         actor = actors[D.STEP_ACTORS[step]]
         assert actor is not None, f"no one to {step} case {case.number}"
         action = {"misdispatch": "dispatch", "submit_late": "submit"}.get(step, step)
-        actions.perform(
+        cases.perform(
             self.session,
             actor=actor,
             case_id=case.id or 0,
@@ -332,7 +332,7 @@ class Player:
             data = {"note": self.rng.choice(D.LETTER_REPLIES), "attachment_ids": [doc.id]}
         elif step == "approve":
             actor, data = self.boss, {"note": self.rng.choice(D.LETTER_APPROVALS)}
-        actions.perform(
+        cases.perform(
             self.session,
             actor=actor,
             case_id=case.id or 0,

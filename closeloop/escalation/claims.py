@@ -19,13 +19,14 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import SYSTEM
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history
+from closeloop.cases import listing
+from closeloop.cases.actions import verifier_roles
 from closeloop.escalation import plan
 from closeloop.escalation.policy import LETTER_LEVELS, Facts
 from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
 from closeloop.letters import service as letters
 from models.case import Case
-from models.enums import CaseKind, LetterType, Role
+from models.enums import LetterType, Role
 from models.escalation import EscalationFire
 from models.letter import Letter, LetterItem
 from notifications import outbox
@@ -168,11 +169,7 @@ class UnitRun:
                 self.session, region_path=case.region_path, roles=(Role.dispatcher,), **common
             )
         if level == "verify_overdue":
-            roles = (
-                (Role.dispatcher, Role.supervisor)
-                if case.kind == CaseKind.event
-                else (Role.supervisor,)
-            )
+            roles = verifier_roles(case.kind)
             outbox.notify_region_role(
                 self.session, region_path=case.region_path, roles=roles, **common
             )
@@ -250,41 +247,32 @@ class UnitRun:
             self.session.execute(stmt.values(letter_id=letter_id))
 
     def list_cases(self, cases: list[Case], letter: Letter) -> None:
-        """挂牌督办: Case.listed set through the ORM, so the version compare-and-swap applies.
+        """挂牌督办 through cases.listing (the ORM, so the version compare-and-swap applies).
         The rows are locked, so a conflict is not expected; if one comes anyway, each case is
         refreshed and tried once more on its own."""
+        data = {"letter_id": letter.id, "number": letter.number, "level": "warning"}
         todo = [c for c in cases if not c.listed]
         try:
             with self.session.begin_nested():
                 for case in todo:
-                    case.listed = True
-                    case.updated_at = self.ctx.now
+                    listing.list_for_supervision(
+                        self.session, case, actor=SYSTEM, now=self.ctx.now, data=data
+                    )
                 self.session.flush()
         except StaleDataError:
-            todo = [c for c in todo if self._list_one(c)]
-        for case in todo:
-            history.append(
-                self.session,
-                case=case,
-                action="list",
-                actor=SYSTEM,
-                at=self.ctx.now,
-                from_state=case.state,
-                to_state=case.state,
-                note="挂牌督办",
-                data={"letter_id": letter.id, "number": letter.number, "level": "warning"},
-            )
-            self.counts.listed += 1
+            todo = [c for c in todo if self._list_one(c, data)]
+        self.counts.listed += len(todo)
 
-    def _list_one(self, case: Case) -> bool:
+    def _list_one(self, case: Case, data: dict[str, Any]) -> bool:
         for attempt in (1, 2):
             self.session.refresh(case)
             if case.listed:
                 return False
             try:
                 with self.session.begin_nested():
-                    case.listed = True
-                    case.updated_at = self.ctx.now
+                    listing.list_for_supervision(
+                        self.session, case, actor=SYSTEM, now=self.ctx.now, data=data
+                    )
                     self.session.flush()
                 return True
             except StaleDataError:

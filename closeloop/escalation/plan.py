@@ -14,9 +14,10 @@ Both the real run (escalation_claims.UnitRun, under row locks) and the dry run
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from closeloop.cases.deadlines import is_overdue
 from closeloop.escalation.policy import LETTER_LEVELS, Facts, overdue_working_days
 from closeloop.escalation.sweep import SweepContext
-from models.enums import CaseKind, CaseState
+from models.enums import CaseKind
 from models.letter import MAX_LETTER_CASES
 
 NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", "reply_overdue", "superseded"
@@ -77,15 +78,7 @@ def reply_targets(ctx: SweepContext, unit: str, covered: Iterable[CaseLike]) -> 
     """Of the cases a letter covered, those its late reply warns about: still being rectified by
     the same unit and past their deadline (whether they were already warned is the claim's
     business), in id order."""
-    running = CaseState.clock_running_states()
-    out = [
-        c
-        for c in covered
-        if c.state in running
-        and c.unit_code == unit
-        and c.due_at is not None
-        and c.due_at < ctx.now
-    ]
+    out = [c for c in covered if c.unit_code == unit and is_overdue(c, ctx.now)]
     return sorted(out, key=lambda c: c.id or 0)
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import SYSTEM, Principal
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history
+from closeloop.cases import history, listing
 from closeloop.config import Settings, get_settings
 from closeloop.letters import numbering
 from closeloop.letters.case import common_region_path, open_letter_case
@@ -192,19 +192,9 @@ def issue_letter(
         )
         # A 警示函 lists its cases (挂牌督办). The escalation flow lists (and counts) them itself;
         # a supervisor's hand-issued warning does it here, so the letter's words hold true.
-        if letter_type == LetterType.warning and actor is not None and not case.listed:
-            case.listed = True
-            case.updated_at = now
-            history.append(
-                session,
-                case=case,
-                action="list",
-                actor=by,
-                at=now,
-                from_state=case.state,
-                to_state=case.state,
-                note="挂牌督办",
-                data={**marker, "level": "warning"},
+        if letter_type == LetterType.warning and actor is not None:
+            listing.list_for_supervision(
+                session, case, actor=by, now=now, data={**marker, "level": "warning"}
             )
     outbox.notify_unit(
         session,

@@ -13,12 +13,13 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases import actions, history
+from closeloop.cases import history, listing
+from closeloop.cases import service as cases
 from closeloop.errors import Conflict, Invalid
 from closeloop.letters.reads import get_letter
 from closeloop.letters.wording import TYPE_NAME, cn_date
 from models.case import Case
-from models.enums import CaseKind, CaseState, Grade, LetterType, Role
+from models.enums import CaseState, LetterType, Role
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -64,7 +65,7 @@ def withdraw_letter(
     if letter.case_id is not None:
         own = session.get(Case, letter.case_id)
         if own is not None and own.state in CaseState.open_states():
-            actions.withdraw_letter_case(
+            cases.withdraw_letter_case(
                 session, case=own, actor=actor, reason=why, now=now, letter=marker
             )
     for case in covered:
@@ -125,20 +126,13 @@ def _unlist(
         )
     )
     for case in listed:
-        major = case.kind == CaseKind.hazard and case.grade == Grade.major
-        if major or case.id in others:
+        if case.id in others:
             continue
-        case.listed = False
-        case.updated_at = now
-        session.flush()
-        history.append(
+        listing.unlist(
             session,
-            case=case,
-            action="unlist",
+            case,
             actor=actor,
-            at=now,
-            from_state=case.state,
-            to_state=case.state,
+            now=now,
             note=f"警示函作废，撤销挂牌督办：{why}",
             data={"letter_id": letter.id, "number": letter.number, "level": "warning"},
         )

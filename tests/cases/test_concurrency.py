@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func
 from sqlmodel import select
 
-from closeloop.cases import actions
+from closeloop.cases import service as cases
 from closeloop.db import new_session, transaction
 from closeloop.errors import Conflict
 from models.case import ActionInput, Case
@@ -39,7 +39,7 @@ def test_many_threads_same_version_exactly_one_wins(engine, org):
         barrier.wait()
         try:
             with transaction(engine) as s:
-                actions.perform(s, actor=org["h_zj"], case_id=case_id, action=action,
+                cases.perform(s, actor=org["h_zj"], case_id=case_id, action=action,
                                 data=data, now=NOW)
             return "won:" + action
         except Conflict:
@@ -67,7 +67,7 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
 
     def a() -> None:
         with transaction(engine) as s:
-            actions.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
+            cases.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
                             data=ActionInput(), now=NOW)
             a_flushed.set()
             release_a.wait(10)
@@ -78,7 +78,7 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
         try:
             with transaction(engine) as s:
                 # No version sent: B relies on the version it loads, which A is about to bump.
-                actions.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
+                cases.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
                                 data=ActionInput(), now=NOW)
             outcome["b"] = "committed"
         except Conflict as exc:

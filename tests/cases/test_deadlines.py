@@ -10,7 +10,6 @@ from sqlmodel import Session, col, select
 
 from closeloop.calendar.days import SHANGHAI
 from closeloop.calendar.service import set_overrides, year_view
-from closeloop.cases import actions
 from closeloop.cases import service as cases
 from closeloop.errors import Invalid
 from closeloop.org import service as org_service
@@ -150,7 +149,7 @@ def test_explicit_due_at_must_be_in_the_future(
 
     before = state()
     with pytest.raises(Invalid) as e:
-        actions.perform(
+        cases.perform(
             session,
             actor=org["disp"],
             case_id=case.id,

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from closeloop.cases import actions
 from closeloop.cases import service as cases
 from closeloop.config import Settings
 from closeloop.errors import Conflict, DomainError, Forbidden, Invalid
@@ -69,7 +68,7 @@ def perform(
 ) -> Callable[[], Case]:
     """The call, not yet made (for `refused`)."""
     assert case.id is not None
-    return lambda: actions.perform(
+    return lambda: cases.perform(
         session, actor=org[by], case_id=case.id, action=action, data=ActionInput(**data), now=now
     )
 
@@ -373,7 +372,7 @@ def test_reopen_window_is_configurable(
     case = case_in(session, org, CaseState.closed)
     assert case.id is not None
     short = Settings(reopen_window_days=5)
-    call = lambda: actions.perform(  # noqa: E731
+    call = lambda: cases.perform(  # noqa: E731
         session,
         actor=org["sup"],
         case_id=case.id,

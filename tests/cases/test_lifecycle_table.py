@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from closeloop.cases import actions
 from closeloop.cases import service as cases
 from closeloop.errors import Conflict, DomainError, Forbidden, NotFound
 from closeloop.letters import service as letters
@@ -307,7 +306,7 @@ def run_one(
     want = expect(kind, state, role, action, pending_extension=pending)
     version0, count0 = case.version, history_count(session, case.id)
     try:
-        result = actions.perform(
+        result = cases.perform(
             session, actor=user, case_id=case.id, action=action, data=ActionInput(**data), now=NOW
         )
     except DomainError as e:
@@ -426,7 +425,7 @@ def test_unknown_action_is_404_and_changes_nothing(session: Session, org: Org, n
     assert case.id is not None
     version0, count0 = case.version, history_count(session, case.id)
     with pytest.raises(NotFound) as e:
-        actions.perform(
+        cases.perform(
             session, actor=org["sup"], case_id=case.id, action=name, data=ActionInput(), now=NOW
         )
     assert e.value.status == 404
@@ -437,7 +436,7 @@ def test_unknown_action_is_404_and_changes_nothing(session: Session, org: Org, n
 
 def test_unknown_case_is_404(session: Session, org: Org) -> None:
     with pytest.raises(NotFound):
-        actions.perform(
+        cases.perform(
             session,
             actor=org["sup"],
             case_id=999_999,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from closeloop.cases import actions
+from closeloop.cases import service as cases
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
 from closeloop.letters import render as letter_render
 from closeloop.letters import service as letters
@@ -107,7 +107,7 @@ def test_a_closed_letter_case_stays_closed(session: Session, org: Org) -> None:
     event = case_in(session, org, CaseState.rectifying)
     for case in (own, event):
         with pytest.raises(Conflict, match="only an open letter case"):
-            actions.withdraw_letter_case(
+            cases.withdraw_letter_case(
                 session, case=case, actor=org["sup"], reason="x", now=WITHDRAWN_AT, letter={}
             )
     assert event.state == CaseState.rectifying and event.cancelled_at is None

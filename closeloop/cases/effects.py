@@ -1,0 +1,207 @@
+"""What each action changes besides the state: deadlines, the unit, listing, requests. Each effect
+is named by its definition in the action table (actions.py) and runs after the table's checks,
+on values they already resolved (the unit, the target case, the evidence)."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from closeloop.auth.policy import Principal
+from closeloop.cases import deadlines, listing
+from closeloop.cases.lookup import leaf_category
+from closeloop.cases.requests import Pending, decide, open_request
+from closeloop.config import Settings
+from models.case import ActionInput, Case
+from models.enums import RequestStatus, RequestType
+from models.org import Category
+
+
+class ActionContext:
+    """What one action works with, and what its checks resolved."""
+
+    def __init__(
+        self,
+        session: Session,
+        case: Case,
+        actor: Principal,
+        data: ActionInput,
+        now: datetime,
+        settings: Settings,
+        pending: Pending,
+    ) -> None:
+        self.session = session
+        self.case = case
+        self.actor = actor
+        self.data = data
+        self.now = now
+        self.settings = settings
+        self.pending = pending
+        self.cal = deadlines.load_calendar(session, settings)
+        self.record: dict[str, Any] = {}
+        self.unit_code: str | None = None  # resolved by Needs.unit
+        self.category: Category | None = None
+        self.target: Case | None = None  # resolved by Needs.target
+        self.attachment_ids: list[int] = []  # checked by Needs.evidence
+
+    @property
+    def text(self) -> str | None:
+        return self.data.reason or self.data.note
+
+
+Effect = Callable[[ActionContext], None]
+
+
+def dispatch(ctx: ActionContext) -> None:
+    case = ctx.case
+    # Deadlines first: a refused due_at must leave the case untouched.
+    decided = deadlines.set_dispatch_deadlines(
+        case,
+        now=ctx.now,
+        cal=ctx.cal,
+        category=ctx.category,
+        settings=ctx.settings,
+        due_at=ctx.data.due_at,
+        limit_days=ctx.data.limit_days,
+    )
+    case.unit_code = ctx.unit_code
+    case.dispatched_at = ctx.now
+    case.signed_at = None
+    ctx.record = {"unit_code": ctx.unit_code, **decided}
+    if listing.listed_for_itself(case.kind, case.grade):
+        listing.set_listed(case, True, now=ctx.now)
+        ctx.record["listed"] = True
+
+
+def cancel(ctx: ActionContext) -> None:
+    ctx.case.cancelled_at = ctx.now
+
+
+def withdraw(ctx: ActionContext) -> None:
+    ctx.case.cancelled_at = ctx.now
+    ctx.case.verify_due_at = None
+    _withdraw_requests(ctx)
+
+
+def merge(ctx: ActionContext) -> None:
+    target = ctx.target
+    assert target is not None
+    ctx.case.merged_into_id = target.id
+    ctx.case.cancelled_at = ctx.now
+    ctx.record = {"target_case_id": target.id, "target_number": target.number}
+
+
+def return_(ctx: ActionContext) -> None:
+    case = ctx.case
+    ctx.record = {"unit_code": case.unit_code, "due_at": _iso(case.due_at)}
+    case.unit_code = None
+    case.dispatched_at = None
+    case.sign_due_at = None
+    case.due_at = None
+    listing.set_listed(case, False, now=ctx.now)
+
+
+def sign(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.signed_at = ctx.now
+    on_time = case.sign_due_at is None or ctx.now <= case.sign_due_at
+    ctx.record = {"on_time": on_time}
+
+
+def request_suspension(ctx: ActionContext) -> None:
+    _new_request(ctx, RequestType.suspension, None)
+
+
+def suspend(ctx: ActionContext) -> None:
+    ctx.case.suspended_at = ctx.now
+    if ctx.pending.suspension is not None:
+        _decide(ctx, ctx.pending.suspension, RequestStatus.approved)
+
+
+def reject_suspension(ctx: ActionContext) -> None:
+    assert ctx.pending.suspension is not None
+    _decide(ctx, ctx.pending.suspension, RequestStatus.rejected)
+
+
+def resume(ctx: ActionContext) -> None:
+    ctx.record = deadlines.resume_after_suspension(ctx.case, now=ctx.now, cal=ctx.cal)
+    ctx.case.suspended_at = None
+
+
+def submit(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.submitted_at = ctx.now
+    deadlines.set_verification_deadline(case, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
+    ctx.record = {"attachment_ids": ctx.attachment_ids, "verify_due_at": _iso(case.verify_due_at)}
+
+
+def approve(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.closed_at = ctx.now
+    case.verify_due_at = None
+    on_time = case.due_at is None or ctx.now <= case.due_at
+    ctx.record = {"on_time": on_time}
+    _withdraw_requests(ctx)
+
+
+def reject(ctx: ActionContext) -> None:
+    ctx.case.rework_count += 1
+    ctx.case.verify_due_at = None
+    ctx.record = {"rework_count": ctx.case.rework_count, "due_at": _iso(ctx.case.due_at)}
+
+
+def reopen(ctx: ActionContext) -> None:
+    case = ctx.case
+    category = leaf_category(ctx.session, case.category_code) if case.category_code else None
+    days = ctx.data.limit_days or deadlines.rectification_limit(category, ctx.settings)
+    ctx.record = {"closed_at": _iso(case.closed_at)}
+    case.closed_at = None
+    ctx.record.update(deadlines.set_reopen_deadline(case, now=ctx.now, cal=ctx.cal, days=days))
+
+
+def request_extension(ctx: ActionContext) -> None:
+    _new_request(ctx, RequestType.extension, ctx.data.days)
+
+
+def approve_extension(ctx: ActionContext) -> None:
+    req = ctx.pending.extension
+    assert req is not None and ctx.case.due_at is not None
+    days = ctx.data.days or req.days or 0
+    _decide(ctx, req, RequestStatus.approved)
+    ctx.record.update(deadlines.extend(ctx.case, cal=ctx.cal, days=days))
+
+
+def reject_extension(ctx: ActionContext) -> None:
+    assert ctx.pending.extension is not None
+    _decide(ctx, ctx.pending.extension, RequestStatus.rejected)
+
+
+def _withdraw_requests(ctx: ActionContext) -> None:
+    for req in (ctx.pending.extension, ctx.pending.suspension):
+        if req is not None:
+            _decide(ctx, req, RequestStatus.withdrawn)
+
+
+def _new_request(ctx: ActionContext, kind: RequestType, days: int | None) -> None:
+    req = open_request(
+        ctx.session,
+        ctx.pending,
+        case_id=ctx.case.id or 0,
+        kind=kind,
+        days=days,
+        reason=(ctx.text or "").strip(),
+        actor=ctx.actor,
+        now=ctx.now,
+    )
+    ctx.record = {"request_id": req.id, "days": days}
+
+
+def _decide(ctx: ActionContext, req: Any, status: RequestStatus) -> None:
+    ctx.record.update(
+        decide(ctx.pending, req, status, actor=ctx.actor, now=ctx.now, note=ctx.text)
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

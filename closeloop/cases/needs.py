@@ -1,0 +1,99 @@
+"""What an action's input must carry, declared per action in the table (actions.py) as `Needs`,
+and the one check that reads it: a reason; evidence (per case kind); days; a unit; a target case.
+The check resolves what it verified (the unit, the target case, the evidence) onto the context,
+so the effect works on checked values only."""
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from closeloop.cases.effects import ActionContext
+from closeloop.cases.lookup import load_case, require_unit
+from closeloop.errors import Invalid, NotFound
+from models.attachment import Attachment
+from models.enums import CaseKind, CaseState
+from models.org import Category
+
+KIND_ZH = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
+
+
+@dataclass(frozen=True)
+class Needs:
+    reason: bool = False  # a reason (or a note) that is not blank
+    evidence: frozenset[CaseKind] = frozenset()  # kinds whose action needs attachment_ids
+    attachments: bool = False  # takes attachment_ids (each must be the case's own)
+    days: bool = False  # working days asked for
+    unit: bool = False  # unit_code, or the category's default unit
+    target: bool = False  # target_case_id: another case, visible and not cancelled
+
+
+def check(ctx: ActionContext, action: str, zh: str, needs: Needs) -> None:
+    """Refuse (422) an input that lacks what `needs` asks for, in this order: reason, days,
+    unit, target case, evidence."""
+    if needs.reason and not (ctx.text or "").strip():
+        raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
+    if needs.days and not ctx.data.days:
+        raise Invalid(f"{zh}需填写天数 / {action} needs days: working days asked for")
+    if needs.unit:
+        _unit(ctx, action)
+    if needs.target:
+        _target(ctx, action, zh)
+    if needs.attachments or needs.evidence:
+        _evidence(ctx, action, zh, needs.evidence)
+
+
+def _unit(ctx: ActionContext, action: str) -> None:
+    case = ctx.case
+    ctx.category = ctx.session.get(Category, case.category_code) if case.category_code else None
+    ctx.unit_code = ctx.data.unit_code or (ctx.category.unit_code if ctx.category else None)
+    if not ctx.unit_code:
+        raise Invalid(
+            f"请指定处置单位 / {action} needs unit_code: the category names no default unit"
+        )
+    require_unit(ctx.session, ctx.unit_code)
+
+
+def _target(ctx: ActionContext, action: str, zh: str) -> None:
+    target_id = ctx.data.target_case_id
+    if target_id is None:
+        raise Invalid(
+            f"{zh}需要指定目标案件 / {action} needs target_case_id: the case this duplicates"
+        )
+    if target_id == ctx.case.id:
+        raise Invalid(f"不能与自身{zh} / a case cannot be merged into itself")
+    try:
+        target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
+    except NotFound:
+        raise Invalid(
+            f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist"
+        ) from None
+    if target.state == CaseState.cancelled:
+        raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
+    ctx.target = target
+
+
+def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKind]) -> None:
+    case = ctx.case
+    ids = list(dict.fromkeys(ctx.data.attachment_ids or []))
+    if case.kind in kinds and not ids:
+        named = [k for k in CaseKind if k in kinds]
+        raise Invalid(
+            f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料 / {action} of a "
+            f"{' or '.join(named)} needs evidence: upload after-photos or a document and pass "
+            "their attachment_ids"
+        )
+    if ids:
+        found = set(
+            ctx.session.exec(
+                select(Attachment.id).where(
+                    col(Attachment.id).in_(ids), Attachment.case_id == case.id
+                )
+            )
+        )
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise Invalid(
+                f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
+                f"attachments of case {case.number}"
+            )
+    ctx.attachment_ids = ids

@@ -1,0 +1,172 @@
+"""`perform`: every lifecycle action on a case goes through this one function, driven by its
+definition in the action table (actions.py).
+
+look the action up (404) → load the case (404) → jurisdiction (403) → by hand? and role (403) →
+version (409) → state and kind (409, naming the state and what this caller may do) →
+precondition (409) → requirements (422) → the effect → the machine moves the state → history →
+the notices the definition names → flush, where the UPDATE is `… WHERE id = :id AND version = :v`
+(a lost race is a 409). The caller's boundary commits.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from closeloop.auth.policy import Principal
+from closeloop.cases import history, lifecycle, needs, notices
+from closeloop.cases.actions import TABLE, Definition
+from closeloop.cases.effects import ActionContext
+from closeloop.cases.lookup import load_case
+from closeloop.cases.requests import pending_requests
+from closeloop.config import Settings, get_settings
+from closeloop.errors import Conflict, Forbidden, NotFound
+from models.case import ActionInput, Case
+from models.enums import Action, CaseKind
+
+
+def perform(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    data: ActionInput,
+    now: datetime,
+    settings: Settings | None = None,
+) -> Case:
+    return perform_in(
+        session,
+        actor=actor,
+        case_id=case_id,
+        action=action,
+        data=data,
+        now=now,
+        settings=settings,
+    ).case
+
+
+def perform_in(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    data: ActionInput,
+    now: datetime,
+    settings: Settings | None = None,
+) -> ActionContext:
+    """perform, returning the whole context: the case and its pending requests as they stand
+    after the action (so a caller showing the case loads nothing twice)."""
+    settings = settings or get_settings()
+    if action not in Action._value2member_map_:
+        names = ", ".join(a.value for a in Action)
+        raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
+    d = TABLE[Action(action)]
+    case = load_case(session, actor=actor, case_id=case_id)
+    if d.by_hand is not None:
+        raise Forbidden(d.by_hand)
+    if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):
+        raise Forbidden(
+            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
+            f"{action} a {case.kind}"
+        )
+    if data.version is not None and data.version != case.version:
+        raise Conflict(
+            f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
+            f"version {case.version}, you sent {data.version}; reload and try again",
+            current_version=case.version,
+        )
+    assert case.id is not None
+    pending = pending_requests(session, [case.id])[case.id]
+    if action not in lifecycle.actions_in(case.state, case.kind):
+        # What this caller may do now: the same list as the case's allowed_actions.
+        mine = lifecycle.allowed_actions(case, actor, pending=pending, now=now, settings=settings)
+        never = _never(CaseKind(case.kind)) if CaseKind(case.kind) not in d.kinds else None
+        raise Conflict(
+            (f"{never[0]}；" if never else "")
+            + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
+            + (f"{never[1]}; " if never else "")
+            + f"{action} is not allowed in state {case.state}; allowed now: "
+            f"{', '.join(mine) or 'none'}",
+            state=case.state,
+            allowed_actions=mine,
+        )
+    why = lifecycle.precondition_failure(case, d, pending, now, settings)
+    if why:
+        raise Conflict(why)
+    ctx = ActionContext(session, case, actor, data, now, settings, pending)
+    needs.check(ctx, action, d.zh, d.needs)
+    return _apply(ctx, d)
+
+
+def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
+    """The effect, the machine's move, the version compare-and-swap, history and notices."""
+    session, case, actor, now = ctx.session, ctx.case, ctx.actor, ctx.now
+    before = case.state
+    try:
+        d.effect(ctx)
+        _, after = lifecycle.fire(case, d.action)
+        case.updated_at = now
+        flag_modified(case, "updated_at")  # every action bumps the version, even a request
+        session.flush()  # the version compare-and-swap happens here
+        history.append(
+            session,
+            case=case,
+            action=d.action,
+            actor=actor,
+            at=now,
+            from_state=before,
+            to_state=after,
+            note=ctx.text,
+            data=ctx.record,
+        )
+        notices.send(
+            session, d.notices, case=case, action=d.action, actor=actor, now=now, note=ctx.text
+        )
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
+        ) from None
+    return ctx
+
+
+def withdraw_letter_case(
+    session: Session,
+    *,
+    case: Case,
+    actor: Principal,
+    reason: str,
+    now: datetime,
+    letter: dict[str, Any],
+    settings: Settings | None = None,
+) -> Case:
+    """The letters service's path for a withdrawn letter (作废): its letter case, if still open,
+    is cancelled through the same machine, version check and history as any action. Nobody
+    takes `withdraw` by hand (perform refuses it)."""
+    if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
+        raise Conflict(
+            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
+            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            state=case.state,
+        )
+    assert case.id is not None
+    pending = pending_requests(session, [case.id])[case.id]
+    data = ActionInput(reason=reason)
+    ctx = ActionContext(session, case, actor, data, now, settings or get_settings(), pending)
+    ctx.record = dict(letter)
+    return _apply(ctx, TABLE[Action.withdraw]).case
+
+
+def _never(kind: CaseKind) -> tuple[str, str] | None:
+    """What a case of this kind can never have done to it, from the table's kinds:
+    督办件不能退单、撤销或合并 / a letter case can never be returned, cancelled or merged."""
+    never = [d for d in TABLE.values() if kind not in d.kinds and d.by_hand is None]
+    if not never:
+        return None
+    zh = "、".join(d.zh for d in never[:-1]) + ("或" if len(never) > 1 else "") + never[-1].zh
+    en = ", ".join(d.done for d in never[:-1]) + (" or " if len(never) > 1 else "") + never[-1].done
+    return f"{needs.KIND_ZH[kind]}不能{zh}", f"a {kind} case can never be {en}"

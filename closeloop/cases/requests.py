@@ -1,0 +1,113 @@
+"""A handler's extension and suspension requests (延期/挂起申请): the pending ones, loaded once per
+request for a page or an action, and the writes that open and decide them."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from closeloop.auth.policy import Principal
+from closeloop.config import Settings
+from models.case import Case, CaseRequest
+from models.enums import RequestStatus, RequestType
+
+
+@dataclass
+class Pending:
+    extension: CaseRequest | None = None
+    suspension: CaseRequest | None = None
+
+
+Precondition = Callable[[Case, "Pending", datetime, Settings], str | None]
+"""Why an action cannot be taken on a case now, apart from state, role and input; None if it can."""
+
+
+def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending]:
+    result: dict[int, Pending] = {cid: Pending() for cid in case_ids}
+    if not case_ids:
+        return result
+    rows = session.exec(
+        select(CaseRequest).where(
+            col(CaseRequest.case_id).in_(case_ids), CaseRequest.status == RequestStatus.pending
+        )
+    )
+    for row in rows:
+        setattr(result[row.case_id], row.type, row)
+    return result
+
+
+def open_request(
+    session: Session,
+    pending: Pending,
+    *,
+    case_id: int,
+    kind: RequestType,
+    days: int | None,
+    reason: str,
+    actor: Principal,
+    now: datetime,
+) -> CaseRequest:
+    """A new pending request; `pending` follows, so what is shown after the action is true."""
+    req = CaseRequest(
+        case_id=case_id,
+        type=kind,
+        status=RequestStatus.pending,
+        days=days,
+        reason=reason,
+        requested_by=actor.id or 0,
+        requested_at=now,
+    )
+    session.add(req)
+    session.flush()
+    setattr(pending, kind, req)
+    return req
+
+
+def decide(
+    pending: Pending,
+    req: CaseRequest,
+    status: RequestStatus,
+    *,
+    actor: Principal,
+    now: datetime,
+    note: str | None,
+) -> dict[str, object]:
+    """Decide a pending request (it leaves `pending`); returns what the history records."""
+    req.status = status
+    req.decided_by = actor.id
+    req.decided_at = now
+    req.decision_note = note
+    setattr(pending, req.type, None)
+    return {"request_id": req.id, "request": req.type, "decision": status}
+
+
+_NAMES = {
+    RequestType.extension: ("延期", "an extension"),
+    RequestType.suspension: ("挂起", "a suspension"),
+}
+
+
+def none_pending(kind: RequestType) -> Precondition:
+    """A precondition: no request of this kind is pending (one at a time)."""
+    zh, en = _NAMES[kind]
+
+    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> str | None:
+        if getattr(pending, kind) is None:
+            return None
+        return f"已有待审批的{zh}申请 / {en} request is already pending"
+
+    return why
+
+
+def one_pending(kind: RequestType) -> Precondition:
+    """A precondition: a request of this kind is pending (to be decided)."""
+    zh, en = _NAMES[kind]
+
+    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> str | None:
+        if getattr(pending, kind) is not None:
+            return None
+        return f"没有待审批的{zh}申请 / there is no pending {en.split()[-1]} request"
+
+    return why
+
