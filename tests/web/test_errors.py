@@ -41,11 +41,11 @@ def test_an_unexpected_error_on_a_page_is_a_page_and_keeps_nothing(web, session,
     c = web("disp")
     token = csrf_of(c.get(f"/cases/{case.id}").text)
     quiet = TestClient(c.app, raise_server_exceptions=False, cookies=c.cookies)
-    with mock.patch("closeloop.cases.actions.perform", side_effect=RuntimeError("bug")):
+    with mock.patch("closeloop.cases.service.perform", side_effect=RuntimeError("bug")):
         r = quiet.post(f"/cases/{case.id}/act/cancel",
                        data={"csrf_token": token, "reason": "x", "version": str(case.version)})
     assert r.status_code == 500 and 'data-testid="error"' in r.text
-    with mock.patch("closeloop.cases.actions.perform", side_effect=NotFound("没有 / none")):
+    with mock.patch("closeloop.cases.service.perform", side_effect=NotFound("没有 / none")):
         r = c.post(f"/cases/{case.id}/act/cancel", data={"csrf_token": token})
     assert r.status_code == 404 and "没有" in r.text
     session.expire_all()
