@@ -21,6 +21,7 @@ from closeloop.letters import service as letters
 from closeloop.reports import charts, periods
 from closeloop.reports import service as reports
 from closeloop.reports.metrics import service as metrics
+from closeloop.text import Msg
 from models.enums import Action, CaseState, Role
 
 router = APIRouter(include_in_schema=False)
@@ -157,9 +158,9 @@ def report_file(request: Request, report_id: PathId, ext: str) -> Response:
         try:
             from closeloop.reports import service as reports
         except ImportError:
-            raise NotFound("报告功能未启用 / reports are not available") from None
+            raise NotFound(Msg("报告功能未启用", "reports are not available")) from None
         if ext not in ("html", "pdf", "xlsx"):
-            raise NotFound(f"没有 {ext} 格式 / there is no {ext} file")
+            raise NotFound(Msg(f"没有 {ext} 格式", f"there is no {ext} file"))
         report, path, media = reports.open_file(
             w.session, actor=w.me, report_id=report_id, kind=ext
         )

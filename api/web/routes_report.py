@@ -17,6 +17,7 @@ from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.org import service as org
+from closeloop.text import Msg
 from models.case import CaseCreate
 from models.enums import Action, CaseKind, RegionLevel
 from models.org import Region
@@ -55,7 +56,7 @@ def _form_page(w: Web, values: dict[str, str], error: str = "", status: int = 20
 def _may_file(w: Web) -> None:
     """Whether to offer the form at all; file_case itself enforces who may file what, where."""
     if not can_file(w.me):
-        raise Forbidden(f"角色 {w.me.role} 不能上报 / role {w.me.role} may not file cases")
+        raise Forbidden(Msg(f"角色 {w.me.role} 不能上报", f"role {w.me.role} may not file cases"))
 
 
 @router.get("/report/new")

@@ -27,6 +27,7 @@ from closeloop.cases.service import (
 )
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
+from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import ActionInput, Case, CaseRequest
 from models.enums import Action, CaseKind, CaseState, Grade, RequestStatus, RequestType
@@ -86,22 +87,22 @@ def perform(
     settings = settings or get_settings()
     if action not in Action._value2member_map_:
         names = ", ".join(a.value for a in Action)
-        raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
+        raise NotFound(Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}"))
     case = load_case(session, actor=actor, case_id=case_id)
     if action == Action.withdraw:
         raise Forbidden(
-            "督办件随其函件作废而撤销，请作废函件 / a letter case ends only when its letter is "
-            "withdrawn: POST /api/v1/letters/{id}/withdraw"
+            Msg("督办件随其函件作废而撤销，请作废函件", "a letter case ends only when its letter is "
+            "withdrawn: POST /api/v1/letters/{id}/withdraw")
         )
     if not policy.role_may(actor, action, kind=case.kind, reporter_id=case.reporter_id):
         raise Forbidden(
-            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
-            f"{action} a {case.kind}"
+            Msg(f"角色 {actor.role} 不能对{case.kind}执行 {action}", f"role {actor.role} may not "
+            f"{action} a {case.kind}")
         )
     if data.version is not None and data.version != case.version:
         raise Conflict(
-            f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
-            f"version {case.version}, you sent {data.version}; reload and try again",
+            Msg(f"案件已被他人修改（版本 {case.version}），请刷新后重试", "the case changed: it is at "
+            f"version {case.version}, you sent {data.version}; reload and try again"),
             current_version=case.version,
         )
     assert case.id is not None
@@ -130,7 +131,7 @@ def perform(
     if why:
         raise Conflict(why)
     if action in NEEDS_REASON and not (ctx.text or "").strip():
-        raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
+        raise Invalid(Msg(f"{action} 需要填写原因", f"{action} needs a reason"))
     return _apply(ctx, action)
 
 
@@ -161,7 +162,7 @@ def _apply(ctx: "ActionContext", action: str) -> Case:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
+            Msg("案件已被他人修改，请刷新后重试", "the case changed while you acted; reload and try again")
         ) from None
     return case
 
@@ -181,8 +182,8 @@ def withdraw_letter_case(
     takes `withdraw` by hand (perform refuses it)."""
     if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
         raise Conflict(
-            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
-            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            Msg(f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销", f"case {case.number} "
+            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can"),
             state=case.state,
         )
     assert case.id is not None
@@ -199,7 +200,7 @@ def _dispatch(ctx: ActionContext) -> None:
     unit_code = ctx.data.unit_code or (category.unit_code if category else None)
     if not unit_code:
         raise Invalid(
-            "请指定处置单位 / dispatch needs unit_code: the category names no default unit"
+            Msg("请指定处置单位", "dispatch needs unit_code: the category names no default unit")
         )
     require_unit(ctx.session, unit_code)
     # Deadlines first: a refused due_at must leave the case untouched.
@@ -236,17 +237,17 @@ def _withdraw(ctx: ActionContext) -> None:
 def _merge(ctx: ActionContext) -> None:
     target_id = ctx.data.target_case_id
     if target_id is None:
-        raise Invalid("合并需要指定目标案件 / merge needs target_case_id: the case this duplicates")
+        raise Invalid(Msg("合并需要指定目标案件", "merge needs target_case_id: the case this duplicates"))
     if target_id == ctx.case.id:
-        raise Invalid("不能与自身合并 / a case cannot be merged into itself")
+        raise Invalid(Msg("不能与自身合并", "a case cannot be merged into itself"))
     try:
         target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
     except NotFound:
         raise Invalid(
-            f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist"
+            Msg(f"目标案件 {target_id} 不存在", f"target_case_id {target_id} does not exist")
         ) from None
     if target.state == CaseState.cancelled:
-        raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
+        raise Invalid(Msg(f"目标案件 {target.number} 已撤销", f"target case {target.number} is cancelled"))
     ctx.case.merged_into_id = target.id
     ctx.case.cancelled_at = ctx.now
     ctx.record = {"target_case_id": target.id, "target_number": target.number}
@@ -294,8 +295,8 @@ def _submit(ctx: ActionContext) -> None:
     ids = list(dict.fromkeys(ctx.data.attachment_ids or []))
     if case.kind in (CaseKind.hazard, CaseKind.letter) and not ids:
         raise Invalid(
-            "隐患和督办件提交整改需附证明材料 / submitting a hazard or letter needs evidence: "
-            "upload after-photos or a document and pass their attachment_ids"
+            Msg("隐患和督办件提交整改需附证明材料", "submitting a hazard or letter needs evidence: "
+            "upload after-photos or a document and pass their attachment_ids")
         )
     if ids:
         found = set(
@@ -308,8 +309,8 @@ def _submit(ctx: ActionContext) -> None:
         missing = [i for i in ids if i not in found]
         if missing:
             raise Invalid(
-                f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
-                f"attachments of case {case.number}"
+                Msg(f"附件 {missing} 不属于本案件", f"attachment_ids {missing} are not "
+                f"attachments of case {case.number}")
             )
     case.submitted_at = ctx.now
     deadlines.set_verification_deadline(case, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
@@ -344,7 +345,7 @@ def _reopen(ctx: ActionContext) -> None:
 
 def _request_extension(ctx: ActionContext) -> None:
     if not ctx.data.days:
-        raise Invalid("延期申请需填写天数 / request_extension needs days: working days asked for")
+        raise Invalid(Msg("延期申请需填写天数", "request_extension needs days: working days asked for"))
     _new_request(ctx, RequestType.extension, ctx.data.days)
 
 

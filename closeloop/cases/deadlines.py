@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 from models.case import Case
 from models.org import Category
 from models.system import CalendarOverride
@@ -44,7 +45,7 @@ def set_dispatch_deadlines(
             due_at = due_at.replace(tzinfo=cal.tz)
         if due_at <= now:
             raise Invalid(
-                f"整改期限必须晚于现在 / due_at {due_at.isoformat()} is not in the future"
+                Msg("整改期限必须晚于现在", f"due_at {due_at.isoformat()} is not in the future")
             )
         case.due_at = due_at
         case.due_estimated = not cal.knows(cal.local_date(due_at))

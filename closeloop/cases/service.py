@@ -13,6 +13,7 @@ from closeloop.cases import history, lifecycle
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid, NotFound
 from closeloop.letters import numbering
+from closeloop.text import Msg
 from models.case import Case, CaseCreate, CasePage, CasePublic, CaseRequest, location_of
 from models.enums import Action, CaseKind, CaseState, Grade, RegionLevel, RequestStatus, Role
 from models.org import Category, Region, Unit
@@ -20,17 +21,17 @@ from models.org import Category, Region, Unit
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
     if data.kind == CaseKind.letter:
-        raise Invalid("督办件由系统或督办人员签发 / kind must be event or hazard; letters are "
-                      "issued by escalation or by a supervisor")
+        raise Invalid(Msg("督办件由系统或督办人员签发", "kind must be event or hazard; letters are "
+                      "issued by escalation or by a supervisor"))
     grid = session.get(Region, data.grid_code)
     if grid is None or grid.level != RegionLevel.grid:
-        raise Invalid(f"网格 {data.grid_code} 不存在 / grid_code {data.grid_code!r} is not a grid")
+        raise Invalid(Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid"))
     category = leaf_category(session, data.category_code)
     policy.require_filer(actor, data.kind, grid.path)
     if data.kind == CaseKind.hazard and data.grade is None:
-        raise Invalid("隐患必须填写等级 / a hazard needs grade: general or major")
+        raise Invalid(Msg("隐患必须填写等级", "a hazard needs grade: general or major"))
     if data.kind != CaseKind.hazard and data.grade is not None:
-        raise Invalid("只有隐患有等级 / only a hazard has a grade")
+        raise Invalid(Msg("只有隐患有等级", "only a hazard has a grade"))
     street, community = street_and_community(grid.path)
     case = Case(
         number=numbering.next_case_number(session, data.kind, now.astimezone(SHANGHAI).year),
@@ -71,10 +72,10 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
 def leaf_category(session: Session, code: str) -> Category:
     category = session.get(Category, code)
     if category is None:
-        raise Invalid(f"类别 {code} 不存在 / category_code {code!r} does not exist")
+        raise Invalid(Msg(f"类别 {code} 不存在", f"category_code {code!r} does not exist"))
     if category.parent_code is None:
         raise Invalid(
-            f"请选择小类 / category {code!r} is a class (大类); file against one of its items"
+            Msg("请选择小类", f"category {code!r} is a class (大类); file against one of its items")
         )
     return category
 
@@ -93,13 +94,13 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
         stmt = stmt.with_for_update()
     case = session.exec(stmt).first()
     if case is None:
-        raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
+        raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
     policy.require_visible(
         actor,
         unit_code=case.unit_code,
         region_path=case.region_path,
         reporter_id=case.reporter_id,
-        what=f"案件 {case.number} / case {case.number}",
+        what=Msg(f"案件 {case.number}", f"case {case.number}"),
     )
     return case
 
@@ -145,22 +146,22 @@ def allowed_actions(
 
 def precondition_failure(
     case: Case, action: str, *, pending: Pending, now: datetime, settings: Settings
-) -> str | None:
+) -> Msg | None:
     """Why `action` cannot be taken on this case now, apart from state and role; None if it can."""
     if action == Action.request_extension and pending.extension is not None:
-        return "已有待审批的延期申请 / an extension request is already pending"
+        return Msg("已有待审批的延期申请", "an extension request is already pending")
     if action in (Action.approve_extension, Action.reject_extension) and pending.extension is None:
-        return "没有待审批的延期申请 / there is no pending extension request"
+        return Msg("没有待审批的延期申请", "there is no pending extension request")
     if action == Action.request_suspension and pending.suspension is not None:
-        return "已有待审批的挂起申请 / a suspension request is already pending"
+        return Msg("已有待审批的挂起申请", "a suspension request is already pending")
     if action == Action.reject_suspension and pending.suspension is None:
-        return "没有待审批的挂起申请 / there is no pending suspension request"
+        return Msg("没有待审批的挂起申请", "there is no pending suspension request")
     if action == Action.reopen and case.closed_at is not None:
         window = timedelta(days=settings.reopen_window_days)
         if now - case.closed_at > window:
             return (
-                f"结案已超过 {settings.reopen_window_days} 天，不能重新打开 / the case closed more "
-                f"than {settings.reopen_window_days} days ago and can no longer be reopened"
+                Msg(f"结案已超过 {settings.reopen_window_days} 天，不能重新打开", "the case closed more "
+                f"than {settings.reopen_window_days} days ago and can no longer be reopened")
             )
     return None
 
@@ -245,7 +246,7 @@ def list_cases(
     if filters.region_code:
         region = session.get(Region, filters.region_code)
         if region is None:
-            raise Invalid(f"区域 {filters.region_code} 不存在 / region_code does not exist")
+            raise Invalid(Msg(f"区域 {filters.region_code} 不存在", "region_code does not exist"))
         stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
     if filters.overdue is not None:
         late = overdue_clause(now)
@@ -310,5 +311,5 @@ def jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
 def require_unit(session: Session, code: str) -> Unit:
     unit = session.get(Unit, code)
     if unit is None:
-        raise Invalid(f"处置单位 {code} 不存在 / unit_code {code!r} does not exist")
+        raise Invalid(Msg(f"处置单位 {code} 不存在", f"unit_code {code!r} does not exist"))
     return unit

@@ -33,6 +33,7 @@ from closeloop.escalation import preview as escalation_preview
 from closeloop.escalation.claims import Counts, UnitRun
 from closeloop.escalation.policy import Policy, load_policy
 from closeloop.escalation.sweep import SweepContext, by_unit, load_classes, sweep
+from closeloop.text import Msg
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _context(
     session: Session, *, now: datetime, policy: Policy | None, settings: Settings | None
 ) -> SweepContext:
     if now.tzinfo is None:
-        raise Invalid("now 必须带时区 / now must be timezone-aware")
+        raise Invalid(Msg("now 必须带时区", "now must be timezone-aware"))
     settings = settings or get_settings()
     if policy is None:
         policy = load_policy(settings.escalation_policy or None)
@@ -77,11 +78,10 @@ def check_now(
         return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
     raise Invalid(
-        f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
-        "发函；如需预览请使用试运行（dry run） / "
-        f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
+        Msg(f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
+        "发函；如需预览请使用试运行（dry run）", f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
         f"{skew} minutes of clock skew allowed): escalation cannot issue letters dated in the "
-        "future; use a dry run to see what would fire then"
+        "future; use a dry run to see what would fire then")
     )
 
 

@@ -17,6 +17,7 @@ from closeloop.cases import actions, history
 from closeloop.errors import Conflict, Invalid
 from closeloop.letters.reads import get_letter
 from closeloop.letters.wording import TYPE_NAME, cn_date
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseKind, CaseState, Grade, LetterType, Role
 from models.letter import Letter, LetterItem
@@ -30,7 +31,7 @@ def withdraw_letter(
     letter = get_letter(session, actor=actor, letter_id=letter_id)  # 404, jurisdiction 403
     why = (reason or "").strip()
     if not why:
-        raise Invalid("作废函件须填写原因 / withdrawing a letter needs a reason")
+        raise Invalid(Msg("作废函件须填写原因", "withdrawing a letter needs a reason"))
     # Lock the letter: of two supervisors withdrawing at once, the second sees the first's mark.
     locked = session.exec(
         select(Letter)
@@ -40,8 +41,8 @@ def withdraw_letter(
     ).one()
     if locked.withdrawn_at is not None:
         raise Conflict(
-            f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废 / letter "
-            f"{letter.number} is already withdrawn"
+            Msg(f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废", "letter "
+            f"{letter.number} is already withdrawn")
         )
     letter = locked
     letter.withdrawn_at = now
