@@ -42,8 +42,8 @@ from pathlib import Path
 
 ERRORS = {
     "DomainError", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid",
-    "TooManyRequests", "PayloadTooLarge", "UnsupportedMediaType",
-}
+    "TooManyRequests", "PayloadTooLarge", "UnsupportedMediaType", "PolicyError",
+}  # and any class a file derives from one of these
 # Helper functions that take a message (or a bilingual name) as an argument: name → positions
 # (0-based, positional) and keyword names.
 HELPER_ARGS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
@@ -52,7 +52,7 @@ HELPER_ARGS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
 }
 KEYWORDS = ("what",)  # keyword arguments converted in any call
 # Functions whose string returns are messages raised by their callers.
-RETURN_SITES = {"precondition_failure"}
+RETURN_SITES = {"precondition_failure", "_msg"}
 DEFAULT_PATHS = ("closeloop", "models", "api", "workflows", "notifications", "cli.py")
 SKIP_FILES = {"closeloop/text.py", "closeloop/labels.py"}
 IMPORT = "from closeloop.text import Msg"
@@ -208,6 +208,8 @@ class File:
     def convert(self, node: ast.expr, what: str, quiet: bool = False, name: bool = False) -> None:
         if isinstance(node, ast.Call) and _name(node.func) == "Msg":
             return  # done already
+        if isinstance(node, ast.Call) and _name(node.func) in RETURN_SITES:
+            return  # converted where it is defined
         if not isinstance(node, ast.Constant | ast.JoinedStr) or (
             isinstance(node, ast.Constant) and not isinstance(node.value, str)
         ):
@@ -230,10 +232,14 @@ class File:
 
     def run(self) -> str:
         raised_names: set[str] = set()
+        errors = set(ERRORS)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ClassDef) and any(_name(b) in errors for b in node.bases):
+                errors.add(node.name)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
                 name = _name(node.func)
-                if name in ERRORS and node.args:
+                if name in errors and node.args:
                     arg = node.args[0]
                     if isinstance(arg, ast.Name):
                         raised_names.add(arg.id)

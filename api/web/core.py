@@ -17,12 +17,13 @@ from sqlmodel import Session
 from api.web import i18n
 from api.web import session as websession
 from api.web.session import CsrfFailed, LoginRequired
+from closeloop import text
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
 from closeloop.db import new_session
 from closeloop.errors import DomainError
+from closeloop.text import Msg
 from models.enums import Role
-from models.types import SHANGHAI
 from notifications import messages
 
 log = logging.getLogger("closeloop.web")
@@ -46,12 +47,10 @@ MAIN_PAGE = {
 }
 
 
-def fmt_dt(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-def fmt_day(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d") if value else "—"
+BUSY = Msg("数据库繁忙，请稍后重试", "the database is busy; nothing was changed, try again")
+INTERNAL = Msg("服务器内部错误，未保存任何更改", "internal error; nothing was changed")
+fmt_dt = text.local_minute
+fmt_day = text.local_day
 
 
 def fmt_iso(value: object) -> str:
@@ -120,7 +119,7 @@ class Web:
         return value.strip() if isinstance(value, str) else ""
 
     def message(self, exc: DomainError) -> str:
-        return i18n.pick(exc.detail, self.lang)
+        return exc.msg.render(self.lang)
 
     def csrf(self) -> str:
         return websession.csrf_for(self.session, self.claims) if self.claims else ""
@@ -217,13 +216,11 @@ def respond(
     except OperationalError as exc:
         session.rollback()
         log.error("database unavailable: %s", exc.orig)
-        return w.error_page(503, i18n.pick(
-            "数据库繁忙，请稍后重试 / the database is busy; nothing was changed, try again", w.lang))
+        return w.error_page(503, BUSY.render(w.lang))
     except Exception:  # a bug of ours: log it, keep nothing, and still answer with a page
         session.rollback()
         log.exception("unexpected error on %s", request.url.path)
-        return w.error_page(500, i18n.pick(
-            "服务器内部错误，未保存任何更改 / internal error; nothing was changed", w.lang))
+        return w.error_page(500, INTERNAL.render(w.lang))
     finally:
         session.close()
 

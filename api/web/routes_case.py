@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 
+from api.web import i18n
 from api.web import session as websession
 from api.web.core import Web, fmt_day, read_form, respond
 from api.web.routes_report import uploads, validation_text
@@ -116,7 +117,7 @@ def _int(w: Web, values: dict[str, str], name: str, label: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(w.t("err.number", what=w.t(label))) from None
+        raise Invalid(i18n.msg("err.number", what=i18n.msg(label))) from None
 
 
 def action_input(w: Web, values: dict[str, str], attachment_ids: list[int]) -> ActionInput:
@@ -128,14 +129,14 @@ def action_input(w: Web, values: dict[str, str], attachment_ids: list[int]) -> A
         )
         match = [c for c in found.items if c.number == number]
         if not match:
-            raise Invalid(w.t("err.target", what=number))
+            raise Invalid(i18n.msg("err.target", what=number))
         target = match[0].id
     due_at = None
     if values.get("due_date"):
         try:
             day = date.fromisoformat(values["due_date"])
         except ValueError:
-            raise Invalid(w.t("err.date", what=w.t("f.due_date"))) from None
+            raise Invalid(i18n.msg("err.date", what=i18n.msg("f.due_date"))) from None
         due_at = deadlines.load_calendar(w.session).end_of_day(day)
     try:
         return ActionInput(
@@ -193,13 +194,13 @@ def _letter_args(w: Web, values: dict[str, str], case_id: int) -> dict[str, Any]
     """The letter form's fields as issue_letter's and preview_letter's keyword arguments."""
     case = cases.load_case(w.session, actor=w.me, case_id=case_id)
     if values["letter_type"] not in LetterType._value2member_map_:
-        raise Invalid(w.t("err.required", what=w.t("letters.type")))
+        raise Invalid(i18n.msg("err.required", what=i18n.msg("letters.type")))
     reply = None
     if values["reply_due_date"]:
         try:
             reply = date.fromisoformat(values["reply_due_date"])
         except ValueError:
-            raise Invalid(w.t("err.date", what=w.t("letters.reply_due"))) from None
+            raise Invalid(i18n.msg("err.date", what=i18n.msg("letters.reply_due"))) from None
     return {
         "letter_type": LetterType(values["letter_type"]),
         "unit_code": case.unit_code or "",

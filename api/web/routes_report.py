@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
+from api.web import i18n
 from api.web.core import Web, fmt_day, page_number, read_form, respond
 from api.web.views import Names, can_file, next_step
 from closeloop.auth import policy
@@ -69,16 +70,17 @@ def report_form(request: Request) -> Response:
 
 
 def _create_data(w: Web, values: dict[str, str]) -> CaseCreate:
-    missing = [w.t(label) for name, label in (("category_code", "f.category_item"),
+    missing = [i18n.msg(label) for name, label in (("category_code", "f.category_item"),
                ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]
     if missing:
-        raise Invalid(w.t("err.required", what=w.t("sep").join(missing)))
+        sep = i18n.msg("sep")
+        raise Invalid(i18n.msg("err.required", what=Msg.join(missing, sep.zh, sep.en)))
     location = None
     if values.get("lat") and values.get("lon"):
         try:
             location = {"lat": float(values["lat"]), "lon": float(values["lon"])}
         except ValueError:
-            raise Invalid(w.t("err.location")) from None
+            raise Invalid(i18n.msg("err.location")) from None
     try:
         return CaseCreate(
             kind=CaseKind(values.get("kind") or "event"),
@@ -94,11 +96,11 @@ def _create_data(w: Web, values: dict[str, str]) -> CaseCreate:
         raise Invalid(validation_text(exc)) from None
 
 
-def validation_text(exc: Exception) -> str:
+def validation_text(exc: Exception) -> Msg:
     if isinstance(exc, ValidationError):
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        return "输入有误 / invalid input: " + "; ".join(parts)
-    return f"输入有误 / invalid input: {exc}"
+        return Msg("输入有误", "invalid input: " + "; ".join(parts))
+    return Msg("输入有误", f"invalid input: {exc}")
 
 
 def uploads(form: Any, name: str) -> list[UploadFile]:

@@ -87,10 +87,10 @@ def require_visible(
     unit_code: str | None,
     region_path: str | None,
     reporter_id: int | None,
-    what: str,
+    what: Msg,
 ) -> None:
     if not can_see(user, unit_code=unit_code, region_path=region_path, reporter_id=reporter_id):
-        raise Forbidden(Msg(f"{what}不在您的管辖范围内", f"{what} is outside your jurisdiction"))
+        raise Forbidden(Msg(f"{what:zh}不在您的管辖范围内", f"{what:en} is outside your jurisdiction"))
 
 
 def may_file(user: Principal) -> bool:

@@ -119,11 +119,13 @@ def perform(
         ]
         never = case.kind == CaseKind.letter and action in lifecycle.LETTER_NEVER
         raise Conflict(
-            ("督办件不能退单、撤销或合并；" if never else "")
-            + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
-            + ("a letter case can never be returned, cancelled or merged; " if never else "")
-            + f"{action} is not allowed in state {case.state}; allowed now: "
-            f"{', '.join(mine) or 'none'}",
+            Msg(
+                ("督办件不能退单、撤销或合并；" if never else "")
+                + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'}",
+                ("a letter case can never be returned, cancelled or merged; " if never else "")
+                + f"{action} is not allowed in state {case.state}; allowed now: "
+                f"{', '.join(mine) or 'none'}",
+            ),
             state=case.state,
             allowed_actions=mine,
         )

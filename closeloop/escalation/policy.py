@@ -16,6 +16,7 @@ from typing import Any
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 from models.enums import CaseKind, CaseState, Grade
 
 # In ladder order. Letters rise reminder → supervision → warning.
@@ -223,8 +224,8 @@ def _no_unknown(source: str, where: str, raw: Mapping[str, Any], known: tuple[st
             )
 
 
-def _msg(source: str, zh: str, en: str) -> str:
-    return f"升级策略 {source}：{zh} / escalation policy {source}: {en}"
+def _msg(source: str, zh: str, en: str) -> Msg:
+    return Msg(f"升级策略 {source}：{zh}", f"escalation policy {source}: {en}")
 
 
 # --- the pure rule -------------------------------------------------------------------------

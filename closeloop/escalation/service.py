@@ -190,12 +190,12 @@ class EscalationIncomplete(DomainError):
             if outage
             else ("部分单位处理出错", "some units failed")
         )
-        detail = (
+        detail = Msg(
             f"升级督办运行中途停止：{why_zh}。此前完成的单位已保存（{done_zh}）；"
-            f"未完成的单位：{'、'.join(left)}。再次运行即可补全，已完成的不会重复。 / "
+            f"未完成的单位：{'、'.join(left)}。再次运行即可补全，已完成的不会重复。",
             f"The escalation run stopped part-way: {why_en}. The units finished before were "
             f"saved ({done_en}); not done: {', '.join(left)}. Running it again completes it; "
-            "nothing already done is repeated."
+            "nothing already done is repeated.",
         )
         super().__init__(detail, summary=summary, units_not_done=left)
 

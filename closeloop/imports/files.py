@@ -96,10 +96,10 @@ def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int
         try:
             book = load_workbook(raw, read_only=True, data_only=True)
         except Exception as exc:
-            raise Invalid(f"{unreadable} ({type(exc).__name__})") from None
+            raise Invalid(Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__})")) from None
         try:
             if not book.worksheets:
-                raise Invalid(f"{unreadable}: it has no worksheet")
+                raise Invalid(Msg(unreadable.zh, f"{unreadable.en}: it has no worksheet"))
             sheet = book.worksheets[0]
             sheet.reset_dimensions()  # do not trust the stored size: read what is there
             rows = sheet.iter_rows(values_only=True)
@@ -111,7 +111,7 @@ def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int
         except Invalid:
             raise
         except Exception as exc:
-            raise Invalid(f"{unreadable} ({type(exc).__name__}: {exc})") from None
+            raise Invalid(Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__}: {exc})")) from None
         finally:
             book.close()
 

@@ -29,18 +29,18 @@ _PARENT_LEVEL = {
 }
 
 
-def _exists(session: Session, model: type, key: object, what: str) -> None:
+def _exists(session: Session, model: type, key: object, what: Msg) -> None:
     if session.get(model, key) is not None:
-        raise Conflict(Msg(f"{what} {key} 已存在", f"{what} {key!r} already exists"))
+        raise Conflict(Msg(f"{what:zh} {key} 已存在", f"{what:en} {key!r} already exists"))
 
 
-def _insert(session: Session, row: object, what: str) -> None:
+def _insert(session: Session, row: object, what: Msg) -> None:
     """Add and flush in a savepoint, so a duplicate that raced past the check is a 409."""
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        raise Conflict(Msg(f"{what} 已存在", f"{what} already exists")) from None
+        raise Conflict(Msg(f"{what:zh} 已存在", f"{what:en} already exists")) from None
 
 
 def create_region(session: Session, *, data: RegionCreate) -> Region:
@@ -64,7 +64,7 @@ def create_region(session: Session, *, data: RegionCreate) -> Region:
             )
         path = f"{parent.path}{data.code}/"
     region = Region(**data.model_dump(), path=path)
-    _insert(session, region, f"区域 / region {data.code}")
+    _insert(session, region, Msg(f"区域 {data.code}", f"region {data.code}"))
     return region
 
 
@@ -86,7 +86,7 @@ def create_unit(session: Session, *, data: UnitCreate) -> Unit:
     _check_contacts(emails={"email": data.email, "head_email": data.head_email},
                     url=data.webhook_url)
     unit = Unit(**data.model_dump())
-    _insert(session, unit, f"单位 / unit {data.code}")
+    _insert(session, unit, Msg(f"单位 {data.code}", f"unit {data.code}"))
     return unit
 
 
@@ -112,7 +112,7 @@ def create_category(session: Session, *, data: CategoryCreate) -> Category:
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(Msg(f"单位 {data.unit_code} 不存在", "unit_code does not exist"))
     category = Category(**data.model_dump())
-    _insert(session, category, f"类别 / category {data.code}")
+    _insert(session, category, Msg(f"类别 {data.code}", f"category {data.code}"))
     return category
 
 
@@ -146,7 +146,7 @@ def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
         password_hash=security.hash_password(data.password),
         created_at=now,
     )
-    _insert(session, user, f"用户 / user {data.username}")
+    _insert(session, user, Msg(f"用户 {data.username}", f"user {data.username}"))
     return user
 
 
