@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from closeloop.escalation.policy import LETTER_LEVELS, Facts, overdue_working_days
 from closeloop.escalation.sweep import SweepContext
-from models.enums import CaseKind, CaseState
+from models.enums import CaseKind, CaseState, EscalationLevel
 from models.letter import MAX_LETTER_CASES
 
-NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", "reply_overdue", "superseded"
+NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", EscalationLevel.reply_overdue, "superseded"
 
 
 def claim_row(ctx: SweepContext, f: Facts, level: str, **data: Any) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def route(row: dict[str, Any], kind: str) -> str:
     if "superseded_by" in row["data"]:
         return SUPERSEDED
     level = base_level(row["level"])
-    if level == "warning" and kind == CaseKind.letter:
+    if level == EscalationLevel.warning and kind == CaseKind.letter:
         return REPLY
     return LETTER if level in LETTER_LEVELS else NOTICE
 

@@ -24,7 +24,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
-from closeloop.calendar.days import SHANGHAI
 from closeloop.cases.deadlines import load_calendar
 from closeloop.config import Settings, get_settings
 from closeloop.db import transaction
@@ -33,7 +32,7 @@ from closeloop.escalation import preview as escalation_preview
 from closeloop.escalation.claims import Counts, UnitRun
 from closeloop.escalation.policy import Policy, load_policy
 from closeloop.escalation.sweep import SweepContext, by_unit, load_classes, sweep
-from closeloop.text import Msg
+from closeloop.text import Msg, local_minute
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +73,7 @@ def check_now(
     if now <= real_now + timedelta(minutes=skew):
         return
 
-    def fmt(at: datetime) -> str:
-        return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    fmt = local_minute
 
     raise Invalid(
         Msg(f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"

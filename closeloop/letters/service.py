@@ -44,7 +44,7 @@ from closeloop.letters.render import (
 from closeloop.letters.withdraw import withdraw_letter
 from closeloop.text import Msg
 from models.case import Case, CasePublic
-from models.enums import CaseKind, CaseState, LetterType, Role
+from models.enums import CaseKind, CaseState, EscalationLevel, LetterType, Role
 from models.letter import MAX_LETTER_CASES, Letter, LetterItem
 from models.org import Unit
 from notifications import outbox
@@ -307,7 +307,7 @@ def issue_letter(
                 from_state=case.state,
                 to_state=case.state,
                 note="挂牌督办",
-                data={**marker, "level": "warning"},
+                data={**marker, "level": EscalationLevel.warning},
             )
     outbox.notify_unit(
         session,

@@ -19,7 +19,7 @@ from closeloop.letters.reads import get_letter
 from closeloop.letters.wording import TYPE_NAME, cn_date
 from closeloop.text import Msg
 from models.case import Case
-from models.enums import CaseKind, CaseState, Grade, LetterType, Role
+from models.enums import CaseKind, CaseState, EscalationLevel, Grade, LetterType, Role
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -141,5 +141,5 @@ def _unlist(
             from_state=case.state,
             to_state=case.state,
             note=f"警示函作废，撤销挂牌督办：{why}",
-            data={"letter_id": letter.id, "number": letter.number, "level": "warning"},
+            data={"letter_id": letter.id, "number": letter.number, "level": EscalationLevel.warning},
         )

@@ -35,7 +35,7 @@ from closeloop.reports.content import gather
 from closeloop.reports.render import html_to_pdf, render_html
 from closeloop.reports.xlsx import render_xlsx
 from closeloop.text import Msg
-from models.enums import Channel, RegionLevel, Role
+from models.enums import Channel, RegionLevel, ReportStatus, Role
 from models.org import CODE_PATTERN, Region
 from models.report import FILE_KINDS, Report, ReportPublic
 from notifications import outbox
@@ -129,7 +129,7 @@ def _make(
         as_of=at,
         generated_at=now,
         generated_by=actor.id,
-        status="generating",
+        status=ReportStatus.generating,
         scheduled_key=f"{p.cadence}:{p.key}:{region.code}" if scheduled else None,
         title="",
     )
@@ -162,7 +162,7 @@ def _make(
         "bulletin_title": bulletin_title(content),
         "total": content.total.model_dump(mode="json"),
     }
-    report.status = "ready"
+    report.status = ReportStatus.ready
     session.add(report)
     session.flush()
     _notify(session, report, region, now=now, settings=settings)
@@ -243,7 +243,7 @@ def _visible(stmt: Any, actor: Principal) -> Any:
 def list_reports(
     session: Session, *, actor: Principal, cadence: str | None = None, limit: int = 200
 ) -> list[Report]:
-    stmt = _visible(select(Report), actor).where(Report.status == "ready")
+    stmt = _visible(select(Report), actor).where(Report.status == ReportStatus.ready)
     if cadence:
         stmt = stmt.where(Report.cadence == periods.check_cadence(cadence))
     order = (col(Report.generated_at).desc(), col(Report.id).desc())
@@ -253,7 +253,7 @@ def list_reports(
 def get_report(session: Session, *, actor: Principal, report_id: int) -> Report:
     require_role(actor, *READERS)
     report = session.get(Report, report_id)
-    if report is None or report.status != "ready":
+    if report is None or report.status != ReportStatus.ready:
         raise NotFound(Msg(f"报告 {report_id} 不存在", f"report {report_id} does not exist"))
     if (
         session.exec(_visible(select(Report.id), actor).where(Report.id == report_id)).first()

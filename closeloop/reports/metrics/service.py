@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.cases.deadlines import load_calendar
 from closeloop.errors import Forbidden, Invalid
@@ -42,7 +43,7 @@ from models.types import SHANGHAI
 GROUP_BY = ("unit", "street", "community", "grid", "category", "kind")
 DEFAULT_KINDS = (CaseKind.event.value, CaseKind.hazard.value)
 MAX_DAYS = 3700  # a period of at most about ten years
-KIND_NAMES = {"event": "网格事件", "hazard": "安全隐患", "letter": "督办件"}
+KIND_NAMES = labels.METRIC_KIND
 # The group of cases without that key, named in Chinese only: these names appear in reports and
 # the XLSX, and the API shows the same names as the documents (like region and unit names).
 NO_KEY_NAMES = {
