@@ -208,8 +208,8 @@ class File:
     def convert(self, node: ast.expr, what: str, quiet: bool = False, name: bool = False) -> None:
         if isinstance(node, ast.Call) and _name(node.func) == "Msg":
             return  # done already
-        if isinstance(node, ast.Call) and _name(node.func) in RETURN_SITES:
-            return  # converted where it is defined
+        if isinstance(node, ast.Call):
+            return  # a helper's result: converted where it is written, checked by mypy
         if not isinstance(node, ast.Constant | ast.JoinedStr) or (
             isinstance(node, ast.Constant) and not isinstance(node.value, str)
         ):
@@ -229,13 +229,23 @@ class File:
             return
         self.edits[(start, end)] = new
         self.report.converted.append(f"{self.where(node)}: {what}")
+        for name in KEYWORDS:
+            if "{" + name + "}" in new:
+                self.report.by_hand.append(
+                    f"{self.where(node)}: {what}: interpolates {name!r}, a Msg: write "
+                    f"{{{name}:zh}} and {{{name}:en}}"
+                )
 
     def run(self) -> str:
         raised_names: set[str] = set()
         errors = set(ERRORS)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.ClassDef) and any(_name(b) in errors for b in node.bases):
-                errors.add(node.name)
+                own_init = any(
+                    isinstance(f, ast.FunctionDef) and f.name == "__init__" for f in node.body
+                )
+                if not own_init:  # a subclass with its own __init__ takes other arguments
+                    errors.add(node.name)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
                 name = _name(node.func)
