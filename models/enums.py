@@ -154,8 +154,3 @@ class ReportStatus(StrEnum):
     generating = "generating"  # the row exists, its files are being written
     ready = "ready"
 
-
-class JobRunStatus(StrEnum):
-    running = "running"
-    ok = "ok"
-    failed = "failed"
