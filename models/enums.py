@@ -153,4 +153,3 @@ class EscalationLevel(StrEnum):
 class ReportStatus(StrEnum):
     generating = "generating"  # the row exists, its files are being written
     ready = "ready"
-
