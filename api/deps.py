@@ -12,6 +12,7 @@ from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
 from closeloop.db import new_session
 from closeloop.errors import DomainError, Forbidden, Unauthorized
+from closeloop.text import Msg
 from models.enums import Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -48,7 +49,7 @@ def get_claims(
     session: SessionDep, now: NowDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> tuple[Principal, dict]:
     if not token:
-        raise Unauthorized("需要登录 / authentication required: send Authorization: Bearer <token>")
+        raise Unauthorized(Msg("需要登录", "authentication required: send Authorization: Bearer <token>"))
     return auth.principal_for(session, token=token, now=now)
 
 
@@ -64,7 +65,7 @@ CurrentUser = Annotated[Principal, Depends(get_user)]
 
 def get_admin(user: CurrentUser) -> Principal:
     if user.role != Role.admin:
-        raise Forbidden("需要管理员权限 / this needs the admin role")
+        raise Forbidden(Msg("需要管理员权限", "this needs the admin role"))
     return user
 
 

@@ -1,6 +1,12 @@
-"""Domain errors carry their HTTP status; one handler in the API renders them as problem+json."""
+"""Domain errors carry their HTTP status; one handler in the API renders them as problem+json.
+
+The message is a `Msg(zh, en)`: the API shows both languages in `detail` ("中文 / English"),
+a page shows the reader's (`exc.msg.render(lang)`).
+"""
 
 from typing import Any
+
+from closeloop.text import Msg
 
 
 class DomainError(Exception):
@@ -8,9 +14,12 @@ class DomainError(Exception):
     title = "Bad request"
     type = "about:blank"
 
-    def __init__(self, detail: str, *, keep_changes: bool = False, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, msg: Msg, *, keep_changes: bool = False, **extra: Any) -> None:
+        if not isinstance(msg, Msg):
+            raise TypeError(f"{type(self).__name__} takes a Msg(zh, en), not {msg!r}")
+        super().__init__(msg)
+        self.msg = msg
+        self.detail = msg.both()  # "中文 / English": the API's problem detail, the command line
         self.extra = extra
         # Commit what the failing request wrote anyway (a failed login is recorded for throttling).
         self.keep_changes = keep_changes

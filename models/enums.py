@@ -121,3 +121,44 @@ class DeliveryStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+
+
+class EscalationLevel(StrEnum):
+    """A step of the escalation ladder, in the order of LADDER: notices (临期提醒, 催办, 核查超期,
+    督办件反馈逾期) and the three letters (提醒函 → 督办函 → 警示函, each superseding the last)."""
+
+    due_soon = "due_soon"
+    sign_overdue = "sign_overdue"
+    reminder = "reminder"
+    supervision = "supervision"
+    warning = "warning"
+    verify_overdue = "verify_overdue"
+    reply_overdue = "reply_overdue"  # a letter case's reply is late (not a ladder step)
+
+    @classmethod
+    def ladder(cls) -> tuple["EscalationLevel", ...]:
+        """The levels a policy configures, in firing order."""
+        return (
+            cls.due_soon, cls.sign_overdue, cls.reminder, cls.supervision, cls.warning,
+            cls.verify_overdue,
+        )
+
+    @classmethod
+    def letter_levels(cls) -> tuple["EscalationLevel", ...]:
+        """Levels that issue a letter, mildest first (a higher one supersedes a lower)."""
+        return (cls.reminder, cls.supervision, cls.warning)
+
+    @classmethod
+    def switch_levels(cls) -> tuple["EscalationLevel", ...]:
+        """Levels a policy turns on or off (no day count)."""
+        return (cls.sign_overdue, cls.verify_overdue)
+
+    @classmethod
+    def unit_notice_levels(cls) -> tuple["EscalationLevel", ...]:
+        """Notices sent to the unit holding the case."""
+        return (cls.due_soon, cls.sign_overdue, cls.reply_overdue)
+
+
+class ReportStatus(StrEnum):
+    generating = "generating"  # the row exists, its files are being written
+    ready = "ready"

@@ -13,6 +13,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from models.enums import ReportStatus
 from models.types import LocalTime, UTCDateTime
 
 FILE_KINDS = ("html", "pdf", "xlsx", "bulletin_html", "bulletin_pdf")
@@ -29,7 +30,7 @@ class Report(SQLModel, table=True):
     as_of: datetime = Field(sa_type=UTCDateTime)  # closures and overdue counted up to here
     generated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     generated_by: int | None = Field(default=None, foreign_key="user.id")  # None: the flow
-    status: str = Field(default="ready", max_length=12)
+    status: str = Field(default=ReportStatus.ready, max_length=12)
     # "weekly:2025-W40:D1" for the scheduled run's report: a second run cannot insert it again.
     scheduled_key: str | None = Field(default=None, max_length=80, unique=True)
     title: str = Field(max_length=200)

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Conflict, Invalid, NotFound
+from closeloop.text import Msg
 from models.enums import Channel, DeliveryStatus
 from models.outbox import OutboxMessage
 
@@ -51,7 +52,7 @@ def mark_read(session: Session, *, user_id: int, message_id: int, now: datetime)
         select(OutboxMessage).where(OutboxMessage.id == message_id, *_mine(user_id))
     ).first()
     if row is None:
-        raise NotFound(f"消息 {message_id} 不存在 / you have no message {message_id}")
+        raise NotFound(Msg(f"消息 {message_id} 不存在", f"you have no message {message_id}"))
     if row.read_at is None:
         row.read_at = now
         session.flush()
@@ -79,11 +80,11 @@ def list_outbox(
     where: list[ColumnElement[bool]] = []
     if status is not None:
         if status not in DeliveryStatus._value2member_map_:
-            raise Invalid(f"状态无效 / status must be one of {', '.join(DeliveryStatus)}")
+            raise Invalid(Msg("状态无效", f"status must be one of {', '.join(DeliveryStatus)}"))
         where.append(col(OutboxMessage.status) == status)
     if channel is not None:
         if channel not in Channel._value2member_map_:
-            raise Invalid(f"渠道无效 / channel must be one of {', '.join(Channel)}")
+            raise Invalid(Msg("渠道无效", f"channel must be one of {', '.join(Channel)}"))
         where.append(col(OutboxMessage.channel) == channel)
     total = _count(session, *where)
     rows = session.exec(
@@ -102,11 +103,11 @@ def retry(session: Session, *, message_id: int, now: datetime) -> OutboxMessage:
         select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
     ).first()
     if row is None:
-        raise NotFound(f"消息 {message_id} 不存在 / outbox message {message_id} does not exist")
+        raise NotFound(Msg(f"消息 {message_id} 不存在", f"outbox message {message_id} does not exist"))
     if row.status != DeliveryStatus.failed:
         raise Conflict(
-            f"只能重发失败的消息，该消息状态为 {row.status} / only a failed message can be "
-            f"retried; this one is {row.status}"
+            Msg(f"只能重发失败的消息，该消息状态为 {row.status}", "only a failed message can be "
+            f"retried; this one is {row.status}")
         )
     row.status = DeliveryStatus.pending
     row.attempts = 0

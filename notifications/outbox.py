@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from closeloop.errors import NotFound
+from closeloop.text import Msg
 from models.enums import Channel, DeliveryStatus, Role
 from models.org import Region, Unit
 from models.outbox import OutboxMessage
@@ -137,7 +138,7 @@ def notify_unit(
     active handler of the unit in-app. Returns the messages added (none on a repeat)."""
     unit = session.get(Unit, unit_code)
     if unit is None:
-        raise NotFound(f"单位 {unit_code} 不存在 / unit {unit_code!r} does not exist")
+        raise NotFound(Msg(f"单位 {unit_code} 不存在", f"unit {unit_code!r} does not exist"))
     targets: list[tuple[Channel, str, int | None]] = []
     if unit.email:
         targets.append((Channel.email, unit.email, None))

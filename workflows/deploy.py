@@ -16,6 +16,7 @@ from typing import Any
 
 import prefect
 
+from closeloop.text import Msg
 from workflows.jobs import JOBS, TIMEZONE, Job
 
 WORK_POOL = "closeloop"
@@ -54,8 +55,8 @@ def serve(limit: int | None = None) -> None:
 
     if not orchestrated():
         raise Invalid(
-            "未设置 PREFECT_API_URL / PREFECT_API_URL is not set: point it at your Prefect "
-            "server's API (e.g. http://127.0.0.1:4200/api, see `prefect server start`)"
+            Msg("未设置 PREFECT_API_URL", "PREFECT_API_URL is not set: point it at your Prefect "
+            "server's API (e.g. http://127.0.0.1:4200/api, see `prefect server start`)")
         )
 
     prefect_serve(*deployments(), limit=limit, print_starting_message=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from closeloop.errors import NotFound
+from closeloop.text import Msg
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -85,4 +86,4 @@ def get(name: str, jobs: tuple[Job, ...] = JOBS) -> Job:
         if job.name == name:
             return job
     names = ", ".join(j.name for j in jobs)
-    raise NotFound(f"没有名为 {name!r} 的任务 / there is no job {name!r}; jobs: {names}")
+    raise NotFound(Msg(f"没有名为 {name!r} 的任务", f"there is no job {name!r}; jobs: {names}"))

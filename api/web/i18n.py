@@ -1,7 +1,13 @@
-"""Chinese first, English available: one dictionary, `t(key)` in the templates."""
+"""Chinese first, English available: one dictionary, `t(key)` in the templates.
 
-import re
+The names of states, actions, roles, kinds and escalation levels come from closeloop/labels.py
+(the one place they are written); the page's own words are below.
+"""
+
 from collections.abc import Callable
+
+from closeloop import labels
+from closeloop.text import Msg
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -25,50 +31,7 @@ T: dict[str, tuple[str, str]] = {
     "nav.dashboard": ("督办看板", "Dashboard"),
     "nav.cases": ("案件", "Cases"),
     "nav.letters": ("函件", "Letters"),
-    "role.reporter": ("网格员", "Grid worker"),
-    "role.dispatcher": ("受理派遣", "Dispatcher"),
-    "role.handler": ("处置单位", "Department"),
-    "role.supervisor": ("督办", "Supervisor"),
-    "role.admin": ("管理员", "Administrator"),
-    "state.reported": ("待受理", "Reported"),
-    "state.dispatched": ("待签收", "Dispatched"),
-    "state.rectifying": ("整改中", "Rectifying"),
-    "state.suspended": ("已挂起", "Suspended"),
-    "state.verifying": ("待核查", "Verifying"),
-    "state.closed": ("已办结", "Closed"),
-    "state.cancelled": ("已撤销", "Cancelled"),
-    "kind.event": ("网格事件", "Event"),
-    "kind.hazard": ("隐患", "Hazard"),
-    "kind.letter": ("督办件", "Letter"),
-    "grade.general": ("一般隐患", "General"),
-    "grade.major": ("重大事故隐患", "Major"),
-    "letter.reminder": ("提醒函", "Reminder"),
-    "letter.supervision": ("督办函", "Supervision letter"),
-    "letter.warning": ("警示函", "Warning letter"),
-    "req.extension": ("延期申请", "Extension request"),
-    "req.suspension": ("挂起申请", "Suspension request"),
     # actions: button labels
-    "act.file": ("上报", "Filed"),
-    "act.import": ("导入", "Imported"),
-    "act.letter": ("发函", "Letter issued"),
-    "act.list": ("挂牌督办", "Listed for supervision"),
-    "act.issue": ("签发督办件", "Letter case opened"),
-    "act.dispatch": ("派遣", "Dispatch"),
-    "act.cancel": ("不予立案", "Cancel"),
-    "act.merge": ("合并", "Merge"),
-    "act.return": ("退单", "Return"),
-    "act.sign": ("签收", "Sign"),
-    "act.request_suspension": ("申请挂起", "Request suspension"),
-    "act.reject_suspension": ("驳回挂起", "Refuse suspension"),
-    "act.suspend": ("挂起", "Suspend"),
-    "act.resume": ("恢复", "Resume"),
-    "act.submit": ("提交整改", "Submit rectification"),
-    "act.approve": ("核查通过", "Approve"),
-    "act.reject": ("核查不通过（返工）", "Reject (rework)"),
-    "act.reopen": ("重新打开", "Reopen"),
-    "act.request_extension": ("申请延期", "Request extension"),
-    "act.approve_extension": ("批准延期", "Approve extension"),
-    "act.reject_extension": ("驳回延期", "Refuse extension"),
     "done": ("操作成功", "done"),
     "colon": ("：", ": "),
     "sep": ("、", ", "),
@@ -191,10 +154,6 @@ T: dict[str, tuple[str, str]] = {
     "dash.preview_empty": ("当前没有到期需升级的事项。", "Nothing is due for escalation now."),
     "dash.preview_letters": ("将发函件", "Letters to issue"),
     "dash.preview_notices": ("将发通知", "Notifications to send"),
-    "esc.due_soon": ("临期提醒", "Due soon"),
-    "esc.sign_overdue": ("签收超期催办", "Signing overdue"),
-    "esc.verify_overdue": ("核查超期", "Verification overdue"),
-    "esc.reply_overdue": ("督办件反馈逾期", "Letter reply overdue"),
     # case page
     "case.fields": ("基本信息", "Details"),
     "case.photos": ("照片与材料", "Photos and documents"),
@@ -230,9 +189,6 @@ T: dict[str, tuple[str, str]] = {
     "letters.withdraw": ("作废", "Withdraw"),
     "letters.withdraw_reason": ("作废原因", "Reason for withdrawing"),
     "letters.withdraw_confirm": ("确认作废", "Withdraw the letter"),
-    "act.withdraw": ("函件作废，督办件撤销", "Letter withdrawn: letter case closed"),
-    "act.letter_withdrawn": ("函件作废", "Letter withdrawn"),
-    "act.unlist": ("撤销挂牌督办", "Unlisted"),
     # messages
     "nav.messages": ("消息", "Messages"),
     "nav.file": ("登记案件", "New case"),
@@ -251,6 +207,12 @@ T: dict[str, tuple[str, str]] = {
     "back": ("返回", "Back"),
     "home": ("首页", "Home"),
 }
+for _prefix, _table in (
+    ("role", labels.ROLE), ("state", labels.STATE), ("kind", labels.KIND),
+    ("grade", labels.GRADE), ("letter", labels.LETTER_TYPE), ("req", labels.REQUEST_TYPE),
+    ("act", labels.ACTION), ("esc", labels.LEVEL),
+):
+    T.update({f"{_prefix}.{key}": (m.zh, m.en) for key, m in _table.items()})
 
 
 def translate(lang: str, key: str, **kw: object) -> str:
@@ -268,14 +230,12 @@ def translator(lang: str) -> Callable[..., str]:
     return t
 
 
-# A bilingual name inside a bilingual message: "案件 SJ2025000001 / case SJ2025000001".
-PAIR = re.compile(r"([\u4e00-\u9fff]+) ([A-Za-z0-9_.-]+) / ([A-Za-z]+) \2")
+def msg(key: str, **kw: "Msg | object") -> Msg:
+    """An entry as a Msg (for an error a page raises); a Msg value fills each language's half."""
+    zh, en = T[key]
+    return Msg(zh, en).format(**kw) if kw else Msg(zh, en)
 
 
-def pick(detail: str, lang: str) -> str:
-    """The part of a "中文 / English" message for this language (the whole text otherwise)."""
-    detail = PAIR.sub(r"\3 \2" if lang == "en" else r"\1 \2", detail)
-    if " / " not in detail:
-        return detail
-    zh, en = detail.split(" / ", 1)
-    return en.strip() if lang == "en" else zh.strip()
+def pick(text: "Msg | str", lang: str) -> str:
+    """A message in the reader's language (a one-language text as it is)."""
+    return text.render(lang) if isinstance(text, Msg) else text

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from api import downloads
 from api.deps import NowDep, SessionDep
+from api.web import i18n
 from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.pages import Page, fmt_day, redirect
@@ -98,7 +99,7 @@ def _int(page: Page, values: dict[str, str], name: str, label: str) -> int | Non
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(page.t("err.number", what=page.t(label))) from None
+        raise Invalid(i18n.msg("err.number", what=i18n.msg(label))) from None
 
 
 def action_input(
@@ -110,14 +111,14 @@ def action_input(
     if target is None and number:
         found = lookup.case_by_number(session, actor=user, number=number)
         if found is None:
-            raise Invalid(page.t("err.target", what=number))
+            raise Invalid(i18n.msg("err.target", what=number))
         target = found.id
     due_at = None
     if values.get("due_date"):
         try:
             day = date.fromisoformat(values["due_date"])
         except ValueError:
-            raise Invalid(page.t("err.date", what=page.t("f.due_date"))) from None
+            raise Invalid(i18n.msg("err.date", what=i18n.msg("f.due_date"))) from None
         due_at = deadlines.load_calendar(session).end_of_day(day)
     try:
         return ActionInput(

@@ -15,6 +15,7 @@ from closeloop.errors import NotFound
 from closeloop.reports import charts
 from closeloop.reports import dashboard as dashboards
 from closeloop.reports.dashboard import Figures
+from closeloop.text import Msg
 
 router = page_router()
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -59,5 +60,5 @@ def dashboard(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -
 @router.get("/reports/{report_id}.{ext}")
 def report_file(session: SessionDep, user: PageUser, report_id: PathId, ext: str) -> Response:
     if ext not in REPORT_FILES:
-        raise NotFound(f"没有 {ext} 格式 / there is no {ext} file")
+        raise NotFound(Msg(f"没有 {ext} 格式", f"there is no {ext} file"))
     return downloads.report_file(session, actor=user, report_id=report_id, kind=ext)

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import NowDep, SessionDep
+from api.web import i18n
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.pages import Page, PageNo, fmt_day, page_number, redirect
 from api.web.views import Names, next_step, validation_text
@@ -14,6 +15,7 @@ from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Invalid
+from closeloop.text import Msg
 from models.case import Case, CaseCreate
 from models.enums import CaseKind
 
@@ -40,17 +42,17 @@ def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Respons
 
 
 def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
-    t = page.t
-    missing = [t(label) for name, label in (("category_code", "f.category_item"),
+    missing = [i18n.msg(label) for name, label in (("category_code", "f.category_item"),
                ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]
     if missing:
-        raise Invalid(t("err.required", what=t("sep").join(missing)))
+        sep = i18n.msg("sep")
+        raise Invalid(i18n.msg("err.required", what=Msg.join(missing, sep.zh, sep.en)))
     location = None
     if values.get("lat") and values.get("lon"):
         try:
             location = {"lat": float(values["lat"]), "lon": float(values["lon"])}
         except ValueError:
-            raise Invalid(t("err.location")) from None
+            raise Invalid(i18n.msg("err.location")) from None
     try:
         return CaseCreate(
             kind=CaseKind(values.get("kind") or "event"),

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api import downloads
 from api.deps import NowDep, SessionDep
+from api.web import i18n
 from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, field, fields, page_router
 from api.web.pages import Page, redirect
@@ -50,13 +51,13 @@ def _letter_args(
     """The letter form's fields as issue_letter's and preview_letter's keyword arguments."""
     case = cases.load_case(session, actor=user, case_id=case_id)
     if values["letter_type"] not in LetterType._value2member_map_:
-        raise Invalid(page.t("err.required", what=page.t("letters.type")))
+        raise Invalid(i18n.msg("err.required", what=i18n.msg("letters.type")))
     reply = None
     if values["reply_due_date"]:
         try:
             reply = date.fromisoformat(values["reply_due_date"])
         except ValueError:
-            raise Invalid(page.t("err.date", what=page.t("letters.reply_due"))) from None
+            raise Invalid(i18n.msg("err.date", what=i18n.msg("letters.reply_due"))) from None
     return {
         "letter_type": LetterType(values["letter_type"]),
         "unit_code": case.unit_code or "",

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from closeloop.auth import service as auth
 from closeloop.errors import Forbidden, Unauthorized
+from closeloop.text import Msg
 
 COOKIE = "closeloop_session"
 LOGIN_CSRF_COOKIE = "closeloop_login_csrf"
@@ -29,7 +30,7 @@ class LoginRequired(Unauthorized):
     auth.principal_for, which a page answers the same way, clearing the cookie)."""
 
     def __init__(self) -> None:
-        super().__init__("需要登录 / please log in")
+        super().__init__(Msg("需要登录", "please log in"))
 
 
 class CsrfFailed(Forbidden):
@@ -39,8 +40,11 @@ class CsrfFailed(Forbidden):
 
     def __init__(self) -> None:
         super().__init__(
-            "页面已过期或来源不明，操作未执行。请刷新页面后重试。 / The form expired or did not "
-            "come from this site; nothing was changed. Reload the page and try again."
+            Msg(
+                "页面已过期或来源不明，操作未执行。请刷新页面后重试。",
+                "The form expired or did not come from this site; nothing was changed. "
+                "Reload the page and try again.",
+            )
         )
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from closeloop.cases.queues import TimeLeft
 from closeloop.cases.service import is_overdue
+from closeloop.text import Msg
 from models.case import CasePublic
 from models.enums import Action, CaseState
 from models.org import Category, Region, Unit
@@ -73,9 +74,9 @@ def next_step(
     return t(f"next.{case.state}")
 
 
-def validation_text(exc: Exception) -> str:
+def validation_text(exc: Exception) -> Msg:
     """A model's refusal of what was typed, as one message."""
     if isinstance(exc, ValidationError):
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        return "输入有误 / invalid input: " + "; ".join(parts)
-    return f"输入有误 / invalid input: {exc}"
+        return Msg("输入有误", "invalid input: " + "; ".join(parts))
+    return Msg("输入有误", f"invalid input: {exc}")

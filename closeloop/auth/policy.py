@@ -4,6 +4,7 @@ case action is written in the action table (closeloop/cases/actions.py)."""
 from dataclasses import dataclass
 
 from closeloop.errors import Forbidden
+from closeloop.text import Msg
 from models.enums import CaseKind, Role
 
 
@@ -53,10 +54,10 @@ def require_visible(
     unit_code: str | None,
     region_path: str | None,
     reporter_id: int | None,
-    what: str,
+    what: Msg,
 ) -> None:
     if not can_see(user, unit_code=unit_code, region_path=region_path, reporter_id=reporter_id):
-        raise Forbidden(f"{what}不在您的管辖范围内 / {what} is outside your jurisdiction")
+        raise Forbidden(Msg(f"{what:zh}不在您的管辖范围内", f"{what:en} is outside your jurisdiction"))
 
 
 def may_file(user: Principal) -> bool:
@@ -74,14 +75,14 @@ def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
     if user.role not in allowed:
         roles = ", ".join(sorted(allowed)) or "nobody (created by the system)"
         raise Forbidden(
-            f"角色 {user.role} 不能上报 {kind} / role {user.role} may not file a {kind}; "
-            f"allowed: {roles}"
+            Msg(f"角色 {user.role} 不能上报 {kind}", f"role {user.role} may not file a {kind}; "
+            f"allowed: {roles}")
         )
     if not in_region(user, grid_path):
-        raise Forbidden("该网格不在您的管辖范围内 / that grid is outside your jurisdiction")
+        raise Forbidden(Msg("该网格不在您的管辖范围内", "that grid is outside your jurisdiction"))
 
 
 def require_role(user: Principal, *roles: Role) -> None:
     if user.role not in roles:
         names = ", ".join(roles)
-        raise Forbidden(f"需要角色 {names} / this needs the role {names}; you are {user.role}")
+        raise Forbidden(Msg(f"需要角色 {names}", f"this needs the role {names}; you are {user.role}"))

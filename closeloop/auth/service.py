@@ -9,12 +9,13 @@ from closeloop.auth import security
 from closeloop.auth.policy import Principal
 from closeloop.config import Settings, get_settings
 from closeloop.errors import TooManyRequests, Unauthorized
+from closeloop.text import Msg
 from models.org import Region
 from models.system import AppSetting
 from models.user import LoginFailure, RevokedToken, User
 
 SECRET_KEY = "secret_key"
-BAD_LOGIN = "用户名或密码错误 / wrong username or password"
+BAD_LOGIN = Msg("用户名或密码错误", "wrong username or password")
 
 
 def signing_secret(session: Session, settings: Settings | None = None) -> str:
@@ -48,8 +49,8 @@ def login(
     ).one()
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
-            f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试 / too many failed "
-            f"logins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            Msg(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试", "too many failed "
+            f"logins for {username!r}; try again in {settings.login_window_minutes} minutes"),
             retry_after=settings.login_window_minutes * 60,
         )
     user = session.exec(select(User).where(User.username == username)).first()
@@ -75,13 +76,13 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
     claims = security.decode_token(token, secret=signing_secret(session), now=now)
     if claims is None:
         raise Unauthorized(
-            "令牌无效或已过期，请重新登录 / the token is invalid or expired; log in again"
+            Msg("令牌无效或已过期，请重新登录", "the token is invalid or expired; log in again")
         )
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.active or claims.get("gen") != user.token_generation:
-        raise Unauthorized("令牌已失效，请重新登录 / the token was revoked; log in again")
+        raise Unauthorized(Msg("令牌已失效，请重新登录", "the token was revoked; log in again"))
     if session.get(RevokedToken, claims["jti"]) is not None:
-        raise Unauthorized("令牌已注销，请重新登录 / the token was revoked; log in again")
+        raise Unauthorized(Msg("令牌已注销，请重新登录", "the token was revoked; log in again"))
     return principal_of(session, user), claims
 
 

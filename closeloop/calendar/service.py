@@ -9,12 +9,13 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import PACKAGE_YEARS
 from closeloop.cases.deadlines import load_calendar
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 from models.system import CalendarOverride, CalendarOverrideIn
 
 
 def year_view(session: Session, *, year: int) -> dict[str, Any]:
     if not 1900 <= year <= 2200:
-        raise Invalid(f"年份 {year} 不合理 / year {year} is out of range")
+        raise Invalid(Msg(f"年份 {year} 不合理", f"year {year} is out of range"))
     cal = load_calendar(session)
     start = date(year, 1, 1)
     days = [start + timedelta(days=i) for i in range((date(year + 1, 1, 1) - start).days)]
@@ -51,11 +52,11 @@ def set_overrides(
 ) -> list[CalendarOverride]:
     """Insert or replace overrides, all or none."""
     if not items:
-        raise Invalid("没有日期 / send at least one {day, workday, note}")
+        raise Invalid(Msg("没有日期", "send at least one {day, workday, note}"))
     seen: set[date] = set()
     for item in items:
         if item.day in seen:
-            raise Invalid(f"日期 {item.day} 重复 / day {item.day} appears twice")
+            raise Invalid(Msg(f"日期 {item.day} 重复", f"day {item.day} appears twice"))
         seen.add(item.day)
     rows = []
     for item in items:

@@ -25,6 +25,7 @@ from closeloop.cases.effects import Effect
 from closeloop.cases.needs import Needs
 from closeloop.cases.notices import Tell
 from closeloop.cases.requests import Precondition, none_pending, one_pending
+from closeloop.text import Msg
 from models.enums import Action, CaseKind, CaseState, RequestType, Role
 
 S = CaseState
@@ -81,13 +82,13 @@ class Definition:
     needs: Needs = field(default_factory=Needs)
     precondition: Precondition | None = None
     notices: Tell | None = None
-    by_hand: str | None = None
+    by_hand: Msg | None = None
 
 
 REASON = Needs(reason=True)
-_WITHDRAWN_WITH_LETTER = (
-    "督办件随其函件作废而撤销，请作废函件 / a letter case ends only when its letter is "
-    "withdrawn: POST /api/v1/letters/{id}/withdraw"
+_WITHDRAWN_WITH_LETTER = Msg(
+    "督办件随其函件作废而撤销，请作废函件",
+    "a letter case ends only when its letter is withdrawn: POST /api/v1/letters/{id}/withdraw",
 )
 
 TABLE: dict[Action, Definition] = {

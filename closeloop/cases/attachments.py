@@ -20,6 +20,7 @@ from closeloop.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import Case
 from models.enums import CaseState, Role
@@ -61,8 +62,8 @@ def add_attachment(
     _require_uploader(actor, case)
     if case.state in (CaseState.cancelled, CaseState.closed):
         raise Conflict(
-            f"案件已{case.state}，不能再上传 / case {case.number} is {case.state}; "
-            "nothing can be attached to it"
+            Msg(f"案件已{case.state}，不能再上传", f"case {case.number} is {case.state}; "
+            "nothing can be attached to it")
         )
     name = os.path.basename(filename or "").strip() or "upload"
     folder = settings.data_dir / "attachments"
@@ -78,19 +79,19 @@ def add_attachment(
                 size += len(chunk)
                 if size > settings.max_upload_bytes:
                     raise PayloadTooLarge(
-                        f"文件超过 {settings.max_upload_bytes // (1024 * 1024)} MB 上限 / the file "
-                        f"is larger than the limit of {settings.max_upload_bytes} bytes"
+                        Msg(f"文件超过 {settings.max_upload_bytes // (1024 * 1024)} MB 上限", "the file "
+                        f"is larger than the limit of {settings.max_upload_bytes} bytes")
                     )
                 digest.update(chunk)
                 tmp.write(chunk)
             if size == 0:
-                raise Invalid("文件为空 / the file is empty")
+                raise Invalid(Msg("文件为空", "the file is empty"))
             kind = sniff(head)
             if kind is None or kind not in settings.upload_types:
                 allowed = ", ".join(settings.upload_types)
                 raise UnsupportedMediaType(
-                    f"不支持的文件类型 / {name!r} is not an accepted type; accepted: {allowed} "
-                    "(judged by the file's content, not its name)"
+                    Msg("不支持的文件类型", f"{name!r} is not an accepted type; accepted: {allowed} "
+                    "(judged by the file's content, not its name)")
                 )
         except BaseException:
             os.unlink(tmp.name)
@@ -118,7 +119,7 @@ def add_attachment(
 
 def _require_uploader(actor: Principal, case: Case) -> None:
     if actor.role == Role.admin:
-        raise Forbidden("管理员不处理案件 / an admin does not add evidence to cases")
+        raise Forbidden(Msg("管理员不处理案件", "an admin does not add evidence to cases"))
 
 
 def list_attachments(session: Session, *, actor: Principal, case_id: int) -> list[Attachment]:
@@ -136,9 +137,9 @@ def open_attachment(
     settings = settings or get_settings()
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound(f"附件 {attachment_id} 不存在 / attachment {attachment_id} does not exist")
+        raise NotFound(Msg(f"附件 {attachment_id} 不存在", f"attachment {attachment_id} does not exist"))
     load_case(session, actor=actor, case_id=row.case_id)
     path = blob_path(settings, row.sha256)
     if not path.exists():
-        raise NotFound(f"附件文件丢失 / the stored file of attachment {attachment_id} is missing")
+        raise NotFound(Msg("附件文件丢失", f"the stored file of attachment {attachment_id} is missing"))
     return row, path

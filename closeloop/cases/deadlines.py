@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseState
 from models.org import Category
@@ -88,7 +89,7 @@ def set_dispatch_deadlines(
         given = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=cal.tz)
         if given <= now:
             raise Invalid(
-                f"整改期限必须晚于现在 / due_at {given.isoformat()} is not in the future"
+                Msg("整改期限必须晚于现在", f"due_at {given.isoformat()} is not in the future")
             )
     d = dispatch_deadlines(
         at=now,
@@ -173,12 +174,12 @@ def is_overdue(case: Clocked, now: datetime) -> bool:
     )
 
 
-def within_reopen_window(case: Case, pending: object, now: datetime, settings: Settings) -> str | None:
+def within_reopen_window(case: Case, pending: object, now: datetime, settings: Settings) -> Msg | None:
     """A precondition of reopen: a closed case reopens only within the window after closing."""
     days = settings.reopen_window_days
     if case.closed_at is not None and now - case.closed_at > timedelta(days=days):
-        return (
-            f"结案已超过 {days} 天，不能重新打开 / the case closed more than {days} days ago and "
-            "can no longer be reopened"
+        return Msg(
+            f"结案已超过 {days} 天，不能重新打开",
+            f"the case closed more than {days} days ago and can no longer be reopened",
         )
     return None

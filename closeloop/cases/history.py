@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
 from closeloop.errors import NotFound
+from closeloop.text import Msg
 from models.case import Case
 from models.history import CaseHistory, HistoryPublic
 
@@ -52,7 +53,7 @@ def append(
 
 def history_of(session: Session, *, case_id: int) -> list[HistoryPublic]:
     if session.get(Case, case_id) is None:
-        raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
+        raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
     rows = session.exec(
         select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(col(CaseHistory.seq))
     )

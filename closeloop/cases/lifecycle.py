@@ -20,6 +20,7 @@ from closeloop.auth.policy import Principal
 from closeloop.cases.actions import EVERY_KIND, TABLE, Definition
 from closeloop.cases.requests import Pending
 from closeloop.config import Settings
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import Action, CaseKind, CaseState
 
@@ -133,7 +134,7 @@ def may_take(actor: Principal, d: Definition, case: Case) -> bool:
 
 def precondition_failure(
     case: Case, d: Definition, pending: Pending, now: datetime, settings: Settings
-) -> str | None:
+) -> Msg | None:
     return d.precondition(case, pending, now, settings) if d.precondition else None
 
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.errors import Invalid, NotFound
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import Role
 from models.org import Category, Unit
@@ -18,7 +19,7 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
         stmt = stmt.with_for_update()
     case = session.exec(stmt).first()
     if case is None:
-        raise NotFound(f"案件 {case_id} 不存在 / case {case_id} does not exist")
+        raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
     require_visible(actor, case)
     return case
 
@@ -30,7 +31,7 @@ def require_visible(actor: Principal, case: Case) -> None:
         unit_code=case.unit_code,
         region_path=case.region_path,
         reporter_id=case.reporter_id,
-        what=f"案件 {case.number} / case {case.number}",
+        what=Msg(f"案件 {case.number}", f"case {case.number}"),
     )
 
 
@@ -44,10 +45,10 @@ def case_by_number(session: Session, *, actor: Principal, number: str) -> Case |
 def leaf_category(session: Session, code: str) -> Category:
     category = session.get(Category, code)
     if category is None:
-        raise Invalid(f"类别 {code} 不存在 / category_code {code!r} does not exist")
+        raise Invalid(Msg(f"类别 {code} 不存在", f"category_code {code!r} does not exist"))
     if category.parent_code is None:
         raise Invalid(
-            f"请选择小类 / category {code!r} is a class (大类); file against one of its items"
+            Msg("请选择小类", f"category {code!r} is a class (大类); file against one of its items")
         )
     return category
 
@@ -55,7 +56,7 @@ def leaf_category(session: Session, code: str) -> Category:
 def require_unit(session: Session, code: str) -> Unit:
     unit = session.get(Unit, code)
     if unit is None:
-        raise Invalid(f"处置单位 {code} 不存在 / unit_code {code!r} does not exist")
+        raise Invalid(Msg(f"处置单位 {code} 不存在", f"unit_code {code!r} does not exist"))
     return unit
 
 

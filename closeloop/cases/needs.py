@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
+from closeloop.text import Msg
 from models.attachment import Attachment
 from models.enums import CaseKind, CaseState
 from models.org import Category
@@ -31,9 +32,9 @@ def check(ctx: ActionContext, action: str, zh: str, needs: Needs) -> None:
     """Refuse (422) an input that lacks what `needs` asks for, in this order: reason, days,
     unit, target case, evidence."""
     if needs.reason and not (ctx.text or "").strip():
-        raise Invalid(f"{action} 需要填写原因 / {action} needs a reason")
+        raise Invalid(Msg(f"{action} 需要填写原因", f"{action} needs a reason"))
     if needs.days and not ctx.data.days:
-        raise Invalid(f"{zh}需填写天数 / {action} needs days: working days asked for")
+        raise Invalid(Msg(f"{zh}需填写天数", f"{action} needs days: working days asked for"))
     if needs.unit:
         _unit(ctx, action)
     if needs.target:
@@ -48,7 +49,7 @@ def _unit(ctx: ActionContext, action: str) -> None:
     ctx.unit_code = ctx.data.unit_code or (ctx.category.unit_code if ctx.category else None)
     if not ctx.unit_code:
         raise Invalid(
-            f"请指定处置单位 / {action} needs unit_code: the category names no default unit"
+            Msg("请指定处置单位", f"{action} needs unit_code: the category names no default unit")
         )
     require_unit(ctx.session, ctx.unit_code)
 
@@ -57,18 +58,18 @@ def _target(ctx: ActionContext, action: str, zh: str) -> None:
     target_id = ctx.data.target_case_id
     if target_id is None:
         raise Invalid(
-            f"{zh}需要指定目标案件 / {action} needs target_case_id: the case this duplicates"
+            Msg(f"{zh}需要指定目标案件", f"{action} needs target_case_id: the case this duplicates")
         )
     if target_id == ctx.case.id:
-        raise Invalid(f"不能与自身{zh} / a case cannot be merged into itself")
+        raise Invalid(Msg(f"不能与自身{zh}", "a case cannot be merged into itself"))
     try:
         target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
     except NotFound:
         raise Invalid(
-            f"目标案件 {target_id} 不存在 / target_case_id {target_id} does not exist"
+            Msg(f"目标案件 {target_id} 不存在", f"target_case_id {target_id} does not exist")
         ) from None
     if target.state == CaseState.cancelled:
-        raise Invalid(f"目标案件 {target.number} 已撤销 / target case {target.number} is cancelled")
+        raise Invalid(Msg(f"目标案件 {target.number} 已撤销", f"target case {target.number} is cancelled"))
     ctx.target = target
 
 
@@ -78,9 +79,9 @@ def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKin
     if case.kind in kinds and not ids:
         named = [k for k in CaseKind if k in kinds]
         raise Invalid(
-            f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料 / {action} of a "
+            Msg(f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料", f"{action} of a "
             f"{' or '.join(named)} needs evidence: upload after-photos or a document and pass "
-            "their attachment_ids"
+            "their attachment_ids")
         )
     if ids:
         found = set(
@@ -93,7 +94,7 @@ def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKin
         missing = [i for i in ids if i not in found]
         if missing:
             raise Invalid(
-                f"附件 {missing} 不属于本案件 / attachment_ids {missing} are not "
-                f"attachments of case {case.number}"
+                Msg(f"附件 {missing} 不属于本案件", f"attachment_ids {missing} are not "
+                f"attachments of case {case.number}")
             )
     ctx.attachment_ids = ids

@@ -13,15 +13,13 @@ from typing import Any
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
-from closeloop.calendar.days import SHANGHAI
+from closeloop.text import local_minute
 from models.case import Case
 from models.enums import CaseKind, Role
 from models.outbox import OutboxMessage
 from notifications import outbox
 
-
-def _local(at: datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else "—"
+_local = local_minute  # 2026-11-30 09:05, Shanghai
 
 
 class Notice:

@@ -23,6 +23,7 @@ from closeloop.cases.lookup import load_case
 from closeloop.cases.requests import pending_requests
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Conflict, Forbidden, NotFound
+from closeloop.text import Msg
 from models.case import ActionInput, Case
 from models.enums import Action, CaseKind
 
@@ -63,20 +64,20 @@ def perform_in(
     settings = settings or get_settings()
     if action not in Action._value2member_map_:
         names = ", ".join(a.value for a in Action)
-        raise NotFound(f"没有动作 {action} / there is no action {action!r}; actions: {names}")
+        raise NotFound(Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}"))
     d = TABLE[Action(action)]
     case = load_case(session, actor=actor, case_id=case_id)
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):
         raise Forbidden(
-            f"角色 {actor.role} 不能对{case.kind}执行 {action} / role {actor.role} may not "
-            f"{action} a {case.kind}"
+            Msg(f"角色 {actor.role} 不能对{case.kind}执行 {action}", f"role {actor.role} may not "
+            f"{action} a {case.kind}")
         )
     if data.version is not None and data.version != case.version:
         raise Conflict(
-            f"案件已被他人修改（版本 {case.version}），请刷新后重试 / the case changed: it is at "
-            f"version {case.version}, you sent {data.version}; reload and try again",
+            Msg(f"案件已被他人修改（版本 {case.version}），请刷新后重试", "the case changed: it is at "
+            f"version {case.version}, you sent {data.version}; reload and try again"),
             current_version=case.version,
         )
     assert case.id is not None
@@ -86,11 +87,13 @@ def perform_in(
         mine = lifecycle.allowed_actions(case, actor, pending=pending, now=now, settings=settings)
         never = _never(CaseKind(case.kind)) if CaseKind(case.kind) not in d.kinds else None
         raise Conflict(
-            (f"{never[0]}；" if never else "")
-            + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'} / "
-            + (f"{never[1]}; " if never else "")
-            + f"{action} is not allowed in state {case.state}; allowed now: "
-            f"{', '.join(mine) or 'none'}",
+            Msg(
+                (f"{never[0]}；" if never else "")
+                + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'}",
+                (f"{never[1]}; " if never else "")
+                + f"{action} is not allowed in state {case.state}; allowed now: "
+                f"{', '.join(mine) or 'none'}",
+            ),
             state=case.state,
             allowed_actions=mine,
         )
@@ -129,7 +132,7 @@ def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            "案件已被他人修改，请刷新后重试 / the case changed while you acted; reload and try again"
+            Msg("案件已被他人修改，请刷新后重试", "the case changed while you acted; reload and try again")
         ) from None
     return ctx
 
@@ -149,8 +152,8 @@ def withdraw_letter_case(
     takes `withdraw` by hand (perform refuses it)."""
     if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
         raise Conflict(
-            f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销 / case {case.number} "
-            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            Msg(f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销", f"case {case.number} "
+            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can"),
             state=case.state,
         )
     assert case.id is not None

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
 from closeloop.config import Settings
+from closeloop.text import Msg
 from models.case import Case, CaseRequest
 from models.enums import RequestStatus, RequestType
 
@@ -19,7 +20,7 @@ class Pending:
     suspension: CaseRequest | None = None
 
 
-Precondition = Callable[[Case, "Pending", datetime, Settings], str | None]
+Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
 """Why an action cannot be taken on a case now, apart from state, role and input; None if it can."""
 
 
@@ -92,10 +93,10 @@ def none_pending(kind: RequestType) -> Precondition:
     """A precondition: no request of this kind is pending (one at a time)."""
     zh, en = _NAMES[kind]
 
-    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> str | None:
+    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
         if getattr(pending, kind) is None:
             return None
-        return f"已有待审批的{zh}申请 / {en} request is already pending"
+        return Msg(f"已有待审批的{zh}申请", f"{en} request is already pending")
 
     return why
 
@@ -104,10 +105,10 @@ def one_pending(kind: RequestType) -> Precondition:
     """A precondition: a request of this kind is pending (to be decided)."""
     zh, en = _NAMES[kind]
 
-    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> str | None:
+    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
         if getattr(pending, kind) is not None:
             return None
-        return f"没有待审批的{zh}申请 / there is no pending {en.split()[-1]} request"
+        return Msg(f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request")
 
     return why
 

@@ -28,6 +28,7 @@ from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
 from closeloop.letters import numbering
+from closeloop.text import Msg
 from models.case import ActionInput, Case, CaseCreate, CasePage, CasePublic, location_of
 from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel
 from models.org import Region
@@ -35,17 +36,17 @@ from models.org import Region
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
     if data.kind == CaseKind.letter:
-        raise Invalid("督办件由系统或督办人员签发 / kind must be event or hazard; letters are "
-                      "issued by escalation or by a supervisor")
+        raise Invalid(Msg("督办件由系统或督办人员签发", "kind must be event or hazard; letters are "
+                      "issued by escalation or by a supervisor"))
     grid = session.get(Region, data.grid_code)
     if grid is None or grid.level != RegionLevel.grid:
-        raise Invalid(f"网格 {data.grid_code} 不存在 / grid_code {data.grid_code!r} is not a grid")
+        raise Invalid(Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid"))
     category = leaf_category(session, data.category_code)
     policy.require_filer(actor, data.kind, grid.path)
     if data.kind == CaseKind.hazard and data.grade is None:
-        raise Invalid("隐患必须填写等级 / a hazard needs grade: general or major")
+        raise Invalid(Msg("隐患必须填写等级", "a hazard needs grade: general or major"))
     if data.kind != CaseKind.hazard and data.grade is not None:
-        raise Invalid("只有隐患有等级 / only a hazard has a grade")
+        raise Invalid(Msg("只有隐患有等级", "only a hazard has a grade"))
     street, community = street_and_community(grid.path)
     case = Case(
         number=numbering.next_case_number(session, data.kind, now.astimezone(SHANGHAI).year),
@@ -181,7 +182,7 @@ def list_cases(
     if filters.region_code:
         region = session.get(Region, filters.region_code)
         if region is None:
-            raise Invalid(f"区域 {filters.region_code} 不存在 / region_code does not exist")
+            raise Invalid(Msg(f"区域 {filters.region_code} 不存在", "region_code does not exist"))
         stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
     if filters.overdue is not None:
         late = overdue_clause(now)

@@ -15,6 +15,7 @@ from closeloop.cases.queues import TimeLeft
 from closeloop.cases.service import CaseFilter, Pending
 from closeloop.errors import Forbidden
 from closeloop.org import service as org
+from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import Case, CasePage, CasePublic
 from models.enums import Action, CaseKind, CaseState, RegionLevel, Role
@@ -85,7 +86,7 @@ class FilingForm:
 def require_may_file(actor: Principal) -> None:
     """Whether to offer the form at all; file_case itself enforces who may file what, where."""
     if not policy.may_file(actor):
-        raise Forbidden(f"角色 {actor.role} 不能上报 / role {actor.role} may not file cases")
+        raise Forbidden(Msg(f"角色 {actor.role} 不能上报", f"role {actor.role} may not file cases"))
 
 
 def filing_form(session: Session, *, actor: Principal) -> FilingForm:

@@ -32,6 +32,7 @@ from closeloop.demo import data as D
 from closeloop.demo.walk import CALENDAR, Player
 from closeloop.errors import Conflict
 from closeloop.org import service as org
+from closeloop.text import Msg
 from models.case import Location
 from models.enums import CaseKind, Grade, RegionLevel, Role
 from models.org import CategoryCreate, Region, RegionCreate, UnitCreate
@@ -73,8 +74,8 @@ def _loaded(session: Session) -> bool:
     code, name = D.DISTRICT
     if session.get(Region, code) is not None:
         raise Conflict(
-            f"区域 {code}（{name}）已存在，且不是演示数据 / region {code} exists but was not "
-            "loaded by the demo; load the demo into an empty database"
+            Msg(f"区域 {code}（{name}）已存在，且不是演示数据", f"region {code} exists but was not "
+            "loaded by the demo; load the demo into an empty database")
         )
     return False
 

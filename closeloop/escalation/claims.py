@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
+from closeloop import labels, text
 from closeloop.auth.policy import SYSTEM
-from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import listing
 from closeloop.cases.actions import verifier_roles
 from closeloop.escalation import plan
@@ -26,17 +26,10 @@ from closeloop.escalation.policy import LETTER_LEVELS, Facts
 from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
 from closeloop.letters import service as letters
 from models.case import Case
-from models.enums import LetterType, Role
+from models.enums import EscalationLevel, LetterType, Role
 from models.escalation import EscalationFire
 from models.letter import Letter, LetterItem
 from notifications import outbox
-
-NOTICE_TEXT = {
-    "due_soon": ("临期提醒", "due soon"),
-    "sign_overdue": ("催办：签收超期", "signing overdue"),
-    "verify_overdue": ("核查超期", "verification overdue"),
-    "reply_overdue": ("督办件反馈逾期", "letter reply overdue"),
-}
 
 
 @dataclass
@@ -132,17 +125,19 @@ class UnitRun:
     # --- notifications ---------------------------------------------------------------------
 
     def notice(self, case: Case, f: Facts, level: str, to_head: bool = False) -> None:
-        zh, en = NOTICE_TEXT[level]
+        level = EscalationLevel(level)
+        name = labels.NOTICE_SUBJECT[level]
+        zh, en = name.zh, name.en
         key = f"esc:{case.id}:v{f.deadline_version}:{level}"
-        if f.rework_count and level == "verify_overdue":
+        if f.rework_count and level == EscalationLevel.verify_overdue:
             key += f".{f.rework_count}"
         deadline = {
-            "due_soon": case.due_at,
-            "sign_overdue": case.sign_due_at,
-            "verify_overdue": case.verify_due_at,
-            "reply_overdue": case.due_at,
+            EscalationLevel.due_soon: case.due_at,
+            EscalationLevel.sign_overdue: case.sign_due_at,
+            EscalationLevel.verify_overdue: case.verify_due_at,
+            EscalationLevel.reply_overdue: case.due_at,
         }[level]
-        when = deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if deadline else "—"
+        when = text.local_minute(deadline)
         subject = f"{zh}：{case.number} / {en}: {case.number}"
         body = (
             f"{zh}：{case.number}「{case.title}」，期限 {when}。\n"
@@ -162,13 +157,13 @@ class UnitRun:
             case_id=case.id,
             payload=payload,
         )
-        if level in ("due_soon", "sign_overdue", "reply_overdue") and case.unit_code:
+        if level in EscalationLevel.unit_notice_levels() and case.unit_code:
             outbox.notify_unit(self.session, unit_code=case.unit_code, to_head=to_head, **common)
-        if level == "sign_overdue":
+        if level == EscalationLevel.sign_overdue:
             outbox.notify_region_role(
                 self.session, region_path=case.region_path, roles=(Role.dispatcher,), **common
             )
-        if level == "verify_overdue":
+        if level == EscalationLevel.verify_overdue:
             roles = verifier_roles(case.kind)
             outbox.notify_region_role(
                 self.session, region_path=case.region_path, roles=roles, **common
@@ -197,22 +192,22 @@ class UnitRun:
             plan.claim_row(
                 self.ctx,
                 f[c.id],
-                "warning",
+                EscalationLevel.warning,
                 via_letter=letter.id if letter else None,
                 letter_case_id=letter_case.id,
             )
             for c in eligible
         ]
         won = claim(self.session, wanted)
-        covered = [c for c in eligible if (c.id, "warning") in won]
+        covered = [c for c in eligible if (c.id, EscalationLevel.warning) in won]
         if not covered:
-            self.notice(letter_case, facts_of(letter_case), "reply_overdue", to_head=True)
+            self.notice(letter_case, facts_of(letter_case), EscalationLevel.reply_overdue, to_head=True)
             return
         for case in covered:
             assert case.id is not None
-            self.letter_cases[(unit, "warning")].append(case.id)
-            self.letter_fires[(unit, "warning")].append(won[(case.id, "warning")])
-        self.letter_fires[(unit, "warning")].append(fire_id)
+            self.letter_cases[(unit, EscalationLevel.warning)].append(case.id)
+            self.letter_fires[(unit, EscalationLevel.warning)].append(won[(case.id, EscalationLevel.warning)])
+        self.letter_fires[(unit, EscalationLevel.warning)].append(fire_id)
 
     # --- letters and listing ---------------------------------------------------------------
 
@@ -235,7 +230,7 @@ class UnitRun:
             # The first letter takes every claim (a letter case's own too); later chunks
             # take back their cases' claims.
             self._link(fires, letter.id, None if start == 0 else chunk)
-            if level == "warning":
+            if level == EscalationLevel.warning:
                 self.list_cases([self.cases[i] for i in chunk], letter)
 
     def _link(self, fire_ids: list[int], letter_id: int, case_ids: list[int] | None) -> None:
@@ -250,7 +245,7 @@ class UnitRun:
         """挂牌督办 through cases.listing (the ORM, so the version compare-and-swap applies).
         The rows are locked, so a conflict is not expected; if one comes anyway, each case is
         refreshed and tried once more on its own."""
-        data = {"letter_id": letter.id, "number": letter.number, "level": "warning"}
+        data = {"letter_id": letter.id, "number": letter.number, "level": EscalationLevel.warning}
         todo = [c for c in cases if not c.listed]
         try:
             with self.session.begin_nested():

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 from closeloop.cases.deadlines import is_overdue
 from closeloop.escalation.policy import LETTER_LEVELS, Facts, overdue_working_days
 from closeloop.escalation.sweep import SweepContext
-from models.enums import CaseKind
+from models.enums import CaseKind, EscalationLevel
 from models.letter import MAX_LETTER_CASES
 
-NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", "reply_overdue", "superseded"
+NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", EscalationLevel.reply_overdue, "superseded"
 
 
 def claim_row(ctx: SweepContext, f: Facts, level: str, **data: Any) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def route(row: dict[str, Any], kind: str) -> str:
     if "superseded_by" in row["data"]:
         return SUPERSEDED
     level = base_level(row["level"])
-    if level == "warning" and kind == CaseKind.letter:
+    if level == EscalationLevel.warning and kind == CaseKind.letter:
         return REPLY
     return LETTER if level in LETTER_LEVELS else NOTICE
 

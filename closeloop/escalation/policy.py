@@ -16,12 +16,13 @@ from typing import Any
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.errors import Invalid
-from models.enums import CaseKind, CaseState, Grade
+from closeloop.text import Msg
+from models.enums import CaseKind, CaseState, EscalationLevel, Grade
 
 # In ladder order. Letters rise reminder → supervision → warning.
-LEVELS = ("due_soon", "sign_overdue", "reminder", "supervision", "warning", "verify_overdue")
-LETTER_LEVELS = ("reminder", "supervision", "warning")
-SWITCH_LEVELS = ("sign_overdue", "verify_overdue")  # on or off
+LEVELS = EscalationLevel.ladder()
+LETTER_LEVELS = EscalationLevel.letter_levels()
+SWITCH_LEVELS = EscalationLevel.switch_levels()  # on or off
 MATCH_KEYS = ("kind", "category", "grade")
 MAX_DAYS = 365
 DEFAULT_FILE = "escalation_default.toml"
@@ -221,8 +222,8 @@ def _no_unknown(source: str, where: str, raw: Mapping[str, Any], known: tuple[st
             )
 
 
-def _msg(source: str, zh: str, en: str) -> str:
-    return f"升级策略 {source}：{zh} / escalation policy {source}: {en}"
+def _msg(source: str, zh: str, en: str) -> Msg:
+    return Msg(f"升级策略 {source}：{zh}", f"escalation policy {source}: {en}")
 
 
 # --- the pure rule -------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> 
             if rule.due_soon is not None:
                 left = cal.working_days_between(cal.local_date(now), cal.local_date(facts.due_at))
                 if left <= rule.due_soon:
-                    levels.append("due_soon")
+                    levels.append(EscalationLevel.due_soon)
         else:
             late = overdue_working_days(facts.due_at, cal, now)
             levels += [lv for lv, days in rule.letter_thresholds if late >= days]
@@ -279,20 +280,20 @@ def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> 
         and facts.sign_due_at is not None
         and now > facts.sign_due_at
     ):
-        levels.append("sign_overdue")
+        levels.append(EscalationLevel.sign_overdue)
     if (
         rule.verify_overdue
         and facts.state == CaseState.verifying
         and facts.verify_due_at is not None
         and now > facts.verify_due_at
     ):
-        levels.append("verify_overdue")
+        levels.append(EscalationLevel.verify_overdue)
     return sorted(levels, key=LEVELS.index)
 
 
 def claim_level(level: str, facts: Facts) -> str:
     """The level as claimed: a verification round is per submission, and rework (a rejected
     verification) does not move the deadline version, so the round number joins the key."""
-    if level == "verify_overdue" and facts.rework_count:
+    if level == EscalationLevel.verify_overdue and facts.rework_count:
         return f"verify_overdue.{facts.rework_count}"
     return level

@@ -22,6 +22,7 @@ from closeloop.escalation.sweep import (
     sweep,
 )
 from models.case import Case
+from models.enums import EscalationLevel
 from models.letter import Letter, LetterItem
 
 
@@ -49,7 +50,7 @@ def preview(session: Session, ctx: SweepContext, *, region_path: str | None = No
                 letter_cases[(unit, plan.base_level(row["level"]))].append(row["case_id"])
             elif what == plan.REPLY:
                 replies.append((row["case_id"], would[-1]))
-        warned = set(letter_cases[(unit, "warning")])
+        warned = set(letter_cases[(unit, EscalationLevel.warning)])
         for letter_case_id, reply in replies:
             targets = _reply_targets(session, ctx, unit, letter_case_id, warned)
             reply["notice_to_head"] = not targets
@@ -59,10 +60,10 @@ def preview(session: Session, ctx: SweepContext, *, region_path: str | None = No
             for case in targets:
                 assert case.id is not None
                 warned.add(case.id)
-                letter_cases[(unit, "warning")].append(case.id)
+                letter_cases[(unit, EscalationLevel.warning)].append(case.id)
                 would.append(
                     _fire(
-                        plan.claim_row(ctx, facts_of(case), "warning"),
+                        plan.claim_row(ctx, facts_of(case), EscalationLevel.warning),
                         plan.LETTER,
                         via_letter_case=letter_case_id,
                     )
@@ -72,7 +73,7 @@ def preview(session: Session, ctx: SweepContext, *, region_path: str | None = No
     for unit, level, _start, chunk in plan.letter_chunks(letter_cases):
         counts.letters[level] += 1
         to_issue.append({"unit_code": unit, "type": level, "case_ids": chunk})
-        if level == "warning":
+        if level == EscalationLevel.warning:
             listed.update(chunk)
     counts.listed = len(listed) - sum(_read(session, sorted(listed), Case.listed).values())
     numbers = _read(session, sorted({w["case_id"] for w in would} | listed), Case.number)
@@ -102,7 +103,7 @@ def _reply_targets(
     covered = session.exec(select(Case).where(col(Case.id).in_(ids))).all()
     targets: list[Case] = plan.reply_targets(ctx, unit, covered)  # type: ignore[assignment]
     fired = fired_levels(session, [facts_of(c) for c in targets])
-    return [c for c in targets if c.id not in warned and "warning" not in fired.get(c.id or 0, ())]
+    return [c for c in targets if c.id not in warned and EscalationLevel.warning not in fired.get(c.id or 0, ())]
 
 
 def _read(session: Session, ids: list[int], column: Any) -> dict[int, Any]:

@@ -24,7 +24,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from closeloop.calendar.days import SHANGHAI
 from closeloop.cases.deadlines import load_calendar
 from closeloop.config import Settings, get_settings
 from closeloop.errors import DomainError, Invalid
@@ -32,13 +31,14 @@ from closeloop.escalation import preview as escalation_preview
 from closeloop.escalation.claims import Counts, UnitRun
 from closeloop.escalation.policy import Policy, load_policy
 from closeloop.escalation.sweep import SweepContext, by_unit, load_classes, sweep
+from closeloop.text import Msg, local_minute
 
 
 def _context(
     session: Session, *, now: datetime, policy: Policy | None, settings: Settings | None
 ) -> SweepContext:
     if now.tzinfo is None:
-        raise Invalid("now 必须带时区 / now must be timezone-aware")
+        raise Invalid(Msg("now 必须带时区", "now must be timezone-aware"))
     settings = settings or get_settings()
     if policy is None:
         policy = load_policy(settings.escalation_policy or None)
@@ -64,15 +64,13 @@ def check_now(
     if now <= real_now + timedelta(minutes=skew):
         return
 
-    def fmt(at: datetime) -> str:
-        return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    fmt = local_minute
 
     raise Invalid(
-        f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
-        "发函；如需预览请使用试运行（dry run） / "
-        f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
+        Msg(f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
+        "发函；如需预览请使用试运行（dry run）", f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
         f"{skew} minutes of clock skew allowed): escalation cannot issue letters dated in the "
-        "future; use a dry run to see what would fire then"
+        "future; use a dry run to see what would fire then")
     )
 
 
@@ -183,12 +181,12 @@ class EscalationIncomplete(DomainError):
             if outage
             else ("部分单位处理出错", "some units failed")
         )
-        detail = (
+        detail = Msg(
             f"升级督办运行中途停止：{why_zh}。此前完成的单位已保存（{done_zh}）；"
-            f"未完成的单位：{'、'.join(left)}。再次运行即可补全，已完成的不会重复。 / "
+            f"未完成的单位：{'、'.join(left)}。再次运行即可补全，已完成的不会重复。",
             f"The escalation run stopped part-way: {why_en}. The units finished before were "
             f"saved ({done_en}); not done: {', '.join(left)}. Running it again completes it; "
-            "nothing already done is repeated."
+            "nothing already done is repeated.",
         )
         super().__init__(detail, summary=summary, units_not_done=left)
 

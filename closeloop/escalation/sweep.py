@@ -25,7 +25,7 @@ from closeloop.escalation.policy import (
     due_levels,
 )
 from models.case import Case
-from models.enums import CaseState
+from models.enums import CaseState, EscalationLevel
 from models.escalation import EscalationFire
 from models.org import Category
 
@@ -134,12 +134,12 @@ def candidate_filter(now: datetime, window_end: datetime) -> Any:
         else_=literal("verify_overdue.") + cast(col(Case.rework_count), String),
     )
     return or_(
-        # Rectification: near or past the deadline; "warning" is the ladder's last rung.
-        and_(col(Case.state).in_(running), col(Case.due_at) <= window_end, ~_fired("warning")),
+        # Rectification: near or past the deadline; EscalationLevel.warning is the ladder's last rung.
+        and_(col(Case.state).in_(running), col(Case.due_at) <= window_end, ~_fired(EscalationLevel.warning)),
         and_(
             col(Case.state) == CaseState.dispatched,
             col(Case.sign_due_at) < now,
-            ~_fired("sign_overdue"),
+            ~_fired(EscalationLevel.sign_overdue),
         ),
         and_(
             col(Case.state) == CaseState.verifying,

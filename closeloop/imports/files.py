@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import IO
 
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 
 Cell = str | datetime | date | None
 
@@ -38,10 +39,10 @@ def read_rows(
         return _xlsx_rows(source)
     if name.endswith(".xls"):
         raise Invalid(
-            "不支持旧版 XLS 文件 / .xls (Excel 97–2003) is not supported: save as XLSX or CSV"
+            Msg("不支持旧版 XLS 文件", ".xls (Excel 97–2003) is not supported: save as XLSX or CSV")
         )
     raise Invalid(
-        f"不支持的文件类型 / cannot import {filename!r}: the ledger must be a .csv or .xlsx file"
+        Msg("不支持的文件类型", f"cannot import {filename!r}: the ledger must be a .csv or .xlsx file")
     )
 
 
@@ -68,12 +69,12 @@ def _csv_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int,
                     yield row, record
         except UnicodeDecodeError:
             raise Invalid(
-                f"第 {row + 1} 行不是 UTF-8 编码 / row {row + 1} is not UTF-8 text: save the file "
-                "as “CSV UTF-8” or as XLSX"
+                Msg(f"第 {row + 1} 行不是 UTF-8 编码", f"row {row + 1} is not UTF-8 text: save the file "
+                "as “CSV UTF-8” or as XLSX")
             ) from None
         except csv.Error as exc:
             raise Invalid(
-                f"CSV 格式错误（第 {row + 1} 行）/ CSV error at row {row + 1}: {exc}"
+                Msg(f"CSV 格式错误（第 {row + 1} 行）", f"CSV error at row {row + 1}: {exc}")
             ) from None
 
 
@@ -90,15 +91,15 @@ def _utf8_lines(raw: IO[bytes]) -> Iterator[str]:
 def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, dict[str, Cell]]]:
     from openpyxl import load_workbook
 
-    unreadable = "无法读取 XLSX 文件 / the file could not be read as XLSX"
+    unreadable = Msg("无法读取 XLSX 文件", "the file could not be read as XLSX")
     with _binary(source) as raw:
         try:
             book = load_workbook(raw, read_only=True, data_only=True)
         except Exception as exc:
-            raise Invalid(f"{unreadable} ({type(exc).__name__})") from None
+            raise Invalid(Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__})")) from None
         try:
             if not book.worksheets:
-                raise Invalid(f"{unreadable}: it has no worksheet")
+                raise Invalid(Msg(unreadable.zh, f"{unreadable.en}: it has no worksheet"))
             sheet = book.worksheets[0]
             sheet.reset_dimensions()  # do not trust the stored size: read what is there
             rows = sheet.iter_rows(values_only=True)
@@ -110,7 +111,7 @@ def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int
         except Invalid:
             raise
         except Exception as exc:
-            raise Invalid(f"{unreadable} ({type(exc).__name__}: {exc})") from None
+            raise Invalid(Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__}: {exc})")) from None
         finally:
             book.close()
 
@@ -126,17 +127,17 @@ def _xlsx_cell(value: object) -> Cell:
 def _columns(header: Iterable[object] | None) -> list[str | None]:
     """Each position's column name (None for a column we ignore); refuses a bad header row."""
     if header is None:
-        raise Invalid("文件是空的 / the file is empty: its first row must be the header")
+        raise Invalid(Msg("文件是空的", "the file is empty: its first row must be the header"))
     names = [str(h).strip().lstrip("\ufeff").lower() if h is not None else "" for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise Invalid(
-            f"缺少必需的列：{', '.join(missing)} / the header row lacks the required columns "
-            f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}"
+            Msg(f"缺少必需的列：{', '.join(missing)}", "the header row lacks the required columns "
+            f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}")
         )
     twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
     if twice:
-        raise Invalid(f"列重复：{', '.join(twice)} / columns appear twice: {', '.join(twice)}")
+        raise Invalid(Msg(f"列重复：{', '.join(twice)}", f"columns appear twice: {', '.join(twice)}"))
     return [n if n in COLUMNS else None for n in names]
 
 

@@ -11,6 +11,7 @@ from closeloop.auth.policy import Principal
 from closeloop.cases.service import jurisdiction
 from closeloop.errors import Forbidden, NotFound
 from closeloop.letters.wording import TYPE_NAME, cn_date
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import LetterType, Role
 from models.letter import Letter, LetterItem, LetterPublic
@@ -121,12 +122,12 @@ def _items(session: Session, letter_ids: list[int]) -> dict[int, list[int]]:
 def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:
     letter = session.get(Letter, letter_id)
     if letter is None:
-        raise NotFound(f"函件 {letter_id} 不存在 / letter {letter_id} does not exist")
+        raise NotFound(Msg(f"函件 {letter_id} 不存在", f"letter {letter_id} does not exist"))
     visible = session.exec(_jurisdiction(select(Letter.id), actor).where(Letter.id == letter_id))
     if visible.first() is None:
         raise Forbidden(
-            f"函件 {letter.number} 不在您的管辖范围内 / letter {letter.number} is outside your "
-            "jurisdiction"
+            Msg(f"函件 {letter.number} 不在您的管辖范围内", f"letter {letter.number} is outside your "
+            "jurisdiction")
         )
     return letter
 
@@ -140,7 +141,7 @@ def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
     if actor.role == Role.handler:
         return stmt.where(Letter.unit_code == (actor.unit_code or "\x00"))
     if actor.role == Role.reporter:
-        raise Forbidden("网格员不能查看函件 / reporters may not read letters")
+        raise Forbidden(Msg("网格员不能查看函件", "reporters may not read letters"))
     own = jurisdiction(select(Case.id), actor)
     covered = jurisdiction(
         select(LetterItem.letter_id).join(Case, col(Case.id) == LetterItem.case_id), actor

@@ -11,8 +11,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, col, select
 
+from closeloop import text
 from closeloop.auth.policy import Principal
-from closeloop.calendar.days import SHANGHAI, WorkCalendar
+from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
 from closeloop.letters.wording import TYPE_NAME, Wording, cn_date, word
 from models.case import Case
@@ -116,7 +117,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _day(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).date().isoformat() if value else "—"
+    return text.local_day(value)
 
 
 @lru_cache(maxsize=1)

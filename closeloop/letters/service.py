@@ -25,7 +25,7 @@ from closeloop.letters.draft import MAX_CASES, NEEDS_REPLY, Draft, draft, may_is
 from closeloop.letters.reads import get_letter, letter_public, list_letters
 from closeloop.letters.render import PENDING_NUMBER, Wording, render_content, snapshot, word
 from closeloop.letters.withdraw import withdraw_letter
-from models.enums import LetterType
+from models.enums import EscalationLevel, LetterType
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -194,7 +194,7 @@ def issue_letter(
         # a supervisor's hand-issued warning does it here, so the letter's words hold true.
         if letter_type == LetterType.warning and actor is not None:
             listing.list_for_supervision(
-                session, case, actor=by, now=now, data={**marker, "level": "warning"}
+                session, case, actor=by, now=now, data={**marker, "level": EscalationLevel.warning}
             )
     outbox.notify_unit(
         session,

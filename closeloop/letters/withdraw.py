@@ -18,8 +18,9 @@ from closeloop.cases import service as cases
 from closeloop.errors import Conflict, Invalid
 from closeloop.letters.reads import get_letter
 from closeloop.letters.wording import TYPE_NAME, cn_date
+from closeloop.text import Msg
 from models.case import Case
-from models.enums import CaseState, LetterType, Role
+from models.enums import CaseState, EscalationLevel, LetterType, Role
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -31,7 +32,7 @@ def withdraw_letter(
     letter = get_letter(session, actor=actor, letter_id=letter_id)  # 404, jurisdiction 403
     why = (reason or "").strip()
     if not why:
-        raise Invalid("作废函件须填写原因 / withdrawing a letter needs a reason")
+        raise Invalid(Msg("作废函件须填写原因", "withdrawing a letter needs a reason"))
     # Lock the letter: of two supervisors withdrawing at once, the second sees the first's mark.
     locked = session.exec(
         select(Letter)
@@ -41,8 +42,8 @@ def withdraw_letter(
     ).one()
     if locked.withdrawn_at is not None:
         raise Conflict(
-            f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废 / letter "
-            f"{letter.number} is already withdrawn"
+            Msg(f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废", "letter "
+            f"{letter.number} is already withdrawn")
         )
     letter = locked
     letter.withdrawn_at = now
@@ -134,5 +135,5 @@ def _unlist(
             actor=actor,
             now=now,
             note=f"警示函作废，撤销挂牌督办：{why}",
-            data={"letter_id": letter.id, "number": letter.number, "level": "warning"},
+            data={"letter_id": letter.id, "number": letter.number, "level": EscalationLevel.warning},
         )

@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from closeloop.calendar.days import SHANGHAI
+from closeloop import labels
+from closeloop.text import cn_date
 from models.case import Case
 from models.enums import CaseKind, LetterType
 from models.org import Unit
 
-TYPE_NAME = {
-    LetterType.reminder: "提醒函",
-    LetterType.supervision: "督办函",
-    LetterType.warning: "警示函",
-}
-KIND_NOUN = {CaseKind.hazard: "隐患", CaseKind.event: "事件", CaseKind.letter: "督办事项"}
+TYPE_NAME = labels.DOC_LETTER_TYPE
+KIND_NOUN = labels.LETTER_NOUN
 MAX_NAMED = 5  # earlier letters named in the body; the table names every one
 
 
@@ -35,12 +32,6 @@ class Wording:
     body: list[str]
     requirement: str
     notice: str  # the outbox message
-
-
-def cn_date(at: datetime) -> str:
-    """2025年10月16日 (Shanghai date, Arabic numerals as GB/T 9704 asks)."""
-    day = at.astimezone(SHANGHAI).date()
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def self_name(issuer_name: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.cases.deadlines import load_calendar
@@ -32,16 +33,8 @@ TREND_PERIODS = 5  # previous periods shown beside the current one
 LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
 XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
 LETTER_CAP = 100
-KIND_NAME = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
-STATE_NAME = {
-    CaseState.reported: "待派遣",
-    CaseState.dispatched: "待签收",
-    CaseState.rectifying: "整改中",
-    CaseState.suspended: "已挂起",
-    CaseState.verifying: "待核查",
-    CaseState.closed: "已办结",
-    CaseState.cancelled: "不予立案",
-}
+KIND_NAME = labels.DOC_KIND
+STATE_NAME = labels.DOC_STATE
 
 
 @dataclass

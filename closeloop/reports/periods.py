@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from closeloop.errors import Invalid
+from closeloop.text import Msg
 from models.types import SHANGHAI
 
 CADENCES = ("weekly", "monthly", "quarterly", "yearly")
@@ -57,8 +58,8 @@ class Period:
 def check_cadence(cadence: str) -> str:
     if cadence not in CADENCES:
         raise Invalid(
-            f"报告周期类型无效：{cadence!r}，可选 weekly（周报）、monthly（月报）、quarterly（季报）、"
-            f"yearly（年报） / invalid cadence {cadence!r}: use weekly, monthly, quarterly or yearly"
+            Msg(f"报告周期类型无效：{cadence!r}，可选 weekly（周报）、monthly（月报）、quarterly（季报）、"
+            "yearly（年报）", f"invalid cadence {cadence!r}: use weekly, monthly, quarterly or yearly")
         )
     return cadence
 
@@ -68,8 +69,7 @@ def parse(cadence: str, text: str) -> Period:
     check_cadence(cadence)
     match = _PATTERN[cadence].match((text or "").strip())
     bad = Invalid(
-        f"报告期无效：{text!r}，{CADENCE_NAME[cadence]}的报告期应写作 {EXAMPLE[cadence]} / "
-        f"invalid {cadence} period {text!r}: expected the form {EXAMPLE[cadence]}"
+        Msg(f"报告期无效：{text!r}，{CADENCE_NAME[cadence]}的报告期应写作 {EXAMPLE[cadence]}", f"invalid {cadence} period {text!r}: expected the form {EXAMPLE[cadence]}")
     )
     if match is None:
         raise bad

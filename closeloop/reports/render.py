@@ -2,7 +2,6 @@
 StrictUndefined, autoescaped). Every rate goes through charts.percent ("97.93%", None → "—")."""
 
 import re
-from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +9,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
+from closeloop.text import cn_date, cn_time, moment
 from models.metrics import GroupMetrics, Metrics
-from models.types import SHANGHAI
 
 if TYPE_CHECKING:
     from closeloop.reports.content import Content
@@ -66,28 +65,6 @@ def rank_label(group: GroupMetrics) -> str:
     if group.rank is None:
         return DASH
     return f"{group.rank}（并列）" if group.tied else str(group.rank)
-
-
-def cn_date(day: date | datetime | None) -> str:
-    if day is None:
-        return DASH
-    if isinstance(day, datetime):
-        day = day.astimezone(SHANGHAI).date()
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_time(at: datetime) -> str:
-    local = at.astimezone(SHANGHAI)
-    return f"{cn_date(local)} {local:%H:%M}"
-
-
-def moment(at: datetime) -> str:
-    """A report time as documents state it, in Shanghai time: the midnight that ends a day is
-    that day's 24时 (2026年10月31日24时), any other time is given to the minute."""
-    local = at.astimezone(SHANGHAI)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return f"{cn_date(local.date() - timedelta(days=1))}24时"
-    return cn_time(local)
 
 
 def definitions(content: "Content") -> list[str]:

@@ -33,7 +33,8 @@ from closeloop.reports.charts import percent
 from closeloop.reports.content import gather
 from closeloop.reports.render import html_to_pdf, render_html
 from closeloop.reports.xlsx import render_xlsx
-from models.enums import Channel, RegionLevel, Role
+from closeloop.text import Msg
+from models.enums import Channel, RegionLevel, ReportStatus, Role
 from models.org import CODE_PATTERN, Region
 from models.report import FILE_KINDS, Report, ReportPublic
 from notifications import outbox
@@ -67,16 +68,16 @@ def resolve_region(session: Session, *, actor: Principal, region_code: str | Non
         roots = list(session.exec(select(Region).where(col(Region.parent_code).is_(None))))
         if len(roots) != 1:
             raise Invalid(
-                "请指定报告的区域 region_code / name the report's region (region_code): "
-                f"there are {len(roots)} top-level regions"
+                Msg("请指定报告的区域 region_code", "name the report's region (region_code): "
+                f"there are {len(roots)} top-level regions")
             )
         return roots[0]
     region = session.get(Region, code) if re.fullmatch(CODE_PATTERN, code) else None
     if region is None:
-        raise Invalid(f"区域 {code} 不存在 / region {code!r} does not exist")
+        raise Invalid(Msg(f"区域 {code} 不存在", f"region {code!r} does not exist"))
     if actor.role != Role.admin and not in_region(actor, region.path):
-        raise Forbidden(f"区域 {region.name} 不在您的管辖范围内 / region {code} is outside your "
-                        "jurisdiction")  # fmt: skip
+        raise Forbidden(Msg(f"区域 {region.name} 不在您的管辖范围内", f"region {code} is outside your "
+                        "jurisdiction"))  # fmt: skip
     return region
 
 
@@ -127,7 +128,7 @@ def _make(
         as_of=at,
         generated_at=now,
         generated_by=actor.id,
-        status="generating",
+        status=ReportStatus.generating,
         scheduled_key=f"{p.cadence}:{p.key}:{region.code}" if scheduled else None,
         title="",
     )
@@ -160,7 +161,7 @@ def _make(
         "bulletin_title": bulletin_title(content),
         "total": content.total.model_dump(mode="json"),
     }
-    report.status = "ready"
+    report.status = ReportStatus.ready
     session.add(report)
     session.flush()
     _notify(session, report, region, now=now, settings=settings)
@@ -174,14 +175,14 @@ def report_time(p: periods.Period, *, now: datetime, as_of: datetime | None) -> 
     if as_of is None:
         return min(p.end_at, now)
     if as_of.tzinfo is None:
-        raise Invalid("统计时点需要时区 / as_of needs a time zone offset")
+        raise Invalid(Msg("统计时点需要时区", "as_of needs a time zone offset"))
     if as_of > now:
         raise Invalid(
-            "统计时点不能晚于生成时间 / as_of must not be later than the generation time: the "
-            "figures of a moment still to come are not known yet"
+            Msg("统计时点不能晚于生成时间", "as_of must not be later than the generation time: the "
+            "figures of a moment still to come are not known yet")
         )
     if as_of < p.start_at:
-        raise Invalid("统计时点早于报告期开始 / as_of is before the period starts")
+        raise Invalid(Msg("统计时点早于报告期开始", "as_of is before the period starts"))
     return as_of
 
 
@@ -241,7 +242,7 @@ def _visible(stmt: Any, actor: Principal) -> Any:
 def list_reports(
     session: Session, *, actor: Principal, cadence: str | None = None, limit: int = 200
 ) -> list[Report]:
-    stmt = _visible(select(Report), actor).where(Report.status == "ready")
+    stmt = _visible(select(Report), actor).where(Report.status == ReportStatus.ready)
     if cadence:
         stmt = stmt.where(Report.cadence == periods.check_cadence(cadence))
     order = (col(Report.generated_at).desc(), col(Report.id).desc())
@@ -251,14 +252,14 @@ def list_reports(
 def get_report(session: Session, *, actor: Principal, report_id: int) -> Report:
     require_role(actor, *READERS)
     report = session.get(Report, report_id)
-    if report is None or report.status != "ready":
-        raise NotFound(f"报告 {report_id} 不存在 / report {report_id} does not exist")
+    if report is None or report.status != ReportStatus.ready:
+        raise NotFound(Msg(f"报告 {report_id} 不存在", f"report {report_id} does not exist"))
     if (
         session.exec(_visible(select(Report.id), actor).where(Report.id == report_id)).first()
         is None
     ):
-        raise Forbidden(f"报告 {report_id} 不在您的管辖范围内 / report {report_id} is outside "
-                        "your jurisdiction")  # fmt: skip
+        raise Forbidden(Msg(f"报告 {report_id} 不在您的管辖范围内", f"report {report_id} is outside "
+                        "your jurisdiction"))  # fmt: skip
     return report
 
 
@@ -270,10 +271,10 @@ def open_file(
     settings = settings or get_settings()
     report = get_report(session, actor=actor, report_id=report_id)
     if kind not in FILES or kind not in report.files:
-        raise NotFound(f"报告没有 {kind} 文件 / report {report_id} has no {kind} file")
+        raise NotFound(Msg(f"报告没有 {kind} 文件", f"report {report_id} has no {kind} file"))
     path = report_dir(settings, report_id) / FILES[kind][0]
     if not path.exists():
-        raise NotFound(f"报告文件丢失 / the stored {kind} file of report {report_id} is missing")
+        raise NotFound(Msg("报告文件丢失", f"the stored {kind} file of report {report_id} is missing"))
     return report, path, FILES[kind][1]
 
 

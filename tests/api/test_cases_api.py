@@ -211,3 +211,13 @@ def test_nul_characters_are_refused_not_a_500(client, auth):
     assert r.status_code in (201, 422), r.text
     if r.status_code == 422:
         assert client.get("/api/v1/cases", headers=auth("disp")).json()["total"] == 0
+
+
+def test_a_refusal_names_the_case_once_per_language(client, auth):
+    mine = _file(client, auth("rep1")).json()
+    r = client.get(f"/api/v1/cases/{mine['id']}", headers=auth("h_sw"))
+    assert r.status_code == 403
+    n = mine["number"]
+    assert r.json()["detail"] == (
+        f"案件 {n}不在您的管辖范围内 / case {n} is outside your jurisdiction"
+    )

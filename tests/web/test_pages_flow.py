@@ -160,6 +160,20 @@ def test_a_handler_cannot_open_another_units_case(web, session, org):
                data={"csrf_token": csrf_of(c.get("/inbox").text)})
     assert r.status_code == 403
     assert _cases(session)[0].state == "dispatched"
+
+
+def test_the_refusal_names_the_case_once_in_the_readers_language(web, session, org):
+    case = case_in(session, org, "dispatched")  # dispatched to ZJ
+    session.commit()
+    c = web("h_sw")
+    page = c.get(f"/cases/{case.id}").text
+    assert f"案件 {case.number}不在您的管辖范围内" in page
+    assert " / " not in page.split(f"案件 {case.number}", 1)[1].split("<", 1)[0]
+    assert f"case {case.number}" not in page
+    c.get(f"/lang?to=en&next=/cases/{case.id}")
+    page = c.get(f"/cases/{case.id}").text
+    assert f"case {case.number} is outside your jurisdiction" in page
+    assert f"案件 {case.number}" not in page
     assert case.number not in c.get("/inbox").text
     assert web("rep3").get(f"/cases/{case.id}").status_code == 403
     assert c.get("/cases/999999").status_code == 404

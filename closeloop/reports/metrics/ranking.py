@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
 from closeloop.reports.metrics.sql import rounded
+from closeloop.text import Msg
 from models.metrics import GroupMetrics, Metrics, Ranking
 
 BEHIND_MAX = 3  # at most this many groups are named as behind (建议约谈)
@@ -61,20 +62,20 @@ def parse_weights(text: str | None) -> dict[str, float]:
         if not sep or name not in DEFAULT_WEIGHTS:
             names = ", ".join(DEFAULT_WEIGHTS)
             raise Invalid(
-                f"权重格式错误：{part.strip()!r} / weights must be name=number pairs separated "
-                f"by commas; names: {names}"
+                Msg(f"权重格式错误：{part.strip()!r}", "weights must be name=number pairs separated "
+                f"by commas; names: {names}")
             )
         try:
             value = float(raw)
         except ValueError:
             raise Invalid(
-                f"权重 {name} 不是数字 / weight {name} is not a number: {raw!r}"
+                Msg(f"权重 {name} 不是数字", f"weight {name} is not a number: {raw!r}")
             ) from None
         if not 0 <= value <= 1000:
-            raise Invalid(f"权重 {name} 应在 0–1000 之间 / weight {name} must be within 0–1000")
+            raise Invalid(Msg(f"权重 {name} 应在 0–1000 之间", f"weight {name} must be within 0–1000"))
         weights[name] = value
     if sum(weights.values()) <= 0:
-        raise Invalid("权重之和必须大于 0 / the weights must not all be zero")
+        raise Invalid(Msg("权重之和必须大于 0", "the weights must not all be zero"))
     return weights
 
 

@@ -28,11 +28,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.cases.deadlines import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.reports.metrics import queries, ranking
 from closeloop.reports.metrics.sql import ratio, rounded
+from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
 from models.metrics import GroupMetrics, LetterCounts, Metrics, MetricsReport
 from models.org import Category, Region, Unit
@@ -41,7 +43,7 @@ from models.types import SHANGHAI
 GROUP_BY = ("unit", "street", "community", "grid", "category", "kind")
 DEFAULT_KINDS = (CaseKind.event.value, CaseKind.hazard.value)
 MAX_DAYS = 3700  # a period of at most about ten years
-KIND_NAMES = {"event": "网格事件", "hazard": "安全隐患", "letter": "督办件"}
+KIND_NAMES = labels.METRIC_KIND
 # The group of cases without that key, named in Chinese only: these names appear in reports and
 # the XLSX, and the API shows the same names as the documents (like region and unit names).
 NO_KEY_NAMES = {
@@ -68,12 +70,12 @@ def compute(
     weights: dict[str, float] | None = None,
 ) -> MetricsReport:
     if actor.role == Role.reporter:
-        raise Forbidden("统计报表需要受理、处置、督办或管理员角色 / metrics need the dispatcher, "
-                        "handler, supervisor or admin role")
+        raise Forbidden(Msg("统计报表需要受理、处置、督办或管理员角色", "metrics need the dispatcher, "
+                        "handler, supervisor or admin role"))
     scope = _scope(session, actor, date_from, date_to, now, kind, region_code, as_of)
     if group_by is not None and group_by not in GROUP_BY:
         raise Invalid(
-            f"group_by 无效：{group_by!r} / group_by must be one of {', '.join(GROUP_BY)}"
+            Msg(f"group_by 无效：{group_by!r}", f"group_by must be one of {', '.join(GROUP_BY)}")
         )
     weights = weights or ranking.parse_weights(None)
     min_accepted, behind_score = ranking.limits()
@@ -127,7 +129,7 @@ def backlog_list(
     overdue_open and listed for the same arguments: how many, and the first `limit` by deadline,
     each as (Case, state, due_at, dispatched_at, unit_code, listed) at the report time."""
     if which not in ("overdue", "listed"):
-        raise Invalid(f"which 无效：{which!r} / which must be overdue or listed")
+        raise Invalid(Msg(f"which 无效：{which!r}", "which must be overdue or listed"))
     scope = _scope(session, actor, date_from, date_to, now, None, region_code, as_of)
     return queries.backlog_cases(session, scope, which=which, limit=limit)
 
@@ -149,32 +151,32 @@ def _scope(
     as_of: datetime | None,
 ) -> queries.Scope:
     if date_to < date_from:
-        raise Invalid(f"结束日期 {date_to} 早于开始日期 {date_from} / 'to' is before 'from'")
+        raise Invalid(Msg(f"结束日期 {date_to} 早于开始日期 {date_from}", "'to' is before 'from'"))
     if (date_to - date_from).days > MAX_DAYS:
-        raise Invalid(f"统计区间最长 {MAX_DAYS} 天 / a period may span at most {MAX_DAYS} days")
+        raise Invalid(Msg(f"统计区间最长 {MAX_DAYS} 天", f"a period may span at most {MAX_DAYS} days"))
     if kind is not None and kind not in tuple(CaseKind):
         allowed = ", ".join(CaseKind)
-        raise Invalid(f"kind 无效：{kind!r} / kind must be one of {allowed}")
+        raise Invalid(Msg(f"kind 无效：{kind!r}", f"kind must be one of {allowed}"))
     start, end = period_bounds(date_from, date_to)
     as_of = as_of or now
     if as_of.tzinfo is None:
-        raise Invalid("as_of 需要时区 / as_of needs a time zone offset")
+        raise Invalid(Msg("as_of 需要时区", "as_of needs a time zone offset"))
     if as_of > now:
         raise Invalid(
-            "统计时点晚于当前时间 / as_of is later than now: the figures of a moment still to come "
-            "are not known yet"
+            Msg("统计时点晚于当前时间", "as_of is later than now: the figures of a moment still to come "
+            "are not known yet")
         )
     if as_of < start:
-        raise Invalid("统计时点早于统计区间开始 / as_of is before the period starts")
+        raise Invalid(Msg("统计时点早于统计区间开始", "as_of is before the period starts"))
     path = None
     if region_code:
         region = session.get(Region, region_code)
         if region is None:
-            raise Invalid(f"区域 {region_code} 不存在 / region_code {region_code!r} does not exist")
+            raise Invalid(Msg(f"区域 {region_code} 不存在", f"region_code {region_code!r} does not exist"))
         if actor.role not in (Role.admin, Role.handler) and not region.path.startswith(
             actor.region_path or "\x00"
         ):
-            raise Forbidden("该区域不在您的管辖范围内 / that region is outside your jurisdiction")
+            raise Forbidden(Msg("该区域不在您的管辖范围内", "that region is outside your jurisdiction"))
         path = region.path
     kinds: tuple[str, ...] = (kind,) if kind else DEFAULT_KINDS
     return queries.Scope(actor, kinds, path, start, end, as_of)

@@ -1,0 +1,129 @@
+"""The names people read for the system's values, in one place.
+
+Pages and notices name states, actions, roles and kinds in the reader's language (`STATE`,
+`ACTION`, ...); documents (reports, 通报, letters) are read in Chinese and use the wording of
+official documents, which differs on purpose for a few values (`DOC_STATE`: a reported case is
+待派遣 in a report, 待受理 on a page). The page dictionary (api/web/i18n.py) takes its
+`state.*`, `act.*`, `role.*`, ... entries from here.
+"""
+
+from closeloop.text import Msg
+from models.enums import (
+    Action,
+    CaseKind,
+    CaseState,
+    EscalationLevel,
+    Grade,
+    LetterType,
+    RequestType,
+    Role,
+)
+
+ROLE: dict[Role, Msg] = {
+    Role.reporter: Msg("网格员", "Grid worker"),
+    Role.dispatcher: Msg("受理派遣", "Dispatcher"),
+    Role.handler: Msg("处置单位", "Department"),
+    Role.supervisor: Msg("督办", "Supervisor"),
+    Role.admin: Msg("管理员", "Administrator"),
+}
+
+STATE: dict[CaseState, Msg] = {
+    CaseState.reported: Msg("待受理", "Reported"),
+    CaseState.dispatched: Msg("待签收", "Dispatched"),
+    CaseState.rectifying: Msg("整改中", "Rectifying"),
+    CaseState.suspended: Msg("已挂起", "Suspended"),
+    CaseState.verifying: Msg("待核查", "Verifying"),
+    CaseState.closed: Msg("已办结", "Closed"),
+    CaseState.cancelled: Msg("已撤销", "Cancelled"),
+}
+
+KIND: dict[CaseKind, Msg] = {
+    CaseKind.event: Msg("网格事件", "Event"),
+    CaseKind.hazard: Msg("隐患", "Hazard"),
+    CaseKind.letter: Msg("督办件", "Letter"),
+}
+
+GRADE: dict[Grade, Msg] = {
+    Grade.general: Msg("一般隐患", "General"),
+    Grade.major: Msg("重大事故隐患", "Major"),
+}
+
+LETTER_TYPE: dict[LetterType, Msg] = {
+    LetterType.reminder: Msg("提醒函", "Reminder"),
+    LetterType.supervision: Msg("督办函", "Supervision letter"),
+    LetterType.warning: Msg("警示函", "Warning letter"),
+}
+
+REQUEST_TYPE: dict[RequestType, Msg] = {
+    RequestType.extension: Msg("延期申请", "Extension request"),
+    RequestType.suspension: Msg("挂起申请", "Suspension request"),
+}
+
+# What a history entry or a button says; the entries after the case actions are written by the
+# system (filing, import, letters, listing) and appear in the timeline only.
+ACTION: dict[str, Msg] = {
+    Action.dispatch: Msg("派遣", "Dispatch"),
+    Action.cancel: Msg("不予立案", "Cancel"),
+    Action.merge: Msg("合并", "Merge"),
+    Action.return_: Msg("退单", "Return"),
+    Action.sign: Msg("签收", "Sign"),
+    Action.request_suspension: Msg("申请挂起", "Request suspension"),
+    Action.reject_suspension: Msg("驳回挂起", "Refuse suspension"),
+    Action.suspend: Msg("挂起", "Suspend"),
+    Action.resume: Msg("恢复", "Resume"),
+    Action.submit: Msg("提交整改", "Submit rectification"),
+    Action.approve: Msg("核查通过", "Approve"),
+    Action.reject: Msg("核查不通过（返工）", "Reject (rework)"),
+    Action.reopen: Msg("重新打开", "Reopen"),
+    Action.request_extension: Msg("申请延期", "Request extension"),
+    Action.approve_extension: Msg("批准延期", "Approve extension"),
+    Action.reject_extension: Msg("驳回延期", "Refuse extension"),
+    Action.withdraw: Msg("函件作废，督办件撤销", "Letter withdrawn: letter case closed"),
+    "file": Msg("上报", "Filed"),
+    "import": Msg("导入", "Imported"),
+    "letter": Msg("发函", "Letter issued"),
+    "list": Msg("挂牌督办", "Listed for supervision"),
+    "issue": Msg("签发督办件", "Letter case opened"),
+    "letter_withdrawn": Msg("函件作废", "Letter withdrawn"),
+    "unlist": Msg("撤销挂牌督办", "Unlisted"),
+}
+
+# Escalation notices: the name on the dashboard's preview, and the subject of the notice sent.
+LEVEL: dict[EscalationLevel, Msg] = {
+    EscalationLevel.due_soon: Msg("临期提醒", "Due soon"),
+    EscalationLevel.sign_overdue: Msg("签收超期催办", "Signing overdue"),
+    EscalationLevel.verify_overdue: Msg("核查超期", "Verification overdue"),
+    EscalationLevel.reply_overdue: Msg("督办件反馈逾期", "Letter reply overdue"),
+}
+NOTICE_SUBJECT: dict[EscalationLevel, Msg] = {
+    EscalationLevel.due_soon: Msg("临期提醒", "due soon"),
+    EscalationLevel.sign_overdue: Msg("催办：签收超期", "signing overdue"),
+    EscalationLevel.verify_overdue: Msg("核查超期", "verification overdue"),
+    EscalationLevel.reply_overdue: Msg("督办件反馈逾期", "letter reply overdue"),
+}
+
+# --- documents (Chinese, official wording) ------------------------------------------------
+
+DOC_STATE: dict[CaseState, str] = {
+    CaseState.reported: "待派遣",
+    CaseState.dispatched: "待签收",
+    CaseState.rectifying: "整改中",
+    CaseState.suspended: "已挂起",
+    CaseState.verifying: "待核查",
+    CaseState.closed: "已办结",
+    CaseState.cancelled: "不予立案",
+}
+DOC_KIND: dict[CaseKind, str] = {
+    CaseKind.event: "事件",
+    CaseKind.hazard: "隐患",
+    CaseKind.letter: "督办件",
+}
+# The kind as a metrics group names it (统计报表 by kind).
+METRIC_KIND: dict[str, str] = {"event": "网格事件", "hazard": "安全隐患", "letter": "督办件"}
+# What a letter calls the matters it covers.
+LETTER_NOUN: dict[CaseKind, str] = {
+    CaseKind.hazard: "隐患",
+    CaseKind.event: "事件",
+    CaseKind.letter: "督办事项",
+}
+DOC_LETTER_TYPE: dict[LetterType, str] = {t: m.zh for t, m in LETTER_TYPE.items()}
