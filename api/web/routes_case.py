@@ -18,7 +18,8 @@ from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploa
 from api.web.pages import Page, fmt_day, redirect
 from api.web.views import Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
-from closeloop.cases import actions, attachments, deadlines, lookup, views
+from closeloop.calendar.service import load_calendar
+from closeloop.cases import actions, attachments, lookup, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
@@ -119,7 +120,7 @@ def action_input(
             day = date.fromisoformat(values["due_date"])
         except ValueError:
             raise Invalid(i18n.msg("err.date", what=i18n.msg("f.due_date"))) from None
-        due_at = deadlines.load_calendar(session).end_of_day(day)
+        due_at = load_calendar(session).end_of_day(day)
     try:
         return ActionInput(
             due_at=due_at,

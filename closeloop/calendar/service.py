@@ -1,16 +1,27 @@
-"""Reading the working-day calendar and entering local overrides (admin)."""
+"""The working-day calendar as the database holds it: loading it with the local overrides, reading
+a year, and entering overrides (admin)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
-from closeloop.calendar.days import PACKAGE_YEARS
-from closeloop.cases.deadlines import load_calendar
+from closeloop.calendar.days import PACKAGE_YEARS, WorkCalendar
+from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.system import CalendarOverride, CalendarOverrideIn
+
+
+def load_calendar(session: Session, settings: Settings | None = None) -> WorkCalendar:
+    settings = settings or get_settings()
+    overrides = {row.day: row.workday for row in session.exec(select(CalendarOverride))}
+    return WorkCalendar(
+        overrides=overrides,
+        work_start=time.fromisoformat(settings.work_start),
+        work_end=time.fromisoformat(settings.work_end),
+    )
 
 
 def year_view(session: Session, *, year: int) -> dict[str, Any]:

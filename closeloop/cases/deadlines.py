@@ -3,30 +3,19 @@ and the one definition of overdue (超期)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import col
 
 from closeloop.calendar.days import WorkCalendar
-from closeloop.config import Settings, get_settings
+from closeloop.config import Settings
 from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseState
 from models.org import Category
-from models.system import CalendarOverride
-
-
-def load_calendar(session: Session, settings: Settings | None = None) -> WorkCalendar:
-    settings = settings or get_settings()
-    overrides = {row.day: row.workday for row in session.exec(select(CalendarOverride))}
-    return WorkCalendar(
-        overrides=overrides,
-        work_start=time.fromisoformat(settings.work_start),
-        work_end=time.fromisoformat(settings.work_end),
-    )
 
 
 def rectification_limit(category: Category | None, settings: Settings) -> int:

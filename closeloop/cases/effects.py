@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
+from closeloop.calendar.service import load_calendar
 from closeloop.cases import deadlines, listing
 from closeloop.cases.lookup import leaf_category
 from closeloop.cases.requests import Pending, decide, open_request
@@ -38,7 +39,7 @@ class ActionContext:
         self.now = now
         self.settings = settings
         self.pending = pending
-        self.cal = deadlines.load_calendar(session, settings)
+        self.cal = load_calendar(session, settings)
         self.record: dict[str, Any] = {}
         self.unit_code: str | None = None  # resolved by Needs.unit
         self.category: Category | None = None

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history, lifecycle
+from closeloop.cases import history, lifecycle, numbering
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.lifecycle import allowed_actions as allowed_actions
@@ -27,7 +27,6 @@ from closeloop.cases.requests import Pending as Pending
 from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
-from closeloop.letters import numbering
 from closeloop.text import Msg
 from models.case import ActionInput, Case, CaseCreate, CasePage, CasePublic, location_of
 from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel

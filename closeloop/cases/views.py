@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases import attachments, deadlines, history, queues
+from closeloop.calendar.service import load_calendar
+from closeloop.cases import attachments, history, queues
 from closeloop.cases import service as cases
 from closeloop.cases.queues import TimeLeft
 from closeloop.cases.service import CaseFilter, Pending
@@ -56,7 +57,7 @@ def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime
     if Action.merge in public.allowed_actions:
         duplicates = queues.possible_duplicates(session, actor=actor, cases=[case])[case_id]
     category = session.get(Category, public.category_code or "")
-    cal = deadlines.load_calendar(session)
+    cal = load_calendar(session)
     return CaseView(
         case=public,
         files=files,
@@ -138,7 +139,7 @@ def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> Disp
 def worklist(session: Session, *, actor: Principal, now: datetime) -> queues.Worklist:
     """A unit's work list (待办), for its handlers."""
     policy.require_role(actor, Role.handler)
-    cal = deadlines.load_calendar(session)
+    cal = load_calendar(session)
     return queues.unit_worklist(session, actor=actor, cal=cal, now=now)
 
 

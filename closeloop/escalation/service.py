@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from closeloop.cases.deadlines import load_calendar
+from closeloop.calendar.service import load_calendar
 from closeloop.config import Settings, get_settings
 from closeloop.errors import DomainError, Invalid
 from closeloop.escalation import preview as escalation_preview

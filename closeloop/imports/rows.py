@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from closeloop.calendar.days import END_OF_DAY, SHANGHAI, WorkCalendar
+from closeloop.calendar.service import load_calendar
 from closeloop.cases import deadlines, listing
 from closeloop.cases.service import street_and_community
 from closeloop.config import Settings
@@ -47,7 +48,7 @@ class Lookups:
 
     def __init__(self, session: Session, settings: Settings) -> None:
         self.settings = settings
-        self.cal: WorkCalendar = deadlines.load_calendar(session, settings)
+        self.cal: WorkCalendar = load_calendar(session, settings)
         self.categories = {c.code: c for c in session.execute(select(Category)).scalars()}
         grids = session.execute(
             select(col(Region.code), col(Region.path)).where(col(Region.level) == RegionLevel.grid)

@@ -29,10 +29,10 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
+from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
-from closeloop.letters import numbering
 from models.case import Case
 from models.enums import CaseKind, HistoryAction
 from models.history import CaseHistory

@@ -7,10 +7,9 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI, WorkCalendar
-from closeloop.cases import deadlines, history
+from closeloop.cases import deadlines, history, numbering
 from closeloop.cases.service import street_and_community
 from closeloop.config import Settings
-from closeloop.letters import numbering
 from closeloop.letters.wording import Wording
 from models.case import Case
 from models.enums import CaseKind, CaseState

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI, WorkCalendar
-from closeloop.cases import deadlines
+from closeloop.calendar.service import load_calendar
 from closeloop.cases.service import require_visible
 from closeloop.config import Settings
 from closeloop.errors import Invalid
@@ -67,7 +67,7 @@ def draft(
     if unit is None:
         raise Invalid(Msg(f"处置单位 {unit_code} 不存在", f"unit_code {unit_code!r} does not exist"))
     cases = _load_cases(session, actor=actor, unit=unit, case_ids=case_ids, lock=lock)
-    cal = deadlines.load_calendar(session, settings)
+    cal = load_calendar(session, settings)
     ids = [c.id for c in cases if c.id is not None]
     rows = case_rows(
         session, cases, now=now, cal=cal, earlier=earlier_letters(session, ids, now=now)

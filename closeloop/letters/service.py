@@ -17,9 +17,8 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import SYSTEM, Principal
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history, listing
+from closeloop.cases import history, listing, numbering
 from closeloop.config import Settings, get_settings
-from closeloop.letters import numbering
 from closeloop.letters.case import common_region_path, open_letter_case
 from closeloop.letters.draft import MAX_CASES, NEEDS_REPLY, Draft, draft, may_issue_about
 from closeloop.letters.reads import get_letter, letter_public, list_letters

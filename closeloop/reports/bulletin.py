@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from closeloop.cases.numbering import next_value
 from closeloop.config import Settings
-from closeloop.letters.numbering import next_value
 from closeloop.reports.charts import number, percent
 from closeloop.reports.render import cn_date, definitions, env, moment, period_span, show
 from models.enums import RegionLevel

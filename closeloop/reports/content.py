@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
-from closeloop.cases.deadlines import load_calendar
+from closeloop.calendar.service import load_calendar
 from closeloop.letters.reads import standing_at
 from closeloop.letters.render import TYPE_NAME
 from closeloop.reports.metrics import service as metrics

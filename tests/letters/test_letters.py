@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from closeloop.cases.deadlines import load_calendar
+from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid, NotFound
 from closeloop.letters import render as letter_render
 from closeloop.letters import service as letters

@@ -3,13 +3,14 @@ waiting for a supervisor (the queries behind the pages)."""
 
 from datetime import UTC, datetime, timedelta
 
-from closeloop.cases import deadlines, queues
+from closeloop.calendar.service import load_calendar
+from closeloop.cases import queues
 from closeloop.cases.queues import TimeLeft
 from tests.factories import NOW, act, case_in, new_case
 
 
 def test_time_left_counts_working_days_across_the_national_day_holiday(session):
-    cal = deadlines.load_calendar(session)
+    cal = load_calendar(session)
     now = NOW  # Tuesday 30 September 2025, 10:00 Shanghai; 1–8 October are off
     due = datetime(2025, 10, 10, 15, 59, 59, tzinfo=UTC)  # Friday 10 October 23:59:59 local
     assert queues.time_left(cal, due, now) == TimeLeft(2, overdue=False)  # 9th and 10th
@@ -43,7 +44,7 @@ def test_possible_duplicates_stay_inside_jurisdiction(session, org):
 
 
 def test_unit_worklist_sections(session, org):
-    cal = deadlines.load_calendar(session)
+    cal = load_calendar(session)
     to_sign = case_in(session, org, "dispatched")
     soon = case_in(session, org, "rectifying")  # 0101: 5 working days → not soon at NOW
     # Due Tuesday 14 October (5 working days: 9, 10, 11 (make-up), 13, 14); on Friday 10

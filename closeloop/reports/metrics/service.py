@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from closeloop import labels
 from closeloop.auth.policy import Principal
-from closeloop.cases.deadlines import load_calendar
+from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.reports.metrics import queries, ranking
 from closeloop.reports.metrics.sql import ratio, rounded
