@@ -3,6 +3,7 @@ in actions.py), reading and listing cases with what each caller may do with them
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -46,28 +47,23 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         raise Invalid(Msg("隐患必须填写等级", "a hazard needs grade: general or major"))
     if data.kind != CaseKind.hazard and data.grade is not None:
         raise Invalid(Msg("只有隐患有等级", "only a hazard has a grade"))
-    street, community = street_and_community(grid.path)
-    case = Case(
-        number=numbering.next_case_number(session, data.kind, now.astimezone(SHANGHAI).year),
+    case = new_case(
+        session,
         kind=data.kind,
         state=CaseState.reported,
+        region_path=grid.path,
+        by=actor,
+        now=now,
         title=data.title.strip(),
         description=data.description,
         category_code=category.code,
         grid_code=grid.code,
-        street_code=street,
-        community_code=community,
-        region_path=grid.path,
         address=data.address,
         lat=data.location.lat if data.location else None,
         lon=data.location.lon if data.location else None,
         grade=data.grade,
         urgent=data.urgent,
-        reporter_id=actor.id,
-        reported_at=now,
-        updated_at=now,
     )
-    session.add(case)
     session.flush()
     history.append(
         session,
@@ -80,6 +76,37 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         data={"kind": data.kind, "grade": data.grade},
     )
     session.flush()
+    return case
+
+
+def new_case(
+    session: Session,
+    *,
+    kind: CaseKind,
+    state: CaseState,
+    region_path: str,
+    by: Principal,
+    now: datetime,
+    **fields: Any,
+) -> Case:
+    """A new case row, added to the session: its number drawn (a counter per kind and Shanghai
+    year), its street and community read from its region path, filed by `by` at `now`. Filing
+    and a letter's own case (督办件) both begin here; the caller sets deadlines, flushes and writes
+    the first history entry."""
+    street, community = street_and_community(region_path)
+    case = Case(
+        number=numbering.next_case_number(session, kind, now.astimezone(SHANGHAI).year),
+        kind=kind,
+        state=state,
+        region_path=region_path,
+        street_code=street,
+        community_code=community,
+        reporter_id=by.id,
+        reported_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(case)
     return case
 
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
-from closeloop.calendar.days import SHANGHAI, WorkCalendar
-from closeloop.cases import deadlines, history, numbering
-from closeloop.cases.service import street_and_community
+from closeloop.calendar.days import WorkCalendar
+from closeloop.cases import deadlines, history
+from closeloop.cases import service as case_service
 from closeloop.config import Settings
 from closeloop.letters.wording import Wording
 from models.case import Case
@@ -29,28 +29,22 @@ def open_letter_case(
     settings: Settings,
 ) -> Case:
     path = common_region_path([c.region_path for c in cases])
-    street, community = street_and_community(path)
-    year = now.astimezone(SHANGHAI).year
-    own = Case(
-        number=numbering.next_case_number(session, CaseKind.letter, year),
+    own = case_service.new_case(
+        session,
         kind=CaseKind.letter,
         state=CaseState.dispatched,
+        region_path=path,
+        by=by,
+        now=now,
         title=wording.title[:200],
         description="\n".join(wording.body + [wording.requirement])[:4000],
-        street_code=street,
-        community_code=community,
-        region_path=path,
         unit_code=letter.unit_code,
-        reporter_id=by.id,
-        reported_at=now,
         dispatched_at=now,
-        updated_at=now,
     )
     # The reply deadline and the signing deadline, by the same rule as any dispatch.
     deadlines.set_dispatch_deadlines(
         own, now=now, cal=cal, category=None, settings=settings, due_at=due_at, limit_days=None
     )
-    session.add(own)
     session.flush()
     history.append(
         session,
