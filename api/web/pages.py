@@ -19,6 +19,7 @@ from api.web import i18n
 from api.web import session as websession
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
+from closeloop.cases import actions
 from closeloop.db import new_session
 from closeloop.errors import DomainError
 from models.enums import Role
@@ -75,6 +76,9 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(dt=fmt_dt, day=fmt_day, pct=fmt_pct, iso=fmt_iso)
+    # The action table: every form reads an action's needs, its kind of button and which actions
+    # decide a request from it, never from its own list.
+    env.globals.update(table=actions.TABLE, deciding=actions.deciding)
     return env
 
 

@@ -19,7 +19,7 @@ from api.web.pages import Page, fmt_day, redirect
 from api.web.views import Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import actions, attachments, lookup, views
+from closeloop.cases import attachments, lookup, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
@@ -82,7 +82,6 @@ def case_page(
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
-        table=actions.TABLE,
     )
 
 

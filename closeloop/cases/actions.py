@@ -83,6 +83,13 @@ class Definition:
     precondition: Precondition | None = None
     notices: Tell | None = None
     by_hand: Msg | None = None
+    refuses: bool = False  # it turns something down (the pages show it as a red button)
+    decides: RequestType | None = None  # it grants or refuses a pending request of this type
+
+    @property
+    def grants_requested_days(self) -> bool:
+        """It grants an extension request: the requested days are its default."""
+        return self.decides == RequestType.extension and not self.refuses
 
 
 REASON = Needs(reason=True)
@@ -104,10 +111,12 @@ TABLE: dict[Action, Definition] = {
             notices=notices.to_roles(
                 (Role.dispatcher,), "returned", "案件被退单，请重新派遣", "returned: dispatch again"
             ),
+            refuses=True,
         ),
         Definition(
             Action.cancel, "撤销", "cancelled", (S.reported,), S.cancelled, anyone_of(DESK), effects.cancel,
             kinds=REPORTED_KINDS, needs=REASON,
+            refuses=True,
         ),
         Definition(
             Action.merge, "合并", "merged", (S.reported,), S.cancelled, anyone_of(DESK), effects.merge,
@@ -120,6 +129,7 @@ TABLE: dict[Action, Definition] = {
             Action.suspend, "挂起", "suspended", (S.rectifying,), S.suspended, anyone_of(LEADER),
             effects.suspend, needs=REASON,
             notices=notices.to_unit("suspended", "案件已挂起", "case suspended"),
+            decides=RequestType.suspension,
         ),
         Definition(
             Action.resume, "恢复", "resumed", (S.suspended,), S.rectifying, anyone_of(LEADER), effects.resume,
@@ -139,6 +149,7 @@ TABLE: dict[Action, Definition] = {
             Action.reject, "核查不通过", "rejected", (S.verifying,), S.rectifying, VERIFIERS, effects.reject,
             needs=REASON,
             notices=notices.to_unit("rework", "核查不通过，请返工", "rework: verification failed"),
+            refuses=True,
         ),
         Definition(
             Action.reopen, "重新打开", "reopened", (S.closed,), S.rectifying, anyone_of(LEADER),
@@ -157,12 +168,14 @@ TABLE: dict[Action, Definition] = {
             Action.approve_extension, "批准延期", "granted an extension", (S.rectifying, S.suspended), None,
             anyone_of(LEADER), effects.approve_extension, precondition=one_pending(RequestType.extension),
             notices=notices.to_unit("extension", "延期申请已批准", "extension approved"),
+            decides=RequestType.extension,
         ),
         Definition(
             Action.reject_extension, "驳回延期", "refused an extension", (S.rectifying, S.suspended), None,
             anyone_of(LEADER), effects.reject_extension, needs=REASON,
             precondition=one_pending(RequestType.extension),
             notices=notices.to_unit("extension", "延期申请未批准", "extension refused"),
+            refuses=True, decides=RequestType.extension,
         ),
         Definition(
             Action.request_suspension, "挂起申请", "given a suspension request", (S.rectifying,), None, anyone_of(HANDLER),
@@ -174,6 +187,7 @@ TABLE: dict[Action, Definition] = {
             Action.reject_suspension, "驳回挂起", "refused a suspension", (S.rectifying,), None, anyone_of(LEADER),
             effects.reject_suspension, needs=REASON, precondition=one_pending(RequestType.suspension),
             notices=notices.to_unit("suspension", "挂起申请未批准", "suspension refused"),
+            refuses=True, decides=RequestType.suspension,
         ),
         # A withdrawn letter (作废) ends its letter case from any open state: the letters service
         # takes it (cases.perform.withdraw_letter_case), nobody by hand.
@@ -184,6 +198,15 @@ TABLE: dict[Action, Definition] = {
         ),
     )
 }
+
+
+def deciding(request_type: str) -> tuple[Action, Action]:
+    """The actions that grant and refuse a pending request of this type (申请的批准与驳回)."""
+    grant, refuse = (
+        next(d.action for d in TABLE.values() if d.decides == request_type and d.refuses is r)
+        for r in (False, True)
+    )
+    return grant, refuse
 
 
 def verifier_roles(kind: str) -> tuple[Role, ...]:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from closeloop.cases import actions, lifecycle
 from closeloop.cases import service as cases
 from closeloop.errors import Conflict, Forbidden, Invalid
+from closeloop.text import Msg
 from models.enums import Action, CaseKind, CaseState
 from tests.factories import NOW, Org, act, case_in
 
@@ -58,7 +59,7 @@ def test_who_and_the_precondition_come_from_the_definition(
     with pytest.raises(Forbidden):
         act(session, org, case, "sign", "h_zj")
     monkeypatch.setitem(
-        actions.TABLE, Action.sign, replace(d, precondition=lambda c, p, now, s: "不行 / not now")
+        actions.TABLE, Action.sign, replace(d, precondition=lambda c, p, now, s: Msg("不行", "not now"))
     )
     assert "sign" not in cases.public_one(session, case, org["h_zj"], NOW).allowed_actions
     with pytest.raises(Conflict) as e:
