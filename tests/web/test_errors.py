@@ -6,6 +6,7 @@ from unittest import mock
 from fastapi.testclient import TestClient
 
 from closeloop.errors import NotFound
+from closeloop.text import Msg
 from models.case import Case
 from tests.factories import new_case
 from tests.web.conftest import csrf_of
@@ -45,7 +46,7 @@ def test_an_unexpected_error_on_a_page_is_a_page_and_keeps_nothing(web, session,
         r = quiet.post(f"/cases/{case.id}/act/cancel",
                        data={"csrf_token": token, "reason": "x", "version": str(case.version)})
     assert r.status_code == 500 and 'data-testid="error"' in r.text
-    with mock.patch("closeloop.cases.service.perform", side_effect=NotFound("没有 / none")):
+    with mock.patch("closeloop.cases.service.perform", side_effect=NotFound(Msg("没有", "none"))):
         r = c.post(f"/cases/{case.id}/act/cancel", data={"csrf_token": token})
     assert r.status_code == 404 and "没有" in r.text
     session.expire_all()
