@@ -13,7 +13,7 @@ from closeloop.config import Settings
 from closeloop.letters import numbering
 from closeloop.letters.wording import Wording
 from models.case import Case
-from models.enums import CaseKind, CaseState
+from models.enums import CaseKind, CaseState, HistoryAction
 from models.letter import Letter
 
 
@@ -56,7 +56,7 @@ def open_letter_case(
     history.append(
         session,
         case=own,
-        action="issue",
+        action=HistoryAction.issue,
         actor=by,
         at=now,
         from_state=None,
