@@ -260,6 +260,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:
+    from models.enums import JobStatus
     from workflows import jobs
     from workflows.embedded import EmbeddedScheduler
 
@@ -270,7 +271,7 @@ def cmd_run_job(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print(run.summary)
-    return 0 if run.status == "ok" else 1
+    return 0 if run.status == JobStatus.ok else 1
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

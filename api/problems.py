@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from closeloop.errors import DomainError
+from closeloop.text import Msg
 
 log = logging.getLogger("closeloop.api")
 PROBLEM = "application/problem+json"
@@ -34,13 +35,36 @@ TITLES = {
 
 @dataclass(frozen=True)
 class Failure:
-    """What a request that failed answers: its status, a "中文 / English" message, and for the
-    API any extra members of the problem (validation errors, retry_after)."""
+    """What a request that failed answers: its status, its message (the API's `detail` shows
+    both languages, a page the reader's), and for the API any extra members of the problem
+    (validation errors, retry_after)."""
 
     status: int
-    detail: str
+    msg: Msg
     title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        """"中文 / English", the problem's `detail`."""
+        return self.msg.both()
+
+
+# The field errors are in English (pydantic's); the Chinese half names the failure only.
+INVALID_REQUEST = Msg("请求数据有误", "invalid request: {errors}")
+NO_ENDPOINT = Msg("没有这个地址", "there is no such endpoint")
+CONFLICT = Msg(
+    "数据冲突，未保存任何更改", "the change conflicts with existing data and was not saved"
+)
+UNSTORABLE = Msg(
+    "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改",
+    "a value cannot be stored (e.g. a NUL character or a number out of range); nothing was changed",
+)
+BUSY = Msg(
+    "数据库繁忙，请稍后重试",
+    "the database is busy or unavailable; nothing was changed, try again",
+)
+INTERNAL = Msg("服务器内部错误，未保存任何更改", "internal error; nothing was changed")
 
 
 def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:
@@ -63,7 +87,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _domain(exc: DomainError) -> Failure:
-    return Failure(exc.status, exc.detail, exc.title, exc.extra)
+    return Failure(exc.status, exc.msg, exc.title, exc.extra)
 
 
 def _validation(exc: RequestValidationError) -> Failure:
@@ -72,43 +96,36 @@ def _validation(exc: RequestValidationError) -> Failure:
         for e in exc.errors()
     ]
     text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return Failure(422, f"请求数据有误 / invalid request: {text}", extra={"errors": errors})
+    return Failure(422, INVALID_REQUEST.format(errors=text), extra={"errors": errors})
 
 
 def _http(exc: StarletteHTTPException) -> Failure:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
-        detail = "没有这个地址 / there is no such endpoint"
-    return Failure(exc.status_code, detail)
+        return Failure(404, NO_ENDPOINT)
+    return Failure(exc.status_code, Msg.same(detail))
 
 
 def _integrity(exc: IntegrityError) -> Failure:
     log.warning("integrity error: %s", exc.orig)
-    return Failure(
-        409, "数据冲突，未保存任何更改 / the change conflicts with existing data and was not saved"
-    )
+    return Failure(409, CONFLICT)
 
 
 def _data(exc: DataError) -> Failure:
     # The database refused a value the schema let through (a NUL character in a text on
     # PostgreSQL, a number out of a column's range): bad input, and nothing was written.
     log.info("data error: %s", exc.orig)
-    return Failure(422, "数据含有数据库无法保存的值（如空字符 NUL），未保存任何更改 / a value "
-                        "cannot be stored (e.g. a NUL character or a number out of range); "
-                        "nothing was changed")
+    return Failure(422, UNSTORABLE)
 
 
 def _operational(exc: OperationalError) -> Failure:
     log.error("database unavailable: %s", exc.orig)
-    return Failure(
-        503,
-        "数据库繁忙，请稍后重试 / the database is busy or unavailable; nothing was changed, try again",
-    )
+    return Failure(503, BUSY)
 
 
 def _unexpected(exc: Exception) -> Failure:
     log.error("unexpected error", exc_info=exc)
-    return Failure(500, "服务器内部错误，未保存任何更改 / internal error; nothing was changed")
+    return Failure(500, INTERNAL)
 
 
 # The one table: each exception class (most specific first) and its failure.

@@ -37,6 +37,11 @@ class Msg:
         """"中文 / English", as the API's problem detail and the command line show it."""
         return self.zh if self.zh == self.en else f"{self.zh} / {self.en}"
 
+    def stacked(self) -> str:
+        """Chinese above English with a blank line between: a notice's body as email, webhook
+        and the in-app list show it (one language when both read the same)."""
+        return self.zh if self.zh == self.en else f"{self.zh}\n\n{self.en}"
+
     def __str__(self) -> str:
         return self.both()
 

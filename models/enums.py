@@ -159,6 +159,14 @@ class EscalationLevel(StrEnum):
         return (cls.due_soon, cls.sign_overdue, cls.reply_overdue)
 
 
+class JobStatus(StrEnum):
+    """How a run of a scheduled job (job_run) ended, or that it has not yet."""
+
+    running = "running"
+    ok = "ok"
+    failed = "failed"
+
+
 class ReportStatus(StrEnum):
     generating = "generating"  # the row exists, its files are being written
     ready = "ready"

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from models.enums import JobStatus
 from models.types import UTCDateTime
 
 
@@ -23,5 +24,5 @@ class JobRun(SQLModel, table=True):
     holder: str = Field(max_length=200)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    status: str = Field(default="running", max_length=20)
+    status: str = Field(default=JobStatus.running, max_length=20)
     summary: str = Field(default="", max_length=4000)

@@ -1,5 +1,9 @@
 """The outbox: messages are written in the transaction of whatever causes them.
 
+A message's subject and body are a Msg (or a Chinese-only text, as letters and reports are
+written); the row stores the bilingual text every channel sends, Chinese first: the subject as
+"中文 / English", the body as the Chinese, a blank line, the English (Msg.stacked).
+
 Services here only add rows and flush; the caller's boundary commits them together with the case
 action, escalation or letter that caused them (or rolls them back with it). Delivery happens later
 (notifications.delivery). Each message has an idempotency key `{key}:{channel}:{recipient}`: adding
@@ -33,6 +37,14 @@ def message_key(key: str, channel: Channel, recipient: str) -> str:
     return f"{full[: KEY_MAX - 33]}~{digest}"
 
 
+def stored_subject(subject: Msg | str) -> str:
+    return subject.both() if isinstance(subject, Msg) else subject
+
+
+def stored_body(body: Msg | str) -> str:
+    return body.stacked() if isinstance(body, Msg) else body
+
+
 def _add(
     session: Session,
     *,
@@ -41,8 +53,8 @@ def _add(
     recipient: str,
     user_id: int | None,
     event: str,
-    subject: str,
-    body: str,
+    subject: Msg | str,
+    body: Msg | str,
     now: datetime,
     case_id: int | None,
     letter_id: int | None,
@@ -59,8 +71,8 @@ def _add(
         recipient=recipient,
         user_id=user_id,
         event=event[:40],
-        subject=subject[:300],
-        body=body[:20000],
+        subject=stored_subject(subject)[:300],
+        body=stored_body(body)[:20000],
         payload=dict(payload or {}),
         case_id=case_id,
         letter_id=letter_id,
@@ -88,8 +100,8 @@ def _fan_out(
     *,
     key: str,
     event: str,
-    subject: str,
-    body: str,
+    subject: Msg | str,
+    body: Msg | str,
     now: datetime,
     case_id: int | None,
     letter_id: int | None,
@@ -125,8 +137,8 @@ def notify_unit(
     *,
     unit_code: str,
     event: str,
-    subject: str,
-    body: str,
+    subject: Msg | str,
+    body: Msg | str,
     now: datetime,
     key: str,
     case_id: int | None = None,
@@ -180,8 +192,8 @@ def notify_users(
     *,
     user_ids: list[int],
     event: str,
-    subject: str,
-    body: str,
+    subject: Msg | str,
+    body: Msg | str,
     now: datetime,
     key: str,
     case_id: int | None = None,
@@ -228,8 +240,8 @@ def notify_region_role(
     region_path: str,
     roles: tuple[Role, ...],
     event: str,
-    subject: str,
-    body: str,
+    subject: Msg | str,
+    body: Msg | str,
     now: datetime,
     key: str,
     case_id: int | None = None,

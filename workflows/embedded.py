@@ -27,6 +27,7 @@ from sqlmodel import col
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import Settings
 from closeloop.db import transaction
+from models.enums import JobStatus
 from models.jobs import JobRun
 from workflows import lease
 from workflows.jobs import JOBS, TIMEZONE, Job
@@ -127,10 +128,10 @@ class EmbeddedScheduler:
         beat.start()
         try:
             summary: dict[str, Any] = self.run(job, started)
-            status = "ok"
+            status = JobStatus.ok
         except Exception as exc:  # recorded for the operator; the next firing tries again
             log.exception("job %s failed", job.name)
-            summary, status = {"error": f"{type(exc).__name__}: {exc}"}, "failed"
+            summary, status = {"error": f"{type(exc).__name__}: {exc}"}, JobStatus.failed
         finally:
             stop.set()
             beat.join()

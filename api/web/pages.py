@@ -119,7 +119,7 @@ class Page:
         return signed.user if signed else None
 
     def message(self, exc: DomainError) -> str:
-        return i18n.pick(exc.detail, self.lang)
+        return exc.msg.render(self.lang)
 
     def flash(self) -> str:
         """The line confirming what the previous form did (`?ok=<action>` after a redirect)."""
@@ -196,5 +196,5 @@ def failure_page(request: Request, exc: Exception, failure: Failure) -> Response
         return login_redirect(request)
     with new_session(request.app.state.engine) as session:
         page = Page(request, session)
-        message = i18n.pick(failure.detail, page.lang)
+        message = failure.msg.render(page.lang)
         return page.error(failure.status, message, getattr(exc, "testid", "error"))

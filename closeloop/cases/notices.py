@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
-from closeloop.text import local_minute
+from closeloop.text import Msg, local_minute
 from models.case import Case
 from models.enums import CaseKind, Role
 from models.outbox import OutboxMessage
@@ -44,28 +44,37 @@ class Notice:
             "actor": actor.display_name,
         }
 
-    def body(self, zh: str, en: str, note: str | None = None) -> str:
-        c = self.case
-        lines = [
-            f"{zh}：{c.number}「{c.title}」",
-            f"地点 / place: {c.address or '—'}",
-            f"整改期限 / deadline: {_local(c.due_at)}",
-            f"操作人 / by: {self.actor.display_name}（{_local(self.now)}）",
+    def subject(self, what: Msg) -> Msg:
+        return Msg(f"{what:zh}：{self.case.number}", what.en)
+
+    def body(self, what: Msg, note: Msg | None = None) -> Msg:
+        c, by, at = self.case, self.actor.display_name, _local(self.now)
+        zh = [
+            f"{what:zh}：{c.number}「{c.title}」",
+            f"地点：{c.address or '—'}",
+            f"整改期限：{_local(c.due_at)}",
+            f"操作人：{by}（{at}）",
+        ]
+        en = [
+            f"{what:en}: case {c.number} “{c.title}”",
+            f"place: {c.address or '—'}",
+            f"deadline: {_local(c.due_at)} (Asia/Shanghai)",
+            f"by: {by} ({at})",
         ]
         if note:
-            lines.append(f"说明 / note: {note}")
-        lines.append(f"{en}: case {c.number}")
-        return "\n".join(lines)
+            zh.append(f"说明：{note:zh}")
+            en.append(f"note: {note:en}")
+        return Msg("\n".join(zh), "\n".join(en))
 
-    def unit(self, event: str, zh: str, en: str, note: str | None) -> list[OutboxMessage]:
+    def unit(self, event: str, what: Msg, note: Msg | None) -> list[OutboxMessage]:
         if not self.case.unit_code:
             return []
         return outbox.notify_unit(
             self.session,
             unit_code=self.case.unit_code,
             event=event,
-            subject=f"{zh}：{self.case.number} / {en}",
-            body=self.body(zh, en, note),
+            subject=self.subject(what),
+            body=self.body(what, note),
             now=self.now,
             key=self.key,
             case_id=self.case.id,
@@ -73,35 +82,44 @@ class Notice:
         )
 
     def roles(
-        self, roles: tuple[Role, ...], event: str, zh: str, en: str, note: str | None
+        self, roles: tuple[Role, ...], event: str, what: Msg, note: Msg | None
     ) -> list[OutboxMessage]:
         return outbox.notify_region_role(
             self.session,
             region_path=self.case.region_path,
             roles=roles,
             event=event,
-            subject=f"{zh}：{self.case.number} / {en}",
-            body=self.body(zh, en, note),
+            subject=self.subject(what),
+            body=self.body(what, note),
             now=self.now,
             key=self.key,
             case_id=self.case.id,
             payload=self.payload,
         )
 
-    def reporter(self, event: str, zh: str, en: str, note: str | None) -> list[OutboxMessage]:
+    def reporter(self, event: str, what: Msg, note: Msg | None) -> list[OutboxMessage]:
         if self.case.reporter_id is None or self.case.reporter_id == self.actor.id:
             return []
         return outbox.notify_users(
             self.session,
             user_ids=[self.case.reporter_id],
             event=event,
-            subject=f"{zh}：{self.case.number} / {en}",
-            body=self.body(zh, en, note),
+            subject=self.subject(what),
+            body=self.body(what, note),
             now=self.now,
             key=self.key,
             case_id=self.case.id,
             payload=self.payload,
         )
+
+
+def _with_note(first: Msg, note: str | None) -> Msg:
+    """A line the notice adds, then the actor's own words (one language: as written)."""
+    return Msg.join([first, Msg.same(note)]) if note else first
+
+
+def _note(note: str | None) -> Msg | None:
+    return Msg.same(note) if note else None
 
 
 Tell = Callable[[Notice, str | None], list[OutboxMessage]]
@@ -109,37 +127,37 @@ Tell = Callable[[Notice, str | None], list[OutboxMessage]]
 
 
 def dispatched(n: Notice, note: str | None) -> list[OutboxMessage]:
-    c = n.case
-    extra = f"请于 {_local(c.sign_due_at)} 前签收 / sign for it by {_local(c.sign_due_at)}"
-    text = f"{extra}; {note}" if note else extra
-    return n.unit("dispatched", "新案件待签收", "new case to sign for", text)
+    by = _local(n.case.sign_due_at)
+    text = _with_note(Msg(f"请于 {by} 前签收", f"sign for it by {by}"), note)
+    return n.unit("dispatched", Msg("新案件待签收", "new case to sign for"), text)
 
 
 def awaiting_verification(verifiers: Callable[[str], tuple[Role, ...]]) -> Tell:
     """To the roles that verify a case of this kind (the action table's verifiers)."""
 
     def tell(n: Notice, note: str | None) -> list[OutboxMessage]:
-        due = f"核查期限 / verify by: {_local(n.case.verify_due_at)}"
-        text = f"{due}; {note}" if note else due
+        by = _local(n.case.verify_due_at)
+        text = _with_note(Msg(f"核查期限：{by}", f"verify by: {by}"), note)
         roles = verifiers(n.case.kind)
-        return n.roles(roles, "submitted", "整改完成待核查", "awaiting verification", text)
+        return n.roles(roles, "submitted", Msg("整改完成待核查", "awaiting verification"), text)
 
     return tell
 
 
 def closed(n: Notice, note: str | None) -> list[OutboxMessage]:
-    sent = n.unit("closed", "案件已核查办结", "verified and closed", note)
+    sent = n.unit("closed", Msg("案件已核查办结", "verified and closed"), _note(note))
     if n.case.kind == CaseKind.event:
-        sent += n.reporter("closed", "您上报的事件已办结", "the event you reported is closed", note)
+        reported = Msg("您上报的事件已办结", "the event you reported is closed")
+        sent += n.reporter("closed", reported, _note(note))
     return sent
 
 
 def to_roles(roles: tuple[Role, ...], event: str, zh: str, en: str) -> Tell:
-    return lambda n, note: n.roles(roles, event, zh, en, note)
+    return lambda n, note: n.roles(roles, event, Msg(zh, en), _note(note))
 
 
 def to_unit(event: str, zh: str, en: str) -> Tell:
-    return lambda n, note: n.unit(event, zh, en, note)
+    return lambda n, note: n.unit(event, Msg(zh, en), _note(note))
 
 
 def send(

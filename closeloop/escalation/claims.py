@@ -25,6 +25,7 @@ from closeloop.escalation import plan
 from closeloop.escalation.policy import LETTER_LEVELS, Facts
 from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
 from closeloop.letters import service as letters
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import EscalationLevel, LetterType, Role
 from models.escalation import EscalationFire
@@ -127,7 +128,6 @@ class UnitRun:
     def notice(self, case: Case, f: Facts, level: str, to_head: bool = False) -> None:
         level = EscalationLevel(level)
         name = labels.NOTICE_SUBJECT[level]
-        zh, en = name.zh, name.en
         key = f"esc:{case.id}:v{f.deadline_version}:{level}"
         if f.rework_count and level == EscalationLevel.verify_overdue:
             key += f".{f.rework_count}"
@@ -138,10 +138,10 @@ class UnitRun:
             EscalationLevel.reply_overdue: case.due_at,
         }[level]
         when = text.local_minute(deadline)
-        subject = f"{zh}：{case.number} / {en}: {case.number}"
-        body = (
-            f"{zh}：{case.number}「{case.title}」，期限 {when}。\n"
-            f"{en}: case {case.number}, deadline {when} (Asia/Shanghai)."
+        subject = Msg(f"{name:zh}：{case.number}", f"{name:en}: {case.number}")
+        body = Msg(
+            f"{name:zh}：{case.number}「{case.title}」，期限 {when}。",
+            f"{name:en}: case {case.number}, deadline {when} (Asia/Shanghai).",
         )
         payload = {
             "level": level,

@@ -130,8 +130,8 @@ def _fired(level: Any) -> Any:
 def candidate_filter(now: datetime, window_end: datetime) -> Any:
     running = [s.value for s in CaseState.clock_running_states()]
     verify_key = sql_case(
-        (col(Case.rework_count) == 0, literal("verify_overdue")),
-        else_=literal("verify_overdue.") + cast(col(Case.rework_count), String),
+        (col(Case.rework_count) == 0, literal(EscalationLevel.verify_overdue.value)),
+        else_=literal(f"{EscalationLevel.verify_overdue.value}.") + cast(col(Case.rework_count), String),
     )
     return or_(
         # Rectification: near or past the deadline; EscalationLevel.warning is the ladder's last rung.

@@ -23,6 +23,7 @@ from closeloop.cases import deadlines, listing
 from closeloop.cases.service import street_and_community
 from closeloop.config import Settings
 from closeloop.imports.files import Cell
+from closeloop.text import Msg
 from models.enums import CaseKind, CaseState, Grade, RegionLevel
 from models.org import Category, Region, Unit
 
@@ -40,7 +41,18 @@ _FIXED: dict[str, Any] = dict.fromkeys(
 
 
 class RowError(Exception):
-    pass
+    """A row refused, with every problem it has; the API and the command line show each
+    problem in both languages ("中文 / English; 中文 / English")."""
+
+    def __init__(self, problems: list[Msg]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def both(self) -> str:
+        return "; ".join(p.both() for p in self.problems)
+
+    def __str__(self) -> str:
+        return self.both()
 
 
 class Lookups:
@@ -66,52 +78,54 @@ class Lookups:
 
 def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]:
     """The row's case as column values for the insert, or RowError naming every problem."""
-    bad: list[str] = []
+    bad: list[Msg] = []
     v: dict[str, Any] = dict(_FIXED, updated_at=now, number=_text(raw.get("number")))
     if v["number"] is not None and len(v["number"]) > 40:
-        bad.append(f"编号超过 40 个字符 / number {v['number']!r} is longer than 40 characters")
+        bad.append(Msg("编号超过 40 个字符", f"number {v['number']!r} is longer than 40 characters"))
     v["kind"] = kind = _lower(raw.get("kind"))
     if kind not in KINDS:
-        bad.append(f"类型必须是 event 或 hazard / kind must be event or hazard, not {kind!r}")
+        bad.append(Msg("类型必须是 event 或 hazard", f"kind must be event or hazard, not {kind!r}"))
     v["title"] = _text(raw.get("title")) or ""
     if not v["title"] or len(v["title"]) > 200:
-        bad.append("标题为空或超过 200 字 / title must be 1 to 200 characters")
+        bad.append(Msg("标题为空或超过 200 字", "title must be 1 to 200 characters"))
     v["category_code"] = code = _text(raw.get("category_code"))
     category = lk.categories.get(code or "")
     if category is None:
-        bad.append(f"类别 {code} 不存在 / category_code {code!r} does not exist")
+        bad.append(Msg(f"类别 {code} 不存在", f"category_code {code!r} does not exist"))
     elif category.parent_code is None:
-        bad.append(f"类别 {code} 是大类 / category_code {code!r} is a class (大类); use an item")
+        bad.append(Msg(f"类别 {code} 是大类", f"category_code {code!r} is a class (大类); use an item"))
         category = None
     v["grid_code"] = grid = _text(raw.get("grid_code"))
     v["region_path"] = path = lk.grids.get(grid or "")
     if path is None:
-        bad.append(f"网格 {grid} 不存在 / grid_code {grid!r} is not a grid")
+        bad.append(Msg(f"网格 {grid} 不存在", f"grid_code {grid!r} is not a grid"))
     else:
         v["street_code"], v["community_code"] = street_and_community(path)
     v["grade"] = grade = _lower(raw.get("grade"))
     if kind == CaseKind.hazard and grade not in (Grade.general, Grade.major):
         bad.append(
-            f"隐患等级必须是 general 或 major / grade must be general or major, not {grade!r}"
+            Msg("隐患等级必须是 general 或 major", f"grade must be general or major, not {grade!r}")
         )
     if kind == CaseKind.event and grade is not None:
-        bad.append(f"事件没有等级 / an event has no grade: leave grade empty, not {grade!r}")
+        bad.append(Msg("事件没有等级", f"an event has no grade: leave grade empty, not {grade!r}"))
     v["state"] = state = _lower(raw.get("state"))
     if state not in STATES:
-        bad.append(f"状态 {state} 无效 / state must be one of {', '.join(STATES)}, not {state!r}")
+        bad.append(
+            Msg(f"状态 {state} 无效", f"state must be one of {', '.join(STATES)}, not {state!r}")
+        )
     times: dict[str, datetime | None] = {}
     for column in ("reported_at", "dispatched_at", "due_at", "closed_at"):
         try:
             times[column] = _time(raw.get(column), column, end_of_day=column == "due_at")
         except RowError as exc:
-            bad.append(str(exc))
+            bad.extend(exc.problems)
     if "reported_at" in times and times["reported_at"] is None:
-        bad.append("上报时间不能为空 / reported_at is empty")
+        bad.append(Msg("上报时间不能为空", "reported_at is empty"))
     v["unit_code"] = _text(raw.get("unit_code"))
     if state in STATES:
         _state_rules(v, CaseState(state), times, category, lk, now, bad)
     if bad:
-        raise RowError("; ".join(bad))
+        raise RowError(bad)
     assert category is not None
     _deadlines(v, CaseState(v["state"]), times, category, lk, now)
     return v
@@ -124,7 +138,7 @@ def _state_rules(
     category: Category | None,
     lk: Lookups,
     now: datetime,
-    bad: list[str],
+    bad: list[Msg],
 ) -> None:
     """What the ledger's state requires of the times and the unit (an absent key in `times` is a
     time that did not parse, already reported)."""
@@ -135,36 +149,34 @@ def _state_rules(
         given += ["unit_code"] if v["unit_code"] else []
         if given:
             names = ", ".join(given)
-            bad.append(f"{state} 案件未派遣，{names} 应为空 / a {state} case was never dispatched: "
-                       f"leave {names} empty")  # fmt: skip
+            bad.append(Msg(f"{state} 案件未派遣，{names} 应为空",
+                           f"a {state} case was never dispatched: leave {names} empty"))
     elif "dispatched_at" in times and dispatched is None:
-        bad.append(f"{state} 状态需要派遣时间 / state {state} needs dispatched_at")
+        bad.append(Msg(f"{state} 状态需要派遣时间", f"state {state} needs dispatched_at"))
     if state == CaseState.closed and "closed_at" in times and closed is None:
-        bad.append("closed 状态需要结案时间 / state closed needs closed_at")
+        bad.append(Msg("closed 状态需要结案时间", "state closed needs closed_at"))
     if state not in (CaseState.closed, CaseState.cancelled) and closed is not None:
-        bad.append(f"{state} 案件未结案 / a {state} case has no closed_at: leave it empty")
+        bad.append(Msg(f"{state} 案件未结案", f"a {state} case has no closed_at: leave it empty"))
     for column in ("reported_at", "dispatched_at", "closed_at"):
         at = times.get(column)
         if at is not None and at > now:
-            bad.append(f"{column} 晚于现在 / {column} {at.isoformat()} is in the future")
+            bad.append(Msg(f"{column} 晚于现在", f"{column} {at.isoformat()} is in the future"))
     if reported and dispatched and dispatched < reported:
-        bad.append("派遣时间早于上报时间 / dispatched_at is before reported_at")
+        bad.append(Msg("派遣时间早于上报时间", "dispatched_at is before reported_at"))
     start = dispatched or reported
     if closed and start and closed < start:
         what = "dispatched_at" if dispatched else "reported_at"
-        bad.append(
-            f"结案时间早于{'派遣' if dispatched else '上报'}时间 / closed_at is before {what}"
-        )
+        bad.append(Msg(f"结案时间早于{'派遣' if dispatched else '上报'}时间", f"closed_at is before {what}"))
     if dispatched and due and due <= dispatched:
-        bad.append("整改期限不晚于派遣时间 / due_at is not after dispatched_at")
+        bad.append(Msg("整改期限不晚于派遣时间", "due_at is not after dispatched_at"))
     if state not in DISPATCHED or category is None:
         return
     v["unit_code"] = unit = v["unit_code"] or category.unit_code
     if unit is None:
-        bad.append(f"请填写处置单位 / state {state} needs unit_code: category {category.code} "
-                   "names no default unit")  # fmt: skip
+        bad.append(Msg("请填写处置单位", f"state {state} needs unit_code: category "
+                       f"{category.code} names no default unit"))
     elif unit not in lk.units:
-        bad.append(f"处置单位 {unit} 不存在 / unit_code {unit!r} does not exist")
+        bad.append(Msg(f"处置单位 {unit} 不存在", f"unit_code {unit!r} does not exist"))
 
 
 def _deadlines(
@@ -223,10 +235,11 @@ def _time(value: Cell, column: str, *, end_of_day: bool = False) -> datetime | N
             try:
                 value = datetime.fromisoformat(text)
             except ValueError:
-                raise RowError(
-                    f"{column} 不是 ISO 8601 时间 / {column} {text!r} is not an ISO 8601 time "
-                    "such as 2025-09-30T10:00:00+08:00 or 2025-09-30 10:00"
-                ) from None
+                raise RowError([Msg(
+                    f"{column} 不是 ISO 8601 时间",
+                    f"{column} {text!r} is not an ISO 8601 time "
+                    "such as 2025-09-30T10:00:00+08:00 or 2025-09-30 10:00",
+                )]) from None
     if value is None:
         return None
     if not isinstance(value, datetime):

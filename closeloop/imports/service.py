@@ -33,6 +33,7 @@ from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
+from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseKind, HistoryAction
 from models.history import CaseHistory
@@ -44,7 +45,7 @@ HISTORY = CaseHistory.__table__  # type: ignore[attr-defined]
 
 class Rejection(TypedDict):
     row: int
-    error: str
+    error: str  # every problem of the row, each "中文 / English"
 
 
 class ImportResult(TypedDict):
@@ -94,11 +95,11 @@ def import_ledger(
         try:
             values = check(raw, lookups, now)
         except RowError as exc:
-            rejected.add(row, str(exc))
+            rejected.add(row, exc.both())
             continue
         given = values["number"] is not None
         if given and values["number"] in numbers:
-            rejected.add(row, _repeat(values["number"]))
+            rejected.add(row, _repeat(values["number"]).both())
             continue
         if not given:
             kind = CaseKind(values["kind"])
@@ -114,8 +115,8 @@ def import_ledger(
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 
-def _repeat(number: str) -> str:
-    return f"编号 {number} 与本文件前面的行重复 / number {number!r} repeats an earlier row"
+def _repeat(number: str) -> Msg:
+    return Msg(f"编号 {number} 与本文件前面的行重复", f"number {number!r} repeats an earlier row")
 
 
 def _write(
@@ -140,9 +141,9 @@ def _write(
             error = (
                 _repeat(number)
                 if taken[number] > before
-                else f"编号 {number} 已存在 / number {number!r} already exists"
+                else Msg(f"编号 {number} 已存在", f"number {number!r} already exists")
             )
-            rejected.add(row, error)
+            rejected.add(row, error.both())
         else:
             keep.append((row, values))
     if not keep:

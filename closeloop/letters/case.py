@@ -12,7 +12,7 @@ from closeloop.cases import service as case_service
 from closeloop.config import Settings
 from closeloop.letters.wording import Wording
 from models.case import Case
-from models.enums import CaseKind, CaseState
+from models.enums import CaseKind, CaseState, HistoryAction
 from models.letter import Letter
 
 
@@ -49,7 +49,7 @@ def open_letter_case(
     history.append(
         session,
         case=own,
-        action="issue",
+        action=HistoryAction.issue,
         actor=by,
         at=now,
         from_state=None,

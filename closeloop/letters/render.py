@@ -122,13 +122,15 @@ def _day(value: datetime | None) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("closeloop.letters", "templates"),
         undefined=StrictUndefined,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["LetterType"] = LetterType  # compare a letter's type by name, not by literal
+    return env
 
 
 def withdrawal_of(letter: Letter) -> dict[str, str] | None:

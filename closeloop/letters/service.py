@@ -24,7 +24,7 @@ from closeloop.letters.draft import MAX_CASES, NEEDS_REPLY, Draft, draft, may_is
 from closeloop.letters.reads import get_letter, letter_public, list_letters
 from closeloop.letters.render import PENDING_NUMBER, Wording, render_content, snapshot, word
 from closeloop.letters.withdraw import withdraw_letter
-from models.enums import EscalationLevel, LetterType
+from models.enums import EscalationLevel, HistoryAction, LetterType
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -181,7 +181,7 @@ def issue_letter(
         history.append(
             session,
             case=case,
-            action="letter",
+            action=HistoryAction.letter,
             actor=by,
             at=now,
             from_state=case.state,

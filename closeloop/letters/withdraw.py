@@ -20,7 +20,7 @@ from closeloop.letters.reads import get_letter
 from closeloop.letters.wording import TYPE_NAME, cn_date
 from closeloop.text import Msg
 from models.case import Case
-from models.enums import CaseState, EscalationLevel, LetterType, Role
+from models.enums import CaseState, EscalationLevel, HistoryAction, LetterType, Role
 from models.letter import Letter, LetterItem
 from notifications import outbox
 
@@ -73,7 +73,7 @@ def withdraw_letter(
         history.append(
             session,
             case=case,
-            action="letter_withdrawn",
+            action=HistoryAction.letter_withdrawn,
             actor=actor,
             at=now,
             from_state=case.state,

@@ -1,7 +1,6 @@
 """The report as HTML and PDF (WeasyPrint). Templates: closeloop/reports/templates/ (Jinja2,
 StrictUndefined, autoescaped). Every rate goes through charts.percent ("97.93%", None → "—")."""
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -9,8 +8,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
+from closeloop.reports.metrics import ranking
 from closeloop.text import cn_date, cn_time, moment
-from models.metrics import GroupMetrics, Metrics
+from models.metrics import GroupMetrics, Metrics, Ranking
 
 if TYPE_CHECKING:
     from closeloop.reports.content import Content
@@ -56,9 +56,9 @@ def show(metrics: Metrics, path: str, fmt: str) -> str:
     return number(v)
 
 
-def zh(text: str) -> str:
-    """The Chinese half of a "中文 / English" text: documents are read in Chinese."""
-    return re.split(r" / (?=[A-Za-z])", text, maxsplit=1)[0].strip()
+def method(r: Ranking) -> str:
+    """How the ranking was made, in Chinese: documents are read in Chinese."""
+    return ranking.method(min_accepted=r.min_accepted, behind_score=r.behind_score).zh
 
 
 def rank_label(group: GroupMetrics) -> str:
@@ -99,7 +99,7 @@ def env() -> Environment:
     environment.filters.update(
         percent=percent,
         number=number,
-        zh=zh,
+        method=method,
         cn_date=cn_date,
         cn_time=cn_time,
         rank=rank_label,

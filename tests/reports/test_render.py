@@ -12,8 +12,9 @@ from closeloop.reports.bulletin import render_bulletin_html
 from closeloop.reports.content import CaseList, Content
 from closeloop.reports.metrics import ranking
 from closeloop.reports.periods import parse, previous
-from closeloop.reports.render import html_to_pdf, render_html, zh
+from closeloop.reports.render import html_to_pdf, method, render_html
 from closeloop.reports.xlsx import SHEETS, render_xlsx
+from closeloop.text import Msg
 from models.enums import RegionLevel
 from models.metrics import GroupMetrics, LetterCounts, Metrics, MetricsReport, Ranking
 from models.org import Region
@@ -107,8 +108,11 @@ def test_html_shows_rates_as_percentages_and_every_section():
 
 
 def test_zh_keeps_the_chinese_half():
-    assert zh("未派遣 / not dispatched") == "未派遣"
-    assert zh("100 × Σ / Σ权重；并列 / score = …") == "100 × Σ / Σ权重；并列"
+    # Documents no longer split "中文 / English" strings: they read the Chinese of a Msg.
+    assert Msg("未派遣", "not dispatched").render("zh") == "未派遣"
+    assert Msg("100 × Σ / Σ权重；并列", "score = …").render("zh") == "100 × Σ / Σ权重；并列"
+    note = method(ranking.ranking({}, min_accepted=10, behind_score=80.0))
+    assert "Σ权重" in note and "score =" not in note
 
 
 def test_pdf_text_extracts_in_chinese(tmp_path):

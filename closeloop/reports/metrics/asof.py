@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, litera
 from sqlmodel import col
 
 from models.case import Case
-from models.enums import CaseState
+from models.enums import CaseState, HistoryAction
 from models.history import CaseHistory
 
 # The case's columns that do not change with its history, carried through for grouping.
@@ -43,7 +43,7 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
     """The case at `as_of` for every case with history, or for those a statement over Case
     narrowed by `narrow` keeps (the scope: the window then runs only over those cases)."""
     h = CaseHistory
-    is_import = col(h.action) == "import"
+    is_import = col(h.action) == HistoryAction.import_
     order = (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
     inner = (
         select(

@@ -29,7 +29,7 @@ from closeloop.letters.reads import standing_at
 from closeloop.reports.metrics import asof
 from closeloop.reports.metrics.sql import local_date, workday_ordinals
 from models.case import Case
-from models.enums import CaseState, LetterType
+from models.enums import Action, CaseState, HistoryAction, LetterType
 from models.history import CaseHistory
 from models.letter import Letter, LetterItem
 
@@ -138,12 +138,12 @@ def action_counts(
     the unit the entry's snapshot names."""
     h = CaseHistory
     action, to_state = col(h.action), col(h.to_state)
-    imported = action == "import"
-    dispatch = (action == "dispatch") | (imported & to_state.in_(DISPATCHED))
-    signed = ((action == "sign") & (h.data["on_time"].as_boolean() == literal(True))) | (
+    imported = action == HistoryAction.import_
+    dispatch = (action == Action.dispatch) | (imported & to_state.in_(DISPATCHED))
+    signed = ((action == Action.sign) & (h.data["on_time"].as_boolean() == literal(True))) | (
         imported & to_state.in_(SIGNED)
     )
-    submit = (action == "submit") | (imported & to_state.in_(SUBMITTED))
+    submit = (action == Action.submit) | (imported & to_state.in_(SUBMITTED))
     key = group_key(group_by, None)
     if group_by == "unit":
         key = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code), col(Case.unit_code))
@@ -151,16 +151,17 @@ def action_counts(
         select(
             _key(key),
             _count(dispatch),
-            _count(action == "return"),
+            _count(action == Action.return_),
             _count(submit),
-            _count(action == "reject"),
+            _count(action == Action.reject),
             _count(signed),
         )
         .select_from(h)
         .join(Case, col(Case.id) == col(h.case_id))
     )
     stmt = scope.cohort(stmt).where(
-        action.in_(["dispatch", "return", "sign", "submit", "reject", "import"]),
+        action.in_([Action.dispatch, Action.return_, Action.sign, Action.submit, Action.reject,
+                    HistoryAction.import_]),
         imported | (col(h.at) <= scope.as_of),
     )
     return _rows(session, stmt.group_by(*_by(key)))

@@ -35,17 +35,17 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "sign_on_time_rate": 10.0,
 }
 
-METHOD = (
+METHOD = Msg(
     "综合指标 = 100 × Σ(权重 × 指标) / Σ权重，指标为按期办结率、办结率、1−返工率、按时签收率；"
     "无数据的指标不计入（其余按权重重新归一）。立案数少于{n}件的不参与排名。得分（保留两位小数）相同者"
     "并列同一名次，下一名次顺延（1、2、2、4），并列者按编码排列。排名靠后（建议约谈）：参与排名且非第一名、"
-    "综合指标低于{t}分或低于参与排名者的平均分（算术平均）的，按得分由低到高至多列{m}个。 / "
+    "综合指标低于{t}分或低于参与排名者的平均分（算术平均）的，按得分由低到高至多列{m}个。",
     "score = 100 × Σ(weight × component) / Σ weight over on_time_closure_rate, closure_rate, "
     "1 − rework_rate and sign_on_time_rate; a component without data is left out and the rest "
     "re-weighted. A group with fewer than {n} accepted cases is not ranked. Equal scores (two "
     "decimals) share a rank and the next rank is skipped (1, 2, 2, 4); tied groups are listed by "
     "code. Behind: ranked, not first, and scoring below {t} or below the plain mean score of the "
-    "ranked groups; at most the {m} lowest."
+    "ranked groups; at most the {m} lowest.",
 )
 
 
@@ -142,11 +142,17 @@ def mean_score(ranked: list[GroupMetrics]) -> float | None:
     return rounded(sum(scores) / len(scores)) if scores else None
 
 
+def method(*, min_accepted: int, behind_score: float) -> Msg:
+    """How the score is built and ranked, in words: the API's `ranking.method` shows both
+    languages, a report the Chinese."""
+    return METHOD.format(n=min_accepted, t=number_text(behind_score), m=BEHIND_MAX)
+
+
 def ranking(weights: Mapping[str, float], *, min_accepted: int = 1, behind_score: float = 0.0,
             groups: list[GroupMetrics] | None = None) -> Ranking:
     return Ranking(
         weights=dict(weights),
-        method=METHOD.format(n=min_accepted, t=number_text(behind_score), m=BEHIND_MAX),
+        method=method(min_accepted=min_accepted, behind_score=behind_score).both(),
         min_accepted=min_accepted,
         behind_score=behind_score,
         mean_score=mean_score(groups or []),
