@@ -35,31 +35,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("escalate", help="run the escalation flow once; prints a JSON summary")
-    p.add_argument("--now", help="ISO 8601 (Asia/Shanghai without an offset); default: now; "
-                   "not later than the current time unless --dry-run")
-    p.add_argument("--dry-run", action="store_true",
-                   help="write nothing; print what a run at --now would fire")
+    p.add_argument(
+        "--now",
+        help="ISO 8601 (Asia/Shanghai without an offset); default: now; "
+        "not later than the current time unless --dry-run",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="write nothing; print what a run at --now would fire"
+    )
     p.set_defaults(func=cmd_escalate)
 
-    p = sub.add_parser("report", help="write a weekly, monthly, quarterly or yearly report (HTML, PDF, XLSX)")
+    p = sub.add_parser(
+        "report", help="write a weekly, monthly, quarterly or yearly report (HTML, PDF, XLSX)"
+    )
     p.add_argument("--cadence", required=True, choices=["weekly", "monthly", "quarterly", "yearly"])
     p.add_argument("--period", required=True, help="2025-W40 | 2025-09 | 2025-Q3")
     p.add_argument("--out", default=".", help="directory for the files (default: here)")
     p.add_argument("--region", help="region code (default: the district)")
     p.add_argument("--now", help="ISO 8601 generation time (Asia/Shanghai without an offset)")
-    p.add_argument("--as-of", help="ISO 8601 report time the figures are of (Asia/Shanghai without "
-                   "an offset); default: the period's end once it is over, else --now")
+    p.add_argument(
+        "--as-of",
+        help="ISO 8601 report time the figures are of (Asia/Shanghai without "
+        "an offset); default: the period's end once it is over, else --now",
+    )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("metrics", help="print the metrics of a period as JSON (as the API gives them)")
+    p = sub.add_parser(
+        "metrics", help="print the metrics of a period as JSON (as the API gives them)"
+    )
     p.add_argument("--from", dest="date_from", type=_day, required=True, help="YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", type=_day, required=True, help="YYYY-MM-DD, inclusive")
-    p.add_argument("--group-by", choices=["unit", "street", "community", "grid", "category", "kind"])
+    p.add_argument(
+        "--group-by", choices=["unit", "street", "community", "grid", "category", "kind"]
+    )
     p.add_argument("--kind", choices=["event", "hazard", "letter"])
     p.add_argument("--region", help="a region code: that subtree only")
     p.add_argument("--as-of", help="the report time, ISO 8601 (Asia/Shanghai without an offset)")
-    p.add_argument("--weights", help="e.g. on_time_closure_rate=40,closure_rate=30,no_rework=20,"
-                   "sign_on_time_rate=10")
+    p.add_argument(
+        "--weights",
+        help="e.g. on_time_closure_rate=40,closure_rate=30,no_rework=20,sign_on_time_rate=10",
+    )
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
@@ -88,8 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
-        print(f"error: database: {reason} (is CLOSELOOP_DATABASE_URL right, and has "
-              "`closeloop init` been run?)", file=sys.stderr)
+        print(
+            f"error: database: {reason} (is CLOSELOOP_DATABASE_URL right, and has "
+            "`closeloop init` been run?)",
+            file=sys.stderr,
+        )
         return 2
 
 
@@ -107,11 +125,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     upgrade(url)
     engine = _engine()
     with transaction(engine) as session:
-        created = bootstrap.ensure_admin(session, username=args.admin_user,
-                                         password=args.admin_password, now=SystemClock().now())
+        created = bootstrap.ensure_admin(
+            session, username=args.admin_user, password=args.admin_password, now=SystemClock().now()
+        )
     state = "created" if created else "already exists, unchanged"
-    print(json.dumps({"database": _safe(url), "schema": "up to date",
-                      "admin": args.admin_user, "admin_status": state}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "database": _safe(url),
+                "schema": "up to date",
+                "admin": args.admin_user,
+                "admin_status": state,
+            },
+            ensure_ascii=False,
+        )
+    )
     return 0
 
 
@@ -132,8 +160,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         users = load_demo(engine, now=SystemClock().now())
         print_users(users)
     app = create_app(engine=engine)
-    print(f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
-          f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}")
+    print(
+        f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
+        f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}"
+    )
     from workflows.embedded import start_embedded
 
     scheduler = start_embedded(engine, settings)
@@ -153,8 +183,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     actor = Principal(id=None, username="cli", display_name="命令行导入", role=Role.admin)
     with open(args.file, "rb") as handle, transaction(_engine()) as session:
-        result = imports.import_file(session, actor=actor, fileobj=handle, filename=args.file,
-                                     now=SystemClock().now())
+        result = imports.import_file(
+            session, actor=actor, fileobj=handle, filename=args.file, now=SystemClock().now()
+        )
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
@@ -201,21 +232,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with transaction(_engine()) as session:
-        report = reports.generate(session, actor=SYSTEM, cadence=args.cadence,
-                                  period=period.key, region_code=args.region, now=at,
-                                  as_of=as_of)
+        report = reports.generate(
+            session,
+            actor=SYSTEM,
+            cadence=args.cadence,
+            period=period.key,
+            region_code=args.region,
+            now=at,
+            as_of=as_of,
+        )
         assert report.id is not None
         stem = f"report-{report.cadence}-{report.period}-{report.region_code}"
         written = {}
         for kind, (name, _type) in reports.FILES.items():
-            target = out / f"{stem}{'-bulletin' if kind.startswith('bulletin') else ''}{Path(name).suffix}"
+            target = (
+                out
+                / f"{stem}{'-bulletin' if kind.startswith('bulletin') else ''}{Path(name).suffix}"
+            )
             shutil.copyfile(reports.report_dir(get_settings(), report.id) / name, target)
             written[kind] = str(target)
-    print(json.dumps({"id": report.id, "cadence": report.cadence, "period": report.period,
-                      "region_code": report.region_code, "title": report.title,
-                      "bulletin_number": report.bulletin_number,
-                      "summary": report.summary["total"], "files": written},
-                     ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "id": report.id,
+                "cadence": report.cadence,
+                "period": report.period,
+                "region_code": report.region_code,
+                "title": report.title,
+                "bulletin_number": report.bulletin_number,
+                "summary": report.summary["total"],
+                "files": written,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -223,7 +274,9 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD / expected YYYY-MM-DD, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"日期应为 YYYY-MM-DD / expected YYYY-MM-DD, not {text!r}"
+        ) from None
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -267,8 +320,9 @@ def cmd_run_job(args: argparse.Namespace) -> int:
     job = jobs.get(args.name)
     run = EmbeddedScheduler(_engine(), jobs=(job,)).fire(job, keep_lease=False)
     if run is None:
-        print(f"error: {job.name} 正在其他进程中运行 / is running in another process",
-              file=sys.stderr)
+        print(
+            f"error: {job.name} 正在其他进程中运行 / is running in another process", file=sys.stderr
+        )
         return 1
     print(run.summary)
     return 0 if run.status == JobStatus.ok else 1

@@ -31,8 +31,9 @@ Log in with `POST /api/v1/auth/token` (form fields `username`, `password`), then
 def create_app(engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     # /docs and /redoc serve Swagger UI and ReDoc from the installed package, not a CDN: bureaus
     # run Closeloop on intranets.
-    app: FastAPI = FastAPIOffline(title="Closeloop 闭环", version=__version__,
-                                  description=DESCRIPTION)  # fmt: skip
+    app: FastAPI = FastAPIOffline(
+        title="Closeloop 闭环", version=__version__, description=DESCRIPTION
+    )
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock or SystemClock()
     problems.install(app)

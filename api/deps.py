@@ -49,7 +49,9 @@ def get_claims(
     session: SessionDep, now: NowDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> tuple[Principal, dict]:
     if not token:
-        raise Unauthorized(Msg("需要登录", "authentication required: send Authorization: Bearer <token>"))
+        raise Unauthorized(
+            Msg("需要登录", "authentication required: send Authorization: Bearer <token>")
+        )
     return auth.principal_for(session, token=token, now=now)
 
 

@@ -14,8 +14,13 @@ from closeloop.letters import render as letter_render
 from closeloop.letters import service as letters
 from closeloop.reports import service as reports
 
-EXTENSION = {"html": "html", "pdf": "pdf", "xlsx": "xlsx", "bulletin_html": "html",
-             "bulletin_pdf": "pdf"}
+EXTENSION = {
+    "html": "html",
+    "pdf": "pdf",
+    "xlsx": "xlsx",
+    "bulletin_html": "html",
+    "bulletin_pdf": "pdf",
+}
 SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 
@@ -35,9 +40,7 @@ def send(
     return Response(body, media_type=media_type, headers=headers)
 
 
-def attachment(
-    session: Session, *, actor: Principal, attachment_id: int, inline: bool
-) -> Response:
+def attachment(session: Session, *, actor: Principal, attachment_id: int, inline: bool) -> Response:
     """A case's photo or document (the pages show it inline, the API offers it to save)."""
     row, path = attachments.open_attachment(session, actor=actor, attachment_id=attachment_id)
     suffix = Path(row.filename).suffix

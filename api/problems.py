@@ -46,7 +46,7 @@ class Failure:
 
     @property
     def detail(self) -> str:
-        """"中文 / English", the problem's `detail`."""
+        """ "中文 / English", the problem's `detail`."""
         return self.msg.both()
 
 

@@ -91,15 +91,31 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
             due = cal.end_of_day(working_days_back(cal, today, 1 + i % 14))
         rows.append(
             {
-                "number": f"BN{i:09d}", "kind": "event", "state": state, "title": f"基准案件 {i}",
-                "description": "", "category_code": "0101", "grid_code": grid,
-                "street_code": path.split("/")[2], "community_code": path.split("/")[3],
-                "region_path": path, "address": "", "unit_code": unit, "grade": None,
-                "urgent": False, "reported_at": dispatched, "dispatched_at": dispatched,
+                "number": f"BN{i:09d}",
+                "kind": "event",
+                "state": state,
+                "title": f"基准案件 {i}",
+                "description": "",
+                "category_code": "0101",
+                "grid_code": grid,
+                "street_code": path.split("/")[2],
+                "community_code": path.split("/")[3],
+                "region_path": path,
+                "address": "",
+                "unit_code": unit,
+                "grade": None,
+                "urgent": False,
+                "reported_at": dispatched,
+                "dispatched_at": dispatched,
                 "sign_due_at": sign_due or dispatched + timedelta(hours=2),
                 "signed_at": None if state == "dispatched" else dispatched,
-                "due_at": due, "deadline_version": 1, "due_estimated": False,
-                "verify_due_at": verify_due, "listed": False, "rework_count": 0, "version": 1,
+                "due_at": due,
+                "deadline_version": 1,
+                "due_estimated": False,
+                "verify_due_at": verify_due,
+                "listed": False,
+                "rework_count": 0,
+                "version": 1,
                 "updated_at": dispatched,
             }
         )
@@ -151,7 +167,9 @@ def measure(engine: Engine) -> dict[str, tuple[float, Any]]:
         "baseline: count(*) of open cases": timed(count, 3),
         "baseline: naive load of open cases": timed(naive, 3),
         "sweep (query + fired + rule)": timed(sweep_only, 3),
-        "first run (the flow, committed)": timed(lambda: run_job("escalation", now=NOW, engine=engine)),
+        "first run (the flow, committed)": timed(
+            lambda: run_job("escalation", now=NOW, engine=engine)
+        ),
         "rerun (all fired)": timed(lambda: run_job("escalation", now=NOW, engine=engine)),
     }
 
@@ -188,12 +206,15 @@ def main() -> None:
                 t0 = time.perf_counter()
                 fill(engine, open_not_late, late)
                 built = time.perf_counter() - t0
-                print(f"\n{open_not_late:,} open not late + {late:,} late "
-                      f"(built in {built:.1f} s)")
+                print(f"\n{open_not_late:,} open not late + {late:,} late (built in {built:.1f} s)")
                 for label, (seconds, result) in measure(engine).items():
-                    shown = result if not isinstance(result, dict) else (
-                        f"letters {result['letters']}, notices {result['notifications']}, "
-                        f"listed {result['listed']}, checked {result['checked']}"
+                    shown = (
+                        result
+                        if not isinstance(result, dict)
+                        else (
+                            f"letters {result['letters']}, notices {result['notifications']}, "
+                            f"listed {result['listed']}, checked {result['checked']}"
+                        )
                     )
                     print(f"  {label:<38} {seconds * 1000:9.1f} ms   {shown}")
                 engine.dispose()

@@ -33,8 +33,18 @@ if str(ROOT) not in sys.path:
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # tests.factories.NOW
 COLUMNS = (
-    "number", "kind", "title", "category_code", "grid_code", "unit_code", "grade", "state",
-    "reported_at", "dispatched_at", "due_at", "closed_at",
+    "number",
+    "kind",
+    "title",
+    "category_code",
+    "grid_code",
+    "unit_code",
+    "grade",
+    "state",
+    "reported_at",
+    "dispatched_at",
+    "due_at",
+    "closed_at",
 )
 
 STATES = [

@@ -72,19 +72,36 @@ def organisation(engine: Engine) -> list[tuple[str, str, str, str]]:
         for si in range(10):
             street = f"S{si}"
             s.flush()
-            s.add(Region(code=street, name=f"街道{si}", level="street", parent_code="D",
-                         path=f"/D/{street}/"))
+            s.add(
+                Region(
+                    code=street,
+                    name=f"街道{si}",
+                    level="street",
+                    parent_code="D",
+                    path=f"/D/{street}/",
+                )
+            )
             s.flush()
             for ci in range(9):
                 comm = f"{street}C{ci}"
-                s.add(Region(code=comm, name=f"社区{comm}", level="community",
-                             parent_code=street, path=f"/D/{street}/{comm}/"))
+                s.add(
+                    Region(
+                        code=comm,
+                        name=f"社区{comm}",
+                        level="community",
+                        parent_code=street,
+                        path=f"/D/{street}/{comm}/",
+                    )
+                )
                 s.flush()
                 for gi in range(3):
                     grid = f"{comm}G{gi}"
                     path = f"/D/{street}/{comm}/{grid}/"
-                    s.add(Region(code=grid, name=f"网格{grid}", level="grid",
-                                 parent_code=comm, path=path))
+                    s.add(
+                        Region(
+                            code=grid, name=f"网格{grid}", level="grid", parent_code=comm, path=path
+                        )
+                    )
                     grids.append((grid, street, comm, path))
     return grids
 
@@ -103,43 +120,90 @@ def fill(engine: Engine, n: int) -> None:
         due = dispatched + timedelta(days=7)
         state = "closed" if i % 100 < 97 else ("cancelled" if i % 100 == 97 else "rectifying")
         closed = dispatched + timedelta(days=(i % 11)) if state == "closed" else None
-        rows.append({
-            "id": next_id, "number": f"B{i:09d}", "kind": "hazard" if i % 20 == 0 else "event",
-            "state": state, "title": "基准", "description": "", "category_code": "0101",
-            "grid_code": grid, "street_code": street, "community_code": comm,
-            "region_path": path, "address": "", "unit_code": None if state == "cancelled"
-            else UNITS[i % 10], "grade": "general" if i % 20 == 0 else None, "urgent": False,
-            "reported_at": reported, "dispatched_at": None if state == "cancelled" else dispatched,
-            "sign_due_at": dispatched + timedelta(hours=2), "signed_at": dispatched,
-            "due_at": due, "deadline_version": 1, "due_estimated": False, "closed_at": closed,
-            "cancelled_at": reported if state == "cancelled" else None,
-            "listed": False, "rework_count": 1 if i % 10 == 0 and state == "closed" else 0,
-            "version": 1, "updated_at": reported,
-        })
+        rows.append(
+            {
+                "id": next_id,
+                "number": f"B{i:09d}",
+                "kind": "hazard" if i % 20 == 0 else "event",
+                "state": state,
+                "title": "基准",
+                "description": "",
+                "category_code": "0101",
+                "grid_code": grid,
+                "street_code": street,
+                "community_code": comm,
+                "region_path": path,
+                "address": "",
+                "unit_code": None if state == "cancelled" else UNITS[i % 10],
+                "grade": "general" if i % 20 == 0 else None,
+                "urgent": False,
+                "reported_at": reported,
+                "dispatched_at": None if state == "cancelled" else dispatched,
+                "sign_due_at": dispatched + timedelta(hours=2),
+                "signed_at": dispatched,
+                "due_at": due,
+                "deadline_version": 1,
+                "due_estimated": False,
+                "closed_at": closed,
+                "cancelled_at": reported if state == "cancelled" else None,
+                "listed": False,
+                "rework_count": 1 if i % 10 == 0 and state == "closed" else 0,
+                "version": 1,
+                "updated_at": reported,
+            }
+        )
         unit = None if state == "cancelled" else UNITS[i % 10]
         held = {"due_at": due, "dispatched_at": dispatched, "unit_code": unit, "listed": False}
         if i % 10 == 0 and state == "closed":
             # (action, data, state after, snapshot after): what history.append writes.
-            steps = [("file", {}, "reported", {}),
-                     ("dispatch", {"unit_code": UNITS[i % 10]}, "dispatched", held),
-                     ("sign", {"on_time": i % 30 != 0}, "rectifying", held),
-                     ("submit", {}, "verifying", held), ("reject", {}, "rectifying", held),
-                     ("submit", {}, "verifying", held),
-                     ("approve", {"on_time": True}, "closed", {**held, "closed_at": closed})]
+            steps = [
+                ("file", {}, "reported", {}),
+                ("dispatch", {"unit_code": UNITS[i % 10]}, "dispatched", held),
+                ("sign", {"on_time": i % 30 != 0}, "rectifying", held),
+                ("submit", {}, "verifying", held),
+                ("reject", {}, "rectifying", held),
+                ("submit", {}, "verifying", held),
+                ("approve", {"on_time": True}, "closed", {**held, "closed_at": closed}),
+            ]
             if i % 50 == 0:
                 away = {**held, "unit_code": "U09"}
-                steps[1:1] = [("dispatch", {"unit_code": "U09"}, "dispatched", away),
-                              ("return", {"unit_code": "U09"}, "reported", {})]
+                steps[1:1] = [
+                    ("dispatch", {"unit_code": "U09"}, "dispatched", away),
+                    ("return", {"unit_code": "U09"}, "reported", {}),
+                ]
             for seq, (action, data, after, snap) in enumerate(steps, start=1):
-                hist.append({"case_id": next_id, "seq": seq, "action": action, "from_state": None,
-                             "to_state": after, "actor_id": None, "actor": "bench",
-                             "at": reported + timedelta(hours=seq - 1), "note": None, "data": data,
-                             **_snapshot(snap)})
+                hist.append(
+                    {
+                        "case_id": next_id,
+                        "seq": seq,
+                        "action": action,
+                        "from_state": None,
+                        "to_state": after,
+                        "actor_id": None,
+                        "actor": "bench",
+                        "at": reported + timedelta(hours=seq - 1),
+                        "note": None,
+                        "data": data,
+                        **_snapshot(snap),
+                    }
+                )
         else:
             ledger = {**held, "closed_at": closed} if state != "cancelled" else {}
-            hist.append({"case_id": next_id, "seq": 1, "action": "import", "from_state": None,
-                         "to_state": state, "actor_id": None, "actor": "bench", "at": NOW,
-                         "note": None, "data": {}, **_snapshot(ledger)})
+            hist.append(
+                {
+                    "case_id": next_id,
+                    "seq": 1,
+                    "action": "import",
+                    "from_state": None,
+                    "to_state": state,
+                    "actor_id": None,
+                    "actor": "bench",
+                    "at": NOW,
+                    "note": None,
+                    "data": {},
+                    **_snapshot(ledger),
+                }
+            )
         next_id += 1
         if len(rows) >= BATCH:
             flush(engine, cases, history, rows, hist)
@@ -155,9 +219,13 @@ def fill(engine: Engine, n: int) -> None:
 
 def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
     """The history entry's snapshot columns (the case as it stood after the entry)."""
-    return {"due_at": values.get("due_at"), "dispatched_at": values.get("dispatched_at"),
-            "closed_at": values.get("closed_at"), "listed": values.get("listed", False),
-            "unit_code": values.get("unit_code")}
+    return {
+        "due_at": values.get("due_at"),
+        "dispatched_at": values.get("dispatched_at"),
+        "closed_at": values.get("closed_at"),
+        "listed": values.get("listed", False),
+        "unit_code": values.get("unit_code"),
+    }
 
 
 def flush(engine: Engine, cases: Any, history: Any, rows: list, hist: list) -> None:  # type: ignore[type-arg]
@@ -197,8 +265,14 @@ def raw(engine: Engine, group_by: str | None) -> Callable[[], Any]:
 def full(engine: Engine, group_by: str | None) -> Callable[[], Any]:
     def run() -> Any:
         with new_session(engine) as s:
-            return metrics.compute(s, actor=SYSTEM, date_from=date(2024, 1, 1),
-                                   date_to=date(2024, 12, 31), now=NOW, group_by=group_by)
+            return metrics.compute(
+                s,
+                actor=SYSTEM,
+                date_from=date(2024, 1, 1),
+                date_to=date(2024, 12, 31),
+                now=NOW,
+                group_by=group_by,
+            )
 
     return run
 
@@ -216,17 +290,23 @@ def main() -> None:
             engine = make_engine(url)
             t0 = time.perf_counter()
             fill(engine, args.cases)
-            print(f"database: {'PostgreSQL' if args.pg else 'SQLite'}; {args.cases:,} cases "
-                  f"(built in {time.perf_counter() - t0:.1f} s); period 2024, as of "
-                  f"{NOW.isoformat()}")
-            print(f"{'group_by':<10} {'baseline: 1 raw query':>24} {'compute: every metric':>24}"
-                  f" {'ratio':>7}")
+            print(
+                f"database: {'PostgreSQL' if args.pg else 'SQLite'}; {args.cases:,} cases "
+                f"(built in {time.perf_counter() - t0:.1f} s); period 2024, as of "
+                f"{NOW.isoformat()}"
+            )
+            print(
+                f"{'group_by':<10} {'baseline: 1 raw query':>24} {'compute: every metric':>24}"
+                f" {'ratio':>7}"
+            )
             for group_by in (None, "street", "grid", "unit"):
                 base, groups = timed(raw(engine, group_by))
                 spent, report = timed(full(engine, group_by))
-                print(f"{group_by or 'total':<10} {base * 1000:18.0f} ms   {spent * 1000:18.0f} ms"
-                      f"   {spent / base:5.1f}x   ({groups} rows; closure_rate "
-                      f"{report.total.closure_rate}, reported {report.total.reported:,})")
+                print(
+                    f"{group_by or 'total':<10} {base * 1000:18.0f} ms   {spent * 1000:18.0f} ms"
+                    f"   {spent / base:5.1f}x   ({groups} rows; closure_rate "
+                    f"{report.total.closure_rate}, reported {report.total.reported:,})"
+                )
             engine.dispose()
         finally:
             drop()

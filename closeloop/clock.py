@@ -44,8 +44,11 @@ def parse_now(value: str | None, *, default: datetime) -> datetime:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid(
-            Msg(f"now 不是有效的 ISO 8601 时间：{value!r}（例如 2025-10-09T10:00:00+08:00）", f"now is not a valid ISO 8601 time: {value!r} (e.g. 2025-10-09T10:00:00+08:00; "
-            "without an offset it is Asia/Shanghai time)")
+            Msg(
+                f"now 不是有效的 ISO 8601 时间：{value!r}（例如 2025-10-09T10:00:00+08:00）",
+                f"now is not a valid ISO 8601 time: {value!r} (e.g. 2025-10-09T10:00:00+08:00; "
+                "without an offset it is Asia/Shanghai time)",
+            )
         ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)

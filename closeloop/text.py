@@ -34,7 +34,7 @@ class Msg:
         return self.en if lang == "en" else self.zh
 
     def both(self) -> str:
-        """"中文 / English", as the API's problem detail and the command line show it."""
+        """ "中文 / English", as the API's problem detail and the command line show it."""
         return self.zh if self.zh == self.en else f"{self.zh} / {self.en}"
 
     def stacked(self) -> str:

@@ -139,7 +139,11 @@ class EscalationLevel(StrEnum):
     def ladder(cls) -> tuple["EscalationLevel", ...]:
         """The levels a policy configures, in firing order."""
         return (
-            cls.due_soon, cls.sign_overdue, cls.reminder, cls.supervision, cls.warning,
+            cls.due_soon,
+            cls.sign_overdue,
+            cls.reminder,
+            cls.supervision,
+            cls.warning,
             cls.verify_overdue,
         )
 

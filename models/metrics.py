@@ -72,5 +72,3 @@ class MetricsReport(BaseModel):
     ranking: Ranking
 
     model_config = {"populate_by_name": True}
-
-

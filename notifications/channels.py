@@ -75,7 +75,9 @@ def send_email(msg: OutboxMessage, settings: Settings) -> None:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password)
-            refused = smtp.send_message(email, from_addr=settings.smtp_from, to_addrs=[msg.recipient])
+            refused = smtp.send_message(
+                email, from_addr=settings.smtp_from, to_addrs=[msg.recipient]
+            )
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()), (0, b""))
         raise _smtp_error("recipient refused", code, text) from None

@@ -103,11 +103,15 @@ def retry(session: Session, *, message_id: int, now: datetime) -> OutboxMessage:
         select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
     ).first()
     if row is None:
-        raise NotFound(Msg(f"消息 {message_id} 不存在", f"outbox message {message_id} does not exist"))
+        raise NotFound(
+            Msg(f"消息 {message_id} 不存在", f"outbox message {message_id} does not exist")
+        )
     if row.status != DeliveryStatus.failed:
         raise Conflict(
-            Msg(f"只能重发失败的消息，该消息状态为 {row.status}", "only a failed message can be "
-            f"retried; this one is {row.status}")
+            Msg(
+                f"只能重发失败的消息，该消息状态为 {row.status}",
+                f"only a failed message can be retried; this one is {row.status}",
+            )
         )
     row.status = DeliveryStatus.pending
     row.attempts = 0

@@ -208,8 +208,18 @@ def notify_users(
         .where(col(User.id).in_(user_ids), col(User.active).is_(True))
         .order_by(col(User.id))
     )
-    return _to_users(session, users, key=key, event=event, subject=subject, body=body, now=now,
-                     case_id=case_id, letter_id=letter_id, payload=payload)  # fmt: skip
+    return _to_users(
+        session,
+        users,
+        key=key,
+        event=event,
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=case_id,
+        letter_id=letter_id,
+        payload=payload,
+    )
 
 
 def _to_users(session: Session, users: Iterable[User], **message: Any) -> list[OutboxMessage]:
@@ -249,5 +259,15 @@ def notify_region_role(
 ) -> list[OutboxMessage]:
     """Tell everyone of those roles whose jurisdiction covers the place (in-app, and email)."""
     users = covering_users(session, region_path=region_path, roles=roles)
-    return _to_users(session, users, key=key, event=event, subject=subject, body=body, now=now,
-                     case_id=case_id, letter_id=None, payload=payload)  # fmt: skip
+    return _to_users(
+        session,
+        users,
+        key=key,
+        event=event,
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=case_id,
+        letter_id=None,
+        payload=payload,
+    )

@@ -41,8 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ERRORS = {
-    "DomainError", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Invalid",
-    "TooManyRequests", "PayloadTooLarge", "UnsupportedMediaType", "PolicyError",
+    "DomainError",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Invalid",
+    "TooManyRequests",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "PolicyError",
 }  # and any class a file derives from one of these
 # Helper functions that take a message (or a bilingual name) as an argument: name → positions
 # (0-based, positional) and keyword names.
@@ -364,8 +372,15 @@ def main(argv: list[str] | None = None) -> int:
         ruff = Path(sys.executable).with_name("ruff")
         if ruff.exists():
             subprocess.run(
-                [str(ruff), "check", "--quiet", "--select", "I", "--fix",
-                 *map(str, report.changed_files)],
+                [
+                    str(ruff),
+                    "check",
+                    "--quiet",
+                    "--select",
+                    "I",
+                    "--fix",
+                    *map(str, report.changed_files),
+                ],
                 check=False,
             )
         else:

@@ -50,11 +50,19 @@ def _free_port() -> int:
 
 def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
     port = _free_port()
-    env = {**os.environ, "CLOSELOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-           "CLOSELOOP_DATA_DIR": str(tmp_path / "data"), "CLOSELOOP_SCHEDULER": "off"}
+    env = {
+        **os.environ,
+        "CLOSELOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "CLOSELOOP_DATA_DIR": str(tmp_path / "data"),
+        "CLOSELOOP_SCHEDULER": "off",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     out = []
     try:
         deadline = time.monotonic() + 120
@@ -73,11 +81,14 @@ def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
         match = re.search(r"^\s*(\S+)\s+\S+ dispatcher\s.*?(\S+)\s*$", text, re.M)
         assert match, text
         username, password = match.group(1), match.group(2)
-        token = httpx.post(f"{base}/api/v1/auth/token",
-                           data={"username": username, "password": password})
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": username, "password": password}
+        )
         assert token.status_code == 200, (username, password, token.text)
-        cases = httpx.get(f"{base}/api/v1/cases",
-                          headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        cases = httpx.get(
+            f"{base}/api/v1/cases",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
         assert cases.json()["total"] >= 100
     finally:
         proc.terminate()
@@ -108,8 +119,17 @@ def test_report_writes_html_pdf_xlsx_and_bulletin(dbfile, tmp_path, capsys):
         seed(s, build_org(s))
         s.commit()
     out = tmp_path / "out"
-    argv = ["report", "--cadence", "monthly", "--period", "2025-09", "--out", str(out),
-            "--now", "2025-10-01T08:30"]  # fmt: skip
+    argv = [
+        "report",
+        "--cadence",
+        "monthly",
+        "--period",
+        "2025-09",
+        "--out",
+        str(out),
+        "--now",
+        "2025-10-01T08:30",
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["period"] == "2025-09" and summary["region_code"] == "D1"
@@ -139,8 +159,17 @@ def test_report_as_of_a_stated_time_and_never_later_than_now(dbfile, tmp_path, c
         seed(s, build_org(s))
         s.commit()
     engine.dispose()
-    base = ["report", "--cadence", "monthly", "--period", "2025-09", "--out", str(tmp_path),
-            "--now", "2025-10-01T08:30"]  # fmt: skip
+    base = [
+        "report",
+        "--cadence",
+        "monthly",
+        "--period",
+        "2025-09",
+        "--out",
+        str(tmp_path),
+        "--now",
+        "2025-10-01T08:30",
+    ]
     assert main([*base, "--as-of", "2025-10-02T00:00"]) == 2
     assert "统计时点不能晚于生成时间" in capsys.readouterr().err
     assert main([*base, "--as-of", "2025-09-20T12:00"]) == 0
@@ -172,8 +201,17 @@ def test_metrics_prints_the_api_figures(dbfile, capsys, monkeypatch):
         seed(s, build_org(s))
         s.commit()
     engine.dispose()
-    argv = ["metrics", "--from", "2025-09-01", "--to", "2025-09-30", "--group-by", "street",
-            "--as-of", "2025-10-01T08:30"]  # fmt: skip
+    argv = [
+        "metrics",
+        "--from",
+        "2025-09-01",
+        "--to",
+        "2025-09-30",
+        "--group-by",
+        "street",
+        "--as-of",
+        "2025-10-01T08:30",
+    ]
     assert main(argv) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["from"] == "2025-09-01" and body["total"]["closure_rate"] == 0.5714

@@ -8,8 +8,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lower layers first. A package may import its own layer or a lower one, never a higher one.
 LAYERS = [
-    {"models", "closeloop.config", "closeloop.errors", "closeloop.text", "closeloop.labels",
-     "closeloop.clock", "closeloop.db", "closeloop"},
+    {
+        "models",
+        "closeloop.config",
+        "closeloop.errors",
+        "closeloop.text",
+        "closeloop.labels",
+        "closeloop.clock",
+        "closeloop.db",
+        "closeloop",
+    },
     {"closeloop.auth"},
     {"closeloop.calendar", "closeloop.org"},
     {"notifications"},

@@ -55,8 +55,11 @@ def serve(limit: int | None = None) -> None:
 
     if not orchestrated():
         raise Invalid(
-            Msg("未设置 PREFECT_API_URL", "PREFECT_API_URL is not set: point it at your Prefect "
-            "server's API (e.g. http://127.0.0.1:4200/api, see `prefect server start`)")
+            Msg(
+                "未设置 PREFECT_API_URL",
+                "PREFECT_API_URL is not set: point it at your Prefect "
+                "server's API (e.g. http://127.0.0.1:4200/api, see `prefect server start`)",
+            )
         )
 
     prefect_serve(*deployments(), limit=limit, print_starting_message=True)
@@ -75,8 +78,9 @@ def prefect_yaml(
         "prefect-version": prefect.__version__,
         "build": None,
         "push": None,
-        "pull": [{"prefect.deployments.steps.set_working_directory": {
-            "directory": str(directory)}}],
+        "pull": [
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(directory)}}
+        ],
         "deployments": [
             {
                 "name": job.name,

@@ -50,8 +50,14 @@ def cron_trigger(expr: str, timezone: str = TIMEZONE) -> CronTrigger:
     dow = fields[4]
     for digit in "76543210":  # 7 first: both 0 and 7 are Sunday
         dow = dow.replace(digit, DAYS[int(digit)])
-    return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-                       day_of_week=dow, timezone=ZoneInfo(timezone))
+    return CronTrigger(
+        minute=fields[0],
+        hour=fields[1],
+        day=fields[2],
+        month=fields[3],
+        day_of_week=dow,
+        timezone=ZoneInfo(timezone),
+    )
 
 
 def run_flow(engine: Engine) -> Runner:
@@ -88,13 +94,22 @@ class EmbeddedScheduler:
         for job in self.jobs:
             trigger = self.triggers.get(job.name) or cron_trigger(job.cron, self.timezone)
             self.scheduler.add_job(
-                self.fire, trigger, args=[job], id=job.name, name=job.name,
-                coalesce=True, max_instances=1, misfire_grace_time=max(1, int(job.grace_seconds)),
+                self.fire,
+                trigger,
+                args=[job],
+                id=job.name,
+                name=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(job.grace_seconds)),
                 replace_existing=True,
             )
         self.scheduler.start()
-        log.info("scheduler started as %s: %s", self.holder,
-                 ", ".join(f"{j.name} [{j.cron}]" for j in self.jobs))
+        log.info(
+            "scheduler started as %s: %s",
+            self.holder,
+            ", ".join(f"{j.name} [{j.cron}]" for j in self.jobs),
+        )
 
     def shutdown(self, wait: bool = True) -> None:
         if self.scheduler.running:
@@ -105,8 +120,9 @@ class EmbeddedScheduler:
         holder has the job now. The lease is kept until started + grace (unless keep_lease is
         False: a run by hand), so another scheduler firing the same slot skips it."""
         with transaction(self.engine) as s:
-            got = lease.acquire(s, name=job.name, holder=self.holder, now=self.clock.now(),
-                                ttl=job.lease)
+            got = lease.acquire(
+                s, name=job.name, holder=self.holder, now=self.clock.now(), ttl=job.lease
+            )
         if not got:
             log.info("job %s: held by another process, skipped", job.name)
             return None
@@ -115,16 +131,22 @@ class EmbeddedScheduler:
             return self._run_recorded(job, started)
         finally:
             with transaction(self.engine) as s:
-                lease.release(s, name=job.name, holder=self.holder, now=self.clock.now(),
-                              keep_until=started + job.grace if keep_lease else None)
+                lease.release(
+                    s,
+                    name=job.name,
+                    holder=self.holder,
+                    now=self.clock.now(),
+                    keep_until=started + job.grace if keep_lease else None,
+                )
 
     def _run_recorded(self, job: Job, started: datetime) -> JobRun:
         record = JobRun(name=job.name, holder=self.holder, started_at=started)
         with transaction(self.engine) as s:
             s.add(record)
         stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(job, stop), daemon=True,
-                                name=f"lease-{job.name}")
+        beat = threading.Thread(
+            target=self._heartbeat, args=(job, stop), daemon=True, name=f"lease-{job.name}"
+        )
         beat.start()
         try:
             summary: dict[str, Any] = self.run(job, started)
@@ -140,8 +162,10 @@ class EmbeddedScheduler:
         record.summary = json.dumps(summary, ensure_ascii=False, default=str)[:4000]
         with transaction(self.engine) as s:
             s.connection().execute(
-                update(JobRun).where(col(JobRun.id) == record.id).values(
-                    finished_at=record.finished_at, status=status, summary=record.summary))
+                update(JobRun)
+                .where(col(JobRun.id) == record.id)
+                .values(finished_at=record.finished_at, status=status, summary=record.summary)
+            )
         return record
 
     def _heartbeat(self, job: Job, stop: threading.Event) -> None:
@@ -149,8 +173,9 @@ class EmbeddedScheduler:
         while not stop.wait(every):
             try:
                 with transaction(self.engine) as s:
-                    mine = lease.renew(s, name=job.name, holder=self.holder,
-                                       now=self.clock.now(), ttl=job.lease)
+                    mine = lease.renew(
+                        s, name=job.name, holder=self.holder, now=self.clock.now(), ttl=job.lease
+                    )
                 if not mine:
                     log.warning("job %s: lease lost while running", job.name)
             except Exception:

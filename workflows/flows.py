@@ -83,7 +83,9 @@ def escalation(now: str | None = None, database: str | None = None) -> dict[str,
 
 
 @flow(name="delivery", log_prints=False)
-def delivery(now: str | None = None, limit: int = 200, database: str | None = None) -> dict[str, Any]:
+def delivery(
+    now: str | None = None, limit: int = 200, database: str | None = None
+) -> dict[str, Any]:
     """通知投递 / delivery: send the notifications due at `now`, with retries and back-off.
     {"claimed", "sent", "retrying", "failed"}, and "released" when the run ran out of time and
     gave unsent claims back for the next run."""

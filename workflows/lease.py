@@ -33,9 +33,7 @@ def _insert(session: Session) -> Any:
     raise NotImplementedError(f"job leases need PostgreSQL or SQLite, not {dialect}")
 
 
-def acquire(
-    session: Session, *, name: str, holder: str, now: datetime, ttl: timedelta
-) -> bool:
+def acquire(session: Session, *, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take the lease `name` for `holder` until now + ttl, if it is free, expired or already
     `holder`'s. True when `holder` has it now."""
     table = JobLease.__table__  # type: ignore[attr-defined]

@@ -31,8 +31,11 @@ def import_ledger(session: SessionDep, user: AdminUser, now: NowDep, file: Uploa
     limit = get_settings().max_import_bytes
     if file.size is not None and file.size > limit:
         raise PayloadTooLarge(
-            Msg(f"台账文件超过 {limit // (1024 * 1024)} MB 上限", "the ledger is larger than the limit of "
-            f"{limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES); split it into several files")
+            Msg(
+                f"台账文件超过 {limit // (1024 * 1024)} MB 上限",
+                "the ledger is larger than the limit of "
+                f"{limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES); split it into several files",
+            )
         )
     return imports.import_file(
         session, actor=user, fileobj=file.file, filename=file.filename or "", now=now

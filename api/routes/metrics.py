@@ -25,18 +25,26 @@ def get_metrics(
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
-    date_from: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD; default: "
-                                             "the first of this month")] = None,  # fmt: skip
-    date_to: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD, inclusive; "
-                                           "default: today")] = None,  # fmt: skip
+    date_from: Annotated[
+        date | None, Query(alias="from", description="YYYY-MM-DD; default: the first of this month")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="YYYY-MM-DD, inclusive; default: today")
+    ] = None,
     group_by: GroupBy | None = None,
     kind: CaseKind | None = None,
     region_code: Annotated[str | None, Query(max_length=40)] = None,
-    as_of: Annotated[datetime | None, Query(description="the report time, ISO 8601 with an "
-                                            "offset; default: now")] = None,  # fmt: skip
-    weights: Annotated[str | None, Query(max_length=300, description="e.g. on_time_closure_rate"
-                                         "=40,closure_rate=30,no_rework=20,sign_on_time_rate=10")]
-    = None,
+    as_of: Annotated[
+        datetime | None, Query(description="the report time, ISO 8601 with an offset; default: now")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="e.g. on_time_closure_rate"
+            "=40,closure_rate=30,no_rework=20,sign_on_time_rate=10",
+        ),
+    ] = None,
 ) -> object:
     today = local_today(now)
     return metrics.compute(

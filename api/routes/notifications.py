@@ -120,4 +120,3 @@ def retry(session: SessionDep, _: AdminUser, now: NowDep, message_id: Id) -> obj
     return OutboxPublic.model_validate(
         messages.retry(session, message_id=message_id, now=now), from_attributes=True
     )
-

@@ -26,8 +26,15 @@ ReportId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 def create_report(
     session: SessionDep, user: CurrentUser, now: NowDep, data: ReportCreate
 ) -> object:
-    report = reports.generate(session, actor=user, cadence=data.cadence, period=data.period,
-                              region_code=data.region_code, now=now, as_of=data.as_of)  # fmt: skip
+    report = reports.generate(
+        session,
+        actor=user,
+        cadence=data.cadence,
+        period=data.period,
+        region_code=data.region_code,
+        now=now,
+        as_of=data.as_of,
+    )
     return reports.public(report)
 
 

@@ -23,7 +23,12 @@ from api.web.pages import HERE
 
 def install(app: FastAPI) -> None:
     for module in (
-        routes_auth, routes_file, routes_desk, routes_case, routes_letters, routes_dashboard,
+        routes_auth,
+        routes_file,
+        routes_desk,
+        routes_case,
+        routes_letters,
+        routes_dashboard,
         routes_messages,
     ):
         app.include_router(module.router)

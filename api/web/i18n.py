@@ -87,14 +87,20 @@ T: dict[str, tuple[str, str]] = {
     "file.located": ("已获取位置", "Location added"),
     "file.locate_failed": ("无法获取位置，可只填写地址", "No location; the address is enough"),
     "file.submit": ("提交上报", "Submit"),
-    "file.hint": ("带 * 为必填。照片可直接用手机拍摄。", "* required. Photos can come from the camera."),
+    "file.hint": (
+        "带 * 为必填。照片可直接用手机拍摄。",
+        "* required. Photos can come from the camera.",
+    ),
     "my.title": ("我的上报", "My reports"),
     "my.empty": ("还没有上报记录。", "Nothing reported yet."),
     "next": ("下一步", "Next"),
     "next.reported": ("等待受理派遣", "Waiting to be dispatched"),
     "next.dispatched": ("等待{unit}签收", "Waiting for {unit} to sign"),
     "next.rectifying": ("整改中，期限 {due}", "Being fixed, due {due}"),
-    "next.rectifying_late": ("整改中，已超期（期限 {due}），正在催办", "Being fixed, overdue since {due}; being chased"),
+    "next.rectifying_late": (
+        "整改中，已超期（期限 {due}），正在催办",
+        "Being fixed, overdue since {due}; being chased",
+    ),
     "next.suspended": ("已挂起，暂停计时", "Suspended; the clock is paused"),
     "next.verifying": ("等待核查", "Waiting for verification"),
     "next.verify_me": ("待您核查", "Please verify"),
@@ -133,24 +139,33 @@ T: dict[str, tuple[str, str]] = {
     "dash.rank": ("名次", "Rank"),
     "dash.name": ("名称", "Name"),
     "dash.score": ("综合指标", "Score"),
-    "dash.overdue_cases": ("超期案件（含逾期未反馈的督办件）", "Overdue cases (letters awaiting a late reply included)"),
+    "dash.overdue_cases": (
+        "超期案件（含逾期未反馈的督办件）",
+        "Overdue cases (letters awaiting a late reply included)",
+    ),
     "dash.listed_cases": ("挂牌督办案件", "Listed cases"),
     "dash.letters": ("已发函件", "Letters issued"),
     "dash.requests": ("待审批申请", "Requests to decide"),
     "dash.reports": ("周调度、月分析、季小结报告", "Weekly, monthly and quarterly reports"),
-    "dash.no_reports": ("报告功能尚未启用，暂无报告。可在命令行运行 closeloop report 生成。",
-                        "Reports are not available yet; run `closeloop report` to make one."),
+    "dash.no_reports": (
+        "报告功能尚未启用，暂无报告。可在命令行运行 closeloop report 生成。",
+        "Reports are not available yet; run `closeloop report` to make one.",
+    ),
     "dash.no_metrics": ("统计暂不可用。", "Figures are not available yet."),
     "dash.suspended": ("已挂起案件", "Suspended cases"),
     "dash.to_verify": ("待您核查销号：{n} 件", "Waiting for your verification: {n}"),
     "dash.more": ("更多", "More"),
     "dash.preview": ("下次自动升级预览", "Next escalation run, preview"),
-    "dash.preview_note": ("按当前时间运行升级督办将触发以下事项（仅为预览，尚未发出）。",
-                          "What an escalation run now would do (a preview: nothing is issued yet)."),
-    "dash.preview_counts": ("提醒函 {reminder} 份，督办函 {supervision} 份，警示函 {warning} 份，"
-                            "通知 {notifications} 条，挂牌督办 {listed} 件",
-                            "{reminder} reminder, {supervision} supervision and {warning} warning "
-                            "letters, {notifications} notifications, {listed} cases listed"),
+    "dash.preview_note": (
+        "按当前时间运行升级督办将触发以下事项（仅为预览，尚未发出）。",
+        "What an escalation run now would do (a preview: nothing is issued yet).",
+    ),
+    "dash.preview_counts": (
+        "提醒函 {reminder} 份，督办函 {supervision} 份，警示函 {warning} 份，"
+        "通知 {notifications} 条，挂牌督办 {listed} 件",
+        "{reminder} reminder, {supervision} supervision and {warning} warning "
+        "letters, {notifications} notifications, {listed} cases listed",
+    ),
     "dash.preview_empty": ("当前没有到期需升级的事项。", "Nothing is due for escalation now."),
     "dash.preview_letters": ("将发函件", "Letters to issue"),
     "dash.preview_notices": ("将发通知", "Notifications to send"),
@@ -179,9 +194,11 @@ T: dict[str, tuple[str, str]] = {
     "letters.issue": ("发函", "Issue the letter"),
     "letters.preview": ("预览函件", "Preview the letter"),
     "letters.preview_title": ("函件预览", "Letter preview"),
-    "letters.preview_note": ("以下是将要签发的函件（尚未编号、尚未签发）。确认无误后点击“确认签发”，签发时取得文号。",
-                             "This is the letter as it would be issued (not numbered, not issued yet). "
-                             "Confirm to issue it; it is numbered then."),
+    "letters.preview_note": (
+        "以下是将要签发的函件（尚未编号、尚未签发）。确认无误后点击“确认签发”，签发时取得文号。",
+        "This is the letter as it would be issued (not numbered, not issued yet). "
+        "Confirm to issue it; it is numbered then.",
+    ),
     "letters.confirm": ("确认签发", "Confirm and issue"),
     "letters.back": ("返回修改", "Back to edit"),
     "letters.reply_choose": ("反馈期限（可选）", "Reply by (optional)"),
@@ -208,9 +225,14 @@ T: dict[str, tuple[str, str]] = {
     "home": ("首页", "Home"),
 }
 for _prefix, _table in (
-    ("role", labels.ROLE), ("state", labels.STATE), ("kind", labels.KIND),
-    ("grade", labels.GRADE), ("letter", labels.LETTER_TYPE), ("req", labels.REQUEST_TYPE),
-    ("act", labels.ACTION), ("esc", labels.LEVEL),
+    ("role", labels.ROLE),
+    ("state", labels.STATE),
+    ("kind", labels.KIND),
+    ("grade", labels.GRADE),
+    ("letter", labels.LETTER_TYPE),
+    ("req", labels.REQUEST_TYPE),
+    ("act", labels.ACTION),
+    ("esc", labels.LEVEL),
 ):
     T.update({f"{_prefix}.{key}": (m.zh, m.en) for key, m in _table.items()})
 

@@ -39,7 +39,9 @@ def login(
     password = form.get("password")
     try:
         token, expires = auth.login(
-            session, username=username, password=password if isinstance(password, str) else "",
+            session,
+            username=username,
+            password=password if isinstance(password, str) else "",
             now=now,
         )
         user, _ = auth.principal_for(session, token=token, now=now)

@@ -29,8 +29,18 @@ from models.letter import LetterPublic
 
 router = page_router()
 PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-TEXT_FIELDS = ("note", "reason", "unit_code", "limit_days", "due_date", "days", "target_case_id",
-               "target_number", "version", "next")
+TEXT_FIELDS = (
+    "note",
+    "reason",
+    "unit_code",
+    "limit_days",
+    "due_date",
+    "days",
+    "target_case_id",
+    "target_number",
+    "version",
+    "next",
+)
 
 
 def case_page(
@@ -71,8 +81,10 @@ def case_page(
         pending=view.pending,
         requesters=view.requesters,
         tl=view.left,
-        tl_of=t("f.verify_due_at") if public.state == CaseState.verifying
-        else t("letters.reply_due") if public.kind == CaseKind.letter
+        tl_of=t("f.verify_due_at")
+        if public.state == CaseState.verifying
+        else t("letters.reply_due")
+        if public.kind == CaseKind.letter
         else t("f.due_at"),
         left_text=left_label(t, view.left),
         next_text=next_step(t, public, names, fmt_day, now),
@@ -138,8 +150,13 @@ def action_input(
 
 @router.post("/cases/{case_id}/act/{action}")
 def act(
-    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, form: CsrfForm,
-    case_id: PathId, action: str,
+    page: PageDep,
+    session: SessionDep,
+    user: PageUser,
+    now: NowDep,
+    form: CsrfForm,
+    case_id: PathId,
+    action: str,
 ) -> Response:
     values = fields(form, TEXT_FIELDS)
     try:
@@ -147,8 +164,12 @@ def act(
         if action == Action.submit:
             for f in uploads(form, "files"):
                 row = attachments.add_attachment(
-                    session, actor=user, case_id=case_id, filename=f.filename or "",
-                    stream=f.file, now=now,
+                    session,
+                    actor=user,
+                    case_id=case_id,
+                    filename=f.filename or "",
+                    stream=f.file,
+                    now=now,
                 )
                 assert row.id is not None
                 ids.append(row.id)
@@ -167,13 +188,29 @@ def attachment(session: SessionDep, user: PageUser, attachment_id: PathId) -> Re
 
 
 def shown_again(
-    page: Page, session: Session, user: Principal, now: datetime, case_id: int,
-    exc: DomainError, values: dict[str, str], *, open_action: str,
+    page: Page,
+    session: Session,
+    user: Principal,
+    now: datetime,
+    case_id: int,
+    exc: DomainError,
+    values: dict[str, str],
+    *,
+    open_action: str,
 ) -> Response:
     """A refused form: nothing kept, the case page again with the service's message, what was
     typed and the form open (403 and 404 stay errors)."""
     session.rollback()
     if isinstance(exc, Forbidden) or exc.status == 404:
         raise exc
-    return case_page(page, session, user, now, case_id, error=page.message(exc),
-                     status=exc.status, values=values, open_action=open_action)
+    return case_page(
+        page,
+        session,
+        user,
+        now,
+        case_id,
+        error=page.message(exc),
+        status=exc.status,
+        values=values,
+        open_action=open_action,
+    )

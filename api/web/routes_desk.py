@@ -27,7 +27,10 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
     ]
     labels = {r.case.id: left_label(page.t, r.left) for _, _, rows in sections for r in rows}
     return page.render(
-        "worklist.html", sections=sections, labels=labels, names=Names.load(session),
+        "worklist.html",
+        sections=sections,
+        labels=labels,
+        names=Names.load(session),
         sign_late={r.case.id for r in work.to_sign if queues.sign_overdue(r.case, now)},
         flash=page.flash(),
     )
@@ -38,8 +41,13 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
     q = views.dispatch_queue(session, actor=user, now=now)
     names = Names.load(session)
     return page.render(
-        "queue.html", new=q.new, dups=q.duplicates, to_verify=q.to_verify, names=names,
-        units=list(names.units.values()), flash=page.flash(),
+        "queue.html",
+        new=q.new,
+        dups=q.duplicates,
+        to_verify=q.to_verify,
+        names=names,
+        units=list(names.units.values()),
+        flash=page.flash(),
     )
 
 
@@ -64,11 +72,15 @@ def case_list(
     listing = cases.list_cases(
         session, actor=user, filters=filters, page=page_number(page_no), page_size=50, now=now
     )
-    query = {k: v for k, v in (("state", state), ("kind", kind), ("overdue", overdue), ("q", q))
-             if v}
+    query = {
+        k: v for k, v in (("state", state), ("kind", kind), ("overdue", overdue), ("q", q)) if v
+    }
     return page.render(
-        "cases.html", listing=listing, names=Names.load(session),
+        "cases.html",
+        listing=listing,
+        names=Names.load(session),
         filters={"state": state, "kind": kind, "overdue": overdue, "q": q},
-        states=list(CaseState), kinds=list(CaseKind),
+        states=list(CaseState),
+        kinds=list(CaseKind),
         pager_q=("&" + urlencode(query)) if query else "",
     )

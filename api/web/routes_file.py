@@ -20,12 +20,26 @@ from models.case import Case, CaseCreate
 from models.enums import CaseKind
 
 router = page_router()
-FIELDS = ("kind", "grade", "category_class", "category_code", "grid_code", "title",
-          "description", "address", "lat", "lon")
+FIELDS = (
+    "kind",
+    "grade",
+    "category_class",
+    "category_code",
+    "grid_code",
+    "title",
+    "description",
+    "address",
+    "lat",
+    "lon",
+)
 
 
 def _form_page(
-    page: Page, session: Session, user: Principal, values: dict[str, str], error: str = "",
+    page: Page,
+    session: Session,
+    user: Principal,
+    values: dict[str, str],
+    error: str = "",
     status: int = 200,
 ) -> Response:
     form = views.filing_form(session, actor=user)
@@ -42,8 +56,15 @@ def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Respons
 
 
 def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
-    missing = [i18n.msg(label) for name, label in (("category_code", "f.category_item"),
-               ("grid_code", "f.grid"), ("title", "f.title")) if not values.get(name)]
+    missing = [
+        i18n.msg(label)
+        for name, label in (
+            ("category_code", "f.category_item"),
+            ("grid_code", "f.grid"),
+            ("title", "f.title"),
+        )
+        if not values.get(name)
+    ]
     if missing:
         sep = i18n.msg("sep")
         raise Invalid(i18n.msg("err.required", what=Msg.join(missing, sep.zh, sep.en)))
@@ -69,7 +90,11 @@ def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
 
 
 def _file(
-    page: Page, session: Session, user: Principal, now: datetime, form: CsrfForm,
+    page: Page,
+    session: Session,
+    user: Principal,
+    now: datetime,
+    form: CsrfForm,
     values: dict[str, str],
 ) -> Case:
     """The case and its photos, in one transaction: a refused photo rolls the filing back."""
@@ -77,8 +102,12 @@ def _file(
     assert case.id is not None
     for photo in uploads(form, "photos"):
         attachments.add_attachment(
-            session, actor=user, case_id=case.id, filename=photo.filename or "",
-            stream=photo.file, now=now,
+            session,
+            actor=user,
+            case_id=case.id,
+            filename=photo.filename or "",
+            stream=photo.file,
+            now=now,
         )
     return case
 
@@ -93,9 +122,7 @@ def file_case(
         case = _file(page, session, user, now, form, values)
     except DomainError as exc:
         session.rollback()
-        return _form_page(
-            page, session, user, values, error=page.message(exc), status=exc.status
-        )
+        return _form_page(page, session, user, values, error=page.message(exc), status=exc.status)
     return redirect(f"/cases/{case.id}?ok=file")
 
 
@@ -106,5 +133,10 @@ def own_cases(
     listing = views.own_cases(session, actor=user, page=page_number(page_no), now=now)
     names = Names.load(session)
     rows = [(c, next_step(page.t, c, names, fmt_day, now)) for c in listing.items]
-    return page.render("my.html", rows=rows, names=names, listing=listing,
-                       flash=page.t("done") if page.request.query_params.get("ok") else "")
+    return page.render(
+        "my.html",
+        rows=rows,
+        names=names,
+        listing=listing,
+        flash=page.t("done") if page.request.query_params.get("ok") else "",
+    )

@@ -45,7 +45,11 @@ def letter_html(session: SessionDep, user: PageUser, letter_id: PathId) -> Respo
 
 
 def _letter_args(
-    page: Page, session: Session, user: Principal, now: datetime, values: dict[str, str],
+    page: Page,
+    session: Session,
+    user: Principal,
+    now: datetime,
+    values: dict[str, str],
     case_id: int,
 ) -> dict[str, Any]:
     """The letter form's fields as issue_letter's and preview_letter's keyword arguments."""
@@ -73,7 +77,12 @@ Letter = Callable[[dict[str, Any]], Response]
 
 
 def _letter_form(
-    page: Page, session: Session, user: Principal, now: datetime, form: CsrfForm, case_id: int,
+    page: Page,
+    session: Session,
+    user: Principal,
+    now: datetime,
+    form: CsrfForm,
+    case_id: int,
     act: Letter,
 ) -> Response:
     """The letter form's fields, handed to `act`; a refusal shows the case page again with the
@@ -87,7 +96,11 @@ def _letter_form(
 
 @router.post("/cases/{case_id}/letter/preview")
 def preview_letter(
-    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, form: CsrfForm,
+    page: PageDep,
+    session: SessionDep,
+    user: PageUser,
+    now: NowDep,
+    form: CsrfForm,
     case_id: PathId,
 ) -> Response:
     """The letter form first shows the letter as it would be issued (预览, number pending);
@@ -96,15 +109,23 @@ def preview_letter(
     def preview(args: dict[str, Any]) -> Response:
         html = letters.preview_letter(session, **args)
         session.rollback()  # a preview keeps nothing
-        return page.render("letter_preview.html", case_id=case_id,
-                           values=fields(form, LETTER_FIELDS), letter_html=html)
+        return page.render(
+            "letter_preview.html",
+            case_id=case_id,
+            values=fields(form, LETTER_FIELDS),
+            letter_html=html,
+        )
 
     return _letter_form(page, session, user, now, form, case_id, preview)
 
 
 @router.post("/cases/{case_id}/letter")
 def issue_letter(
-    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, form: CsrfForm,
+    page: PageDep,
+    session: SessionDep,
+    user: PageUser,
+    now: NowDep,
+    form: CsrfForm,
     case_id: PathId,
 ) -> Response:
     """A supervisor's letter about this case to the unit holding it (督办人员手动发函): the
@@ -119,7 +140,11 @@ def issue_letter(
 
 @router.post("/letters/{letter_id}/withdraw")
 def withdraw_letter(
-    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, form: CsrfForm,
+    page: PageDep,
+    session: SessionDep,
+    user: PageUser,
+    now: NowDep,
+    form: CsrfForm,
     letter_id: PathId,
 ) -> Response:
     """作废 (supervisor, with a reason), from the letters list or a case page."""

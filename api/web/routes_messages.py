@@ -24,8 +24,13 @@ def messages_page(
         session, user_id=user.id, unread_only=unread == "1", page=number, page_size=50
     )
     pager = {"total": listing.total, "page": number, "page_size": 50}
-    return page.render("messages.html", listing=listing, pager=pager, only_unread=unread == "1",
-                       pager_q="&unread=1" if unread == "1" else "")
+    return page.render(
+        "messages.html",
+        listing=listing,
+        pager=pager,
+        only_unread=unread == "1",
+        pager_q="&unread=1" if unread == "1" else "",
+    )
 
 
 @router.post("/messages/{message_id}/read")

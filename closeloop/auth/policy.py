@@ -57,7 +57,9 @@ def require_visible(
     what: Msg,
 ) -> None:
     if not can_see(user, unit_code=unit_code, region_path=region_path, reporter_id=reporter_id):
-        raise Forbidden(Msg(f"{what:zh}不在您的管辖范围内", f"{what:en} is outside your jurisdiction"))
+        raise Forbidden(
+            Msg(f"{what:zh}不在您的管辖范围内", f"{what:en} is outside your jurisdiction")
+        )
 
 
 def may_file(user: Principal) -> bool:
@@ -75,8 +77,10 @@ def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
     if user.role not in allowed:
         roles = ", ".join(sorted(allowed)) or "nobody (created by the system)"
         raise Forbidden(
-            Msg(f"角色 {user.role} 不能上报 {kind}", f"role {user.role} may not file a {kind}; "
-            f"allowed: {roles}")
+            Msg(
+                f"角色 {user.role} 不能上报 {kind}",
+                f"role {user.role} may not file a {kind}; allowed: {roles}",
+            )
         )
     if not in_region(user, grid_path):
         raise Forbidden(Msg("该网格不在您的管辖范围内", "that grid is outside your jurisdiction"))
@@ -85,4 +89,6 @@ def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
 def require_role(user: Principal, *roles: Role) -> None:
     if user.role not in roles:
         names = ", ".join(roles)
-        raise Forbidden(Msg(f"需要角色 {names}", f"this needs the role {names}; you are {user.role}"))
+        raise Forbidden(
+            Msg(f"需要角色 {names}", f"this needs the role {names}; you are {user.role}")
+        )

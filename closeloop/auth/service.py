@@ -49,8 +49,11 @@ def login(
     ).one()
     if failures >= settings.login_max_failures:
         raise TooManyRequests(
-            Msg(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试", "too many failed "
-            f"logins for {username!r}; try again in {settings.login_window_minutes} minutes"),
+            Msg(
+                f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试",
+                "too many failed "
+                f"logins for {username!r}; try again in {settings.login_window_minutes} minutes",
+            ),
             retry_after=settings.login_window_minutes * 60,
         )
     user = session.exec(select(User).where(User.username == username)).first()

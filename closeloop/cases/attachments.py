@@ -62,8 +62,10 @@ def add_attachment(
     _require_uploader(actor, case)
     if case.state in (CaseState.cancelled, CaseState.closed):
         raise Conflict(
-            Msg(f"案件已{case.state}，不能再上传", f"case {case.number} is {case.state}; "
-            "nothing can be attached to it")
+            Msg(
+                f"案件已{case.state}，不能再上传",
+                f"case {case.number} is {case.state}; nothing can be attached to it",
+            )
         )
     name = os.path.basename(filename or "").strip() or "upload"
     folder = settings.data_dir / "attachments"
@@ -79,8 +81,11 @@ def add_attachment(
                 size += len(chunk)
                 if size > settings.max_upload_bytes:
                     raise PayloadTooLarge(
-                        Msg(f"文件超过 {settings.max_upload_bytes // (1024 * 1024)} MB 上限", "the file "
-                        f"is larger than the limit of {settings.max_upload_bytes} bytes")
+                        Msg(
+                            f"文件超过 {settings.max_upload_bytes // (1024 * 1024)} MB 上限",
+                            "the file "
+                            f"is larger than the limit of {settings.max_upload_bytes} bytes",
+                        )
                     )
                 digest.update(chunk)
                 tmp.write(chunk)
@@ -90,8 +95,11 @@ def add_attachment(
             if kind is None or kind not in settings.upload_types:
                 allowed = ", ".join(settings.upload_types)
                 raise UnsupportedMediaType(
-                    Msg("不支持的文件类型", f"{name!r} is not an accepted type; accepted: {allowed} "
-                    "(judged by the file's content, not its name)")
+                    Msg(
+                        "不支持的文件类型",
+                        f"{name!r} is not an accepted type; accepted: {allowed} "
+                        "(judged by the file's content, not its name)",
+                    )
                 )
         except BaseException:
             os.unlink(tmp.name)
@@ -137,9 +145,13 @@ def open_attachment(
     settings = settings or get_settings()
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound(Msg(f"附件 {attachment_id} 不存在", f"attachment {attachment_id} does not exist"))
+        raise NotFound(
+            Msg(f"附件 {attachment_id} 不存在", f"attachment {attachment_id} does not exist")
+        )
     load_case(session, actor=actor, case_id=row.case_id)
     path = blob_path(settings, row.sha256)
     if not path.exists():
-        raise NotFound(Msg("附件文件丢失", f"the stored file of attachment {attachment_id} is missing"))
+        raise NotFound(
+            Msg("附件文件丢失", f"the stored file of attachment {attachment_id} is missing")
+        )
     return row, path

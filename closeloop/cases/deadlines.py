@@ -163,7 +163,9 @@ def is_overdue(case: Clocked, now: datetime) -> bool:
     )
 
 
-def within_reopen_window(case: Case, pending: object, now: datetime, settings: Settings) -> Msg | None:
+def within_reopen_window(
+    case: Case, pending: object, now: datetime, settings: Settings
+) -> Msg | None:
     """A precondition of reopen: a closed case reopens only within the window after closing."""
     days = settings.reopen_window_days
     if case.closed_at is not None and now - case.closed_at > timedelta(days=days):

@@ -199,9 +199,7 @@ def _new_request(ctx: ActionContext, kind: RequestType, days: int | None) -> Non
 
 
 def _decide(ctx: ActionContext, req: Any, status: RequestStatus) -> None:
-    ctx.record.update(
-        decide(ctx.pending, req, status, actor=ctx.actor, now=ctx.now, note=ctx.text)
-    )
+    ctx.record.update(decide(ctx.pending, req, status, actor=ctx.actor, now=ctx.now, note=ctx.text))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -142,6 +142,8 @@ class _Holder:
     def __init__(self, state: str, kind: str) -> None:
         self.state = state
         self.kind = kind
+
+
 def describe(action: Action) -> str:
     """One line of API documentation for `action`, from its definition."""
     d = TABLE[action]
@@ -155,7 +157,12 @@ def describe(action: Action) -> str:
         if len(by) == 1:
             parts.append(f"by {by.pop()}")
         else:
-            parts.append("by " + "; ".join(f"{', '.join(d.who.roles_for(k))} ({k})" for k in CaseKind if k in d.kinds))
+            parts.append(
+                "by "
+                + "; ".join(
+                    f"{', '.join(d.who.roles_for(k))} ({k})" for k in CaseKind if k in d.kinds
+                )
+            )
         if d.who.own_reporter:
             kinds = " or ".join(k for k in CaseKind if k in d.who.own_reporter)
             parts.append(f"an {kinds} also by the reporter who filed it")

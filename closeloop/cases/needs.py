@@ -69,7 +69,9 @@ def _target(ctx: ActionContext, action: str, zh: str) -> None:
             Msg(f"目标案件 {target_id} 不存在", f"target_case_id {target_id} does not exist")
         ) from None
     if target.state == CaseState.cancelled:
-        raise Invalid(Msg(f"目标案件 {target.number} 已撤销", f"target case {target.number} is cancelled"))
+        raise Invalid(
+            Msg(f"目标案件 {target.number} 已撤销", f"target case {target.number} is cancelled")
+        )
     ctx.target = target
 
 
@@ -79,9 +81,12 @@ def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKin
     if case.kind in kinds and not ids:
         named = [k for k in CaseKind if k in kinds]
         raise Invalid(
-            Msg(f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料", f"{action} of a "
-            f"{' or '.join(named)} needs evidence: upload after-photos or a document and pass "
-            "their attachment_ids")
+            Msg(
+                f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料",
+                f"{action} of a "
+                f"{' or '.join(named)} needs evidence: upload after-photos or a document and pass "
+                "their attachment_ids",
+            )
         )
     if ids:
         found = set(
@@ -94,7 +99,9 @@ def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKin
         missing = [i for i in ids if i not in found]
         if missing:
             raise Invalid(
-                Msg(f"附件 {missing} 不属于本案件", f"attachment_ids {missing} are not "
-                f"attachments of case {case.number}")
+                Msg(
+                    f"附件 {missing} 不属于本案件",
+                    f"attachment_ids {missing} are not attachments of case {case.number}",
+                )
             )
     ctx.attachment_ids = ids

@@ -64,20 +64,27 @@ def perform_in(
     settings = settings or get_settings()
     if action not in Action._value2member_map_:
         names = ", ".join(a.value for a in Action)
-        raise NotFound(Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}"))
+        raise NotFound(
+            Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}")
+        )
     d = TABLE[Action(action)]
     case = load_case(session, actor=actor, case_id=case_id)
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):
         raise Forbidden(
-            Msg(f"角色 {actor.role} 不能对{case.kind}执行 {action}", f"role {actor.role} may not "
-            f"{action} a {case.kind}")
+            Msg(
+                f"角色 {actor.role} 不能对{case.kind}执行 {action}",
+                f"role {actor.role} may not {action} a {case.kind}",
+            )
         )
     if data.version is not None and data.version != case.version:
         raise Conflict(
-            Msg(f"案件已被他人修改（版本 {case.version}），请刷新后重试", "the case changed: it is at "
-            f"version {case.version}, you sent {data.version}; reload and try again"),
+            Msg(
+                f"案件已被他人修改（版本 {case.version}），请刷新后重试",
+                "the case changed: it is at "
+                f"version {case.version}, you sent {data.version}; reload and try again",
+            ),
             current_version=case.version,
         )
     assert case.id is not None
@@ -132,7 +139,10 @@ def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            Msg("案件已被他人修改，请刷新后重试", "the case changed while you acted; reload and try again")
+            Msg(
+                "案件已被他人修改，请刷新后重试",
+                "the case changed while you acted; reload and try again",
+            )
         ) from None
     return ctx
 
@@ -152,8 +162,11 @@ def withdraw_letter_case(
     takes `withdraw` by hand (perform refuses it)."""
     if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
         raise Conflict(
-            Msg(f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销", f"case {case.number} "
-            f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can"),
+            Msg(
+                f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销",
+                f"case {case.number} "
+                f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
+            ),
             state=case.state,
         )
     assert case.id is not None

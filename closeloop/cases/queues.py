@@ -40,9 +40,7 @@ def time_left(cal: WorkCalendar, due_at: datetime | None, now: datetime) -> Time
     return TimeLeft(cal.working_days_between(due_day, today), overdue=True)
 
 
-def running_time_left(
-    cal: WorkCalendar, case: Case | CasePublic, now: datetime
-) -> TimeLeft | None:
+def running_time_left(cal: WorkCalendar, case: Case | CasePublic, now: datetime) -> TimeLeft | None:
     """Time left on the deadline running now: rectification while the unit's clock runs,
     verification while verifying; none while suspended, closed or not yet dispatched."""
     if case.state in CaseState.clock_running_states():

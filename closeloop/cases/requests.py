@@ -111,4 +111,3 @@ def one_pending(kind: RequestType) -> Precondition:
         return Msg(f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request")
 
     return why
-

@@ -36,11 +36,17 @@ from models.org import Region
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
     if data.kind == CaseKind.letter:
-        raise Invalid(Msg("督办件由系统或督办人员签发", "kind must be event or hazard; letters are "
-                      "issued by escalation or by a supervisor"))
+        raise Invalid(
+            Msg(
+                "督办件由系统或督办人员签发",
+                "kind must be event or hazard; letters are issued by escalation or by a supervisor",
+            )
+        )
     grid = session.get(Region, data.grid_code)
     if grid is None or grid.level != RegionLevel.grid:
-        raise Invalid(Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid"))
+        raise Invalid(
+            Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid")
+        )
     category = leaf_category(session, data.category_code)
     policy.require_filer(actor, data.kind, grid.path)
     if data.kind == CaseKind.hazard and data.grade is None:
@@ -230,13 +236,7 @@ def list_cases(
         if filters.overdue
         else (col(Case.reported_at).desc(), col(Case.id).desc())
     )
-    rows = list(
-        session.exec(
-            stmt.order_by(*order)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    )
+    rows = list(session.exec(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)))
     pending = pending_requests(session, [r.id for r in rows if r.id is not None])
     items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
     return CasePage(items=items, total=total, page=page, page_size=page_size)

@@ -104,13 +104,15 @@ def filing_form(session: Session, *, actor: Principal) -> FilingForm:
     )
 
 
-def awaiting_verification(
-    session: Session, *, actor: Principal, now: datetime
-) -> list[CasePublic]:
+def awaiting_verification(session: Session, *, actor: Principal, now: datetime) -> list[CasePublic]:
     """Cases in verification that this user may verify now."""
     verifying = cases.list_cases(
-        session, actor=actor, filters=CaseFilter(state=CaseState.verifying), page=1,
-        page_size=queues.QUEUE_SIZE, now=now,
+        session,
+        actor=actor,
+        filters=CaseFilter(state=CaseState.verifying),
+        page=1,
+        page_size=queues.QUEUE_SIZE,
+        now=now,
     )
     return [c for c in verifying.items if Action.approve in c.allowed_actions]
 
@@ -125,8 +127,12 @@ class DispatchQueue:
 def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> DispatchQueue:
     policy.require_role(actor, *DISPATCH_ROLES)
     new = cases.list_cases(
-        session, actor=actor, filters=CaseFilter(state=CaseState.reported), page=1,
-        page_size=queues.QUEUE_SIZE, now=now,
+        session,
+        actor=actor,
+        filters=CaseFilter(state=CaseState.reported),
+        page=1,
+        page_size=queues.QUEUE_SIZE,
+        now=now,
     )
     rows = list(session.exec(select(Case).where(col(Case.id).in_([c.id for c in new.items]))))
     return DispatchQueue(
@@ -150,4 +156,3 @@ def own_cases(session: Session, *, actor: Principal, page: int, now: datetime) -
     )
     listing.items.sort(key=lambda c: Action.approve not in c.allowed_actions)
     return listing
-

@@ -184,7 +184,9 @@ def accounts() -> list[Account]:
         Account(DISPATCHER[0], Role.dispatcher, DISPATCHER[1], None, code, f"{name}网格管理中心"),
         Account(SUPERVISOR[0], Role.supervisor, SUPERVISOR[1], None, code, f"{name}应急管理局"),
     ]
-    result += [Account(u, Role.handler, n, c, None, UNIT_NAMES[c]) for c, (u, n) in HANDLERS.items()]
+    result += [
+        Account(u, Role.handler, n, c, None, UNIT_NAMES[c]) for c, (u, n) in HANDLERS.items()
+    ]
     workers = [g for g in grids() if g.worker]
     for g, person in zip(workers, GRID_WORKERS, strict=True):
         assert g.worker is not None
@@ -201,8 +203,12 @@ def _png(rgb: tuple[int, int, int]) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00" + bytes(rgb))) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" + bytes(rgb)))
+        + chunk(b"IEND", b"")
+    )
 
 
 BEFORE_PHOTOS = [_png(c) for c in ((128, 96, 64), (96, 96, 96), (160, 120, 80))]
@@ -228,7 +234,9 @@ def _pdf(text: str) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return out
 
 

@@ -49,8 +49,6 @@ class DemoUser:
     password: str
 
 
-
-
 def load_demo(engine: Engine, *, now: datetime, seed: int = 2025) -> list[DemoUser]:
     """Load the demo district once; on later calls give its accounts fresh passwords."""
     if now.tzinfo is None:
@@ -74,8 +72,11 @@ def _loaded(session: Session) -> bool:
     code, name = D.DISTRICT
     if session.get(Region, code) is not None:
         raise Conflict(
-            Msg(f"区域 {code}（{name}）已存在，且不是演示数据", f"region {code} exists but was not "
-            "loaded by the demo; load the demo into an empty database")
+            Msg(
+                f"区域 {code}（{name}）已存在，且不是演示数据",
+                f"region {code} exists but was not "
+                "loaded by the demo; load the demo into an empty database",
+            )
         )
     return False
 
@@ -109,30 +110,59 @@ def _build_org(session: Session, *, now: datetime) -> tuple[dict[str, Principal]
     code, name = D.DISTRICT
     org.create_region(session, data=RegionCreate(code=code, name=name, level=RegionLevel.district))
     for street in D.STREETS:
-        org.create_region(session, data=RegionCreate(
-            code=street.code, name=street.name, level=RegionLevel.street, parent_code=code))
+        org.create_region(
+            session,
+            data=RegionCreate(
+                code=street.code, name=street.name, level=RegionLevel.street, parent_code=code
+            ),
+        )
         for c in street.communities:
-            org.create_region(session, data=RegionCreate(
-                code=c.code, name=c.name, level=RegionLevel.community, parent_code=street.code))
+            org.create_region(
+                session,
+                data=RegionCreate(
+                    code=c.code, name=c.name, level=RegionLevel.community, parent_code=street.code
+                ),
+            )
     for g in D.grids():
-        org.create_region(session, data=RegionCreate(
-            code=g.code, name=g.name, level=RegionLevel.grid, parent_code=g.community.code))
+        org.create_region(
+            session,
+            data=RegionCreate(
+                code=g.code, name=g.name, level=RegionLevel.grid, parent_code=g.community.code
+            ),
+        )
     for unit, unit_name, short in D.UNITS:
         org.create_unit(session, data=UnitCreate(code=unit, name=unit_name, short_name=short))
     for class_code, class_name, items in D.CLASSES:
         org.create_category(session, data=CategoryCreate(code=class_code, name=class_name))
         for it in items:
             unit = D.STREET_FALLBACK if it.unit == D.STREET_UNIT else it.unit
-            org.create_category(session, data=CategoryCreate(
-                code=it.code, name=it.name, parent_code=class_code, unit_code=unit,
-                limit_days=it.limit_days, sign_hours=it.sign_hours))
+            org.create_category(
+                session,
+                data=CategoryCreate(
+                    code=it.code,
+                    name=it.name,
+                    parent_code=class_code,
+                    unit_code=unit,
+                    limit_days=it.limit_days,
+                    sign_hours=it.sign_hours,
+                ),
+            )
     people: dict[str, Principal] = {}
     users = []
     for acc in D.accounts():
         password = secrets.token_urlsafe(9)
-        user = org.create_user(session, now=now, data=UserCreate(
-            username=acc.username, password=password, display_name=acc.display_name,
-            role=acc.role, unit_code=acc.unit_code, region_code=acc.region_code))
+        user = org.create_user(
+            session,
+            now=now,
+            data=UserCreate(
+                username=acc.username,
+                password=password,
+                display_name=acc.display_name,
+                role=acc.role,
+                unit_code=acc.unit_code,
+                region_code=acc.region_code,
+            ),
+        )
         people[acc.username] = auth.principal_of(session, user)
         users.append(DemoUser(acc.username, acc.role, acc.display_name, acc.jurisdiction, password))
     return people, users
@@ -164,8 +194,12 @@ def _spec(rng: random.Random, path: str, items: list[D.Item], all_grids: list[D.
     grid = rng.choice(all_grids)
     c = grid.community
     kind = CaseKind.hazard if path != "merged" and rng.random() < item.hazard else CaseKind.event
-    words = {"road": rng.choice(c.roads), "place": rng.choice(c.places),
-             "shop": rng.choice(D.SHOPS), "n": rng.randint(2, 12)}
+    words = {
+        "road": rng.choice(c.roads),
+        "place": rng.choice(c.places),
+        "shop": rng.choice(D.SHOPS),
+        "n": rng.randint(2, 12),
+    }
     address = f"{words['road']}{rng.randint(1, 399)}号{words['place']}"
     text = rng.choice(item.texts).format(addr=address, **words)
     if kind == CaseKind.hazard:
@@ -178,11 +212,20 @@ def _spec(rng: random.Random, path: str, items: list[D.Item], all_grids: list[D.
         text = rng.choice(D.HOTLINE) + text
     right = grid.street.office if item.unit == D.STREET_UNIT else item.unit
     return D.Spec(
-        path=path, item=item, grid=grid, kind=kind, urgent=rng.random() < item.urgent,
-        title=rng.choice(item.titles).format(**words), description=text, address=address,
-        location=Location(lat=round(c.lat + rng.uniform(-0.003, 0.003), 6),
-                          lon=round(c.lon + rng.uniform(-0.003, 0.003), 6)),
-        filer=filer, self_verify=filer == grid.worker and rng.random() < 0.25,
+        path=path,
+        item=item,
+        grid=grid,
+        kind=kind,
+        urgent=rng.random() < item.urgent,
+        title=rng.choice(item.titles).format(**words),
+        description=text,
+        address=address,
+        location=Location(
+            lat=round(c.lat + rng.uniform(-0.003, 0.003), 6),
+            lon=round(c.lon + rng.uniform(-0.003, 0.003), 6),
+        ),
+        filer=filer,
+        self_verify=filer == grid.worker and rng.random() < 0.25,
         grade=Grade.general if kind == CaseKind.hazard else None,
         limit_days=rng.choice([None, 5, 10]) if kind == CaseKind.hazard else None,
         wrong_unit=rng.choice([u for u, _, _ in D.UNITS if u != right]),
@@ -209,8 +252,12 @@ def _make_duplicate(rng: random.Random, specs: list[D.Spec], i: int) -> None:
     """A hotline call about something already reported: filed by the desk, then merged."""
     s = specs[i]
     usable = [j for j in range(i) if specs[j].path not in ("cancelled", "merged")]
-    recent = [j for j in usable if s.reported_at - specs[j].reported_at < timedelta(days=10)
-              and specs[j].kind == CaseKind.event]
+    recent = [
+        j
+        for j in usable
+        if s.reported_at - specs[j].reported_at < timedelta(days=10)
+        and specs[j].kind == CaseKind.event
+    ]
     if not usable:
         s.path = "cancelled"
         return
@@ -224,16 +271,32 @@ def _make_duplicate(rng: random.Random, specs: list[D.Spec], i: int) -> None:
 def print_users(users: list[DemoUser], file: TextIO | None = None) -> None:
     """The demo accounts as a table, for the console of `closeloop serve --demo`."""
     out = file or sys.stdout
-    header = ("用户名 Username", "角色 Role", "姓名 Name", "辖区/单位 Jurisdiction", "密码 Password")
-    rows = [(u.username, f"{D.ROLE_NAMES.get(u.role, u.role)} {u.role}", u.display_name,
-             u.jurisdiction, u.password) for u in users]
+    header = (
+        "用户名 Username",
+        "角色 Role",
+        "姓名 Name",
+        "辖区/单位 Jurisdiction",
+        "密码 Password",
+    )
+    rows = [
+        (
+            u.username,
+            f"{D.ROLE_NAMES.get(u.role, u.role)} {u.role}",
+            u.display_name,
+            u.jurisdiction,
+            u.password,
+        )
+        for u in users
+    ]
     widths = [max(_width(r[k]) for r in [header, *rows]) for k in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
         padded = (c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
         return "  ".join(padded).rstrip()
 
-    print("演示账号（每次启动重新生成密码） / demo accounts (new passwords on every start)", file=out)
+    print(
+        "演示账号（每次启动重新生成密码） / demo accounts (new passwords on every start)", file=out
+    )
     print(line(header), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in rows:

@@ -201,12 +201,16 @@ class UnitRun:
         won = claim(self.session, wanted)
         covered = [c for c in eligible if (c.id, EscalationLevel.warning) in won]
         if not covered:
-            self.notice(letter_case, facts_of(letter_case), EscalationLevel.reply_overdue, to_head=True)
+            self.notice(
+                letter_case, facts_of(letter_case), EscalationLevel.reply_overdue, to_head=True
+            )
             return
         for case in covered:
             assert case.id is not None
             self.letter_cases[(unit, EscalationLevel.warning)].append(case.id)
-            self.letter_fires[(unit, EscalationLevel.warning)].append(won[(case.id, EscalationLevel.warning)])
+            self.letter_fires[(unit, EscalationLevel.warning)].append(
+                won[(case.id, EscalationLevel.warning)]
+            )
         self.letter_fires[(unit, EscalationLevel.warning)].append(fire_id)
 
     # --- letters and listing ---------------------------------------------------------------

@@ -37,7 +37,9 @@ def claim_row(ctx: SweepContext, f: Facts, level: str, **data: Any) -> dict[str,
     }
 
 
-def decide(ctx: SweepContext, facts: Iterable[Facts], fired: dict[int, set[str]]) -> list[dict[str, Any]]:
+def decide(
+    ctx: SweepContext, facts: Iterable[Facts], fired: dict[int, set[str]]
+) -> list[dict[str, Any]]:
     """The claims due for these cases at ctx.now, in case order then ladder order."""
     wanted: list[dict[str, Any]] = []
     for f in facts:

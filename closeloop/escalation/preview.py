@@ -26,7 +26,9 @@ from models.enums import EscalationLevel
 from models.letter import Letter, LetterItem
 
 
-def preview(session: Session, ctx: SweepContext, *, region_path: str | None = None) -> dict[str, Any]:
+def preview(
+    session: Session, ctx: SweepContext, *, region_path: str | None = None
+) -> dict[str, Any]:
     """{"checked", "notifications", "letters", "listed", "would_fire", "letters_to_issue"} of a
     run at ctx.now; `region_path` keeps only the cases of that jurisdiction (a supervisor's)."""
     checked, candidates = sweep(session, ctx)
@@ -103,7 +105,11 @@ def _reply_targets(
     covered = session.exec(select(Case).where(col(Case.id).in_(ids))).all()
     targets: list[Case] = plan.reply_targets(ctx, unit, covered)  # type: ignore[assignment]
     fired = fired_levels(session, [facts_of(c) for c in targets])
-    return [c for c in targets if c.id not in warned and EscalationLevel.warning not in fired.get(c.id or 0, ())]
+    return [
+        c
+        for c in targets
+        if c.id not in warned and EscalationLevel.warning not in fired.get(c.id or 0, ())
+    ]
 
 
 def _read(session: Session, ids: list[int], column: Any) -> dict[int, Any]:

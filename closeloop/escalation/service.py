@@ -67,10 +67,13 @@ def check_now(
     fmt = local_minute
 
     raise Invalid(
-        Msg(f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
-        "发函；如需预览请使用试运行（dry run）", f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
-        f"{skew} minutes of clock skew allowed): escalation cannot issue letters dated in the "
-        "future; use a dry run to see what would fire then")
+        Msg(
+            f"升级时间 {fmt(now)} 晚于当前时间 {fmt(real_now)}（允许误差 {skew} 分钟）：不能以未来时间"
+            "发函；如需预览请使用试运行（dry run）",
+            f"now {fmt(now)} is later than the current time {fmt(real_now)} (Asia/Shanghai; "
+            f"{skew} minutes of clock skew allowed): escalation cannot issue letters dated in the "
+            "future; use a dry run to see what would fire then",
+        )
     )
 
 

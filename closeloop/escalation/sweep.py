@@ -131,11 +131,16 @@ def candidate_filter(now: datetime, window_end: datetime) -> Any:
     running = [s.value for s in CaseState.clock_running_states()]
     verify_key = sql_case(
         (col(Case.rework_count) == 0, literal(EscalationLevel.verify_overdue.value)),
-        else_=literal(f"{EscalationLevel.verify_overdue.value}.") + cast(col(Case.rework_count), String),
+        else_=literal(f"{EscalationLevel.verify_overdue.value}.")
+        + cast(col(Case.rework_count), String),
     )
     return or_(
         # Rectification: near or past the deadline; EscalationLevel.warning is the ladder's last rung.
-        and_(col(Case.state).in_(running), col(Case.due_at) <= window_end, ~_fired(EscalationLevel.warning)),
+        and_(
+            col(Case.state).in_(running),
+            col(Case.due_at) <= window_end,
+            ~_fired(EscalationLevel.warning),
+        ),
         and_(
             col(Case.state) == CaseState.dispatched,
             col(Case.sign_due_at) < now,

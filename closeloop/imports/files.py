@@ -18,9 +18,19 @@ from closeloop.text import Msg
 Cell = str | datetime | date | None
 
 COLUMNS = (
-    "number", "kind", "title", "category_code", "grid_code", "unit_code", "grade", "state",
-    "reported_at", "dispatched_at", "due_at", "closed_at",
-)  # fmt: skip
+    "number",
+    "kind",
+    "title",
+    "category_code",
+    "grid_code",
+    "unit_code",
+    "grade",
+    "state",
+    "reported_at",
+    "dispatched_at",
+    "due_at",
+    "closed_at",
+)
 # A file without one of these is refused; the others may be left out (then empty on every row).
 REQUIRED = ("kind", "title", "category_code", "grid_code", "state", "reported_at")
 
@@ -42,7 +52,10 @@ def read_rows(
             Msg("不支持旧版 XLS 文件", ".xls (Excel 97–2003) is not supported: save as XLSX or CSV")
         )
     raise Invalid(
-        Msg("不支持的文件类型", f"cannot import {filename!r}: the ledger must be a .csv or .xlsx file")
+        Msg(
+            "不支持的文件类型",
+            f"cannot import {filename!r}: the ledger must be a .csv or .xlsx file",
+        )
     )
 
 
@@ -69,8 +82,10 @@ def _csv_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int,
                     yield row, record
         except UnicodeDecodeError:
             raise Invalid(
-                Msg(f"第 {row + 1} 行不是 UTF-8 编码", f"row {row + 1} is not UTF-8 text: save the file "
-                "as “CSV UTF-8” or as XLSX")
+                Msg(
+                    f"第 {row + 1} 行不是 UTF-8 编码",
+                    f"row {row + 1} is not UTF-8 text: save the file as “CSV UTF-8” or as XLSX",
+                )
             ) from None
         except csv.Error as exc:
             raise Invalid(
@@ -111,7 +126,9 @@ def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int
         except Invalid:
             raise
         except Exception as exc:
-            raise Invalid(Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__}: {exc})")) from None
+            raise Invalid(
+                Msg(unreadable.zh, f"{unreadable.en} ({type(exc).__name__}: {exc})")
+            ) from None
         finally:
             book.close()
 
@@ -132,12 +149,17 @@ def _columns(header: Iterable[object] | None) -> list[str | None]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise Invalid(
-            Msg(f"缺少必需的列：{', '.join(missing)}", "the header row lacks the required columns "
-            f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}")
+            Msg(
+                f"缺少必需的列：{', '.join(missing)}",
+                "the header row lacks the required columns "
+                f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}",
+            )
         )
     twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
     if twice:
-        raise Invalid(Msg(f"列重复：{', '.join(twice)}", f"columns appear twice: {', '.join(twice)}"))
+        raise Invalid(
+            Msg(f"列重复：{', '.join(twice)}", f"columns appear twice: {', '.join(twice)}")
+        )
     return [n if n in COLUMNS else None for n in names]
 
 

@@ -34,10 +34,27 @@ SIGNED = (CaseState.rectifying, CaseState.suspended, CaseState.verifying, CaseSt
 NEVER_DISPATCHED = (CaseState.reported, CaseState.cancelled)
 # Columns a ledger does not carry, as an imported case has them (the rest are set per row).
 _FIXED: dict[str, Any] = dict.fromkeys(
-    ("street_code", "community_code", "lat", "lon", "reporter_id", "sign_due_at",
-     "submitted_at", "verify_due_at", "merged_into_id"),
-) | {"description": "", "address": "", "urgent": False, "deadline_version": 0,
-     "due_estimated": False, "listed": False, "rework_count": 0, "version": 1}  # fmt: skip
+    (
+        "street_code",
+        "community_code",
+        "lat",
+        "lon",
+        "reporter_id",
+        "sign_due_at",
+        "submitted_at",
+        "verify_due_at",
+        "merged_into_id",
+    ),
+) | {
+    "description": "",
+    "address": "",
+    "urgent": False,
+    "deadline_version": 0,
+    "due_estimated": False,
+    "listed": False,
+    "rework_count": 0,
+    "version": 1,
+}
 
 
 class RowError(Exception):
@@ -81,7 +98,9 @@ def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]
     bad: list[Msg] = []
     v: dict[str, Any] = dict(_FIXED, updated_at=now, number=_text(raw.get("number")))
     if v["number"] is not None and len(v["number"]) > 40:
-        bad.append(Msg("编号超过 40 个字符", f"number {v['number']!r} is longer than 40 characters"))
+        bad.append(
+            Msg("编号超过 40 个字符", f"number {v['number']!r} is longer than 40 characters")
+        )
     v["kind"] = kind = _lower(raw.get("kind"))
     if kind not in KINDS:
         bad.append(Msg("类型必须是 event 或 hazard", f"kind must be event or hazard, not {kind!r}"))
@@ -93,7 +112,9 @@ def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]
     if category is None:
         bad.append(Msg(f"类别 {code} 不存在", f"category_code {code!r} does not exist"))
     elif category.parent_code is None:
-        bad.append(Msg(f"类别 {code} 是大类", f"category_code {code!r} is a class (大类); use an item"))
+        bad.append(
+            Msg(f"类别 {code} 是大类", f"category_code {code!r} is a class (大类); use an item")
+        )
         category = None
     v["grid_code"] = grid = _text(raw.get("grid_code"))
     v["region_path"] = path = lk.grids.get(grid or "")
@@ -149,8 +170,12 @@ def _state_rules(
         given += ["unit_code"] if v["unit_code"] else []
         if given:
             names = ", ".join(given)
-            bad.append(Msg(f"{state} 案件未派遣，{names} 应为空",
-                           f"a {state} case was never dispatched: leave {names} empty"))
+            bad.append(
+                Msg(
+                    f"{state} 案件未派遣，{names} 应为空",
+                    f"a {state} case was never dispatched: leave {names} empty",
+                )
+            )
     elif "dispatched_at" in times and dispatched is None:
         bad.append(Msg(f"{state} 状态需要派遣时间", f"state {state} needs dispatched_at"))
     if state == CaseState.closed and "closed_at" in times and closed is None:
@@ -166,15 +191,23 @@ def _state_rules(
     start = dispatched or reported
     if closed and start and closed < start:
         what = "dispatched_at" if dispatched else "reported_at"
-        bad.append(Msg(f"结案时间早于{'派遣' if dispatched else '上报'}时间", f"closed_at is before {what}"))
+        bad.append(
+            Msg(
+                f"结案时间早于{'派遣' if dispatched else '上报'}时间", f"closed_at is before {what}"
+            )
+        )
     if dispatched and due and due <= dispatched:
         bad.append(Msg("整改期限不晚于派遣时间", "due_at is not after dispatched_at"))
     if state not in DISPATCHED or category is None:
         return
     v["unit_code"] = unit = v["unit_code"] or category.unit_code
     if unit is None:
-        bad.append(Msg("请填写处置单位", f"state {state} needs unit_code: category "
-                       f"{category.code} names no default unit"))
+        bad.append(
+            Msg(
+                "请填写处置单位",
+                f"state {state} needs unit_code: category {category.code} names no default unit",
+            )
+        )
     elif unit not in lk.units:
         bad.append(Msg(f"处置单位 {unit} 不存在", f"unit_code {unit!r} does not exist"))
 
@@ -235,11 +268,15 @@ def _time(value: Cell, column: str, *, end_of_day: bool = False) -> datetime | N
             try:
                 value = datetime.fromisoformat(text)
             except ValueError:
-                raise RowError([Msg(
-                    f"{column} 不是 ISO 8601 时间",
-                    f"{column} {text!r} is not an ISO 8601 time "
-                    "such as 2025-09-30T10:00:00+08:00 or 2025-09-30 10:00",
-                )]) from None
+                raise RowError(
+                    [
+                        Msg(
+                            f"{column} 不是 ISO 8601 时间",
+                            f"{column} {text!r} is not an ISO 8601 time "
+                            "such as 2025-09-30T10:00:00+08:00 or 2025-09-30 10:00",
+                        )
+                    ]
+                ) from None
     if value is None:
         return None
     if not isinstance(value, datetime):

@@ -193,5 +193,3 @@ class _Rejections:
 
     def first(self) -> list[Rejection]:
         return [{"row": -r, "error": e} for r, e in sorted(self._heap, reverse=True)]
-
-

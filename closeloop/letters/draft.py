@@ -65,7 +65,9 @@ def draft(
         policy.require_role(actor, Role.supervisor)
     unit = session.get(Unit, unit_code)
     if unit is None:
-        raise Invalid(Msg(f"处置单位 {unit_code} 不存在", f"unit_code {unit_code!r} does not exist"))
+        raise Invalid(
+            Msg(f"处置单位 {unit_code} 不存在", f"unit_code {unit_code!r} does not exist")
+        )
     cases = _load_cases(session, actor=actor, unit=unit, case_ids=case_ids, lock=lock)
     cal = load_calendar(session, settings)
     ids = [c.id for c in cases if c.id is not None]
@@ -91,8 +93,11 @@ def _reply_due(
     if letter_type not in NEEDS_REPLY:
         if chosen is not None:
             raise Invalid(
-                Msg("提醒函无需书面反馈，不能指定反馈期限", "a reminder asks for no reply: "
-                "reply_due_at applies to supervision and warning letters only")
+                Msg(
+                    "提醒函无需书面反馈，不能指定反馈期限",
+                    "a reminder asks for no reply: "
+                    "reply_due_at applies to supervision and warning letters only",
+                )
             )
         return None
     if chosen is not None:
@@ -106,8 +111,10 @@ def _reply_due(
             ok = False
         if not ok:
             raise Invalid(
-                Msg("反馈期限须晚于当前时间，且不超过一年", "reply_due_at must be in the future and "
-                "within a year")
+                Msg(
+                    "反馈期限须晚于当前时间，且不超过一年",
+                    "reply_due_at must be in the future and within a year",
+                )
             )
         return at
     usual = cal.due_after(now, settings.letter_reply_days)[0]
@@ -133,7 +140,9 @@ def _load_cases(
     if not ids:
         raise Invalid(Msg("请至少选择一件案件", "case_ids must name at least one case"))
     if len(ids) > MAX_CASES:
-        raise Invalid(Msg(f"一份函件最多涉及 {MAX_CASES} 件案件", f"at most {MAX_CASES} cases per letter"))
+        raise Invalid(
+            Msg(f"一份函件最多涉及 {MAX_CASES} 件案件", f"at most {MAX_CASES} cases per letter")
+        )
     # Lock the rows (in id order, so two issuers never deadlock): a concurrent action on one of
     # them waits for this letter, and the states checked below are the latest committed ones.
     stmt = select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
@@ -150,22 +159,34 @@ def _load_cases(
     for case in cases:
         if case.state in CaseState.closed_states():
             raise Invalid(
-                Msg(f"案件 {case.number} 已{'办结' if case.state == CaseState.closed else '撤销'}，"
-                "不能发函", f"case {case.number} is {case.state}; letters cover open cases only")
+                Msg(
+                    f"案件 {case.number} 已{'办结' if case.state == CaseState.closed else '撤销'}，"
+                    "不能发函",
+                    f"case {case.number} is {case.state}; letters cover open cases only",
+                )
             )
         if case.state not in CaseState.dispatched_states() or case.unit_code != unit.code:
             raise Invalid(
-                Msg(f"案件 {case.number} 未派遣给 {unit.name}", f"case {case.number} is not dispatched "
-                f"to unit {unit.code} (state {case.state}, unit {case.unit_code or 'none'})")
+                Msg(
+                    f"案件 {case.number} 未派遣给 {unit.name}",
+                    f"case {case.number} is not dispatched "
+                    f"to unit {unit.code} (state {case.state}, unit {case.unit_code or 'none'})",
+                )
             )
         if case.state == CaseState.suspended:
             raise Invalid(
-                Msg(f"案件 {case.number} 已批准挂起，整改期限暂停计时，不能发函", f"case {case.number} "
-                "is suspended (its clock is stopped); letters cover cases being rectified")
+                Msg(
+                    f"案件 {case.number} 已批准挂起，整改期限暂停计时，不能发函",
+                    f"case {case.number} "
+                    "is suspended (its clock is stopped); letters cover cases being rectified",
+                )
             )
         if case.state == CaseState.verifying:
             raise Invalid(
-                Msg(f"案件 {case.number} 已提交整改、正待核查，不能发函", f"case {case.number} is "
-                "submitted for verification; letters cover cases being rectified")
+                Msg(
+                    f"案件 {case.number} 已提交整改、正待核查，不能发函",
+                    f"case {case.number} is "
+                    "submitted for verification; letters cover cases being rectified",
+                )
             )
     return cases

@@ -126,8 +126,10 @@ def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:
     visible = session.exec(_jurisdiction(select(Letter.id), actor).where(Letter.id == letter_id))
     if visible.first() is None:
         raise Forbidden(
-            Msg(f"函件 {letter.number} 不在您的管辖范围内", f"letter {letter.number} is outside your "
-            "jurisdiction")
+            Msg(
+                f"函件 {letter.number} 不在您的管辖范围内",
+                f"letter {letter.number} is outside your jurisdiction",
+            )
         )
     return letter
 

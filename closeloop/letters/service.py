@@ -88,7 +88,15 @@ def _compose(
     preview and the issued letter, so the preview shows exactly what would be issued."""
     wording = _word(d, number, now)
     content = snapshot(
-        number, d.letter_type, wording, d.unit, d.rows, now, d.reply_due_at, reason, by,
+        number,
+        d.letter_type,
+        wording,
+        d.unit,
+        d.rows,
+        now,
+        d.reply_due_at,
+        reason,
+        by,
         d.settings,
     )
     return wording, content

@@ -42,8 +42,10 @@ def withdraw_letter(
     ).one()
     if locked.withdrawn_at is not None:
         raise Conflict(
-            Msg(f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废", "letter "
-            f"{letter.number} is already withdrawn")
+            Msg(
+                f"函件 {letter.number} 已于{cn_date(locked.withdrawn_at)}作废",
+                f"letter {letter.number} is already withdrawn",
+            )
         )
     letter = locked
     letter.withdrawn_at = now
@@ -135,5 +137,9 @@ def _unlist(
             actor=actor,
             now=now,
             note=f"警示函作废，撤销挂牌督办：{why}",
-            data={"letter_id": letter.id, "number": letter.number, "level": EscalationLevel.warning},
+            data={
+                "letter_id": letter.id,
+                "number": letter.number,
+                "level": EscalationLevel.warning,
+            },
         )

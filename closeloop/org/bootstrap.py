@@ -13,6 +13,11 @@ def ensure_admin(session: Session, *, username: str, password: str, now: datetim
     """Create the admin unless a user of that name exists; True when created."""
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         return False
-    org.create_user(session, now=now, data=UserCreate(
-        username=username, password=password, display_name="系统管理员", role=Role.admin))
+    org.create_user(
+        session,
+        now=now,
+        data=UserCreate(
+            username=username, password=password, display_name="系统管理员", role=Role.admin
+        ),
+    )
     return True

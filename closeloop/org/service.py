@@ -54,13 +54,18 @@ def create_region(session: Session, *, data: RegionCreate) -> Region:
         expected = _PARENT_LEVEL[data.level]
         if parent is None:
             raise Invalid(
-                Msg(f"{data.level} 需要上级 {expected}", f"a {data.level} needs parent_code naming an "
-                f"existing {expected}")
+                Msg(
+                    f"{data.level} 需要上级 {expected}",
+                    f"a {data.level} needs parent_code naming an existing {expected}",
+                )
             )
         if parent.level != expected:
             raise Invalid(
-                Msg(f"{data.level} 的上级必须是 {expected}", f"the parent of a {data.level} must be a "
-                f"{expected}; {parent.code} is a {parent.level}")
+                Msg(
+                    f"{data.level} 的上级必须是 {expected}",
+                    f"the parent of a {data.level} must be a "
+                    f"{expected}; {parent.code} is a {parent.level}",
+                )
             )
         path = f"{parent.path}{data.code}/"
     region = Region(**data.model_dump(), path=path)
@@ -75,16 +80,23 @@ def list_regions(session: Session) -> list[Region]:
 def _check_contacts(*, emails: dict[str, str | None], url: str | None) -> None:
     for field, value in emails.items():
         if value is not None and not EMAIL.match(value):
-            raise Invalid(Msg(f"{field} 不是有效的邮箱地址", f"{field} {value!r} is not an email address"))
+            raise Invalid(
+                Msg(f"{field} 不是有效的邮箱地址", f"{field} {value!r} is not an email address")
+            )
     if url is not None and not url.startswith(("http://", "https://")):
-        raise Invalid(Msg("webhook_url 必须以 http:// 或 https:// 开头", f"webhook_url {url!r} must be "
-                      "an http:// or https:// URL"))
+        raise Invalid(
+            Msg(
+                "webhook_url 必须以 http:// 或 https:// 开头",
+                f"webhook_url {url!r} must be an http:// or https:// URL",
+            )
+        )
 
 
 def create_unit(session: Session, *, data: UnitCreate) -> Unit:
     _exists(session, Unit, data.code, Msg("单位", "unit"))
-    _check_contacts(emails={"email": data.email, "head_email": data.head_email},
-                    url=data.webhook_url)
+    _check_contacts(
+        emails={"email": data.email, "head_email": data.head_email}, url=data.webhook_url
+    )
     unit = Unit(**data.model_dump())
     _insert(session, unit, Msg(f"单位 {data.code}", f"unit {data.code}"))
     return unit
@@ -102,12 +114,18 @@ def create_category(session: Session, *, data: CategoryCreate) -> Category:
             raise Invalid(Msg(f"上级类别 {data.parent_code} 不存在", "parent_code does not exist"))
         if parent.parent_code is not None:
             raise Invalid(
-                Msg("类别只有两级（大类/小类）", "categories have two levels: the parent must be a class")
+                Msg(
+                    "类别只有两级（大类/小类）",
+                    "categories have two levels: the parent must be a class",
+                )
             )
         if data.unit_code is None or data.limit_days is None:
             raise Invalid(
-                Msg("小类必须指定默认处置单位和整改时限", "an item needs unit_code (its default unit) "
-                "and limit_days (its rectification limit)")
+                Msg(
+                    "小类必须指定默认处置单位和整改时限",
+                    "an item needs unit_code (its default unit) "
+                    "and limit_days (its rectification limit)",
+                )
             )
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(Msg(f"单位 {data.unit_code} 不存在", "unit_code does not exist"))
@@ -127,7 +145,9 @@ def list_categories(session: Session) -> list[CategoryPublic]:
 
 def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
     if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
-        raise Conflict(Msg(f"用户 {data.username} 已存在", f"user {data.username!r} already exists"))
+        raise Conflict(
+            Msg(f"用户 {data.username} 已存在", f"user {data.username!r} already exists")
+        )
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(Msg(f"单位 {data.unit_code} 不存在", "unit_code does not exist"))
     _check_contacts(emails={"email": data.email}, url=None)

@@ -128,8 +128,15 @@ def gather(
     lists = {}
     for which in ("overdue", "listed"):
         total, rows = metrics.backlog_list(
-            session, actor=actor, date_from=period.start, date_to=period.end, now=now,
-            which=which, limit=XLSX_CAP, region_code=region.code, as_of=as_of,
+            session,
+            actor=actor,
+            date_from=period.start,
+            date_to=period.end,
+            now=now,
+            which=which,
+            limit=XLSX_CAP,
+            region_code=region.code,
+            as_of=as_of,
         )
         lists[which] = CaseList(_rows(session, rows, as_of, cal), total)
     letters, letters_total = _letters(session, region, period, as_of)

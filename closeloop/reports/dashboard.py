@@ -60,7 +60,12 @@ def figures(session: Session, *, actor: Principal, now: datetime) -> Figures:
     this = periods.containing("monthly", today)
     region = actor.region_code
     month = metrics.compute(
-        session, actor=actor, date_from=this.start, date_to=today, now=now, group_by="street",
+        session,
+        actor=actor,
+        date_from=this.start,
+        date_to=today,
+        now=now,
+        group_by="street",
         region_code=region,
     )
     trend = []
@@ -106,8 +111,12 @@ def dashboard(session: Session, *, actor: Principal, now: datetime) -> Dashboard
             session, actor=actor, filters=CaseFilter(overdue=True), page=1, page_size=10, now=now
         ),
         suspended=cases.list_cases(
-            session, actor=actor, filters=CaseFilter(state=CaseState.suspended), page=1,
-            page_size=20, now=now,
+            session,
+            actor=actor,
+            filters=CaseFilter(state=CaseState.suspended),
+            page=1,
+            page_size=20,
+            now=now,
         ),
         to_verify=len(views.awaiting_verification(session, actor=actor, now=now)),
         listed=queues.listed_open(session, actor=actor, now=now)[:20],

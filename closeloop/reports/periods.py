@@ -58,8 +58,11 @@ class Period:
 def check_cadence(cadence: str) -> str:
     if cadence not in CADENCES:
         raise Invalid(
-            Msg(f"报告周期类型无效：{cadence!r}，可选 weekly（周报）、monthly（月报）、quarterly（季报）、"
-            "yearly（年报）", f"invalid cadence {cadence!r}: use weekly, monthly, quarterly or yearly")
+            Msg(
+                f"报告周期类型无效：{cadence!r}，可选 weekly（周报）、monthly（月报）、quarterly（季报）、"
+                "yearly（年报）",
+                f"invalid cadence {cadence!r}: use weekly, monthly, quarterly or yearly",
+            )
         )
     return cadence
 
@@ -69,7 +72,10 @@ def parse(cadence: str, text: str) -> Period:
     check_cadence(cadence)
     match = _PATTERN[cadence].match((text or "").strip())
     bad = Invalid(
-        Msg(f"报告期无效：{text!r}，{CADENCE_NAME[cadence]}的报告期应写作 {EXAMPLE[cadence]}", f"invalid {cadence} period {text!r}: expected the form {EXAMPLE[cadence]}")
+        Msg(
+            f"报告期无效：{text!r}，{CADENCE_NAME[cadence]}的报告期应写作 {EXAMPLE[cadence]}",
+            f"invalid {cadence} period {text!r}: expected the form {EXAMPLE[cadence]}",
+        )
     )
     if match is None:
         raise bad

@@ -68,16 +68,23 @@ def resolve_region(session: Session, *, actor: Principal, region_code: str | Non
         roots = list(session.exec(select(Region).where(col(Region.parent_code).is_(None))))
         if len(roots) != 1:
             raise Invalid(
-                Msg("请指定报告的区域 region_code", "name the report's region (region_code): "
-                f"there are {len(roots)} top-level regions")
+                Msg(
+                    "请指定报告的区域 region_code",
+                    "name the report's region (region_code): "
+                    f"there are {len(roots)} top-level regions",
+                )
             )
         return roots[0]
     region = session.get(Region, code) if re.fullmatch(CODE_PATTERN, code) else None
     if region is None:
         raise Invalid(Msg(f"区域 {code} 不存在", f"region {code!r} does not exist"))
     if actor.role != Role.admin and not in_region(actor, region.path):
-        raise Forbidden(Msg(f"区域 {region.name} 不在您的管辖范围内", f"region {code} is outside your "
-                        "jurisdiction"))  # fmt: skip
+        raise Forbidden(
+            Msg(
+                f"区域 {region.name} 不在您的管辖范围内",
+                f"region {code} is outside your jurisdiction",
+            )
+        )
     return region
 
 
@@ -95,8 +102,17 @@ def generate(
     """Make the report of `period` for the region (default: the actor's, else the district),
     store its files (HTML, PDF, XLSX, 通报 HTML and PDF) and notify the subscribers. `as_of`:
     the report time (report_time explains the default)."""
-    report = _make(session, actor=actor, cadence=cadence, period=period, region_code=region_code,
-                   now=now, scheduled=False, settings=settings, as_of=as_of)  # fmt: skip
+    report = _make(
+        session,
+        actor=actor,
+        cadence=cadence,
+        period=period,
+        region_code=region_code,
+        now=now,
+        scheduled=False,
+        settings=settings,
+        as_of=as_of,
+    )
     assert report is not None
     return report
 
@@ -178,8 +194,11 @@ def report_time(p: periods.Period, *, now: datetime, as_of: datetime | None) -> 
         raise Invalid(Msg("统计时点需要时区", "as_of needs a time zone offset"))
     if as_of > now:
         raise Invalid(
-            Msg("统计时点不能晚于生成时间", "as_of must not be later than the generation time: the "
-            "figures of a moment still to come are not known yet")
+            Msg(
+                "统计时点不能晚于生成时间",
+                "as_of must not be later than the generation time: the "
+                "figures of a moment still to come are not known yet",
+            )
         )
     if as_of < p.start_at:
         raise Invalid(Msg("统计时点早于报告期开始", "as_of is before the period starts"))
@@ -220,14 +239,31 @@ def _notify(
     )
     key = f"report:{report.id}"
     payload = {"report_id": report.id, "files": file_urls(report.id or 0)}
-    outbox.notify_region_role(session, region_path=region.path, roles=(Role.supervisor,),
-                              event="report", subject=subject, body=body, now=now, key=key,
-                              payload=payload)  # fmt: skip
+    outbox.notify_region_role(
+        session,
+        region_path=region.path,
+        roles=(Role.supervisor,),
+        event="report",
+        subject=subject,
+        body=body,
+        now=now,
+        key=key,
+        payload=payload,
+    )
     emails = [e.strip() for e in settings.report_recipients.split(",") if e.strip()]
     # Subscribers outside the user table: plain email rows through the same idempotent outbox.
-    outbox._fan_out(session, [(Channel.email, e, None) for e in emails], key=key, event="report",
-                    subject=subject, body=body, now=now, case_id=None, letter_id=None,
-                    payload=payload)  # fmt: skip
+    outbox._fan_out(
+        session,
+        [(Channel.email, e, None) for e in emails],
+        key=key,
+        event="report",
+        subject=subject,
+        body=body,
+        now=now,
+        case_id=None,
+        letter_id=None,
+        payload=payload,
+    )
 
 
 def _visible(stmt: Any, actor: Principal) -> Any:
@@ -258,15 +294,23 @@ def get_report(session: Session, *, actor: Principal, report_id: int) -> Report:
         session.exec(_visible(select(Report.id), actor).where(Report.id == report_id)).first()
         is None
     ):
-        raise Forbidden(Msg(f"报告 {report_id} 不在您的管辖范围内", f"report {report_id} is outside "
-                        "your jurisdiction"))  # fmt: skip
+        raise Forbidden(
+            Msg(
+                f"报告 {report_id} 不在您的管辖范围内",
+                f"report {report_id} is outside your jurisdiction",
+            )
+        )
     return report
 
 
 def open_file(
-    session: Session, *, actor: Principal, report_id: int, kind: str,
+    session: Session,
+    *,
+    actor: Principal,
+    report_id: int,
+    kind: str,
     settings: Settings | None = None,
-) -> tuple[Report, Path, str]:  # fmt: skip
+) -> tuple[Report, Path, str]:
     """(report, path, content type) of one of the report's files; 404 when it has none."""
     settings = settings or get_settings()
     report = get_report(session, actor=actor, report_id=report_id)
@@ -274,7 +318,9 @@ def open_file(
         raise NotFound(Msg(f"报告没有 {kind} 文件", f"report {report_id} has no {kind} file"))
     path = report_dir(settings, report_id) / FILES[kind][0]
     if not path.exists():
-        raise NotFound(Msg("报告文件丢失", f"the stored {kind} file of report {report_id} is missing"))
+        raise NotFound(
+            Msg("报告文件丢失", f"the stored {kind} file of report {report_id} is missing")
+        )
     return report, path, FILES[kind][1]
 
 
@@ -303,9 +349,10 @@ def scheduled(session: Session, *, cadence: str, now: datetime) -> dict[str, Any
     districts, {"cadence", "period", "regions"}; each district's report is one make_scheduled."""
     p = periods.last_complete(periods.check_cadence(cadence), now)
     roots = session.exec(
-        select(Region.code).where(col(Region.level) == RegionLevel.district)
+        select(Region.code)
+        .where(col(Region.level) == RegionLevel.district)
         .order_by(col(Region.code))
-    )  # fmt: skip
+    )
     return {"cadence": p.cadence, "period": p.key, "regions": list(roots)}
 
 
@@ -314,6 +361,13 @@ def make_scheduled(
 ) -> int | None:
     """The scheduled report of `period` for a district, made once: its id, or None when that
     report exists already (made by an earlier or a concurrent run)."""
-    report = _make(session, actor=SYSTEM, cadence=cadence, period=period,
-                   region_code=region_code, now=now, scheduled=True)  # fmt: skip
+    report = _make(
+        session,
+        actor=SYSTEM,
+        cadence=cadence,
+        period=period,
+        region_code=region_code,
+        now=now,
+        scheduled=True,
+    )
     return None if report is None else report.id

@@ -40,12 +40,25 @@ SHEETS = (
     "挂牌督办",
     "函件",
 )
-CASE_HEADER = ["序号", "编号", "类型", "名称", "街道", "处置单位", "状态", "派遣日期", "整改期限",
-               "超期工作日", "重大隐患", "挂牌督办"]
+CASE_HEADER = [
+    "序号",
+    "编号",
+    "类型",
+    "名称",
+    "街道",
+    "处置单位",
+    "状态",
+    "派遣日期",
+    "整改期限",
+    "超期工作日",
+    "重大隐患",
+    "挂牌督办",
+]
 
 
-def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
-           formats: list[str | None]) -> Worksheet:
+def _sheet(
+    wb: Workbook, title: str, header: list[str], rows: list[list[Any]], formats: list[str | None]
+) -> Worksheet:
     ws = wb.create_sheet(title)
     ws.append(header)
     for cell in ws[1]:
@@ -62,8 +75,10 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
     for col_idx in range(1, len(header) + 1):
         letter = get_column_letter(col_idx)
         widest = max(
-            (text_width(_shown(c.value), 1.0) for (c,) in ws.iter_rows(min_col=col_idx,
-                                                                        max_col=col_idx)),
+            (
+                text_width(_shown(c.value), 1.0)
+                for (c,) in ws.iter_rows(min_col=col_idx, max_col=col_idx)
+            ),
             default=4.0,
         )
         # Excel's width unit is one digit, about half an em: a Chinese character takes ~2.
@@ -88,9 +103,20 @@ def _formats(columns: list[tuple[str, str, str]]) -> list[str | None]:
 
 def _case_rows(cases: "CaseList") -> list[list[Any]]:
     return [
-        [r["seq"], r["number"], r["kind"], r["title"], r["street"], r["unit"], r["state"],
-         r["dispatched"], r["due"], r["days_overdue"], "是" if r["major"] else "",
-         "是" if r["listed"] else ""]
+        [
+            r["seq"],
+            r["number"],
+            r["kind"],
+            r["title"],
+            r["street"],
+            r["unit"],
+            r["state"],
+            r["dispatched"],
+            r["due"],
+            r["days_overdue"],
+            "是" if r["major"] else "",
+            "是" if r["listed"] else "",
+        ]
         for r in cases.all_rows
     ]
 
@@ -102,41 +128,91 @@ def render_xlsx(content: "Content") -> bytes:
     ws = _sheet(wb, "概览", ["指标", "数值"], overview, [None, None])
     for row, (_, _, fmt) in enumerate(HEADLINE, start=2):
         ws.cell(row=row, column=2).number_format = FORMATS[fmt]
-    info = [("报告", content.title), ("统计周期", period_span(content)),
-            ("统计时点", f"{moment(content.as_of)}（北京时间）"),
-            *(("口径", text) for text in definitions(content))]
+    info = [
+        ("报告", content.title),
+        ("统计周期", period_span(content)),
+        ("统计时点", f"{moment(content.as_of)}（北京时间）"),
+        *(("口径", text) for text in definitions(content)),
+    ]
     for offset, (label, text) in enumerate(info):
         ws.cell(row=len(HEADLINE) + 3 + offset, column=1, value=label).font = Font(bold=True)
         ws.cell(row=len(HEADLINE) + 3 + offset, column=2, value=text)
 
     if "kind" in content.by:
         kinds = [[g.name, *_figures(g, TREND_COLUMNS)] for g in content.by["kind"].groups]
-        _sheet(wb, "按类型", ["类型", *[c[0] for c in TREND_COLUMNS]], kinds,
-               [None, *_formats(TREND_COLUMNS)])
+        _sheet(
+            wb,
+            "按类型",
+            ["类型", *[c[0] for c in TREND_COLUMNS]],
+            kinds,
+            [None, *_formats(TREND_COLUMNS)],
+        )
 
     trend = [[p.key, p.start, p.end, *_figures(m, TREND_COLUMNS)] for p, m in content.trend]
-    _sheet(wb, "趋势", ["报告期", "起", "止", *[c[0] for c in TREND_COLUMNS]], trend,
-           ["@", "yyyy-mm-dd", "yyyy-mm-dd", *_formats(TREND_COLUMNS)])
+    _sheet(
+        wb,
+        "趋势",
+        ["报告期", "起", "止", *[c[0] for c in TREND_COLUMNS]],
+        trend,
+        ["@", "yyyy-mm-dd", "yyyy-mm-dd", *_formats(TREND_COLUMNS)],
+    )
 
-    for group, title in (("street", "街道排名"), ("community", "社区排名"), ("grid", "网格排名"),
-                         ("unit", "单位排名")):
-        rows = [[g.rank, g.name, g.key, "是" if g.tied else "", *_figures(g, RANK_COLUMNS),
-                 "是" if g.behind else ""] for g in content.by[group].groups]
-        _sheet(wb, title, ["排名", "名称", "代码", "并列", *[c[0] for c in RANK_COLUMNS], "排名靠后"],
-               rows, ["0", None, "@", None, *_formats(RANK_COLUMNS), None])
+    for group, title in (
+        ("street", "街道排名"),
+        ("community", "社区排名"),
+        ("grid", "网格排名"),
+        ("unit", "单位排名"),
+    ):
+        rows = [
+            [
+                g.rank,
+                g.name,
+                g.key,
+                "是" if g.tied else "",
+                *_figures(g, RANK_COLUMNS),
+                "是" if g.behind else "",
+            ]
+            for g in content.by[group].groups
+        ]
+        _sheet(
+            wb,
+            title,
+            ["排名", "名称", "代码", "并列", *[c[0] for c in RANK_COLUMNS], "排名靠后"],
+            rows,
+            ["0", None, "@", None, *_formats(RANK_COLUMNS), None],
+        )
 
-    case_formats: list[str | None] = [None, None, None, None, None, None, None, "yyyy-mm-dd",
-                                      "yyyy-mm-dd", "0", None, None]
+    case_formats: list[str | None] = [
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "yyyy-mm-dd",
+        "yyyy-mm-dd",
+        "0",
+        None,
+        None,
+    ]
     for title, cases in (("超期案件", content.overdue), ("挂牌督办", content.listed)):
         rows = _case_rows(cases)
         if cases.more_in_xlsx:
             rows.append([None, f"另有 {cases.more_in_xlsx} 件未列出（共 {cases.total} 件）"])
         _sheet(wb, title, CASE_HEADER, rows, case_formats)
 
-    letters = [[r["seq"], r["number"], r["type"], r["title"], r["unit"], r["issued"], r["cases"]]
-               for r in content.letters]
-    _sheet(wb, "函件", ["序号", "文号", "类型", "标题", "主送单位", "发出日期", "涉及案件数"],
-           letters, [None, None, None, None, None, "yyyy-mm-dd", "0"])
+    letters = [
+        [r["seq"], r["number"], r["type"], r["title"], r["unit"], r["issued"], r["cases"]]
+        for r in content.letters
+    ]
+    _sheet(
+        wb,
+        "函件",
+        ["序号", "文号", "类型", "标题", "主送单位", "发出日期", "涉及案件数"],
+        letters,
+        [None, None, None, None, None, "yyyy-mm-dd", "0"],
+    )
 
     out = BytesIO()
     wb.save(out)

@@ -9,14 +9,18 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _case(client, auth):
-    r = client.post("/api/v1/cases", headers=auth("rep1"), json={
-        "kind": "event", "title": "井盖缺失", "category_code": "0102", "grid_code": "G1"})
+    r = client.post(
+        "/api/v1/cases",
+        headers=auth("rep1"),
+        json={"kind": "event", "title": "井盖缺失", "category_code": "0102", "grid_code": "G1"},
+    )
     return r.json()
 
 
 def _upload(client, headers, case_id, name, data, ctype):
-    return client.post(f"/api/v1/cases/{case_id}/attachments", headers=headers,
-                       files={"file": (name, data, ctype)})
+    return client.post(
+        f"/api/v1/cases/{case_id}/attachments", headers=headers, files={"file": (name, data, ctype)}
+    )
 
 
 def test_upload_photo_and_pdf_stored_by_hash(client, auth, tmp_path):
@@ -63,8 +67,11 @@ def test_uploads_respect_jurisdiction_and_state(client, auth):
     assert r.status_code == 403  # not dispatched to ZJ
     r = _upload(client, auth("rep3"), case["id"], "x.png", PNG, "image/png")
     assert r.status_code == 403
-    r = client.post(f"/api/v1/cases/{case['id']}/actions/cancel", headers=auth("disp"),
-                    json={"reason": "重复上报"})
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/actions/cancel",
+        headers=auth("disp"),
+        json={"reason": "重复上报"},
+    )
     assert r.status_code == 200
     r = _upload(client, auth("rep1"), case["id"], "x.png", PNG, "image/png")
     assert r.status_code == 409 and "cancelled" in r.json()["detail"]

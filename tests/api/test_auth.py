@@ -59,7 +59,9 @@ def test_logout_revokes_token(client, org):
     assert client.post("/api/v1/auth/logout", headers=h).status_code == 200
     assert client.get("/api/v1/cases", headers=h).status_code == 401
     other = _login(client, "disp").json()["access_token"]
-    assert client.get("/api/v1/cases", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+    assert (
+        client.get("/api/v1/cases", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+    )
 
 
 def test_forged_token_is_401(client, org):

@@ -7,16 +7,25 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def _file(client, headers, **over):
-    body = {"kind": "event", "title": "占道经营", "description": "早市摊贩占道",
-            "category_code": "0101", "grid_code": "G1", "address": "东门路12号",
-            "location": {"lat": 22.548, "lon": 114.118}}
+    body = {
+        "kind": "event",
+        "title": "占道经营",
+        "description": "早市摊贩占道",
+        "category_code": "0101",
+        "grid_code": "G1",
+        "address": "东门路12号",
+        "location": {"lat": 22.548, "lon": 114.118},
+    }
     body.update(over)
     return client.post("/api/v1/cases", headers=headers, json=body)
 
 
 def _act(client, headers, case, action, **body):
-    return client.post(f"/api/v1/cases/{case['id']}/actions/{action}", headers=headers,
-                       json={"version": case["version"], **body})
+    return client.post(
+        f"/api/v1/cases/{case['id']}/actions/{action}",
+        headers=headers,
+        json={"version": case["version"], **body},
+    )
 
 
 def test_reporter_files_event_with_location(client, auth):
@@ -42,9 +51,17 @@ def test_reporter_cannot_file_hazard_or_outside_grid(client, auth):
 
 def test_bad_filing_input_is_422_and_writes_nothing(client, auth):
     h = auth("disp")
-    for body in ({"category_code": "nope"}, {"grid_code": "S1"}, {"category_code": "01"},
-                 {"kind": "hazard"}, {"grade": "major"}, {"title": ""},
-                 {"location": {"lat": 200, "lon": 0}}, {"kind": "letter"}, {"colour": "red"}):
+    for body in (
+        {"category_code": "nope"},
+        {"grid_code": "S1"},
+        {"category_code": "01"},
+        {"kind": "hazard"},
+        {"grade": "major"},
+        {"title": ""},
+        {"location": {"lat": 200, "lon": 0}},
+        {"kind": "letter"},
+        {"colour": "red"},
+    ):
         r = _file(client, h, **body)
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"].startswith(PROBLEM)
@@ -54,8 +71,9 @@ def test_bad_filing_input_is_422_and_writes_nothing(client, auth):
 
 def test_whole_lifecycle_through_the_api(client, auth):
     disp, h_zj, sup = auth("disp"), auth("h_zj"), auth("sup")
-    case = _file(client, disp, kind="hazard", grade="major", category_code="0201",
-                 title="脚手架未设防护网").json()
+    case = _file(
+        client, disp, kind="hazard", grade="major", category_code="0201", title="脚手架未设防护网"
+    ).json()
     assert case["number"].startswith("YH2025")
     case = _act(client, disp, case, "dispatch").json()
     assert case["state"] == "dispatched" and case["unit_code"] == "ZJ" and case["listed"]
@@ -76,10 +94,15 @@ def test_whole_lifecycle_through_the_api(client, auth):
     case = _act(client, sup, case, "resume").json()
     r = _act(client, h_zj, case, "submit", note="已整改")
     assert r.status_code == 422 and "evidence" in r.json()["detail"]
-    up = client.post(f"/api/v1/cases/{case['id']}/attachments", headers=h_zj,
-                     files={"file": ("after.png", PNG, "image/png")})
+    up = client.post(
+        f"/api/v1/cases/{case['id']}/attachments",
+        headers=h_zj,
+        files={"file": ("after.png", PNG, "image/png")},
+    )
     assert up.status_code == 201, up.text
-    case = _act(client, h_zj, case, "submit", note="已整改", attachment_ids=[up.json()["id"]]).json()
+    case = _act(
+        client, h_zj, case, "submit", note="已整改", attachment_ids=[up.json()["id"]]
+    ).json()
     assert case["state"] == "verifying"
     r = _act(client, disp, case, "approve")
     assert r.status_code == 403  # hazards are verified by leadership
@@ -92,8 +115,19 @@ def test_whole_lifecycle_through_the_api(client, auth):
     assert case["state"] == "rectifying" and case["closed_at"] is None
     hist = client.get(f"/api/v1/cases/{case['id']}/history", headers=sup).json()
     assert [h["action"] for h in hist] == [
-        "file", "dispatch", "sign", "request_extension", "approve_extension", "suspend",
-        "resume", "submit", "reject", "submit", "approve", "reopen"]
+        "file",
+        "dispatch",
+        "sign",
+        "request_extension",
+        "approve_extension",
+        "suspend",
+        "resume",
+        "submit",
+        "reject",
+        "submit",
+        "approve",
+        "reopen",
+    ]
     assert [h["seq"] for h in hist] == list(range(1, 13))
     assert hist[1]["from_state"] == "reported" and hist[1]["to_state"] == "dispatched"
     assert hist[8]["note"] == "防护网不完整" and hist[0]["actor"] == "disp 测试"
@@ -107,7 +141,9 @@ def test_event_cancel_merge_and_return(client, auth):
     r = _act(client, disp, dup, "merge", target_case_id=first["id"])
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     assert r.json()["merged_into_id"] == first["id"]
-    assert _act(client, disp, junk, "cancel", reason="不属于受理范围").json()["state"] == "cancelled"
+    assert (
+        _act(client, disp, junk, "cancel", reason="不属于受理范围").json()["state"] == "cancelled"
+    )
     case = _act(client, disp, first, "dispatch", unit_code="ZJ").json()
     case = _act(client, h_zj, case, "return", reason="不属于本单位职责").json()
     assert case["state"] == "reported" and case["unit_code"] is None
@@ -142,14 +178,21 @@ def test_unknown_action_and_case(client, auth):
     r = client.post(f"/api/v1/cases/{case['id']}/actions/explode", headers=auth("disp"), json={})
     assert r.status_code == 404 and "explode" in r.json()["detail"]
     assert client.get("/api/v1/cases/99999", headers=auth("disp")).status_code == 404
-    r = client.post(f"/api/v1/cases/{case['id']}/actions/dispatch", headers=auth("disp"),
-                    content=b"{not json", )
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/actions/dispatch",
+        headers=auth("disp"),
+        content=b"{not json",
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    r = client.post(f"/api/v1/cases/{case['id']}/actions/dispatch", headers=auth("disp"),
-                    json={"unit_code": "NOPE"})
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/actions/dispatch",
+        headers=auth("disp"),
+        json={"unit_code": "NOPE"},
+    )
     assert r.status_code == 422 and "NOPE" in r.json()["detail"]
-    r = client.post(f"/api/v1/cases/{case['id']}/actions/dispatch", headers=auth("disp"),
-                    json={"limit_days": 0})
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/actions/dispatch", headers=auth("disp"), json={"limit_days": 0}
+    )
     assert r.status_code == 422
 
 
@@ -182,7 +225,9 @@ def test_jurisdiction_in_lists_and_reads(client, auth):
     for user, case in (("rep1", theirs), ("h_sw", mine), ("disp_s2", mine)):
         r = client.get(f"/api/v1/cases/{case['id']}", headers=auth(user))
         assert r.status_code == 403, user
-        assert client.get(f"/api/v1/cases/{case['id']}/history", headers=auth(user)).status_code == 403
+        assert (
+            client.get(f"/api/v1/cases/{case['id']}/history", headers=auth(user)).status_code == 403
+        )
     r = _act(client, auth("disp_s2"), mine, "cancel", reason="x")
     assert r.status_code == 403
 

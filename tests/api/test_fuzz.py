@@ -38,8 +38,9 @@ def test_no_input_causes_a_server_error(api_schema):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def check(case):
             response = case.call(headers=headers)
             assert response.status_code < 500, (case.method, case.path, response.text)

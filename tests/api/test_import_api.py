@@ -127,9 +127,12 @@ def test_ledger_over_the_size_limit_is_413(client, auth, monkeypatch):
 
     monkeypatch.setenv("CLOSELOOP_MAX_IMPORT_BYTES", "100")
     get_settings.cache_clear()
-    body = ("kind,title,category_code,grid_code,state,reported_at\n"
-            + "event,占道经营,0101,G1,reported,2025-09-01T09:00:00\n" * 5).encode()
-    r = client.post("/api/v1/cases/import", headers=auth("admin"),
-                    files={"file": ("big.csv", body, "text/csv")})
+    body = (
+        "kind,title,category_code,grid_code,state,reported_at\n"
+        + "event,占道经营,0101,G1,reported,2025-09-01T09:00:00\n" * 5
+    ).encode()
+    r = client.post(
+        "/api/v1/cases/import", headers=auth("admin"), files={"file": ("big.csv", body, "text/csv")}
+    )
     assert r.status_code == 413 and "CLOSELOOP_MAX_IMPORT_BYTES" in r.json()["detail"]
     assert client.get("/api/v1/cases", headers=auth("admin")).json()["total"] == 0

@@ -13,8 +13,20 @@ from tests.factories import act, case_in, new_case
 
 PROBLEM = "application/problem+json"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-FIELDS = {"id", "number", "type", "unit_code", "case_ids", "issued_at", "reply_due_at", "case_id",
-          "title", "withdrawn", "withdrawn_at", "withdraw_reason"}
+FIELDS = {
+    "id",
+    "number",
+    "type",
+    "unit_code",
+    "case_ids",
+    "issued_at",
+    "reply_due_at",
+    "case_id",
+    "title",
+    "withdrawn",
+    "withdrawn_at",
+    "withdraw_reason",
+}
 
 
 @pytest.fixture
@@ -36,8 +48,14 @@ def _issue(client, headers, **body):
 
 
 def test_supervisor_issues_lists_and_reads(client, auth, cases):
-    r = _issue(client, auth("sup"), type="supervision", unit_code="ZJ", case_ids=cases["open"],
-               reason="多次催办未果")
+    r = _issue(
+        client,
+        auth("sup"),
+        type="supervision",
+        unit_code="ZJ",
+        case_ids=cases["open"],
+        reason="多次催办未果",
+    )
     assert r.status_code == 201, r.text
     letter = r.json()
     assert set(letter) == FIELDS
@@ -73,8 +91,9 @@ def test_supervisor_issues_lists_and_reads(client, auth, cases):
 
 
 def test_letter_case_is_signed_answered_and_verified(client, auth, cases):
-    letter = _issue(client, auth("sup"), type="warning", unit_code="ZJ",
-                    case_ids=cases["open"]).json()
+    letter = _issue(
+        client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"]
+    ).json()
     case_url = f"/api/v1/cases/{letter['case_id']}"
     own = client.get(case_url, headers=auth("h_zj")).json()
     assert (own["kind"], own["state"], own["number"]) == ("letter", "dispatched", "DB2025000001")
@@ -89,8 +108,11 @@ def test_letter_case_is_signed_answered_and_verified(client, auth, cases):
 
     assert step("h_zj", "sign").status_code == 200
     assert step("h_zj", "submit", note="整改情况").status_code == 422  # evidence is required
-    up = client.post(f"{case_url}/attachments", headers=auth("h_zj"),
-                     files={"file": ("整改报告.png", PNG, "image/png")})
+    up = client.post(
+        f"{case_url}/attachments",
+        headers=auth("h_zj"),
+        files={"file": ("整改报告.png", PNG, "image/png")},
+    )
     assert up.status_code == 201, up.text
     ids = [up.json()["id"]]
     assert step("h_zj", "submit", note="整改情况", attachment_ids=ids).status_code == 200
@@ -105,11 +127,14 @@ def test_letter_case_is_signed_answered_and_verified(client, auth, cases):
 
 
 def test_documents_render_as_html_and_pdf(client, auth, cases):
-    letter = _issue(client, auth("sup"), type="supervision", unit_code="ZJ",
-                    case_ids=cases["open"]).json()
+    letter = _issue(
+        client, auth("sup"), type="supervision", unit_code="ZJ", case_ids=cases["open"]
+    ).json()
     html = client.get(f"/api/v1/letters/{letter['id']}.html", headers=auth("h_zj"))
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-    assert letter["number"] in html.text and "<table" in html.text and "区住房和建设局：" in html.text
+    assert (
+        letter["number"] in html.text and "<table" in html.text and "区住房和建设局：" in html.text
+    )
     pdf = client.get(f"/api/v1/letters/{letter['id']}.pdf", headers=auth("h_zj"))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
@@ -117,8 +142,9 @@ def test_documents_render_as_html_and_pdf(client, auth, cases):
     assert f"filename*=UTF-8''{quote(letter['number'] + '.pdf')}" in disposition
     assert f'filename="letter-{letter["id"]}.pdf"' in disposition
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+        ).stdout.decode()
         flat = re.sub(r"\s+", "", text)
         assert letter["number"] in flat and letter["title"] in flat and "测试案件" in flat
     for url, status in (
@@ -161,20 +187,34 @@ def test_manual_issue_refusals_say_why(client, auth, cases, user, body, status, 
 
 def test_openapi_lists_the_document_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/v1/letters", "/api/v1/letters/{letter_id}.pdf",
-            "/api/v1/letters/{letter_id}.html", "/api/v1/letters/{letter_id}"} <= set(paths)
+    assert {
+        "/api/v1/letters",
+        "/api/v1/letters/{letter_id}.pdf",
+        "/api/v1/letters/{letter_id}.html",
+        "/api/v1/letters/{letter_id}",
+    } <= set(paths)
 
 
 def test_hand_issued_warning_lists_its_cases(client, auth, session, org):
     case = case_in(session, org, CaseState.rectifying)
     session.commit()
-    r = client.post("/api/v1/letters", headers=auth("sup"), json={
-        "type": "warning", "unit_code": "ZJ", "case_ids": [case.id], "reason": "多次催办未果"})
+    r = client.post(
+        "/api/v1/letters",
+        headers=auth("sup"),
+        json={
+            "type": "warning",
+            "unit_code": "ZJ",
+            "case_ids": [case.id],
+            "reason": "多次催办未果",
+        },
+    )
     assert r.status_code == 201, r.text
     got = client.get(f"/api/v1/cases/{case.id}", headers=auth("sup")).json()
     assert got["listed"] is True
-    actions = [h["action"] for h in client.get(f"/api/v1/cases/{case.id}/history",
-                                               headers=auth("sup")).json()]
+    actions = [
+        h["action"]
+        for h in client.get(f"/api/v1/cases/{case.id}/history", headers=auth("sup")).json()
+    ]
     assert actions[-2:] == ["letter", "list"]
 
 
@@ -182,8 +222,12 @@ def test_hand_issued_warning_lists_its_cases(client, auth, session, org):
 
 
 def test_preview_shows_the_letter_and_writes_nothing(client, auth, cases):
-    body = {"type": "supervision", "unit_code": "ZJ", "case_ids": cases["open"],
-            "reason": "多次催办未果"}
+    body = {
+        "type": "supervision",
+        "unit_code": "ZJ",
+        "case_ids": cases["open"],
+        "reason": "多次催办未果",
+    }
     for _ in range(3):
         r = client.post("/api/v1/letters/preview", headers=auth("sup"), json=body)
         assert r.status_code == 200, r.text
@@ -194,10 +238,13 @@ def test_preview_shows_the_letter_and_writes_nothing(client, auth, cases):
     history = client.get(f"/api/v1/cases/{cases['open'][0]}/history", headers=auth("sup")).json()
     assert [h["action"] for h in history if h["action"] in ("letter", "list")] == []
     # Same validation as issuing.
-    for user, extra, status in (("h_zj", {}, 403), ("sup_s2", {}, 403),
-                                ("sup", {"case_ids": [999999]}, 422),
-                                ("sup", {"type": "praise"}, 422),
-                                ("sup", {"reply_due_at": "2025-10-01"}, 422)):
+    for user, extra, status in (
+        ("h_zj", {}, 403),
+        ("sup_s2", {}, 403),
+        ("sup", {"case_ids": [999999]}, 422),
+        ("sup", {"type": "praise"}, 422),
+        ("sup", {"reply_due_at": "2025-10-01"}, 422),
+    ):
         r = client.post("/api/v1/letters/preview", headers=auth(user), json={**body, **extra})
         assert r.status_code == status, (user, extra, r.text)
         assert r.headers["content-type"].startswith(PROBLEM)
@@ -206,18 +253,31 @@ def test_preview_shows_the_letter_and_writes_nothing(client, auth, cases):
 
 
 def test_the_supervisor_chooses_the_reply_date(client, auth, cases):
-    r = _issue(client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"],
-               reply_due_at="2025-10-22")
+    r = _issue(
+        client,
+        auth("sup"),
+        type="warning",
+        unit_code="ZJ",
+        case_ids=cases["open"],
+        reply_due_at="2025-10-22",
+    )
     assert r.status_code == 201, r.text
     assert r.json()["reply_due_at"] == "2025-10-22T23:59:59+08:00"
-    r = _issue(client, auth("sup"), type="reminder", unit_code="ZJ", case_ids=cases["open"],
-               reply_due_at="2025-10-22")
+    r = _issue(
+        client,
+        auth("sup"),
+        type="reminder",
+        unit_code="ZJ",
+        case_ids=cases["open"],
+        reply_due_at="2025-10-22",
+    )
     assert r.status_code == 422 and "reminder asks for no reply" in r.json()["detail"]
 
 
 def test_withdraw_over_http(client, auth, cases):
-    letter = _issue(client, auth("sup"), type="warning", unit_code="ZJ",
-                    case_ids=cases["open"]).json()
+    letter = _issue(
+        client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"]
+    ).json()
     url = f"/api/v1/letters/{letter['id']}/withdraw"
     r = client.post(url, headers=auth("h_zj"), json={"reason": "发错"})
     assert r.status_code == 403 and r.headers["content-type"].startswith(PROBLEM)
@@ -226,9 +286,15 @@ def test_withdraw_over_http(client, auth, cases):
     for body in ({}, {"reason": "  "}):
         r = client.post(url, headers=auth("sup"), json=body)
         assert r.status_code == 422 and "needs a reason" in r.json()["detail"], r.text
-    assert client.post(url, headers=auth("sup"), json={"reason": "x", "extra": 1}).status_code == 422
-    assert client.post("/api/v1/letters/4242/withdraw", headers=auth("sup"),
-                       json={"reason": "x"}).status_code == 404
+    assert (
+        client.post(url, headers=auth("sup"), json={"reason": "x", "extra": 1}).status_code == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/letters/4242/withdraw", headers=auth("sup"), json={"reason": "x"}
+        ).status_code
+        == 404
+    )
     r = client.post(url, headers=auth("sup"), json={"reason": "主送单位有误"})
     assert r.status_code == 200, r.text
     done = r.json()
@@ -248,21 +314,28 @@ def test_withdraw_over_http(client, auth, cases):
     assert "作废原因：主送单位有误" in html
     if shutil.which("pdftotext"):
         pdf = client.get(f"/api/v1/letters/{letter['id']}.pdf", headers=auth("h_zj")).content
-        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
         assert "作废" in re.sub(r"\s+", "", text)
     nxt = _issue(client, auth("sup"), type="warning", unit_code="ZJ", case_ids=cases["open"])
     assert nxt.json()["number"] == "罗应急警〔2025〕2号"
     # No route edits or deletes a letter.
-    assert client.patch(f"/api/v1/letters/{letter['id']}", headers=auth("admin"),
-                        json={"title": "x"}).status_code == 405
-    assert client.delete(f"/api/v1/letters/{letter['id']}",
-                         headers=auth("admin")).status_code == 405
+    assert (
+        client.patch(
+            f"/api/v1/letters/{letter['id']}", headers=auth("admin"), json={"title": "x"}
+        ).status_code
+        == 405
+    )
+    assert (
+        client.delete(f"/api/v1/letters/{letter['id']}", headers=auth("admin")).status_code == 405
+    )
 
 
 def test_a_letter_case_cannot_be_returned_cancelled_or_merged(client, auth, cases):
-    letter = _issue(client, auth("sup"), type="supervision", unit_code="ZJ",
-                    case_ids=cases["open"]).json()
+    letter = _issue(
+        client, auth("sup"), type="supervision", unit_code="ZJ", case_ids=cases["open"]
+    ).json()
     url = f"/api/v1/cases/{letter['case_id']}"
     own = client.get(url, headers=auth("h_zj")).json()
     assert own["state"] == "dispatched" and own["allowed_actions"] == ["sign"]

@@ -21,15 +21,31 @@ def _filed(engine, org) -> None:  # type: ignore[no-untyped-def]
 
 def test_contract_shape_with_groups_and_ranks(client, auth, engine, org):  # type: ignore[no-untyped-def]
     _filed(engine, org)
-    r = client.get(URL, params={"from": "2025-09-01", "to": "2025-09-30", "group_by": "street"},
-                   headers=auth("sup"))  # fmt: skip
+    r = client.get(
+        URL,
+        params={"from": "2025-09-01", "to": "2025-09-30", "group_by": "street"},
+        headers=auth("sup"),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["from"], body["to"]) == ("2025-09-01", "2025-09-30")
     assert body["as_of"].endswith("+08:00")
-    fields = {"reported", "accepted", "closed", "closure_rate", "on_time_closure_rate",
-              "overdue_open", "return_rate", "rework_rate", "sign_on_time_rate",
-              "handling_days_median", "handling_days_mean", "letters", "listed", "score"}  # fmt: skip
+    fields = {
+        "reported",
+        "accepted",
+        "closed",
+        "closure_rate",
+        "on_time_closure_rate",
+        "overdue_open",
+        "return_rate",
+        "rework_rate",
+        "sign_on_time_rate",
+        "handling_days_median",
+        "handling_days_mean",
+        "letters",
+        "listed",
+        "score",
+    }
     assert fields <= set(body["total"])
     assert body["total"]["reported"] == 2 and body["total"]["closure_rate"] == 0.0
     groups = {g["key"]: g for g in body["groups"]}
@@ -48,7 +64,11 @@ def test_defaults_to_this_month_and_empty_rates_are_null(client, auth, org):  # 
 
 def test_weights_parameter(client, auth, engine, org):  # type: ignore[no-untyped-def]
     _filed(engine, org)
-    params = {"from": "2025-09-01", "to": "2025-09-30", "weights": "closure_rate=1,on_time_closure_rate=0,no_rework=0,sign_on_time_rate=0"}
+    params = {
+        "from": "2025-09-01",
+        "to": "2025-09-30",
+        "weights": "closure_rate=1,on_time_closure_rate=0,no_rework=0,sign_on_time_rate=0",
+    }
     body = client.get(URL, params=params, headers=auth("sup")).json()
     assert body["ranking"]["weights"]["closure_rate"] == 1 and body["total"]["score"] == 0.0
     bad = client.get(URL, params=params | {"weights": "speed=3"}, headers=auth("sup"))

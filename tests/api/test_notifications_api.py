@@ -14,11 +14,20 @@ PROBLEM = "application/problem+json"
 
 
 def _file_and_dispatch(client, auth, title="占道经营") -> dict:
-    body = {"kind": "event", "title": title, "description": "早市摊贩占道",
-            "category_code": "0101", "grid_code": "G1", "address": "东门路12号"}
+    body = {
+        "kind": "event",
+        "title": title,
+        "description": "早市摊贩占道",
+        "category_code": "0101",
+        "grid_code": "G1",
+        "address": "东门路12号",
+    }
     case = client.post("/api/v1/cases", headers=auth("rep1"), json=body).json()
-    r = client.post(f"/api/v1/cases/{case['id']}/actions/dispatch", headers=auth("disp"),
-                    json={"version": case["version"]})
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/actions/dispatch",
+        headers=auth("disp"),
+        json={"version": case["version"]},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -66,26 +75,34 @@ def test_read_all_and_paging(client, auth):
     assert r.status_code == 200 and r.json() == {"marked": 3}
     assert client.get("/api/v1/notifications", headers=auth("h_zj")).json()["unread"] == 0
     assert client.post("/api/v1/notifications/read-all", headers=auth("h_zj")).json() == {
-        "marked": 0}
+        "marked": 0
+    }
 
 
 def test_a_refused_action_writes_no_notification(client, auth, engine):
     case = _file_and_dispatch(client, auth)
-    stale = client.post(f"/api/v1/cases/{case['id']}/actions/return", headers=auth("h_zj"),
-                        json={"version": case["version"] - 1, "reason": "不属于本单位"})
+    stale = client.post(
+        f"/api/v1/cases/{case['id']}/actions/return",
+        headers=auth("h_zj"),
+        json={"version": case["version"] - 1, "reason": "不属于本单位"},
+    )
     assert stale.status_code == 409
     with new_session(engine) as s:
         assert s.exec(select(func.count()).select_from(OutboxMessage)).one() == 1  # the dispatch
     assert client.get("/api/v1/notifications", headers=auth("disp")).json()["total"] == 0
 
 
-def test_admin_sees_delivery_state_and_retries_a_failed_message(client, auth, engine, clock,
-                                                               monkeypatch):
+def test_admin_sees_delivery_state_and_retries_a_failed_message(
+    client, auth, engine, clock, monkeypatch
+):
     with transaction(engine) as s:
         s.get(Unit, "ZJ").webhook_url = f"http://127.0.0.1:{free_port()}/robot"  # nobody there
     _file_and_dispatch(client, auth)
-    delivery_job(monkeypatch)(engine, now=clock.now(),
-                settings=Settings(delivery_max_attempts=1, webhook_timeout_seconds=2))
+    delivery_job(monkeypatch)(
+        engine,
+        now=clock.now(),
+        settings=Settings(delivery_max_attempts=1, webhook_timeout_seconds=2),
+    )
     admin = auth("admin")
     r = client.get("/api/v1/outbox?status=failed", headers=admin)
     assert r.status_code == 200, r.text
@@ -94,12 +111,16 @@ def test_admin_sees_delivery_state_and_retries_a_failed_message(client, auth, en
     assert "ConnectError" in failed["last_error"] and failed["sent_at"] is None
     assert failed["next_attempt_at"].endswith("+08:00")
     assert client.get("/api/v1/outbox", headers=admin).json()["total"] == 2  # and the in-app one
-    assert client.get("/api/v1/outbox?channel=inapp", headers=admin).json()["items"][0][
-        "status"] == "sent"
+    assert (
+        client.get("/api/v1/outbox?channel=inapp", headers=admin).json()["items"][0]["status"]
+        == "sent"
+    )
     assert client.get("/api/v1/outbox?status=lost", headers=admin).status_code == 422
     assert client.get("/api/v1/outbox", headers=auth("disp")).status_code == 403
 
-    assert client.post(f"/api/v1/outbox/{failed['id']}/retry", headers=auth("sup")).status_code == 403
+    assert (
+        client.post(f"/api/v1/outbox/{failed['id']}/retry", headers=auth("sup")).status_code == 403
+    )
     r = client.post(f"/api/v1/outbox/{failed['id']}/retry", headers=admin)
     assert r.status_code == 200, r.text
     retried = r.json()

@@ -24,8 +24,9 @@ def seeded(engine, org, clock):  # type: ignore[no-untyped-def]
 
 
 def test_post_lists_reads_and_downloads(client, auth, seeded, tmp_path):
-    r = client.post("/api/v1/reports", headers=auth("sup"),
-                    json={"cadence": "monthly", "period": "2025-09"})  # fmt: skip
+    r = client.post(
+        "/api/v1/reports", headers=auth("sup"), json={"cadence": "monthly", "period": "2025-09"}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     rid = body["id"]
@@ -46,8 +47,9 @@ def test_post_lists_reads_and_downloads(client, auth, seeded, tmp_path):
     pdf = client.get(body["files"]["pdf"], headers=auth("disp"))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     (tmp_path / "r.pdf").write_bytes(pdf.content)
-    text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "57.14%" in text
     xlsx = client.get(body["files"]["xlsx"], headers=auth("sup"))
     assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
@@ -60,8 +62,9 @@ def test_post_lists_reads_and_downloads(client, auth, seeded, tmp_path):
 
     one = client.get(f"/api/v1/reports/{rid}", headers=auth("sup"))
     assert one.status_code == 200 and one.json() == body
-    weekly = client.post("/api/v1/reports", headers=auth("sup_s2"),
-                         json={"cadence": "weekly", "period": "2025-W36"})  # fmt: skip
+    weekly = client.post(
+        "/api/v1/reports", headers=auth("sup_s2"), json={"cadence": "weekly", "period": "2025-W36"}
+    )
     assert weekly.status_code == 201 and weekly.json()["region_code"] == "S2"
     listed = client.get("/api/v1/reports", headers=auth("sup")).json()
     assert [x["id"] for x in listed] == [weekly.json()["id"], rid]

@@ -3,7 +3,6 @@ from every state, per kind. Written from DESIGN.md ("Who uses it", "Lifecycle") 
 recorded for the core, NOT derived from closeloop.cases (tests/cases/test_lifecycle_table.py
 checks the code against it)."""
 
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -37,7 +37,9 @@ def test_a_new_requirement_is_one_edit_in_the_definition(
     session: Session, org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     d = actions.TABLE[Action.return_]
-    monkeypatch.setitem(actions.TABLE, Action.return_, replace(d, needs=replace(d.needs, days=True)))
+    monkeypatch.setitem(
+        actions.TABLE, Action.return_, replace(d, needs=replace(d.needs, days=True))
+    )
     case = case_in(session, org, CaseState.dispatched)
     with pytest.raises(Invalid) as e:
         act(session, org, case, "return", "h_zj", reason="不属于本单位")
@@ -53,13 +55,17 @@ def test_who_and_the_precondition_come_from_the_definition(
     case = case_in(session, org, CaseState.dispatched)
     d = actions.TABLE[Action.sign]
     assert "sign" in cases.public_one(session, case, org["h_zj"], NOW).allowed_actions
-    monkeypatch.setitem(actions.TABLE, Action.sign, replace(d, who=actions.anyone_of(actions.LEADER)))
+    monkeypatch.setitem(
+        actions.TABLE, Action.sign, replace(d, who=actions.anyone_of(actions.LEADER))
+    )
     assert "sign" not in cases.public_one(session, case, org["h_zj"], NOW).allowed_actions
     assert "sign" in cases.public_one(session, case, org["sup"], NOW).allowed_actions
     with pytest.raises(Forbidden):
         act(session, org, case, "sign", "h_zj")
     monkeypatch.setitem(
-        actions.TABLE, Action.sign, replace(d, precondition=lambda c, p, now, s: Msg("不行", "not now"))
+        actions.TABLE,
+        Action.sign,
+        replace(d, precondition=lambda c, p, now, s: Msg("不行", "not now")),
     )
     assert "sign" not in cases.public_one(session, case, org["h_zj"], NOW).allowed_actions
     with pytest.raises(Conflict) as e:

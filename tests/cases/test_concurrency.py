@@ -17,8 +17,9 @@ from tests.factories import NOW, case_in
 
 def _history_count(engine, case_id: int) -> int:
     with new_session(engine) as s:
-        return s.exec(select(func.count()).select_from(CaseHistory)
-                      .where(CaseHistory.case_id == case_id)).one()
+        return s.exec(
+            select(func.count()).select_from(CaseHistory).where(CaseHistory.case_id == case_id)
+        ).one()
 
 
 def _dispatched(engine, org) -> tuple[int, int]:
@@ -39,8 +40,9 @@ def test_many_threads_same_version_exactly_one_wins(engine, org):
         barrier.wait()
         try:
             with transaction(engine) as s:
-                cases.perform(s, actor=org["h_zj"], case_id=case_id, action=action,
-                                data=data, now=NOW)
+                cases.perform(
+                    s, actor=org["h_zj"], case_id=case_id, action=action, data=data, now=NOW
+                )
             return "won:" + action
         except Conflict:
             return "conflict"
@@ -67,8 +69,9 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
 
     def a() -> None:
         with transaction(engine) as s:
-            cases.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
-                            data=ActionInput(), now=NOW)
+            cases.perform(
+                s, actor=org["h_zj"], case_id=case_id, action="sign", data=ActionInput(), now=NOW
+            )
             a_flushed.set()
             release_a.wait(10)
         outcome["a"] = "committed"
@@ -78,8 +81,14 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
         try:
             with transaction(engine) as s:
                 # No version sent: B relies on the version it loads, which A is about to bump.
-                cases.perform(s, actor=org["h_zj"], case_id=case_id, action="sign",
-                                data=ActionInput(), now=NOW)
+                cases.perform(
+                    s,
+                    actor=org["h_zj"],
+                    case_id=case_id,
+                    action="sign",
+                    data=ActionInput(),
+                    now=NOW,
+                )
             outcome["b"] = "committed"
         except Conflict as exc:
             outcome["b"] = "conflict"
@@ -95,6 +104,9 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
     assert outcome["b"] == "conflict", outcome
     with new_session(engine) as s:
         assert s.get(Case, case_id).state == "rectifying"
-        signs = s.exec(select(func.count()).select_from(CaseHistory).where(
-            CaseHistory.case_id == case_id, CaseHistory.action == "sign")).one()
+        signs = s.exec(
+            select(func.count())
+            .select_from(CaseHistory)
+            .where(CaseHistory.case_id == case_id, CaseHistory.action == "sign")
+        ).one()
         assert signs == 1

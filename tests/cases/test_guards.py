@@ -1,7 +1,6 @@
 """The guards on what an action needs: reasons, evidence, major hazards, merge and return. A
 refused action changes nothing."""
 
-
 import pytest
 from sqlmodel import Session
 

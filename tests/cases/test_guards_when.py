@@ -238,6 +238,7 @@ def test_supervisor_refuses_a_suspension_request(session, org):
     # A new request may follow the refusal, and suspending grants it.
     act(session, org, case, "request_suspension", "h_zj", reason="燃气公司确认停气")
     act(session, org, case, "suspend", "sup", reason="同意挂起")
-    statuses = sorted(r.status for r in session.exec(
-        select(CaseRequest).where(CaseRequest.case_id == case.id)))
+    statuses = sorted(
+        r.status for r in session.exec(select(CaseRequest).where(CaseRequest.case_id == case.id))
+    )
     assert statuses == ["approved", "rejected"]

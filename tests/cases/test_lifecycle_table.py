@@ -8,7 +8,6 @@ action starts from the same freshly built case, inside a savepoint rolled back a
 mismatches are collected and reported together.
 """
 
-
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select

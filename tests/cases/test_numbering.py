@@ -30,7 +30,12 @@ def test_numbers_per_type_and_year(session: Session, org: Org) -> None:
             LetterType.warning,
         )
     ]
-    assert numbers == ["罗应急督〔2025〕1号", "罗应急提〔2025〕1号", "罗应急督〔2025〕2号", "罗应急警〔2025〕1号"]
+    assert numbers == [
+        "罗应急督〔2025〕1号",
+        "罗应急提〔2025〕1号",
+        "罗应急督〔2025〕2号",
+        "罗应急警〔2025〕1号",
+    ]
     assert re.fullmatch(r"罗应急督〔\d{4}〕\d+号", numbers[0])
 
 
@@ -54,7 +59,11 @@ def test_rolled_back_letter_returns_its_number(engine: Engine, org: Org) -> None
     for outcome in ("commit", "rollback", "rollback", "commit"):
         with new_session(engine) as s:
             letters.issue_letter(
-                s, letter_type=LetterType.supervision, unit_code="ZJ", case_ids=ids, now=LATER,
+                s,
+                letter_type=LetterType.supervision,
+                unit_code="ZJ",
+                case_ids=ids,
+                now=LATER,
                 actor=org["sup"],
             )
             s.commit() if outcome == "commit" else s.rollback()
@@ -83,8 +92,12 @@ def test_concurrent_issuers_get_serials_without_gaps(
             barrier.wait(timeout=30)
             with new_session(engine) as s:
                 letters.issue_letter(
-                    s, letter_type=LetterType.supervision, unit_code="ZJ", case_ids=ids,
-                    now=LATER, actor=None,
+                    s,
+                    letter_type=LetterType.supervision,
+                    unit_code="ZJ",
+                    case_ids=ids,
+                    now=LATER,
+                    actor=None,
                 )
                 s.rollback() if roll_back_some and i % 2 else s.commit()
         except BaseException as exc:  # reported below, in the test's thread
@@ -105,7 +118,8 @@ def test_concurrent_issuers_get_serials_without_gaps(
         # Every covered case got one "letter" entry per committed letter, with unique seqs.
         for cid in ids:
             entries = s.exec(
-                select(CaseHistory).where(CaseHistory.case_id == cid, CaseHistory.action == "letter")
+                select(CaseHistory).where(
+                    CaseHistory.case_id == cid, CaseHistory.action == "letter"
+                )
             ).all()
             assert len(entries) == committed
-

@@ -331,9 +331,7 @@ def test_a_bad_policy_stops_the_run_before_it_writes(engine: Engine, org, tmp_pa
     path.write_text("[ladder]\nreminder = 0\n")
     _case(engine, org, due="2025-09-30")
     with pytest.raises(PolicyError, match="reminder"):
-        _escalate(
-            engine, now=sh("2025-10-09"), settings=Settings(escalation_policy=str(path))
-        )
+        _escalate(engine, now=sh("2025-10-09"), settings=Settings(escalation_policy=str(path)))
     with new_session(engine) as s:
         assert totals(s)["fires"] == 0
 

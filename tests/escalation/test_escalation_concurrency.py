@@ -62,7 +62,13 @@ def _worker(engine: Engine, start_at: float = 0.0, **env: str) -> subprocess.Pop
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.escalation.escalation_worker", NOW.isoformat(), str(start_at)],
+        [
+            sys.executable,
+            "-m",
+            "tests.escalation.escalation_worker",
+            NOW.isoformat(),
+            str(start_at),
+        ],
         cwd=ROOT,
         env=full,
         stdout=subprocess.PIPE,

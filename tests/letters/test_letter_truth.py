@@ -217,7 +217,9 @@ def test_a_first_warning_mentions_no_earlier_letters(session: Session, org: Org)
 
 def test_a_warning_names_the_earlier_letters_of_each_case(session: Session, org: Org) -> None:
     chased, fresh = (case_in(session, org, CaseState.rectifying) for _ in range(2))
-    reminder = letter_about(session, org, [chased], LetterType.reminder, now=NOW + timedelta(days=16))
+    reminder = letter_about(
+        session, org, [chased], LetterType.reminder, now=NOW + timedelta(days=16)
+    )
     supervision = letter_about(session, org, [chased], now=LATER)
     withdrawn = letter_about(session, org, [fresh], now=LATER)
     letters.withdraw_letter(
@@ -347,12 +349,17 @@ def test_the_number_stands_flush_right_under_the_red_line(
     letter = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])
     pdf = tmp_path / "letter.pdf"
     pdf.write_bytes(letter_render.render_pdf(letter))
-    xml = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
-                         capture_output=True, text=True, check=True).stdout
+    xml = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     words = [
         (float(x0), float(y0), float(x1), text)
         for x0, y0, x1, text in re.findall(
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', xml
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+            xml,
         )
     ]
     width = float(re.search(r'<page width="([\d.]+)"', xml).group(1))  # type: ignore[union-attr]

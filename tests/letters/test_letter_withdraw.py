@@ -162,8 +162,12 @@ def test_metrics_count_a_letter_until_it_is_withdrawn(session: Session, org: Org
 
     def supervision(as_of):  # type: ignore[no-untyped-def]
         report = metrics.compute(
-            session, actor=org["sup"], date_from=NOW.date(), date_to=LATER.date() + timedelta(5),
-            now=WITHDRAWN_AT + timedelta(days=30), as_of=as_of,
+            session,
+            actor=org["sup"],
+            date_from=NOW.date(),
+            date_to=LATER.date() + timedelta(5),
+            now=WITHDRAWN_AT + timedelta(days=30),
+            as_of=as_of,
         )
         return report.total.letters.supervision
 

@@ -72,10 +72,16 @@ def test_supervision_opens_a_letter_case_that_walks_the_lifecycle(
     assert issue.data["number"] == letter.number and issue.actor == org["sup"].display_name
     for case in (a, b):
         entry = session.exec(
-            select(CaseHistory).where(CaseHistory.case_id == case.id, CaseHistory.action == "letter")
+            select(CaseHistory).where(
+                CaseHistory.case_id == case.id, CaseHistory.action == "letter"
+            )
         ).one()
         assert entry.from_state == entry.to_state == case.state
-        assert entry.data == {"letter_id": letter.id, "number": letter.number, "type": "supervision"}
+        assert entry.data == {
+            "letter_id": letter.id,
+            "number": letter.number,
+            "type": "supervision",
+        }
 
     act(session, org, own, "sign", "h_zj", LATER)
     with pytest.raises(Invalid, match="evidence"):
@@ -110,7 +116,10 @@ def test_letters_reach_the_unit_and_warnings_its_head(session: Session, org: Org
     supervision = letter_about(session, org, cases)
     warning = letter_about(session, org, cases, LetterType.warning)
     assert warning.content["addressee"] == "区住房和建设局主要负责同志"
-    for letter, to in ((supervision, {"zj@example.cn"}), (warning, {"zj@example.cn", "head@example.cn"})):
+    for letter, to in (
+        (supervision, {"zj@example.cn"}),
+        (warning, {"zj@example.cn", "head@example.cn"}),
+    ):
         msgs = session.exec(select(OutboxMessage).where(OutboxMessage.letter_id == letter.id)).all()
         assert {m.event for m in msgs} == {"letter"}
         assert {m.recipient for m in msgs if m.channel == "email"} == to
@@ -179,8 +188,12 @@ def test_manual_issue_is_refused_and_writes_nothing(
         actor = org["h_zj"]
     with pytest.raises(error, match=words):
         letters.issue_letter(
-            session, letter_type=LetterType.supervision, unit_code=unit, case_ids=ids,  # type: ignore[arg-type]
-            now=LATER, actor=actor,
+            session,
+            letter_type=LetterType.supervision,
+            unit_code=unit,
+            case_ids=ids,  # type: ignore[arg-type]
+            now=LATER,
+            actor=actor,
         )
     assert session.exec(select(func.count()).select_from(Letter)).one() == 0
     assert session.exec(select(func.count()).select_from(LetterItem)).one() == 0
@@ -200,7 +213,9 @@ def test_list_and_get_follow_jurisdiction(session: Session, org: Org) -> None:
     assert seen("h_zj") == {s1.id} and seen("h_sw") == {s2.id, both.id}
     assert seen("admin", letter_type=LetterType.reminder) == {s2.id}
     assert seen("admin", unit_code="SW") == {s2.id, both.id}
-    about = {x.id: x for x in letters.list_letters(session, actor=org["admin"])}[both.id].case_ids[0]
+    about = {x.id: x for x in letters.list_letters(session, actor=org["admin"])}[both.id].case_ids[
+        0
+    ]
     assert seen("admin", case_id=about) == {both.id}  # only the letters about that case
     assert seen("sup_s2", case_id=about) == {both.id}
     newest = letters.list_letters(session, actor=org["admin"])

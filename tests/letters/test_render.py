@@ -25,7 +25,16 @@ def test_html_has_the_table_and_escapes(session: Session, org: Org) -> None:
     assert "罗应急警〔2025〕1号" in html and "区住房和建设局主要负责同志：" in html
     assert "&lt;b&gt;围挡&lt;/b&gt; &amp; 脚手架" in html and "<b>围挡" not in html
     table = html[html.index("<table") : html.index("</table>")]
-    for cell in ("序号", "编号", "地点", "派遣日期", "整改期限", case.number, "东门路1号", "2025-10-14"):
+    for cell in (
+        "序号",
+        "编号",
+        "地点",
+        "派遣日期",
+        "整改期限",
+        case.number,
+        "东门路1号",
+        "2025-10-14",
+    ):
         assert cell in table
     assert "挂牌督办" in html and "2025年10月20日" in html
 
@@ -45,8 +54,14 @@ def test_pdf_is_a4_with_extractable_chinese(session: Session, org: Org) -> None:
         ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
     ).stdout
     flat = re.sub(r"\s+", "", text)
-    for expected in ("罗应急督〔2025〕1号", "关于督促加快整改超期隐患的督办函", "区住房和建设局",
-                     "东门路施工围挡倒塌风险", "罗湖区应急管理局", "2025年10月23日"):
+    for expected in (
+        "罗应急督〔2025〕1号",
+        "关于督促加快整改超期隐患的督办函",
+        "区住房和建设局",
+        "东门路施工围挡倒塌风险",
+        "罗湖区应急管理局",
+        "2025年10月23日",
+    ):
         assert expected in flat, expected
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
     assert "595.276 x 841.89" in info or "A4" in info

@@ -25,8 +25,9 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}  # address → SMTP reply, e.g. "550 5.1.1 no such user"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -70,8 +71,9 @@ class Robot:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length).decode())
                 with robot.lock:
-                    robot.requests.append({"path": self.path, "headers": dict(self.headers),
-                                           "json": body})
+                    robot.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "json": body}
+                    )
                     reply = robot.replies.pop(0) if robot.replies else robot.default
                 if callable(reply):
                     reply = reply()

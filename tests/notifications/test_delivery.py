@@ -52,24 +52,35 @@ def robot() -> Iterator[Robot]:
 
 def settings_for(smtp_port: int = 0, **over: object) -> Settings:
     values: dict[str, object] = {
-        "smtp_host": "127.0.0.1", "smtp_port": smtp_port or free_port(), "smtp_tls": "none",
-        "smtp_from": "notice@luohu.example", "smtp_timeout_seconds": 5,
-        "webhook_timeout_seconds": 5, "delivery_backoff_seconds": 60,
-        "delivery_max_attempts": 4, "delivery_claim_seconds": 120,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port or free_port(),
+        "smtp_tls": "none",
+        "smtp_from": "notice@luohu.example",
+        "smtp_timeout_seconds": 5,
+        "webhook_timeout_seconds": 5,
+        "delivery_backoff_seconds": 60,
+        "delivery_max_attempts": 4,
+        "delivery_claim_seconds": 120,
     }
     values.update(over)
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def enqueue(engine, *, key: str = "case:1:v2:dispatch", email: str | None = None,
-            webhook: str | None = None) -> list[int]:
+def enqueue(
+    engine, *, key: str = "case:1:v2:dispatch", email: str | None = None, webhook: str | None = None
+) -> list[int]:
     """Messages for unit ZJ through the real service, committed; ids of those to deliver."""
     with transaction(engine) as s:
         unit = s.get(Unit, "ZJ")
         unit.email, unit.webhook_url = email, webhook
         added = outbox.notify_unit(
-            s, unit_code="ZJ", event="dispatched", subject="新案件待签收：ZJ-1 / new case",
-            body="请签收 / please sign for it", now=NOW, key=key,
+            s,
+            unit_code="ZJ",
+            event="dispatched",
+            subject="新案件待签收：ZJ-1 / new case",
+            body="请签收 / please sign for it",
+            now=NOW,
+            key=key,
             payload={"case_number": "SJ2025000001"},
         )
         return [m.id for m in added if m.channel != Channel.inapp]
@@ -84,7 +95,11 @@ def test_email_is_sent_with_a_message_id_derived_from_its_key(engine, org, smtp,
     (msg_id,) = enqueue(engine, email="zj@luohu.example")
     settings = settings_for(smtp.port)
     assert deliver_due(engine, now=NOW, settings=settings) == {
-        "claimed": 1, "sent": 1, "retrying": 0, "failed": 0}
+        "claimed": 1,
+        "sent": 1,
+        "retrying": 0,
+        "failed": 0,
+    }
     sent = row(engine, msg_id)
     assert sent.status == DeliveryStatus.sent and sent.sent_at == NOW and sent.attempts == 1
     (mail,) = smtp.mailbox.messages
@@ -96,14 +111,18 @@ def test_email_is_sent_with_a_message_id_derived_from_its_key(engine, org, smtp,
     assert deliver_due(engine, now=NOW + timedelta(hours=1), settings=settings)["claimed"] == 0
 
 
-def test_a_recipient_the_server_refuses_fails_at_once_and_is_never_marked_sent(engine, org, smtp, deliver_due):
+def test_a_recipient_the_server_refuses_fails_at_once_and_is_never_marked_sent(
+    engine, org, smtp, deliver_due
+):
     smtp.mailbox.refuse["nobody@luohu.example"] = "550 5.1.1 <nobody@luohu.example>: no such user"
     (msg_id,) = enqueue(engine, email="nobody@luohu.example")
     counts = deliver_due(engine, now=NOW, settings=settings_for(smtp.port))
     assert counts == {"claimed": 1, "sent": 0, "retrying": 0, "failed": 1}
     failed = row(engine, msg_id)
     assert failed.status == DeliveryStatus.failed and failed.sent_at is None
-    assert failed.attempts == 1 and "550" in failed.last_error and "no such user" in failed.last_error
+    assert (
+        failed.attempts == 1 and "550" in failed.last_error and "no such user" in failed.last_error
+    )
     assert smtp.mailbox.messages == []
 
 
@@ -128,7 +147,9 @@ def test_starttls_against_a_server_without_it_is_a_recorded_failure(engine, org,
     assert "STARTTLS" in waiting.last_error and smtp.mailbox.messages == []
 
 
-def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(engine, org, robot, deliver_due):
+def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(
+    engine, org, robot, deliver_due
+):
     (msg_id,) = enqueue(engine, webhook=robot.url)
     settings = settings_for(delivery_backoff_seconds=60, delivery_max_attempts=5)
     clock = FixedClock(NOW)
@@ -171,7 +192,9 @@ def test_webhook_down_at_first_is_retried_with_backoff_then_delivered(engine, or
     assert deliver_due(engine, now=clock.now(), settings=settings)["claimed"] == 0
 
 
-def test_webhook_that_never_comes_back_fails_after_the_last_attempt(engine, org, robot, deliver_due):
+def test_webhook_that_never_comes_back_fails_after_the_last_attempt(
+    engine, org, robot, deliver_due
+):
     robot.up()
     robot.default = 503
     (msg_id,) = enqueue(engine, webhook=robot.url)
@@ -206,7 +229,9 @@ def test_a_robot_errcode_is_a_failure_not_a_send(engine, org, robot, deliver_due
     assert deliver_due(engine, now=waiting.next_attempt_at, settings=settings)["sent"] == 1
 
 
-def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, org, robot, deliver_due, tmp_path):
+def test_a_crash_between_sending_and_marking_resends_with_the_same_key(
+    engine, org, robot, deliver_due, tmp_path
+):
     """A real crash: the delivery process is killed after the robot received the POST and before
     it answered. The message stays pending under a claim that runs out; the next run sends it again
     with the same idempotency key, which the receiver sees twice."""
@@ -227,9 +252,14 @@ def test_a_crash_between_sending_and_marking_resends_with_the_same_key(engine, o
         "import sys; from datetime import datetime; from workflows.flows import run_job;"
         "run_job('delivery', now=datetime.fromisoformat(sys.argv[1]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLOSELOOP_DATABASE_URL": url,
-           "CLOSELOOP_WEBHOOK_TIMEOUT_SECONDS": "30", "CLOSELOOP_DELIVERY_CLAIM_SECONDS": "120",
-           "PREFECT_HOME": str(tmp_path / "prefect")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CLOSELOOP_DATABASE_URL": url,
+        "CLOSELOOP_WEBHOOK_TIMEOUT_SECONDS": "30",
+        "CLOSELOOP_DELIVERY_CLAIM_SECONDS": "120",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen([sys.executable, "-c", script, NOW.isoformat()], cwd=ROOT, env=env)
     try:
@@ -283,7 +313,9 @@ def test_two_runs_at_once_never_send_one_message_twice(engine, org, robot, deliv
     assert set(statuses) == {DeliveryStatus.sent}
 
 
-def test_a_long_message_is_clipped_for_the_robot_and_whole_under_closeloop(engine, org, robot, deliver_due):
+def test_a_long_message_is_clipped_for_the_robot_and_whole_under_closeloop(
+    engine, org, robot, deliver_due
+):
     robot.up()
     (msg_id,) = enqueue(engine, webhook=robot.url)
     long_body = "逾期案件清单 / overdue cases\n" + "东门路12号占道经营，逾期3个工作日；\n" * 200

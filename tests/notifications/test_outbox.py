@@ -34,18 +34,43 @@ def _rows(engine, *where) -> list[OutboxMessage]:
 
 def _notify_zj(session, key: str = "k", to_head: bool = False) -> list[OutboxMessage]:
     return outbox.notify_unit(
-        session, unit_code="ZJ", event="test", subject="主题 / subject", body="正文 / body",
-        now=NOW, key=key, case_id=None, payload={"x": 1}, to_head=to_head,
+        session,
+        unit_code="ZJ",
+        event="test",
+        subject="主题 / subject",
+        body="正文 / body",
+        now=NOW,
+        key=key,
+        case_id=None,
+        payload={"x": 1},
+        to_head=to_head,
     )
 
 
 def test_notify_unit_fans_out_to_email_webhook_and_each_handler(engine, org):
     _contacts(engine)
     with transaction(engine) as s:
-        s.add(User(username="h_zj2", display_name="二号", role=Role.handler, unit_code="ZJ",
-                   password_hash="x", created_at=NOW))
-        s.add(User(username="h_zj_off", display_name="离职", role=Role.handler, unit_code="ZJ",
-                   password_hash="x", created_at=NOW, active=False))
+        s.add(
+            User(
+                username="h_zj2",
+                display_name="二号",
+                role=Role.handler,
+                unit_code="ZJ",
+                password_hash="x",
+                created_at=NOW,
+            )
+        )
+        s.add(
+            User(
+                username="h_zj_off",
+                display_name="离职",
+                role=Role.handler,
+                unit_code="ZJ",
+                password_hash="x",
+                created_at=NOW,
+                active=False,
+            )
+        )
     with transaction(engine) as s:
         added = _notify_zj(s)
     by_channel = {(m.channel, m.recipient) for m in added}
@@ -53,8 +78,10 @@ def test_notify_unit_fans_out_to_email_webhook_and_each_handler(engine, org):
     with new_session(engine) as s:
         h_zj2 = str(s.exec(select(User.id).where(User.username == "h_zj2")).one())
     assert by_channel == {
-        (Channel.email, ZJ_MAIL), (Channel.webhook, ZJ_HOOK),
-        (Channel.inapp, h_zj), (Channel.inapp, h_zj2),
+        (Channel.email, ZJ_MAIL),
+        (Channel.webhook, ZJ_HOOK),
+        (Channel.inapp, h_zj),
+        (Channel.inapp, h_zj2),
     }
     rows = _rows(engine)
     assert {r.key for r in rows} == {f"k:{c}:{r}" for c, r in by_channel}
@@ -131,17 +158,30 @@ def test_notify_region_role_reaches_those_whose_jurisdiction_covers_the_place(se
     disp_mail = session.get(User, org["disp"].id)
     disp_mail.email = "disp@luohu.example"
     added = outbox.notify_region_role(
-        session, region_path="/D1/S1/C1/G1/", roles=(Role.dispatcher, Role.supervisor),
-        event="submitted", subject="s", body="b", now=NOW, key="r",
+        session,
+        region_path="/D1/S1/C1/G1/",
+        roles=(Role.dispatcher, Role.supervisor),
+        event="submitted",
+        subject="s",
+        body="b",
+        now=NOW,
+        key="r",
     )
     got = {(m.channel, m.recipient) for m in added}
     assert got == {
-        (Channel.inapp, str(org["disp"].id)), (Channel.email, "disp@luohu.example"),
+        (Channel.inapp, str(org["disp"].id)),
+        (Channel.email, "disp@luohu.example"),
         (Channel.inapp, str(org["sup"].id)),
     }  # not disp_s2 or sup_s2 (street S2), nor the reporter
     s2 = outbox.notify_region_role(
-        session, region_path="/D1/S2/C2/G3/", roles=(Role.supervisor,),
-        event="submitted", subject="s", body="b", now=NOW, key="r2",
+        session,
+        region_path="/D1/S2/C2/G3/",
+        roles=(Role.supervisor,),
+        event="submitted",
+        subject="s",
+        body="b",
+        now=NOW,
+        key="r2",
     )
     assert {m.user_id for m in s2} == {org["sup"].id, org["sup_s2"].id}
 
@@ -151,14 +191,24 @@ def test_notify_users_in_app_and_email_where_set_skipping_inactive(session, org)
     rep1.email = "rep1@luohu.example"
     session.get(User, org["rep3"].id).active = False
     added = outbox.notify_users(
-        session, user_ids=[org["rep1"].id, org["rep3"].id], event="closed", subject="s",
-        body="b", now=NOW, key="u",
+        session,
+        user_ids=[org["rep1"].id, org["rep3"].id],
+        event="closed",
+        subject="s",
+        body="b",
+        now=NOW,
+        key="u",
     )
     assert {(m.channel, m.recipient) for m in added} == {
-        (Channel.inapp, str(org["rep1"].id)), (Channel.email, "rep1@luohu.example"),
+        (Channel.inapp, str(org["rep1"].id)),
+        (Channel.email, "rep1@luohu.example"),
     }
-    assert outbox.notify_users(session, user_ids=[], event="x", subject="s", body="b",
-                               now=NOW, key="none") == []
+    assert (
+        outbox.notify_users(
+            session, user_ids=[], event="x", subject="s", body="b", now=NOW, key="none"
+        )
+        == []
+    )
 
 
 def test_case_actions_write_the_notices_a_bureau_expects(session, org):
@@ -169,15 +219,19 @@ def test_case_actions_write_the_notices_a_bureau_expects(session, org):
     dispatched = session.exec(select(OutboxMessage).where(OutboxMessage.case_id == case.id)).all()
     key = f"case:{case.id}:v{case.version}:dispatch"
     assert {m.key for m in dispatched} == {
-        f"{key}:email:{ZJ_MAIL}", f"{key}:inapp:{org['h_zj'].id}",
+        f"{key}:email:{ZJ_MAIL}",
+        f"{key}:inapp:{org['h_zj'].id}",
     }
     assert all("新案件待签收" in m.subject and case.number in m.body for m in dispatched)
     assert dispatched[0].payload["case_number"] == case.number
 
     def recipients(action: str) -> set[int | None]:
-        rows = session.exec(select(OutboxMessage).where(
-            col(OutboxMessage.key).startswith(f"case:{case.id}:v{case.version}:{action}:"),
-            OutboxMessage.channel == Channel.inapp)).all()
+        rows = session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.key).startswith(f"case:{case.id}:v{case.version}:{action}:"),
+                OutboxMessage.channel == Channel.inapp,
+            )
+        ).all()
         return {m.user_id for m in rows}
 
     act(session, org, case, "sign", "h_zj")
@@ -195,13 +249,19 @@ def test_hazard_submission_goes_to_supervisors_only_and_return_to_dispatchers(se
     hazard = case_in(session, org, CaseState.rectifying, kind=CaseKind.hazard)
     ids = [evidence(session, org, hazard)]
     act(session, org, hazard, "submit", "h_zj", attachment_ids=ids)
-    rows = session.exec(select(OutboxMessage).where(
-        col(OutboxMessage.key).startswith(f"case:{hazard.id}:v{hazard.version}:submit:"))).all()
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.key).startswith(f"case:{hazard.id}:v{hazard.version}:submit:")
+        )
+    ).all()
     assert {m.user_id for m in rows} == {org["sup"].id}
     event = case_in(session, org, CaseState.dispatched)
     act(session, org, event, "return", "h_zj", reason="不属于本单位")
-    rows = session.exec(select(OutboxMessage).where(
-        col(OutboxMessage.key).startswith(f"case:{event.id}:v{event.version}:return:"))).all()
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.key).startswith(f"case:{event.id}:v{event.version}:return:")
+        )
+    ).all()
     assert {m.user_id for m in rows} == {org["disp"].id}
     assert "退单" in rows[0].subject and "不属于本单位" in rows[0].body
 

@@ -65,8 +65,15 @@ def before(session: Session, o: Org) -> dict[str, Case]:
     c["e"] = _open(session, o, sh(10, 20))
     act(session, o, c["e"], "request_suspension", "h_zj", sh(10, 21), reason="等待管线迁改")
     act(session, o, c["e"], "suspend", "sup", sh(10, 21), reason="同意挂起")
-    c["f"] = new_case(session, o, kind=CaseKind.hazard, grade=Grade.major, now=sh(10, 15),
-                      grid="G2", category="0201")
+    c["f"] = new_case(
+        session,
+        o,
+        kind=CaseKind.hazard,
+        grade=Grade.major,
+        now=sh(10, 15),
+        grid="G2",
+        category="0201",
+    )
     act(session, o, c["f"], "dispatch", "sup", sh(10, 15))  # a major hazard: listed
     act(session, o, c["f"], "sign", "h_zj", sh(10, 15))
     c["i"] = new_case(session, o, now=sh(10, 21), grid="G3", by="rep3")
@@ -75,8 +82,14 @@ def before(session: Session, o: Org) -> dict[str, Case]:
     c["x"] = new_case(session, o, now=sh(10, 22))
     act(session, o, c["x"], "cancel", "disp", sh(10, 22), reason="重复上报")
     assert c["a"].id is not None
-    letters.issue_letter(session, letter_type=LetterType.supervision, unit_code="ZJ",
-                         case_ids=[c["a"].id], now=sh(10, 28), actor=o["sup"])
+    letters.issue_letter(
+        session,
+        letter_type=LetterType.supervision,
+        unit_code="ZJ",
+        case_ids=[c["a"].id],
+        now=sh(10, 28),
+        actor=o["sup"],
+    )
     c["g"] = _open(session, o, sh(11, 3))
     session.flush()
     return c

@@ -18,8 +18,11 @@ def _g(key: str, score: float | None, accepted: int = 20) -> GroupMetrics:
 
 
 def _behind(groups: list[GroupMetrics], **kw: float) -> list[str]:
-    ranked = ranking.rank(groups, min_accepted=int(kw.get("min_accepted", 10)),
-                          behind_score=kw.get("behind_score", 80.0))
+    ranked = ranking.rank(
+        groups,
+        min_accepted=int(kw.get("min_accepted", 10)),
+        behind_score=kw.get("behind_score", 80.0),
+    )
     return [g.key or "" for g in ranked if g.behind]
 
 
@@ -39,8 +42,14 @@ def test_with_three_streets_the_best_is_never_marked():
 
 
 def test_at_most_the_three_worst_and_never_an_unranked_group():
-    groups = [_g("A", 99.0), _g("B", 60.0), _g("C", 55.0), _g("D", 50.0), _g("E", 45.0),
-              _g("F", 10.0, accepted=3)]
+    groups = [
+        _g("A", 99.0),
+        _g("B", 60.0),
+        _g("C", 55.0),
+        _g("D", 50.0),
+        _g("E", 45.0),
+        _g("F", 10.0, accepted=3),
+    ]
     assert _behind(groups) == ["C", "D", "E"]
     small = next(g for g in groups if g.key == "F")
     assert small.rank is None and not small.behind  # 3 accepted cases: too few to be ranked
@@ -69,8 +78,9 @@ def test_the_minimum_and_the_threshold_come_from_the_settings(session, org, monk
 
 def test_a_report_without_enough_data_says_so(session, org):
     before(session, org)
-    report = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-10",
-                              now=FIRST)
+    report = reports.generate(
+        session, actor=org["sup"], cadence="monthly", period="2025-10", now=FIRST
+    )
     folder = reports.report_dir(reports.get_settings(), report.id or 0)
     html = (folder / "report.html").read_text()
     low = html.split("五、排名靠后单位")[1].split("六、")[0]
@@ -90,8 +100,13 @@ def test_the_unit_behind_is_named_and_nobody_behind_is_said_in_words(session, or
 
     get_settings.cache_clear()
     region = reports.resolve_region(session, actor=org["sup"], region_code=None)
-    content = gather(session, actor=org["sup"], region=region,
-                     period=reports.periods.parse("monthly", "2025-10"), now=FIRST)
+    content = gather(
+        session,
+        actor=org["sup"],
+        region=region,
+        period=reports.periods.parse("monthly", "2025-10"),
+        now=FIRST,
+    )
     # SW: d only, dispatched and never signed → score 0, below ZJ and the mean: behind.
     assert [g.key for g in content.bottom("unit")] == ["SW"]
     text = wording(content, Settings())["ranking"]

@@ -53,8 +53,15 @@ def september(session, org):  # type: ignore[no-untyped-def]
     d = new_case(session, org, grid="G3", by="rep3", now=at(3, 9))
     act(session, org, d, "cancel", "disp", at(3, 10), reason="重复上报")
 
-    e = new_case(session, org, kind=CaseKind.hazard, grade=Grade.major, grid="G2",
-                 category="0201", now=at(5, 9))
+    e = new_case(
+        session,
+        org,
+        kind=CaseKind.hazard,
+        grade=Grade.major,
+        grid="G2",
+        category="0201",
+        now=at(5, 9),
+    )
     act(session, org, e, "dispatch", "disp", at(5, 10))
     act(session, org, e, "sign", "h_zj", at(5, 11))
 
@@ -65,8 +72,14 @@ def september(session, org):  # type: ignore[no-untyped-def]
     act(session, org, x, "dispatch", "disp", at(1, 10, month=10))
 
     assert c.id is not None
-    letters.issue_letter(session, letter_type=LetterType.supervision, unit_code="ZJ",
-                         case_ids=[c.id], now=at(20), actor=org["sup"])
+    letters.issue_letter(
+        session,
+        letter_type=LetterType.supervision,
+        unit_code="ZJ",
+        case_ids=[c.id],
+        now=at(20),
+        actor=org["sup"],
+    )
     session.flush()
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}
 
@@ -92,12 +105,28 @@ def test_groups_by_street_rank_and_sum_to_the_total(session, org, september, ran
     by = {g.key: g for g in r.groups}
     assert set(by) == {"S1", "S2"}
     s1, s2 = by["S1"], by["S2"]
-    assert (s1.name, s1.reported, s1.accepted, s1.closed, s1.overdue_open) == ("东门街道", 3, 3, 2, 2)
-    assert (s1.closure_rate, s1.on_time_closure_rate, s1.sign_on_time_rate) == (0.6667, 0.3333, 0.6667)
+    assert (s1.name, s1.reported, s1.accepted, s1.closed, s1.overdue_open) == (
+        "东门街道",
+        3,
+        3,
+        2,
+        2,
+    )
+    assert (s1.closure_rate, s1.on_time_closure_rate, s1.sign_on_time_rate) == (
+        0.6667,
+        0.3333,
+        0.6667,
+    )
     assert s1.score == 53.33 and s1.rank == 1 and not s1.tied
     # S2: C and D. No submission → no rework rate: that component is left out, the rest re-weighted:
     # (40·0 + 30·0 + 10·0.5) / 80 · 100 = 6.25
-    assert (s2.reported, s2.accepted, s2.closed, s2.closure_rate, s2.rework_rate) == (2, 1, 0, 0.0, None)
+    assert (s2.reported, s2.accepted, s2.closed, s2.closure_rate, s2.rework_rate) == (
+        2,
+        1,
+        0,
+        0.0,
+        None,
+    )
     assert (s2.return_rate, s2.score, s2.rank) == (0.5, 6.25, 2)
     assert s2.letters.supervision == 1 and s1.letters.total == 0
     for field in ("reported", "accepted", "closed", "overdue_open", "dispatches", "returns"):
@@ -105,7 +134,9 @@ def test_groups_by_street_rank_and_sum_to_the_total(session, org, september, ran
     assert r.ranking.weights["on_time_closure_rate"] == 40
 
 
-def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, september, rank_small_groups):  # type: ignore[no-untyped-def]
+def test_by_unit_a_return_counts_against_the_unit_that_returned(
+    session, org, september, rank_small_groups
+):  # type: ignore[no-untyped-def]
     r = metrics.compute(session, actor=org["sup"], group_by="unit", **SEPT)
     by = {g.key: g for g in r.groups}
     zj, sw, none = by["ZJ"], by["SW"], by[None]
@@ -113,7 +144,13 @@ def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, se
     assert (zj.closure_rate, zj.sign_on_time_rate, zj.score, zj.rank) == (0.5, 0.75, 45.83, 1)
     # SW was sent C and returned it: its dispatch accuracy is 0, and with no accepted case of its
     # own it has no score and no rank.
-    assert (sw.reported, sw.dispatches, sw.returns, sw.return_rate, sw.dispatch_accuracy) == (0, 1, 1, 1.0, 0.0)
+    assert (sw.reported, sw.dispatches, sw.returns, sw.return_rate, sw.dispatch_accuracy) == (
+        0,
+        1,
+        1,
+        1.0,
+        0.0,
+    )
     assert (sw.score, sw.rank) == (None, None)
     assert (none.name, none.reported, none.cancelled, none.rank) == ("未派遣", 1, 1, None)
     assert zj.letters.supervision == 1
@@ -121,10 +158,17 @@ def test_by_unit_a_return_counts_against_the_unit_that_returned(session, org, se
 
 def test_kind_filter_and_grouping(session, org, september):  # type: ignore[no-untyped-def]
     hazards = metrics.compute(session, actor=org["sup"], kind="hazard", **SEPT).total
-    assert (hazards.reported, hazards.closed, hazards.listed, hazards.closure_rate) == (1, 0, 1, 0.0)
+    assert (hazards.reported, hazards.closed, hazards.listed, hazards.closure_rate) == (
+        1,
+        0,
+        1,
+        0.0,
+    )
     letter_cases = metrics.compute(session, actor=org["sup"], kind="letter", **SEPT).total
     assert letter_cases.reported == 1  # the 督办函's own case, counted only when asked for
-    kinds = {g.key: g for g in metrics.compute(session, actor=org["sup"], group_by="kind", **SEPT).groups}
+    kinds = {
+        g.key: g for g in metrics.compute(session, actor=org["sup"], group_by="kind", **SEPT).groups
+    }
     assert set(kinds) == {"event", "hazard"}
     assert (kinds["event"].name, kinds["event"].reported) == ("网格事件", 4)
 
@@ -136,8 +180,14 @@ def test_as_of_counts_closures_up_to_the_report_time(session, org, september):  
 
 
 def test_empty_period_has_no_rates_and_no_ranks(session, org, september):  # type: ignore[no-untyped-def]
-    r = metrics.compute(session, actor=org["sup"], date_from=date(2025, 7, 1),
-                        date_to=date(2025, 7, 31), now=AS_OF, group_by="grid")
+    r = metrics.compute(
+        session,
+        actor=org["sup"],
+        date_from=date(2025, 7, 1),
+        date_to=date(2025, 7, 31),
+        now=AS_OF,
+        group_by="grid",
+    )
     t = r.total
     assert (t.reported, t.accepted, t.closed) == (0, 0, 0)
     assert t.closure_rate is None and t.on_time_closure_rate is None and t.return_rate is None

@@ -11,8 +11,12 @@ from models.types import SHANGHAI
 
 def test_weekly_is_the_iso_week_monday_to_sunday():
     p = parse("weekly", "2025-W40")
-    assert (p.start, p.end, p.key, p.label) == (date(2025, 9, 29), date(2025, 10, 5), "2025-W40",
-                                                "2025年第40周")
+    assert (p.start, p.end, p.key, p.label) == (
+        date(2025, 9, 29),
+        date(2025, 10, 5),
+        "2025-W40",
+        "2025年第40周",
+    )
     assert p.start_at == datetime(2025, 9, 28, 16, 0, tzinfo=UTC)  # midnight in Shanghai
     assert p.end_at == datetime(2025, 10, 5, 16, 0, tzinfo=UTC)
     # ISO week-numbering year: 2026-W01 starts on Monday 29 December 2025.
@@ -57,16 +61,23 @@ def test_bad_cadence():
 
 def test_yearly_periods():
     year = parse("yearly", "2024")
-    assert (year.key, year.start, year.end, year.label) == ("2024", date(2024, 1, 1),
-                                                            date(2024, 12, 31), "2024年")
+    assert (year.key, year.start, year.end, year.label) == (
+        "2024",
+        date(2024, 1, 1),
+        date(2024, 12, 31),
+        "2024年",
+    )
     assert [p.key for p in previous(year, 2)] == ["2022", "2023"]
     with pytest.raises(Invalid, match="expected the form 2024"):
         parse("yearly", "2024-01")
 
 
 def test_previous_periods_oldest_first_across_years():
-    assert [p.key for p in previous(parse("monthly", "2025-02"), 3)] == ["2024-11", "2024-12",
-                                                                         "2025-01"]
+    assert [p.key for p in previous(parse("monthly", "2025-02"), 3)] == [
+        "2024-11",
+        "2024-12",
+        "2025-01",
+    ]
     assert [p.key for p in previous(parse("quarterly", "2025-Q1"), 2)] == ["2024-Q3", "2024-Q4"]
     assert [p.key for p in previous(parse("weekly", "2026-W01"), 2)] == ["2025-W51", "2025-W52"]
 

@@ -18,8 +18,20 @@ from models.types import SHANGHAI
 EVENTS, EVENTS_CLOSED = 31_263, 30_617
 HAZARDS, HAZARDS_CLOSED = 200, 198
 IMPORTED_AT = datetime(2025, 1, 10, 2, 0, tzinfo=UTC)
-COLUMNS = ["number", "kind", "title", "category_code", "grid_code", "unit_code", "grade", "state",
-           "reported_at", "dispatched_at", "due_at", "closed_at"]
+COLUMNS = [
+    "number",
+    "kind",
+    "title",
+    "category_code",
+    "grid_code",
+    "unit_code",
+    "grade",
+    "state",
+    "reported_at",
+    "dispatched_at",
+    "due_at",
+    "closed_at",
+]
 
 
 def ledger() -> bytes:
@@ -35,9 +47,20 @@ def ledger() -> bytes:
         dispatched = reported + timedelta(hours=1)
         done = dispatched + timedelta(days=2)
         prefix = "SJ" if kind == "event" else "YH"
-        return [f"{prefix}2024{n:06d}", kind, "台账案件", "0101", "G1" if i % 2 else "G3", "ZJ",
-                grade, "closed" if closed else "rectifying", reported.isoformat(),
-                dispatched.isoformat(), "", done.isoformat() if closed else ""]
+        return [
+            f"{prefix}2024{n:06d}",
+            kind,
+            "台账案件",
+            "0101",
+            "G1" if i % 2 else "G3",
+            "ZJ",
+            grade,
+            "closed" if closed else "rectifying",
+            reported.isoformat(),
+            dispatched.isoformat(),
+            "",
+            done.isoformat() if closed else "",
+        ]
 
     for n in range(1, EVENTS + 1):
         w.writerow(row(n, "event", n, n <= EVENTS_CLOSED, ""))
@@ -49,8 +72,13 @@ def ledger() -> bytes:
 @pytest.fixture
 def luohu_2024(engine, org):  # type: ignore[no-untyped-def]
     with new_session(engine) as s:
-        result = imports.import_file(s, actor=org["admin"], fileobj=io.BytesIO(ledger()),
-                                     filename="luohu-2024.csv", now=IMPORTED_AT)
+        result = imports.import_file(
+            s,
+            actor=org["admin"],
+            fileobj=io.BytesIO(ledger()),
+            filename="luohu-2024.csv",
+            now=IMPORTED_AT,
+        )
         s.commit()
     assert result["imported"] == EVENTS + HAZARDS, result["rejected"][:3]
     return org
@@ -67,9 +95,16 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
     assert (hazards.reported, hazards.closed, hazards.closure_rate) == (200, 198, 0.99)
     assert hazards.listed == 2  # the two open major hazards stay listed
 
-    r = client.get("/api/v1/reports/metrics", headers=auth("sup"),
-                   params={"from": "2024-01-01", "to": "2024-12-31", "kind": "event",
-                           "as_of": IMPORTED_AT.astimezone(SHANGHAI).isoformat()})
+    r = client.get(
+        "/api/v1/reports/metrics",
+        headers=auth("sup"),
+        params={
+            "from": "2024-01-01",
+            "to": "2024-12-31",
+            "kind": "event",
+            "as_of": IMPORTED_AT.astimezone(SHANGHAI).isoformat(),
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["total"]["closure_rate"] == 0.9793
     assert r.json()["total"]["closed"] == EVENTS_CLOSED
@@ -77,8 +112,9 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
     # The same ledger in the documents (one test: the import is the slow part): the yearly report
     # of 2024 — HTML, PDF (text extracted), XLSX (numbers) and the 通报 — shows the published
     # 97.93% for events and 99.00% for major hazards.
-    r = client.post("/api/v1/reports", json={"cadence": "yearly", "period": "2024"},
-                    headers=auth("sup"))
+    r = client.post(
+        "/api/v1/reports", json={"cadence": "yearly", "period": "2024"}, headers=auth("sup")
+    )
     assert r.status_code == 201, r.text
     files = r.json()["files"]
 
@@ -86,12 +122,16 @@ def test_luohu_2024_closure_rates_and_documents(engine, luohu_2024, client, auth
     assert "97.93%" in html and "99.00%" in html and "31,263" in html and "30,617" in html
 
     pdf = client.get(files["pdf"], headers=auth("sup")).content
-    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout
     flat = "".join(text.decode().split())
     assert "97.93%" in flat and "99.00%" in flat and "2024年" in flat
 
     bulletin = client.get(files["bulletin_pdf"], headers=auth("sup")).content
-    text = subprocess.run(["pdftotext", "-", "-"], input=bulletin, capture_output=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=bulletin, capture_output=True, check=True
+    ).stdout
     flat = "".join(text.decode().split())
     assert "网格事件上报31,263件，立案31,263件，办结30,617件，办结率97.93%" in flat
 

@@ -20,58 +20,131 @@ from models.metrics import GroupMetrics, LetterCounts, Metrics, MetricsReport, R
 from models.org import Region
 
 AS_OF = datetime(2025, 1, 1, 0, 30, tzinfo=UTC)
-TOTAL = Metrics(reported=31263, accepted=31263, closed=30617, closure_rate=0.9793,
-                on_time_closed=30001, on_time_closure_rate=0.9596, overdue_open=12,
-                dispatches=31263, returns=300, return_rate=0.0096, submissions=30700,
-                rejections=83, rework_rate=0.0027, signed_on_time=31000, sign_on_time_rate=0.9916,
-                handling_days_median=2.0, handling_days_mean=2.345,
-                letters=LetterCounts(reminder=30, supervision=20, warning=5, total=55), listed=2,
-                score=97.1)
+TOTAL = Metrics(
+    reported=31263,
+    accepted=31263,
+    closed=30617,
+    closure_rate=0.9793,
+    on_time_closed=30001,
+    on_time_closure_rate=0.9596,
+    overdue_open=12,
+    dispatches=31263,
+    returns=300,
+    return_rate=0.0096,
+    submissions=30700,
+    rejections=83,
+    rework_rate=0.0027,
+    signed_on_time=31000,
+    sign_on_time_rate=0.9916,
+    handling_days_median=2.0,
+    handling_days_mean=2.345,
+    letters=LetterCounts(reminder=30, supervision=20, warning=5, total=55),
+    listed=2,
+    score=97.1,
+)
 
 
 def _group(key: str | None, name: str, rank: int | None, rate: float | None, **kw) -> GroupMetrics:
-    return GroupMetrics(key=key, name=name, rank=rank, closure_rate=rate, reported=100,
-                        accepted=100, closed=int((rate or 0) * 100), score=rate and rate * 100,
-                        **kw)
+    return GroupMetrics(
+        key=key,
+        name=name,
+        rank=rank,
+        closure_rate=rate,
+        reported=100,
+        accepted=100,
+        closed=int((rate or 0) * 100),
+        score=rate and rate * 100,
+        **kw,
+    )
 
 
 def _report(groups: list[GroupMetrics]) -> MetricsReport:
-    return MetricsReport(from_=date(2024, 12, 1), to=date(2024, 12, 31), as_of=AS_OF, kind=None,
-                         group_by="street", total=TOTAL, groups=groups,
-                         ranking=Ranking(weights={}, method="综合指标排名 / by score"))
+    return MetricsReport(
+        from_=date(2024, 12, 1),
+        to=date(2024, 12, 31),
+        as_of=AS_OF,
+        kind=None,
+        group_by="street",
+        total=TOTAL,
+        groups=groups,
+        ranking=Ranking(weights={}, method="综合指标排名 / by score"),
+    )
 
 
 def hand_content() -> Content:
     period = parse("monthly", "2024-12")
-    streets = [_group("S1", "东门街道", 1, 0.99), _group("S2", "南湖街道", 2, 0.95, tied=False),
-               _group("S3", "黄贝街道", 3, 0.9), _group("S4", "桂园街道", 4, 0.8),
-               _group(None, "未定位", None, None)]
-    units = [_group("ZJ", "区住房和建设局", 1, 0.97, overdue_open=3),
-             _group("SW", "区水务局", 2, 0.5, overdue_open=9)]
+    streets = [
+        _group("S1", "东门街道", 1, 0.99),
+        _group("S2", "南湖街道", 2, 0.95, tied=False),
+        _group("S3", "黄贝街道", 3, 0.9),
+        _group("S4", "桂园街道", 4, 0.8),
+        _group(None, "未定位", None, None),
+    ]
+    units = [
+        _group("ZJ", "区住房和建设局", 1, 0.97, overdue_open=3),
+        _group("SW", "区水务局", 2, 0.5, overdue_open=9),
+    ]
     # Scores 99, 95, 90, 80 (mean 91) and 97, 50: the rule marks 黄贝, 桂园 and 区水务局 behind.
     streets = ranking.rank(streets, min_accepted=1, behind_score=80.0)
     units = ranking.rank(units, min_accepted=1, behind_score=80.0)
     kinds = [
-        GroupMetrics(key="event", name="网格事件", reported=31263, accepted=31263, closed=30617,
-                     closure_rate=0.9793),
-        GroupMetrics(key="hazard", name="安全隐患", reported=200, accepted=200, closed=198,
-                     closure_rate=0.99),
+        GroupMetrics(
+            key="event",
+            name="网格事件",
+            reported=31263,
+            accepted=31263,
+            closed=30617,
+            closure_rate=0.9793,
+        ),
+        GroupMetrics(
+            key="hazard", name="安全隐患", reported=200, accepted=200, closed=198, closure_rate=0.99
+        ),
     ]
     trend = [(p, Metrics()) for p in previous(period, 5)] + [(period, TOTAL)]
-    row = {"seq": 1, "number": "YH2024000001", "kind": "隐患", "major": True, "title": "燃气管道<隐患>",
-           "place": "东门路1号", "street": "东门街道", "unit": "区住房和建设局", "state": "整改中",
-           "dispatched": date(2024, 11, 1), "due": date(2024, 11, 8), "days_overdue": 36,
-           "listed": True}
-    letter = {"seq": 1, "number": "罗应急警〔2024〕5号", "type": "警示函", "title": "关于……的警示函",
-              "unit": "区住房和建设局", "issued": date(2024, 12, 3), "cases": 1}
+    row = {
+        "seq": 1,
+        "number": "YH2024000001",
+        "kind": "隐患",
+        "major": True,
+        "title": "燃气管道<隐患>",
+        "place": "东门路1号",
+        "street": "东门街道",
+        "unit": "区住房和建设局",
+        "state": "整改中",
+        "dispatched": date(2024, 11, 1),
+        "due": date(2024, 11, 8),
+        "days_overdue": 36,
+        "listed": True,
+    }
+    letter = {
+        "seq": 1,
+        "number": "罗应急警〔2024〕5号",
+        "type": "警示函",
+        "title": "关于……的警示函",
+        "unit": "区住房和建设局",
+        "issued": date(2024, 12, 3),
+        "cases": 1,
+    }
     return Content(
         title="罗湖区 2024年12月 安全隐患与网格事件闭环调度报告",
         region=Region(code="D1", name="罗湖区", level=RegionLevel.district, path="/D1/"),
-        period=period, as_of=AS_OF, generated_at=AS_OF, total=TOTAL,
-        by={"street": _report(streets), "community": _report([]), "grid": _report(streets[:2]),
-            "unit": _report(units), "kind": _report(kinds)},
-        trend=trend, overdue=CaseList([row], 61), listed=CaseList([row], 1), letters=[letter],
-        letters_total=1, bulletin_number="罗应急通〔2025〕1号",
+        period=period,
+        as_of=AS_OF,
+        generated_at=AS_OF,
+        total=TOTAL,
+        by={
+            "street": _report(streets),
+            "community": _report([]),
+            "grid": _report(streets[:2]),
+            "unit": _report(units),
+            "kind": _report(kinds),
+        },
+        trend=trend,
+        overdue=CaseList([row], 61),
+        listed=CaseList([row], 1),
+        letters=[letter],
+        letters_total=1,
+        bulletin_number="罗应急通〔2025〕1号",
     )
 
 
@@ -119,8 +192,12 @@ def test_pdf_text_extracts_in_chinese(tmp_path):
     pdf = html_to_pdf(render_html(hand_content()))
     assert pdf.startswith(b"%PDF")
     (tmp_path / "r.pdf").write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     flat = "".join(text.split())
     for phrase in ("安全隐患与网格事件闭环调度报告", "97.93%", "31,263", "建议约谈", "第1页/共4页"):
         assert phrase in flat, phrase
@@ -154,13 +231,26 @@ def test_xlsx_one_sheet_per_table_numbers_as_numbers():
 
 
 def test_bulletin_is_an_official_document_in_chinese():
-    html = render_bulletin_html(hand_content(), number_text="罗应急通〔2025〕1号",
-                                settings=Settings(issuer_name="罗湖区应急管理局"))
-    for text in ("罗湖区应急管理局", "罗应急通〔2025〕1号", "关于2024年12月安全隐患整改情况的通报",
-                 "各街道办事处，区直有关单位：", "办结率97.93%",
-                 "网格事件上报31,263件，立案31,263件，办结30,617件，办结率97.93%；安全隐患上报200件，立案200件，办结198件，办结率99.00%", "桂园街道、黄贝街道综合指标排名靠后",
-                 "区水务局", "挂牌督办事项清单", "YH2024000001", "特此通报", "2025年1月1日",
-                 "工作要求"):
+    html = render_bulletin_html(
+        hand_content(),
+        number_text="罗应急通〔2025〕1号",
+        settings=Settings(issuer_name="罗湖区应急管理局"),
+    )
+    for text in (
+        "罗湖区应急管理局",
+        "罗应急通〔2025〕1号",
+        "关于2024年12月安全隐患整改情况的通报",
+        "各街道办事处，区直有关单位：",
+        "办结率97.93%",
+        "网格事件上报31,263件，立案31,263件，办结30,617件，办结率97.93%；安全隐患上报200件，立案200件，办结198件，办结率99.00%",
+        "桂园街道、黄贝街道综合指标排名靠后",
+        "区水务局",
+        "挂牌督办事项清单",
+        "YH2024000001",
+        "特此通报",
+        "2025年1月1日",
+        "工作要求",
+    ):
         assert text in html, text
 
 
@@ -179,14 +269,21 @@ def test_bulletin_signature_never_stands_alone_on_a_page(tmp_path):
         rows = [{**row, "seq": i, "number": f"YH2024{i:06d}"} for i in range(1, n + 1)]
         content = replace(base, listed=CaseList(rows, n))
         pdf = tmp_path / f"{n}.pdf"
-        pdf.write_bytes(html_to_pdf(render_bulletin_html(content, number_text="罗应急通〔2025〕1号",
-                                                         settings=settings)))
+        pdf.write_bytes(
+            html_to_pdf(
+                render_bulletin_html(content, number_text="罗应急通〔2025〕1号", settings=settings)
+            )
+        )
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
         pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
         signed = []
         for k in range(1, pages + 1):
-            text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"],
-                                  capture_output=True, text=True, check=True).stdout
+            text = subprocess.run(
+                ["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             flat = re.sub(r"\s+", "", text)
             if "罗湖区应急管理局2025年1月1日" in flat:
                 signed.append((k, flat))

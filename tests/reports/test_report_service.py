@@ -33,11 +33,14 @@ def _text(path) -> str:  # type: ignore[no-untyped-def]
     return "".join(out.stdout.split())
 
 
-def test_generate_stores_every_file_with_the_figures(session, org, seeded, monkeypatch, rank_small_groups):
+def test_generate_stores_every_file_with_the_figures(
+    session, org, seeded, monkeypatch, rank_small_groups
+):
     monkeypatch.setenv("CLOSELOOP_REPORT_RECIPIENTS", "leader@example.cn, office@example.cn")
     get_settings.cache_clear()
-    report = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
-                              now=MONTH_END)  # fmt: skip
+    report = reports.generate(
+        session, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END
+    )
     assert report is not None and report.id is not None
     assert (report.cadence, report.period, report.region_code) == ("monthly", "2025-09", "D1")
     assert report.title == "罗湖区 2025年9月 安全隐患与网格事件闭环分析报告"
@@ -80,16 +83,25 @@ def test_generate_stores_every_file_with_the_figures(session, org, seeded, monke
 def test_each_generation_is_a_new_report_and_bulletins_are_numbered_without_gaps(
     session, org, seeded
 ):
-    first = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
-                             now=MONTH_END)  # fmt: skip
-    second = reports.generate(session, actor=org["disp"], cadence="weekly", period="2025-W36",
-                              now=MONTH_END)  # fmt: skip
+    first = reports.generate(
+        session, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END
+    )
+    second = reports.generate(
+        session, actor=org["disp"], cadence="weekly", period="2025-W36", now=MONTH_END
+    )
     assert first and second and first.id != second.id
-    assert (first.bulletin_number, second.bulletin_number) == ("罗应急通〔2025〕1号",
-                                                               "罗应急通〔2025〕2号")  # fmt: skip
-    next_year = reports.generate(session, actor=org["admin"], cadence="quarterly",
-                                 period="2025-Q4", region_code="S1",
-                                 now=datetime(2026, 1, 1, 1, 0, tzinfo=UTC))  # fmt: skip
+    assert (first.bulletin_number, second.bulletin_number) == (
+        "罗应急通〔2025〕1号",
+        "罗应急通〔2025〕2号",
+    )
+    next_year = reports.generate(
+        session,
+        actor=org["admin"],
+        cadence="quarterly",
+        period="2025-Q4",
+        region_code="S1",
+        now=datetime(2026, 1, 1, 1, 0, tzinfo=UTC),
+    )
     assert next_year and next_year.bulletin_number == "罗应急通〔2026〕1号"
     assert next_year.title.startswith("东门街道 2025年第四季度")
     listed = reports.list_reports(session, actor=org["sup"])
@@ -102,23 +114,39 @@ def test_each_generation_is_a_new_report_and_bulletins_are_numbered_without_gaps
 def test_jurisdiction(session, org, seeded):
     for who in ("rep1", "h_zj"):
         with pytest.raises(Forbidden):
-            reports.generate(session, actor=org[who], cadence="monthly", period="2025-09",
-                             now=MONTH_END)  # fmt: skip
+            reports.generate(
+                session, actor=org[who], cadence="monthly", period="2025-09", now=MONTH_END
+            )
         with pytest.raises(Forbidden):
             reports.list_reports(session, actor=org[who])
     with pytest.raises(Forbidden):  # the district is not inside S2
-        reports.generate(session, actor=org["sup_s2"], cadence="monthly", period="2025-09",
-                         region_code="D1", now=MONTH_END)  # fmt: skip
+        reports.generate(
+            session,
+            actor=org["sup_s2"],
+            cadence="monthly",
+            period="2025-09",
+            region_code="D1",
+            now=MONTH_END,
+        )
     with pytest.raises(Invalid, match="报告期无效"):
-        reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-9x",
-                         now=MONTH_END)  # fmt: skip
+        reports.generate(
+            session, actor=org["sup"], cadence="monthly", period="2025-9x", now=MONTH_END
+        )
     with pytest.raises(Invalid, match="does not exist"):
-        reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
-                         region_code="NOPE", now=MONTH_END)  # fmt: skip
-    own = reports.generate(session, actor=org["sup_s2"], cadence="monthly", period="2025-09",
-                           now=MONTH_END)  # fmt: skip
-    district = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
-                                now=MONTH_END)  # fmt: skip
+        reports.generate(
+            session,
+            actor=org["sup"],
+            cadence="monthly",
+            period="2025-09",
+            region_code="NOPE",
+            now=MONTH_END,
+        )
+    own = reports.generate(
+        session, actor=org["sup_s2"], cadence="monthly", period="2025-09", now=MONTH_END
+    )
+    district = reports.generate(
+        session, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END
+    )
     assert own and district and own.region_code == "S2"
     assert own.summary["total"]["reported"] == 1 and own.summary["total"]["closure_rate"] == 1.0
     assert [r.id for r in reports.list_reports(session, actor=org["sup_s2"])] == [own.id]
@@ -130,8 +158,9 @@ def test_jurisdiction(session, org, seeded):
         reports.get_report(session, actor=org["sup"], report_id=999999)
     with pytest.raises(NotFound):
         reports.open_file(session, actor=org["sup"], report_id=own.id, kind="docx")
-    _, path, content_type = reports.open_file(session, actor=org["sup"], report_id=own.id,
-                                              kind="pdf")  # fmt: skip
+    _, path, content_type = reports.open_file(
+        session, actor=org["sup"], report_id=own.id, kind="pdf"
+    )
     assert path.read_bytes().startswith(b"%PDF") and content_type == "application/pdf"
 
 
@@ -181,7 +210,8 @@ def test_a_rolled_back_report_gives_its_bulletin_number_back(engine, org, seeded
         s.rollback()
     with new_session(engine) as s:
         assert s.exec(select(Report)).all() == []
-        again = reports.generate(s, actor=org["sup"], cadence="monthly", period="2025-09",
-                                 now=MONTH_END)  # fmt: skip
+        again = reports.generate(
+            s, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END
+        )
         s.commit()
     assert again.bulletin_number == "罗应急通〔2025〕1号"

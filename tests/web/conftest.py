@@ -20,8 +20,12 @@ def login(client: TestClient, username: str, password: str = PASSWORD, next_: st
     assert page.status_code == 200
     return client.post(
         "/login",
-        data={"username": username, "password": password, "next": next_,
-              "csrf_token": csrf_of(page.text)},
+        data={
+            "username": username,
+            "password": password,
+            "next": next_,
+            "csrf_token": csrf_of(page.text),
+        },
         follow_redirects=False,
     )
 

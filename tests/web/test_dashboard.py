@@ -14,8 +14,14 @@ def test_dashboard_shows_figures_requests_overdue_and_letters(web, session, org)
     late = case_in(session, org, "rectifying", now=NOW - timedelta(days=20))
     asking = case_in(session, org, "rectifying")
     act(session, org, asking, "request_extension", "h_zj", days=3, reason="采购材料")
-    letter = letters.issue_letter(session, letter_type=LetterType.supervision, unit_code="ZJ",
-                                  case_ids=[late.id], now=NOW, actor=org["sup"])
+    letter = letters.issue_letter(
+        session,
+        letter_type=LetterType.supervision,
+        unit_code="ZJ",
+        case_ids=[late.id],
+        now=NOW,
+        actor=org["sup"],
+    )
     session.commit()
     c = web("sup")
     page = c.get("/dashboard").text
@@ -29,12 +35,16 @@ def test_dashboard_shows_figures_requests_overdue_and_letters(web, session, org)
     assert asking.number in requests and "采购材料" in requests
     assert letter.number in page
     # Approve the extension from the dashboard.
-    form = re.search(rf'action="/cases/{asking.id}/act/approve_extension".*?</form>', requests, re.S)
+    form = re.search(
+        rf'action="/cases/{asking.id}/act/approve_extension".*?</form>', requests, re.S
+    )
     data = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(0)))
     r = c.post(f"/cases/{asking.id}/act/approve_extension", data=data, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?ok=approve_extension"
     after = c.get("/dashboard").text
-    assert asking.number not in after.split('data-testid="pending-requests"')[1].split("</section>")[0]
+    assert (
+        asking.number not in after.split('data-testid="pending-requests"')[1].split("</section>")[0]
+    )
     # The letter's PDF streams on the cookie session; a handler of another unit is refused.
     pdf = c.get(f"/letters/{letter.id}.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -52,8 +62,10 @@ def test_reject_suspension_needs_a_reason_and_keeps_nothing(web, session, org):
     session.commit()
     c = web("sup")
     token = csrf_of(c.get("/dashboard").text)
-    r = c.post(f"/cases/{case.id}/act/reject_suspension",
-               data={"csrf_token": token, "reason": "", "version": str(case.version)})
+    r = c.post(
+        f"/cases/{case.id}/act/reject_suspension",
+        data={"csrf_token": token, "reason": "", "version": str(case.version)},
+    )
     assert r.status_code == 422 and "需要填写原因" in r.text
     assert 'data-testid="form-reject_suspension"' in r.text
 
@@ -65,13 +77,16 @@ def test_a_supervisor_issues_a_letter_from_the_case_page(web, session, org):
     page = c.get(f"/cases/{case.id}").text
     assert 'data-testid="form-letter"' in page
     token = csrf_of(page)
-    r = c.post(f"/cases/{case.id}/letter", data={"csrf_token": token, "letter_type": "bogus",
-                                                 "reason": "多次催办未果"})
+    r = c.post(
+        f"/cases/{case.id}/letter",
+        data={"csrf_token": token, "letter_type": "bogus", "reason": "多次催办未果"},
+    )
     assert r.status_code == 422 and "多次催办未果" in r.text
-    r = c.post(f"/cases/{case.id}/letter", data={"csrf_token": token,
-                                                 "letter_type": "supervision",
-                                                 "reason": "多次催办未果"},
-               follow_redirects=False)
+    r = c.post(
+        f"/cases/{case.id}/letter",
+        data={"csrf_token": token, "letter_type": "supervision", "reason": "多次催办未果"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}?ok=letter"
     page = c.get(r.headers["location"]).text
     letters_part = page.split('data-testid="case-letters"')[1].split("</ul>")[0]
@@ -80,8 +95,9 @@ def test_a_supervisor_issues_a_letter_from_the_case_page(web, session, org):
     desk = web("disp")
     page = desk.get(f"/cases/{case.id}").text
     assert 'data-testid="form-letter"' not in page
-    r = desk.post(f"/cases/{case.id}/letter",
-                  data={"csrf_token": csrf_of(page), "letter_type": "supervision"})
+    r = desk.post(
+        f"/cases/{case.id}/letter", data={"csrf_token": csrf_of(page), "letter_type": "supervision"}
+    )
     assert r.status_code == 403 and "需要角色 supervisor" in r.text
 
 
@@ -89,8 +105,9 @@ def test_reports_are_listed_and_downloaded_on_the_cookie_session(web, session, o
     from closeloop.reports import service as reports
 
     case_in(session, org, "closed")
-    report = reports.generate(session, actor=org["sup"], cadence="monthly", period="2025-09",
-                              now=NOW)
+    report = reports.generate(
+        session, actor=org["sup"], cadence="monthly", period="2025-09", now=NOW
+    )
     session.commit()
     c = web("sup")
     page = c.get("/dashboard").text

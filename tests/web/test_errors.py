@@ -43,8 +43,10 @@ def test_an_unexpected_error_on_a_page_is_a_page_and_keeps_nothing(web, session,
     token = csrf_of(c.get(f"/cases/{case.id}").text)
     quiet = TestClient(c.app, raise_server_exceptions=False, cookies=c.cookies)
     with mock.patch("closeloop.cases.service.perform", side_effect=RuntimeError("bug")):
-        r = quiet.post(f"/cases/{case.id}/act/cancel",
-                       data={"csrf_token": token, "reason": "x", "version": str(case.version)})
+        r = quiet.post(
+            f"/cases/{case.id}/act/cancel",
+            data={"csrf_token": token, "reason": "x", "version": str(case.version)},
+        )
     assert r.status_code == 500 and 'data-testid="error"' in r.text
     with mock.patch("closeloop.cases.service.perform", side_effect=NotFound(Msg("没有", "none"))):
         r = c.post(f"/cases/{case.id}/act/cancel", data={"csrf_token": token})

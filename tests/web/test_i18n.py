@@ -33,15 +33,24 @@ def test_pick_takes_the_language_half_of_a_service_message():
     from closeloop.text import Msg
     from models.enums import Role
 
-    nobody = Principal(id=1, username="x", display_name="x", role=Role.handler, unit_code="U9",
-                       region_path="/D9/")
+    nobody = Principal(
+        id=1, username="x", display_name="x", role=Role.handler, unit_code="U9", region_path="/D9/"
+    )
     with pytest.raises(Exception) as refused:  # a bilingual name inside a bilingual message
-        require_visible(nobody, unit_code="U1", region_path="/D1/", reporter_id=None,
-                        what=Msg("案件 SJ2025000001", "case SJ2025000001"))
+        require_visible(
+            nobody,
+            unit_code="U1",
+            region_path="/D1/",
+            reporter_id=None,
+            what=Msg("案件 SJ2025000001", "case SJ2025000001"),
+        )
     detail = refused.value.msg
     assert i18n.pick(detail, "zh") == "案件 SJ2025000001不在您的管辖范围内"
     assert i18n.pick(detail, "en") == "case SJ2025000001 is outside your jurisdiction"
-    assert i18n.pick(Msg("reject 需要填写原因", "reject needs a reason"), "en") == "reject needs a reason"
+    assert (
+        i18n.pick(Msg("reject 需要填写原因", "reject needs a reason"), "en")
+        == "reject needs a reason"
+    )
     assert i18n.pick("只有中文", "en") == "只有中文"
 
 

@@ -15,9 +15,18 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 
 def _report(c, *, photos=(("现场.png", PNG, "image/png"),), **fields):
     page = c.get("/report/new")
-    data = {"csrf_token": csrf_of(page.text), "kind": "event", "category_class": "01",
-            "category_code": "0101", "grid_code": "G1", "title": "路口占道经营",
-            "description": "早市摊档占道", "address": "东门路1号", "lat": "22.54", "lon": "114.12"}
+    data = {
+        "csrf_token": csrf_of(page.text),
+        "kind": "event",
+        "category_class": "01",
+        "category_code": "0101",
+        "grid_code": "G1",
+        "title": "路口占道经营",
+        "description": "早市摊档占道",
+        "address": "东门路1号",
+        "lat": "22.54",
+        "lon": "114.12",
+    }
     data.update(fields)
     files = [("photos", p) for p in photos]
     return c.post("/report/new", data=data, files=files or None, follow_redirects=False)
@@ -29,8 +38,7 @@ def _act(c, case_id, action, *, page="", files=None, **fields):
     assert form, f"no {action} form for case {case_id}"
     data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
     data.update(fields)
-    return c.post(f"/cases/{case_id}/act/{action}", data=data, files=files,
-                  follow_redirects=False)
+    return c.post(f"/cases/{case_id}/act/{action}", data=data, files=files, follow_redirects=False)
 
 
 def _read(session, stmt):
@@ -57,11 +65,17 @@ def test_reporter_files_an_event_with_a_photo(web, session, org):
     [case] = _cases(session)
     assert r.headers["location"] == f"/cases/{case.id}?ok=file"
     assert (case.title, case.grid_code, case.lat, case.reporter_id) == (
-        "路口占道经营", "G1", 22.54, org["rep1"].id)
+        "路口占道经营",
+        "G1",
+        22.54,
+        org["rep1"].id,
+    )
     [photo] = _read(session, select(Attachment).where(Attachment.case_id == case.id))
     page = c.get(r.headers["location"]).text
     assert 'data-testid="flash"' in page and f'src="/attachments/{photo.id}"' in page
-    assert re.search(r'data-testid="photo-by">[^<]*' + org["rep1"].display_name, page)  # who took it
+    assert re.search(
+        r'data-testid="photo-by">[^<]*' + org["rep1"].display_name, page
+    )  # who took it
     img = c.get(f"/attachments/{photo.id}")
     assert img.status_code == 200 and img.content == PNG
     mine = c.get("/my").text
@@ -107,8 +121,13 @@ def test_the_whole_loop_through_the_pages(web, session, org):
     to_sign = inbox.split('data-testid="inbox-to-sign"')[1].split("</section>")[0]
     assert case.number in to_sign and 'data-testid="time-left"' in to_sign
     assert _act(handler, case.id, "sign", page="/inbox").status_code == 303
-    r = _act(handler, case.id, "submit", note="已清理",
-             files=[("files", ("after.png", PNG, "image/png"))])
+    r = _act(
+        handler,
+        case.id,
+        "submit",
+        note="已清理",
+        files=[("files", ("after.png", PNG, "image/png"))],
+    )
     assert r.status_code == 303
     # Reject without a reason: the message, the page, and nothing changed.
     r = _act(disp, case.id, "reject", reason="")
@@ -134,9 +153,15 @@ def test_stale_version_gets_the_conflict_message_and_keeps_input(web, session, o
     act(session, org, case, "request_suspension", "h_zj", reason="产权纠纷")
     session.commit()
     token = csrf_of(html)
-    r = c.post(f"/cases/{case.id}/act/request_extension",
-               data={"csrf_token": token, "version": str(case.version - 1), "days": "5",
-                     "reason": "需采购材料"})
+    r = c.post(
+        f"/cases/{case.id}/act/request_extension",
+        data={
+            "csrf_token": token,
+            "version": str(case.version - 1),
+            "days": "5",
+            "reason": "需采购材料",
+        },
+    )
     assert r.status_code == 409 and "请刷新后重试" in r.text
     assert "需采购材料" in r.text and 'value="5"' in r.text
 
@@ -156,8 +181,7 @@ def test_a_handler_cannot_open_another_units_case(web, session, org):
     c = web("h_sw")
     r = c.get(f"/cases/{case.id}")
     assert r.status_code == 403 and "不在您的管辖范围内" in r.text
-    r = c.post(f"/cases/{case.id}/act/sign",
-               data={"csrf_token": csrf_of(c.get("/inbox").text)})
+    r = c.post(f"/cases/{case.id}/act/sign", data={"csrf_token": csrf_of(c.get("/inbox").text)})
     assert r.status_code == 403
     assert _cases(session)[0].state == "dispatched"
 
@@ -209,8 +233,13 @@ def test_a_hazard_needs_evidence_and_the_note_is_kept(web, session, org):
     assert r.status_code == 422 and "需附证明材料" in r.text and "已加固脚手架" in r.text
     assert _cases(session)[0].state == "rectifying"
     pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    r = _act(c, case.id, "submit", note="已加固脚手架",
-             files=[("files", ("整改报告.pdf", pdf, "application/pdf"))])
+    r = _act(
+        c,
+        case.id,
+        "submit",
+        note="已加固脚手架",
+        files=[("files", ("整改报告.pdf", pdf, "application/pdf"))],
+    )
     assert r.status_code == 303
     page = c.get(f"/cases/{case.id}").text
     assert 'data-testid="document"' in page and "整改报告.pdf" in page
@@ -221,8 +250,14 @@ def test_a_unit_replies_to_a_supervision_letter_from_its_inbox(web, session, org
     from models.enums import LetterType
 
     late = case_in(session, org, "rectifying")
-    letter = letters.issue_letter(session, letter_type=LetterType.supervision, unit_code="ZJ",
-                                  case_ids=[late.id], now=NOW, actor=org["sup"])
+    letter = letters.issue_letter(
+        session,
+        letter_type=LetterType.supervision,
+        unit_code="ZJ",
+        case_ids=[late.id],
+        now=NOW,
+        actor=org["sup"],
+    )
     session.commit()
     own, number = letter.case_id, letter.number
     c = web("h_zj")
@@ -233,8 +268,9 @@ def test_a_unit_replies_to_a_supervision_letter_from_its_inbox(web, session, org
     page = c.get(f"/cases/{own}").text
     assert "反馈材料" in page and number in page
     pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    r = _act(c, own, "submit", note="已按期整改",
-             files=[("files", ("反馈.pdf", pdf, "application/pdf"))])
+    r = _act(
+        c, own, "submit", note="已按期整改", files=[("files", ("反馈.pdf", pdf, "application/pdf"))]
+    )
     assert r.status_code == 303
     state = [x.state for x in _cases(session) if x.id == own]
     assert state == ["verifying"]
@@ -260,9 +296,13 @@ def test_odd_input_is_a_message_not_a_crash(web, session, org):
     session.commit()
     c = web("h_zj")
     token = csrf_of(c.get(f"/cases/{case.id}").text)
-    for data in ({"days": "abc", "reason": "x"}, {"days": "0", "reason": "x"},
-                 {"days": "3", "reason": "x", "version": "v2"},
-                 {"days": "99999999999", "reason": "x"}, {"days": "3", "reason": "x" * 3000}):
+    for data in (
+        {"days": "abc", "reason": "x"},
+        {"days": "0", "reason": "x"},
+        {"days": "3", "reason": "x", "version": "v2"},
+        {"days": "99999999999", "reason": "x"},
+        {"days": "3", "reason": "x" * 3000},
+    ):
         r = c.post(f"/cases/{case.id}/act/request_extension", data={"csrf_token": token, **data})
         assert r.status_code == 422, (data, r.status_code)
         assert 'data-testid="error"' in r.text

@@ -52,7 +52,9 @@ def test_unit_worklist_sections(session, org):
     later = NOW + timedelta(days=10)
     late = case_in(session, org, "rectifying", now=NOW - timedelta(days=20))
     box = queues.unit_worklist(session, actor=org["h_zj"], cal=cal, now=later)
-    ids = {k: [r.case.id for r in getattr(box, k)] for k in ("to_sign", "due_soon", "overdue", "other")}
+    ids = {
+        k: [r.case.id for r in getattr(box, k)] for k in ("to_sign", "due_soon", "overdue", "other")
+    }
     assert ids["to_sign"] == [to_sign.id]
     assert soon.id in ids["due_soon"] and late.id in ids["overdue"]
     assert queues.unit_worklist(session, actor=org["h_sw"], cal=cal, now=later).to_sign == []
@@ -72,12 +74,15 @@ def test_signing_overdue_and_overdue_lists_most_late_first(session, org, web):  
     from closeloop.cases.service import CaseFilter
 
     fresh = case_in(session, org, "dispatched")  # sign due 2 office hours after NOW
-    assert not queues.sign_overdue(fresh, NOW) and queues.sign_overdue(fresh, NOW + timedelta(days=1))
+    assert not queues.sign_overdue(fresh, NOW) and queues.sign_overdue(
+        fresh, NOW + timedelta(days=1)
+    )
     older = case_in(session, org, "rectifying", now=NOW - timedelta(days=30))
     newer = case_in(session, org, "rectifying", now=NOW - timedelta(days=20))
     session.commit()
-    late = cases.list_cases(session, actor=org["sup"], filters=CaseFilter(overdue=True), page=1,
-                            page_size=10, now=NOW)  # fmt: skip
+    late = cases.list_cases(
+        session, actor=org["sup"], filters=CaseFilter(overdue=True), page=1, page_size=10, now=NOW
+    )
     assert [c.id for c in late.items] == [older.id, newer.id]  # the earliest deadline first
     assert cases.is_overdue(older, NOW) and not cases.is_overdue(fresh, NOW)
     session.commit()  # end the test's read: SQLite serialises writers, and the page logs in

@@ -25,9 +25,12 @@ def test_login_sets_a_strict_session_cookie_and_lands_on_the_role_page(client, o
 
 def test_cookie_is_secure_behind_https(client, org):
     page = client.get("/login")
-    r = client.post("/login", data={"username": "disp", "password": "password-123",
-                                    "csrf_token": csrf_of(page.text)},
-                    headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "disp", "password": "password-123", "csrf_token": csrf_of(page.text)},
+        headers={"X-Forwarded-Proto": "https"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "secure" in _set_cookie(r, "closeloop_session").lower()
 
@@ -42,8 +45,11 @@ def test_wrong_password_shows_the_message_and_keeps_the_username(client, org):
 
 def test_login_without_its_csrf_token_is_refused(client, org):
     client.get("/login")
-    r = client.post("/login", data={"username": "disp", "password": "password-123",
-                                    "csrf_token": "forged"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "disp", "password": "password-123", "csrf_token": "forged"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403 and 'data-testid="csrf-error"' in r.text
     assert "closeloop_session" not in client.cookies
 
@@ -79,8 +85,10 @@ def test_csrf_refusal_changes_nothing(web, engine, session, org):
     case = new_case(session, org)
     session.commit()
     c = web("disp")
-    r = c.post(f"/cases/{case.id}/act/cancel", data={"reason": "不属于受理范围",
-                                                   "version": str(case.version)})
+    r = c.post(
+        f"/cases/{case.id}/act/cancel",
+        data={"reason": "不属于受理范围", "version": str(case.version)},
+    )
     assert r.status_code == 403 and 'data-testid="csrf-error"' in r.text
     r = c.post(f"/cases/{case.id}/act/cancel", data={"reason": "x", "csrf_token": "0" * 64})
     assert r.status_code == 403
@@ -93,8 +101,9 @@ def test_csrf_token_of_another_session_is_refused(web, session, org):
     case = new_case(session, org)
     session.commit()
     token_of_other = csrf_of(web("sup").get("/dashboard").text)
-    r = web("disp").post(f"/cases/{case.id}/act/cancel",
-                         data={"reason": "x", "csrf_token": token_of_other})
+    r = web("disp").post(
+        f"/cases/{case.id}/act/cancel", data={"reason": "x", "csrf_token": token_of_other}
+    )
     assert r.status_code == 403
 
 

@@ -21,8 +21,14 @@ from workflows.jobs import JOBS, TIMEZONE, Job
 from workflows.lease import holder_of
 
 SHANGHAI_UTC = timedelta(hours=8)
-TICK = Job(name="tick", flow="none", cron="* * * * *", description="test job",
-           grace_seconds=0.2, lease_seconds=30)
+TICK = Job(
+    name="tick",
+    flow="none",
+    cron="* * * * *",
+    description="test job",
+    grace_seconds=0.2,
+    lease_seconds=30,
+)
 
 
 def _runs(engine: Engine, name: str = "tick") -> list[JobRun]:
@@ -65,8 +71,9 @@ class Work:
 
 def test_it_fires_on_schedule_and_records_each_run(engine: Engine) -> None:
     work = Work(0.05, fail_first=True)
-    runner = EmbeddedScheduler(engine, jobs=(TICK,), run=work,
-                               triggers={"tick": IntervalTrigger(seconds=1)})
+    runner = EmbeddedScheduler(
+        engine, jobs=(TICK,), run=work, triggers={"tick": IntervalTrigger(seconds=1)}
+    )
     runner.start()
     try:
         _wait_for(lambda: len([r for r in _runs(engine) if r.finished_at]) >= 2, timeout=10)
@@ -86,10 +93,12 @@ def test_two_schedulers_never_run_a_job_at_once(engine: Engine) -> None:
     # Each firing's body takes 0.7 s and both schedulers fire every second, half a second
     # apart: without the lease they would overlap on every firing.
     work = Work(0.7)
-    a = EmbeddedScheduler(engine, jobs=(TICK,), run=work,
-                          triggers={"tick": IntervalTrigger(seconds=1)})
-    b = EmbeddedScheduler(engine, jobs=(TICK,), run=work,
-                          triggers={"tick": IntervalTrigger(seconds=1)})
+    a = EmbeddedScheduler(
+        engine, jobs=(TICK,), run=work, triggers={"tick": IntervalTrigger(seconds=1)}
+    )
+    b = EmbeddedScheduler(
+        engine, jobs=(TICK,), run=work, triggers={"tick": IntervalTrigger(seconds=1)}
+    )
     a.start()
     time.sleep(0.5)
     b.start()
@@ -118,8 +127,15 @@ def _prefect_next(expr: str, start: datetime) -> datetime:
 def test_cron_weekdays_mean_the_same_day_to_apscheduler_and_prefect() -> None:
     # APScheduler 3 counts day_of_week 0 as Monday, crontab and Prefect 0 as Sunday.
     start = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # Tuesday 10:00 Shanghai
-    exprs = ["0 8 * * 1", "0 8 * * mon", "0 8 * * 0", "0 8 * * 7", "0 8 * * 1-5",
-             "0 8 1 jan,apr,jul,oct *", *(j.cron for j in JOBS)]
+    exprs = [
+        "0 8 * * 1",
+        "0 8 * * mon",
+        "0 8 * * 0",
+        "0 8 * * 7",
+        "0 8 * * 1-5",
+        "0 8 1 jan,apr,jul,oct *",
+        *(j.cron for j in JOBS),
+    ]
     for expr in exprs:
         ours = cron_trigger(expr).get_next_fire_time(None, start)
         assert ours == _prefect_next(expr, start), expr

@@ -53,8 +53,13 @@ def _count(engine: Engine, model: type, *where: object) -> int:
 
 def test_cli_escalate_runs_the_flow_once(engine: Engine, late, cli_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "CLOSELOOP_DATABASE_URL": cli_db}
-    proc = subprocess.run([sys.executable, "-m", "cli", "escalate", "--now", LATE],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "escalate", "--now", LATE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert set(summary) >= KEYS and set(summary["letters"]) == set(NONE)
@@ -103,8 +108,9 @@ def test_api_runs_the_flow(client: TestClient, engine: Engine, late, clock) -> N
 
 
 def test_api_refuses_a_bad_now_and_non_admins(client: TestClient, org) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/api/v1/escalations/run", json={"now": "next tuesday"},
-                    headers=_token(client, "admin"))
+    r = client.post(
+        "/api/v1/escalations/run", json={"now": "next tuesday"}, headers=_token(client, "admin")
+    )
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "ISO 8601" in r.json()["detail"]

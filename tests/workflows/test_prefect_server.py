@@ -45,14 +45,16 @@ class Processes:
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = self.logs / f"{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.procs.append((proc, log))
         return proc
 
     def output(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
-                         for _, log in self.procs)
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for _, log in self.procs
+        )
 
     def stop(self) -> None:
         for proc, _ in reversed(self.procs):
@@ -87,8 +89,9 @@ def _wait(what: str, check, procs: Processes, timeout: float) -> object:  # type
     while time.monotonic() < deadline:
         for proc, log in procs.procs:
             if proc.poll() is not None:
-                pytest.fail(f"{log.stem} exited ({proc.returncode}) waiting for {what}\n"
-                            + procs.output())
+                pytest.fail(
+                    f"{log.stem} exited ({proc.returncode}) waiting for {what}\n" + procs.output()
+                )
         try:
             result = check()
         except httpx.HTTPError:
@@ -112,8 +115,20 @@ def test_escalation_deployment_runs_on_a_prefect_server(tmp_path: Path, processe
         PREFECT_LOGGING_LEVEL="WARNING",
     )
     # The API only: no scheduler service, so no scheduled run competes with the one we ask for.
-    processes.start("server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-services"], env)
+    processes.start(
+        "server",
+        [
+            str(BIN / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-services",
+        ],
+        env,
+    )
 
     # Meanwhile: the application database with a case late since the end of 2025-09-30.
     url = f"sqlite:///{tmp_path / 'closeloop.db'}"
@@ -123,8 +138,12 @@ def test_escalation_deployment_runs_on_a_prefect_server(tmp_path: Path, processe
         org = build_org(s)
         case_id = late_case(s, org, due="2025-09-30", dispatched="2025-09-26").id
 
-    _wait("the Prefect server", lambda: httpx.get(f"{api}/health").status_code == 200,
-          processes, timeout=120)
+    _wait(
+        "the Prefect server",
+        lambda: httpx.get(f"{api}/health").status_code == 200,
+        processes,
+        timeout=120,
+    )
     env.update(PREFECT_API_URL=api, CLOSELOOP_DATABASE_URL=url, PREFECT_RUNNER_POLL_FREQUENCY="1")
     processes.start("deploy", [sys.executable, "-m", "cli", "deploy"], env)
 
@@ -142,23 +161,29 @@ def test_escalation_deployment_runs_on_a_prefect_server(tmp_path: Path, processe
         assert d is not None
         [schedule] = d["schedules"]
         assert (schedule["schedule"]["cron"], schedule["schedule"]["timezone"]) == (
-            job.cron, TIMEZONE)
+            job.cron,
+            TIMEZONE,
+        )
         assert d["global_concurrency_limit"]["limit"] == 1
 
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: api}):
-        run = run_deployment("escalation/escalation", parameters={"now": NOW}, timeout=90,
-                             poll_interval=0.5)
+        run = run_deployment(
+            "escalation/escalation", parameters={"now": NOW}, timeout=90, poll_interval=0.5
+        )
     assert run.state is not None and run.state.is_completed(), (run.state, processes.output())
 
     with new_session(engine) as s:
         fires = s.exec(select(EscalationFire.level).where(EscalationFire.case_id == case_id))
         levels = set(fires)
         letters = s.exec(select(func.count()).select_from(Letter)).one()
-        queued = s.exec(select(func.count()).select_from(OutboxMessage).where(
-            col(OutboxMessage.case_id) == case_id)).one()
+        queued = s.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(col(OutboxMessage.case_id) == case_id)
+        ).one()
         issued = s.exec(select(Letter.issued_at)).first()
     engine.dispose()
     assert "reminder" in levels and letters >= 1 and queued >= 1

@@ -34,8 +34,10 @@ from models.history import CaseHistory
 from models.letter import Letter, LetterItem
 
 DISPATCHED = [s.value for s in (*CaseState.dispatched_states(), CaseState.closed)]
-SIGNED = [s.value for s in (CaseState.rectifying, CaseState.suspended, CaseState.verifying,
-                            CaseState.closed)]
+SIGNED = [
+    s.value
+    for s in (CaseState.rectifying, CaseState.suspended, CaseState.verifying, CaseState.closed)
+]
 SUBMITTED = [CaseState.verifying.value, CaseState.closed.value]
 OPEN = [s.value for s in CaseState.open_states()]
 
@@ -124,8 +126,13 @@ def cohort_counts(
     """key → (reported, cancelled, closed, on_time_closed), the states at T."""
     a = scope.at(cohort=True)
     key = group_key(group_by, a)
-    stmt = select(_key(key), func.count(), _count(asof.cancelled(a)), _count(asof.closed(a)),
-                  _count(asof.on_time(a))).select_from(a)
+    stmt = select(
+        _key(key),
+        func.count(),
+        _count(asof.cancelled(a)),
+        _count(asof.closed(a)),
+        _count(asof.on_time(a)),
+    ).select_from(a)
     return _rows(session, stmt.group_by(*_by(key)))
 
 
@@ -160,8 +167,16 @@ def action_counts(
         .join(Case, col(Case.id) == col(h.case_id))
     )
     stmt = scope.cohort(stmt).where(
-        action.in_([Action.dispatch, Action.return_, Action.sign, Action.submit, Action.reject,
-                    HistoryAction.import_]),
+        action.in_(
+            [
+                Action.dispatch,
+                Action.return_,
+                Action.sign,
+                Action.submit,
+                Action.reject,
+                HistoryAction.import_,
+            ]
+        ),
         imported | (col(h.at) <= scope.as_of),
     )
     return _rows(session, stmt.group_by(*_by(key)))

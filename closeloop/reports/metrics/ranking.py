@@ -62,8 +62,10 @@ def parse_weights(text: str | None) -> dict[str, float]:
         if not sep or name not in DEFAULT_WEIGHTS:
             names = ", ".join(DEFAULT_WEIGHTS)
             raise Invalid(
-                Msg(f"权重格式错误：{part.strip()!r}", "weights must be name=number pairs separated "
-                f"by commas; names: {names}")
+                Msg(
+                    f"权重格式错误：{part.strip()!r}",
+                    f"weights must be name=number pairs separated by commas; names: {names}",
+                )
             )
         try:
             value = float(raw)
@@ -72,7 +74,9 @@ def parse_weights(text: str | None) -> dict[str, float]:
                 Msg(f"权重 {name} 不是数字", f"weight {name} is not a number: {raw!r}")
             ) from None
         if not 0 <= value <= 1000:
-            raise Invalid(Msg(f"权重 {name} 应在 0–1000 之间", f"weight {name} must be within 0–1000"))
+            raise Invalid(
+                Msg(f"权重 {name} 应在 0–1000 之间", f"weight {name} must be within 0–1000")
+            )
         weights[name] = value
     if sum(weights.values()) <= 0:
         raise Invalid(Msg("权重之和必须大于 0", "the weights must not all be zero"))
@@ -101,15 +105,19 @@ def limits(settings: Settings | None = None) -> tuple[int, float]:
     return max(int(settings.rank_min_accepted), 1), min(max(settings.behind_score, 0.0), 100.0)
 
 
-def rank(groups: list[GroupMetrics], *, min_accepted: int = 1,
-         behind_score: float = 0.0) -> list[GroupMetrics]:
+def rank(
+    groups: list[GroupMetrics], *, min_accepted: int = 1, behind_score: float = 0.0
+) -> list[GroupMetrics]:
     """Set rank, tied and behind on the groups; returns them ranked first (best first), then the
     rest (unranked: no key, no score, or too few accepted cases)."""
     for group in groups:
         group.rank, group.tied, group.behind = None, False, False
     ranked = sorted(
-        (g for g in groups
-         if g.key is not None and g.score is not None and g.accepted >= min_accepted),
+        (
+            g
+            for g in groups
+            if g.key is not None and g.score is not None and g.accepted >= min_accepted
+        ),
         key=lambda g: (-(g.score or 0), g.key or ""),
     )
     position = 0
@@ -127,7 +135,8 @@ def rank(groups: list[GroupMetrics], *, min_accepted: int = 1,
     mean = mean_score(ranked)
     if mean is not None and len(ranked) > 1:
         candidates = [
-            g for g in ranked
+            g
+            for g in ranked
             if g.rank != 1 and ((g.score or 0) < behind_score or (g.score or 0) < mean)
         ]
         for group in candidates[-BEHIND_MAX:]:
@@ -148,8 +157,13 @@ def method(*, min_accepted: int, behind_score: float) -> Msg:
     return METHOD.format(n=min_accepted, t=number_text(behind_score), m=BEHIND_MAX)
 
 
-def ranking(weights: Mapping[str, float], *, min_accepted: int = 1, behind_score: float = 0.0,
-            groups: list[GroupMetrics] | None = None) -> Ranking:
+def ranking(
+    weights: Mapping[str, float],
+    *,
+    min_accepted: int = 1,
+    behind_score: float = 0.0,
+    groups: list[GroupMetrics] | None = None,
+) -> Ranking:
     return Ranking(
         weights=dict(weights),
         method=method(min_accepted=min_accepted, behind_score=behind_score).both(),

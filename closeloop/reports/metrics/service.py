@@ -70,8 +70,12 @@ def compute(
     weights: dict[str, float] | None = None,
 ) -> MetricsReport:
     if actor.role == Role.reporter:
-        raise Forbidden(Msg("统计报表需要受理、处置、督办或管理员角色", "metrics need the dispatcher, "
-                        "handler, supervisor or admin role"))
+        raise Forbidden(
+            Msg(
+                "统计报表需要受理、处置、督办或管理员角色",
+                "metrics need the dispatcher, handler, supervisor or admin role",
+            )
+        )
     scope = _scope(session, actor, date_from, date_to, now, kind, region_code, as_of)
     if group_by is not None and group_by not in GROUP_BY:
         raise Invalid(
@@ -153,7 +157,9 @@ def _scope(
     if date_to < date_from:
         raise Invalid(Msg(f"结束日期 {date_to} 早于开始日期 {date_from}", "'to' is before 'from'"))
     if (date_to - date_from).days > MAX_DAYS:
-        raise Invalid(Msg(f"统计区间最长 {MAX_DAYS} 天", f"a period may span at most {MAX_DAYS} days"))
+        raise Invalid(
+            Msg(f"统计区间最长 {MAX_DAYS} 天", f"a period may span at most {MAX_DAYS} days")
+        )
     if kind is not None and kind not in tuple(CaseKind):
         allowed = ", ".join(CaseKind)
         raise Invalid(Msg(f"kind 无效：{kind!r}", f"kind must be one of {allowed}"))
@@ -163,8 +169,10 @@ def _scope(
         raise Invalid(Msg("as_of 需要时区", "as_of needs a time zone offset"))
     if as_of > now:
         raise Invalid(
-            Msg("统计时点晚于当前时间", "as_of is later than now: the figures of a moment still to come "
-            "are not known yet")
+            Msg(
+                "统计时点晚于当前时间",
+                "as_of is later than now: the figures of a moment still to come are not known yet",
+            )
         )
     if as_of < start:
         raise Invalid(Msg("统计时点早于统计区间开始", "as_of is before the period starts"))
@@ -172,11 +180,15 @@ def _scope(
     if region_code:
         region = session.get(Region, region_code)
         if region is None:
-            raise Invalid(Msg(f"区域 {region_code} 不存在", f"region_code {region_code!r} does not exist"))
+            raise Invalid(
+                Msg(f"区域 {region_code} 不存在", f"region_code {region_code!r} does not exist")
+            )
         if actor.role not in (Role.admin, Role.handler) and not region.path.startswith(
             actor.region_path or "\x00"
         ):
-            raise Forbidden(Msg("该区域不在您的管辖范围内", "that region is outside your jurisdiction"))
+            raise Forbidden(
+                Msg("该区域不在您的管辖范围内", "that region is outside your jurisdiction")
+            )
         path = region.path
     kinds: tuple[str, ...] = (kind,) if kind else DEFAULT_KINDS
     return queries.Scope(actor, kinds, path, start, end, as_of)
@@ -246,14 +258,34 @@ def _build(
     return m
 
 
-def _metrics(k: Any, cohort: dict, actions: dict, handling: dict, backlog: dict,
-             letters: dict, weights: dict[str, float]) -> Metrics:
-    return _build(cohort.get(k, ()), actions.get(k, ()), handling.get(k, Counter()),
-                  backlog.get(k, ()), letters.get(k, {}), weights)
+def _metrics(
+    k: Any,
+    cohort: dict,
+    actions: dict,
+    handling: dict,
+    backlog: dict,
+    letters: dict,
+    weights: dict[str, float],
+) -> Metrics:
+    return _build(
+        cohort.get(k, ()),
+        actions.get(k, ()),
+        handling.get(k, Counter()),
+        backlog.get(k, ()),
+        letters.get(k, {}),
+        weights,
+    )
 
 
-def _total(parts: dict, cohort: dict, actions: dict, handling: dict, backlog: dict,
-           letters: dict[str, int], weights: dict[str, float]) -> Metrics:
+def _total(
+    parts: dict,
+    cohort: dict,
+    actions: dict,
+    handling: dict,
+    backlog: dict,
+    letters: dict[str, int],
+    weights: dict[str, float],
+) -> Metrics:
     """Every case falls in exactly one group (the no-key group included), so the total's counts
     are the groups' sums and its handling histogram their union; letters are counted apart, since
     one letter can be about cases of several groups."""
@@ -288,8 +320,11 @@ def _names(session: Session, group_by: str, scope: queries.Scope, keys: set[Any]
         names = dict(session.exec(stmt).all())
     elif group_by == "category":
         present = [k for k in keys if k is not None]
-        names = dict(session.exec(select(Category.code, Category.name).where(
-            col(Category.code).in_(present))).all())
+        names = dict(
+            session.exec(
+                select(Category.code, Category.name).where(col(Category.code).in_(present))
+            ).all()
+        )
     elif group_by == "kind":
         names = {k: KIND_NAMES.get(k, k) for k in keys if k is not None}
     for k in keys:

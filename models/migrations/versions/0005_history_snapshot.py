@@ -55,19 +55,31 @@ def _tables() -> tuple[sa.Table, sa.Table]:
     meta = sa.MetaData()
     t = models.types.UTCDateTime(timezone=True)
     history = sa.Table(
-        "case_history", meta,
-        sa.Column("id", sa.Integer, primary_key=True), sa.Column("case_id", sa.Integer),
-        sa.Column("seq", sa.Integer), sa.Column("action", sa.String), sa.Column("at", t),
-        sa.Column("data", sa.JSON), sa.Column("due_at", t), sa.Column("dispatched_at", t),
-        sa.Column("closed_at", t), sa.Column("listed", sa.Boolean),
+        "case_history",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("case_id", sa.Integer),
+        sa.Column("seq", sa.Integer),
+        sa.Column("action", sa.String),
+        sa.Column("at", t),
+        sa.Column("data", sa.JSON),
+        sa.Column("due_at", t),
+        sa.Column("dispatched_at", t),
+        sa.Column("closed_at", t),
+        sa.Column("listed", sa.Boolean),
         sa.Column("unit_code", sa.String),
-    )  # fmt: skip
+    )
     case = sa.Table(
-        "case", meta,
-        sa.Column("id", sa.Integer, primary_key=True), sa.Column("unit_code", sa.String),
-        sa.Column("due_at", t), sa.Column("dispatched_at", t), sa.Column("closed_at", t),
-        sa.Column("cancelled_at", t), sa.Column("listed", sa.Boolean),
-    )  # fmt: skip
+        "case",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("unit_code", sa.String),
+        sa.Column("due_at", t),
+        sa.Column("dispatched_at", t),
+        sa.Column("closed_at", t),
+        sa.Column("cancelled_at", t),
+        sa.Column("listed", sa.Boolean),
+    )
     return history, case
 
 
@@ -91,12 +103,12 @@ def _step(state: dict[str, Any], row: Any, ledger: Any) -> dict[str, Any]:
             "unit_code": ledger.unit_code,
         }
     elif action == "dispatch":
-        s.update(due_at=_time(data.get("due_at")), dispatched_at=row.at,
-                 unit_code=data.get("unit_code"))  # fmt: skip
+        s.update(
+            due_at=_time(data.get("due_at")), dispatched_at=row.at, unit_code=data.get("unit_code")
+        )
         s["listed"] = bool(s["listed"] or data.get("listed"))
     elif action == "issue":  # a letter's own case is dispatched to the letter's unit
-        s.update(due_at=_time(data.get("due_at")), dispatched_at=row.at,
-                 unit_code=ledger.unit_code)  # fmt: skip
+        s.update(due_at=_time(data.get("due_at")), dispatched_at=row.at, unit_code=ledger.unit_code)
     elif action == "return":
         s.update(due_at=None, dispatched_at=None, unit_code=None, listed=False)
     elif action in ("approve_extension", "resume", "reject"):
@@ -117,17 +129,23 @@ def _backfill(bind: sa.engine.Connection) -> None:
     history, case = _tables()
     ledgers = {r.id: r for r in bind.execute(sa.select(case))}
     rows = bind.execute(
-        sa.select(history.c.id, history.c.case_id, history.c.action, history.c.at,
-                  history.c.data).order_by(history.c.case_id, history.c.seq)
-    )  # fmt: skip
+        sa.select(
+            history.c.id, history.c.case_id, history.c.action, history.c.at, history.c.data
+        ).order_by(history.c.case_id, history.c.seq)
+    )
     updates: list[dict[str, Any]] = []
     current: int | None = None
     state: dict[str, Any] = {}
     for row in rows.all():
         if row.case_id != current:
             current = row.case_id
-            state = {"due_at": None, "dispatched_at": None, "closed_at": None, "listed": False,
-                     "unit_code": None}  # fmt: skip
+            state = {
+                "due_at": None,
+                "dispatched_at": None,
+                "closed_at": None,
+                "listed": False,
+                "unit_code": None,
+            }
         state = _step(state, row, ledgers.get(row.case_id))
         updates.append({"hid": row.id, **{f"v_{k}": v for k, v in state.items()}})
     stmt = (
