@@ -16,6 +16,7 @@ LAYERS = [
         "closeloop.labels",
         "closeloop.clock",
         "closeloop.db",
+        "closeloop.templating",
         "closeloop",
     },
     {"closeloop.auth"},

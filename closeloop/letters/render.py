@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from sqlmodel import Session, col, select
 
 from closeloop import text
@@ -16,6 +16,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
 from closeloop.letters.wording import TYPE_NAME, Wording, cn_date, word
+from closeloop.templating import document_env
 from models.case import Case
 from models.enums import LetterType
 from models.letter import Letter
@@ -122,13 +123,7 @@ def _day(value: datetime | None) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("closeloop.letters", "templates"),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = document_env("closeloop.letters")
     env.globals["LetterType"] = LetterType  # compare a letter's type by name, not by literal
     return env
 

@@ -4,11 +4,12 @@ StrictUndefined, autoescaped). Every rate goes through charts.percent ("97.93%",
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
 from closeloop.reports.metrics import ranking
+from closeloop.templating import document_env
 from closeloop.text import cn_date, cn_time, moment
 from models.metrics import GroupMetrics, Metrics, Ranking
 
@@ -89,13 +90,7 @@ def period_span(content: "Content") -> str:
 
 @lru_cache(maxsize=1)
 def env() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("closeloop.reports", "templates"),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    environment = document_env("closeloop.reports")
     environment.filters.update(
         percent=percent,
         number=number,
