@@ -25,6 +25,12 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(max_length=20000)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Each language's subject and body ({"zh": {"subject", "body"}, "en": {...}}) when the message
+    # was written in both; None for a Chinese-only message (letters, reports). `subject` and `body`
+    # above hold the bilingual text the channels send.
+    languages: dict[str, dict[str, str]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     letter_id: int | None = Field(default=None, foreign_key="letter.id")
     status: DeliveryStatus = Field(sa_column=Column(String(10), nullable=False))
@@ -37,12 +43,39 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    def subject_in(self, lang: str) -> str:
+        """The subject in the reader's language (the stored text when it has only one)."""
+        return self.languages[lang]["subject"] if self.languages else self.subject
+
+    def body_in(self, lang: str) -> str:
+        return self.languages[lang]["body"] if self.languages else self.body
+
+    @property
+    def subject_zh(self) -> str:
+        return self.subject_in("zh")
+
+    @property
+    def subject_en(self) -> str:
+        return self.subject_in("en")
+
+    @property
+    def body_zh(self) -> str:
+        return self.body_in("zh")
+
+    @property
+    def body_en(self) -> str:
+        return self.body_in("en")
+
 
 class InAppPublic(BaseModel):
     id: int
     event: str
-    subject: str
+    subject: str  # both languages, Chinese first, as the channels send it
     body: str
+    subject_zh: str  # each language on its own (the same text for a Chinese-only message)
+    subject_en: str
+    body_zh: str
+    body_en: str
     case_id: int | None
     letter_id: int | None
     created_at: LocalTime

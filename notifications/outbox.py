@@ -2,7 +2,8 @@
 
 A message's subject and body are a Msg (or a Chinese-only text, as letters and reports are
 written); the row stores the bilingual text every channel sends, Chinese first: the subject as
-"中文 / English", the body as the Chinese, a blank line, the English (Msg.stacked).
+"中文 / English", the body as the Chinese, a blank line, the English (Msg.stacked). It also keeps
+each language apart (`languages`), so the in-app list shows the reader's language.
 
 Services here only add rows and flush; the caller's boundary commits them together with the case
 action, escalation or letter that caused them (or rolls them back with it). Delivery happens later
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from closeloop import text
 from closeloop.errors import NotFound
 from closeloop.text import Msg
 from models.enums import Channel, DeliveryStatus, Role
@@ -43,6 +45,20 @@ def stored_subject(subject: Msg | str) -> str:
 
 def stored_body(body: Msg | str) -> str:
     return body.stacked() if isinstance(body, Msg) else body
+
+
+def languages(subject: Msg | str, body: Msg | str) -> dict[str, dict[str, str]] | None:
+    """Each language's subject and body, for the reader's language on the pages; None when
+    neither is a Msg (a Chinese-only letter or report notice reads the same in both)."""
+    if not isinstance(subject, Msg) and not isinstance(body, Msg):
+        return None
+    return {
+        lang: {
+            "subject": text.render(subject, lang)[:300],
+            "body": text.render(body, lang)[:20000],
+        }
+        for lang in ("zh", "en")
+    }
 
 
 def _add(
@@ -73,6 +89,7 @@ def _add(
         event=event[:40],
         subject=stored_subject(subject)[:300],
         body=stored_body(body)[:20000],
+        languages=languages(subject, body),
         payload=dict(payload or {}),
         case_id=case_id,
         letter_id=letter_id,

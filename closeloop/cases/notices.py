@@ -45,7 +45,7 @@ class Notice:
         }
 
     def subject(self, what: Msg) -> Msg:
-        return Msg(f"{what:zh}：{self.case.number}", what.en)
+        return Msg(f"{what:zh}：{self.case.number}", f"{what:en}: {self.case.number}")
 
     def body(self, what: Msg, note: Msg | None = None) -> Msg:
         c, by, at = self.case, self.actor.display_name, _local(self.now)

@@ -24,3 +24,29 @@ def test_a_dispatch_notice_reaches_the_handler_and_is_read(web, session, org):
     other = web("h_sw")
     r = other.post(form, data={"csrf_token": csrf_of(other.get("/messages").text)})
     assert r.status_code == 404
+
+
+def test_a_message_reads_in_the_readers_language(web, session, org, client, auth):
+    case = new_case(session, org)
+    act(session, org, case, "dispatch", "disp", unit_code="ZJ")
+    session.commit()
+    c = web("h_zj")
+
+    def subject_and_body(page: str) -> tuple[str, str]:
+        row = re.search(r'data-testid="message-row".*?</li>', page, re.S).group(0)
+        subject = re.search(r"<strong>(.*?)</strong>", row).group(1)
+        body = re.search(r'<div class="pre">(.*?)</div>', row, re.S).group(1)
+        return subject, body
+
+    subject, body = subject_and_body(c.get("/messages").text)
+    assert "新案件待签收" in subject and case.number in subject
+    assert "new case" not in subject and "new case" not in body
+    c.get("/lang?to=en&next=/messages")
+    subject, body = subject_and_body(c.get("/messages").text)
+    assert "new case to sign for" in subject and case.number in subject
+    assert not re.search(r"[\u4e00-\u9fff]", subject)
+    assert "deadline:" in body and "期限" not in body  # the case's own words stay as written
+    # The API gives both languages together (as the channels send them) and each one apart.
+    [item] = client.get("/api/v1/notifications", headers=auth("h_zj")).json()["items"]
+    assert item["subject"] == f"{item['subject_zh']} / {item['subject_en']}"
+    assert item["subject_en"] == subject and item["body"].startswith(item["body_zh"])
