@@ -58,7 +58,7 @@ class Notice:
         en = [
             f"{what:en}: case {c.number} “{c.title}”",
             f"place: {c.address or '—'}",
-            f"deadline: {_local(c.due_at)} (Asia/Shanghai)",
+            f"deadline: {_local(c.due_at)}" + (" (Asia/Shanghai)" if c.due_at else ""),
             f"by: {by} ({at})",
         ]
         if note:

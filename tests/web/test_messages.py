@@ -50,3 +50,14 @@ def test_a_message_reads_in_the_readers_language(web, session, org, client, auth
     [item] = client.get("/api/v1/notifications", headers=auth("h_zj")).json()["items"]
     assert item["subject"] == f"{item['subject_zh']} / {item['subject_en']}"
     assert item["subject_en"] == subject and item["body"].startswith(item["body_zh"])
+
+
+def test_a_notice_without_a_deadline_names_no_time_zone(web, session, org):
+    case = new_case(session, org)
+    act(session, org, case, "dispatch", "disp", unit_code="ZJ")
+    act(session, org, case, "return", "h_zj", reason="不属于本单位职责")
+    session.commit()
+    c = web("disp")
+    c.get("/lang?to=en&next=/messages")
+    page = c.get("/messages").text
+    assert "deadline: —" in page and "— (Asia/Shanghai)" not in page
