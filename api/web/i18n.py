@@ -256,8 +256,3 @@ def msg(key: str, **kw: "Msg | object") -> Msg:
     """An entry as a Msg (for an error a page raises); a Msg value fills each language's half."""
     zh, en = T[key]
     return Msg(zh, en).format(**kw) if kw else Msg(zh, en)
-
-
-def pick(text: "Msg | str", lang: str) -> str:
-    """A message in the reader's language (a one-language text as it is)."""
-    return text.render(lang) if isinstance(text, Msg) else text

@@ -26,11 +26,11 @@ def test_every_action_state_kind_and_role_has_a_label():
     assert [k for k in wanted if k not in i18n.T] == []
 
 
-def test_pick_takes_the_language_half_of_a_service_message():
+def test_a_service_message_renders_in_the_readers_language():
     import pytest
 
     from closeloop.auth.policy import Principal, require_visible
-    from closeloop.text import Msg
+    from closeloop.text import Msg, render
     from models.enums import Role
 
     nobody = Principal(
@@ -45,13 +45,12 @@ def test_pick_takes_the_language_half_of_a_service_message():
             what=Msg("案件 SJ2025000001", "case SJ2025000001"),
         )
     detail = refused.value.msg
-    assert i18n.pick(detail, "zh") == "案件 SJ2025000001不在您的管辖范围内"
-    assert i18n.pick(detail, "en") == "case SJ2025000001 is outside your jurisdiction"
+    assert render(detail, "zh") == "案件 SJ2025000001不在您的管辖范围内"
+    assert render(detail, "en") == "case SJ2025000001 is outside your jurisdiction"
     assert (
-        i18n.pick(Msg("reject 需要填写原因", "reject needs a reason"), "en")
-        == "reject needs a reason"
+        render(Msg("reject 需要填写原因", "reject needs a reason"), "en") == "reject needs a reason"
     )
-    assert i18n.pick("只有中文", "en") == "只有中文"
+    assert render("只有中文", "en") == "只有中文"
 
 
 def test_pages_in_english(web, session, org):
