@@ -4,6 +4,7 @@ from models.attachment import Attachment
 from models.case import Case, CaseRequest
 from models.escalation import EscalationFire
 from models.history import CaseHistory
+from models.idempotency import IdempotencyKey
 from models.jobs import JobLease, JobRun
 from models.letter import Letter, LetterItem
 from models.org import Category, Region, Unit
@@ -22,6 +23,7 @@ __all__ = [
     "Category",
     "Counter",
     "EscalationFire",
+    "IdempotencyKey",
     "JobLease",
     "JobRun",
     "Letter",

@@ -174,3 +174,4 @@ class JobStatus(StrEnum):
 class ReportStatus(StrEnum):
     generating = "generating"  # the row exists, its files are being written
     ready = "ready"
+    failed = "failed"  # generation stopped; `error` says why, and no file is offered

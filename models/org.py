@@ -16,6 +16,8 @@ class RegionBase(SQLModel):
 
 
 class Region(RegionBase, table=True):
+    # A deactivated region takes no new cases; its cases and history stay.
+    active: bool = True
     # Materialised path of codes, "/district/street/community/grid/": a subtree is a prefix match.
     path: str = Field(index=True, max_length=400)
 
@@ -26,6 +28,7 @@ class RegionCreate(RegionBase):
 
 class RegionPublic(RegionBase):
     path: str
+    active: bool
 
 
 class UnitBase(SQLModel):
@@ -37,10 +40,14 @@ class UnitBase(SQLModel):
     email: str | None = Field(default=None, max_length=200)
     head_email: str | None = Field(default=None, max_length=200)  # the head, for 警示函
     webhook_url: str | None = Field(default=None, max_length=500)  # WeCom/DingTalk group robot
+    # The district the unit serves; None: every district (units made before districts had units).
+    region_code: str | None = Field(
+        default=None, foreign_key="region.code", max_length=40, index=True
+    )
 
 
 class Unit(UnitBase, table=True):
-    pass
+    active: bool = True  # a deactivated unit is offered for no new dispatch
 
 
 class UnitCreate(UnitBase):
@@ -48,7 +55,7 @@ class UnitCreate(UnitBase):
 
 
 class UnitPublic(UnitBase):
-    pass
+    active: bool
 
 
 class CategoryBase(SQLModel):
@@ -61,7 +68,7 @@ class CategoryBase(SQLModel):
 
 
 class Category(CategoryBase, table=True):
-    pass
+    active: bool = True  # a deactivated category takes no new cases
 
 
 class CategoryCreate(CategoryBase):
@@ -73,3 +80,4 @@ class CategoryCreate(CategoryBase):
 
 class CategoryPublic(CategoryBase):
     is_leaf: bool = True
+    active: bool = True

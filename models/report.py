@@ -31,6 +31,9 @@ class Report(SQLModel, table=True):
     generated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     generated_by: int | None = Field(default=None, foreign_key="user.id")  # None: the flow
     status: str = Field(default=ReportStatus.ready, max_length=12)
+    # While generating: the step under way (for the page's progress); if it failed: why.
+    progress: str | None = Field(default=None, max_length=60)
+    error: str | None = Field(default=None, max_length=2000)
     # "weekly:2025-W40:D1" for the scheduled run's report: a second run cannot insert it again.
     scheduled_key: str | None = Field(default=None, max_length=80, unique=True)
     title: str = Field(max_length=200)

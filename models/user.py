@@ -26,6 +26,9 @@ class User(UserBase, table=True):
     active: bool = True
     # Bumped to revoke every token the user holds (password change, deactivation).
     token_generation: int = 0
+    # Set when an admin resets the password to a one-time password: the user must choose their own
+    # at the next login before doing anything else.
+    must_change_password: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
