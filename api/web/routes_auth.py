@@ -2,14 +2,18 @@
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from api.deps import NowDep, SessionDep
 from api.web import i18n
 from api.web import session as websession
+from api.web.admin import first_run
 from api.web.deps import CsrfForm, LoginForm, PageDep, PageUser, SignedInDep, field, page_router
 from api.web.pages import MAIN_PAGE, Page, redirect
 from closeloop.auth import service as auth
+from closeloop.auth.policy import Principal
 from closeloop.errors import DomainError
+from models.enums import Role
 
 router = page_router()
 
@@ -51,7 +55,7 @@ def login(
         return _login_page(
             page, next_=next_, username=username, error=page.message(exc), status=exc.status
         )
-    response = redirect(next_ or MAIN_PAGE[user.role])
+    response = redirect(next_ or landing(session, user))
     websession.set_session_cookie(request, response, token, expires, now)
     response.delete_cookie(websession.LOGIN_CSRF_COOKIE, path="/login")
     return response
@@ -82,6 +86,14 @@ def switch_language(request: Request, to: str = "zh", next: str = "/") -> Respon
     return response
 
 
+def landing(session: Session, user: Principal) -> str:
+    """Where a user lands: their role's main page; an admin of a district not yet set up (no
+    region) the admin page, which explains the first steps."""
+    if user.role == Role.admin and first_run(session):
+        return "/admin"
+    return MAIN_PAGE[user.role]
+
+
 @router.get("/")
-def home(user: PageUser) -> Response:
-    return redirect(MAIN_PAGE[user.role])
+def home(session: SessionDep, user: PageUser) -> Response:
+    return redirect(landing(session, user))

@@ -18,6 +18,7 @@ from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploa
 from api.web.pages import Page, fmt_day, redirect
 from api.web.views import Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
+from closeloop.calendar import service as calendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import attachments, lookup, views
 from closeloop.cases import service as cases
@@ -94,6 +95,9 @@ def case_page(
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
+        estimated_years=calendar.estimated_years(
+            session, deadlines=[public.due_at, public.sign_due_at, public.verify_due_at]
+        ),
     )
 
 
