@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.web import (
     admin,
+    routes_admin_edit,
     routes_admin_org,
     routes_auth,
     routes_calendar,
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         admin,
         routes_admin_org,
         routes_calendar,
+        routes_admin_edit,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

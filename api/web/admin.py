@@ -81,8 +81,24 @@ def parse(model: type[M], values: dict[str, Any], labels: dict[str, str]) -> M:
         raise Invalid(refusal(exc, labels)) from None
 
 
-def checked(form_value: str) -> bool:
-    return form_value in ("1", "on", "true")
+def parse_patch(model: type[M], values: dict[str, str], labels: dict[str, str]) -> M:
+    """An edit form as a PATCH body: every field shown is sent, an empty one as null (clearing
+    it), except a field that cannot be null (a name), which is refused as missing."""
+    required: frozenset[str] = getattr(model, "REQUIRED", frozenset())
+    missing = [n for n, v in values.items() if v == "" and n in required]
+    if missing:
+        what = [i18n.msg(labels[n]) if n in labels else Msg.same(n) for n in missing]
+        sep = i18n.msg("sep")
+        raise Invalid(i18n.msg("err.required", what=Msg.join(what, sep.zh, sep.en)))
+    try:
+        return model.model_validate({k: (v if v != "" else None) for k, v in values.items()})
+    except ValidationError as exc:
+        raise Invalid(refusal(exc, labels)) from None
+
+
+def active_flag(raw: str) -> bool:
+    """The deactivate/reactivate button's value: "1" reactivates, anything else deactivates."""
+    return raw == "1"
 
 
 @router.get("/admin")

@@ -60,10 +60,9 @@ def regions_page(
     regions = org.list_regions(session)
     return page.render(
         "admin/regions.html",
-        regions=regions,
+        regions=org.region_tree(session),
         depth=depth,
-        counts={},
-        editable=False,
+        editable=True,
         level_options=[(lv.value, page.t(f"level.{lv}")) for lv in RegionLevel],
         parent_options=parent_options(regions),
         values=values or {},
@@ -89,7 +88,8 @@ def units_page(
         units=org.list_units(session),
         district_options=[(r.code, r.name) for r in regions if r.level == RegionLevel.district],
         region_names={r.code: r.name for r in regions},
-        editable=False,
+        usage=org.unit_usage(session),
+        editable=True,
         values=values or {},
         **kw,
     )
@@ -109,7 +109,8 @@ def categories_page(
         class_options=[(c.code, f"{c.name}（{c.code}）") for c in classes],
         unit_options=[(u.code, u.name) for u in units if u.active],
         unit_names={u.code: u.name for u in units},
-        editable=False,
+        usage=org.category_usage(session),
+        editable=True,
         values=values or {},
         **kw,
     )

@@ -131,3 +131,42 @@ def test_an_admin_of_an_empty_district_lands_on_the_first_run_steps(client, engi
         assert f'href="{link}"' in page
     with new_session(engine) as s:
         assert s.exec(select(Region)).first() is None
+
+
+def test_editing_and_deactivating_from_the_pages(web, session, org) -> None:
+    from tests.factories import case_in
+
+    case_in(session, org, "dispatched")  # ZJ holds an open case
+    session.commit()
+    c = web("admin")
+    page = c.get("/admin/regions/S1")
+    assert page.status_code == 200 and 'value="东门街道"' in page.text
+    token = csrf_of(page.text)
+    r = c.post("/admin/regions/S1", data={"csrf_token": token, "name": "东门街道办", "parent_code": "D1"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    tree = c.get("/admin/regions").text
+    assert "东门街道办" in tree
+    row = re.search(r'data-code="S1".*?</tr>', tree, re.S)
+    assert row and 'data-testid="count-children">1<' in row.group(0)
+    assert 'data-testid="count-cases">1<' in row.group(0)
+    # An empty name is refused naming the field; what was typed stays.
+    r = c.post("/admin/regions/S1", data={"csrf_token": token, "name": "", "parent_code": "D1"})
+    assert r.status_code == 422 and "请填写：名称" in r.text
+    # A unit holding open cases cannot be deactivated: 409 with what to do instead.
+    r = c.post("/admin/units/ZJ/active", data={"csrf_token": token, "active": "0"})
+    assert r.status_code == 409 and "改派" in r.text
+    r = c.post("/admin/units/ZJ", data={"csrf_token": token, "name": "区住建局", "short_name": "住建",
+                                         "email": "not-an-email"})
+    assert r.status_code == 422 and 'value="not-an-email"' in r.text
+    # A category is deactivated and reactivated; nothing is deleted.
+    r = c.post("/admin/categories/0102/active", data={"csrf_token": token, "active": "0"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/categories?ok=off"
+    with new_session(c.app.state.engine) as s:
+        from models.org import Category
+
+        category = s.get(Category, "0102")
+        assert category is not None and category.active is False
+    assert c.get("/admin/nothing/S1").status_code == 404
+    assert c.get("/admin/regions/NOPE").status_code == 404
