@@ -13,6 +13,7 @@ from api.web import (
     admin,
     routes_admin_edit,
     routes_admin_org,
+    routes_admin_users,
     routes_auth,
     routes_calendar,
     routes_case,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         admin,
         routes_admin_org,
         routes_calendar,
+        routes_admin_users,
         routes_admin_edit,
     ):
         app.include_router(module.router)

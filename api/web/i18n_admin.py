@@ -91,6 +91,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.display_name": ("姓名", "Display name"),
     "users.role": ("角色", "Role"),
     "users.password": ("初始密码（至少 8 位）", "Initial password (8 characters or more)"),
+    "users.region": ("辖区", "Jurisdiction"),
     "users.locked": ("已锁定", "Locked"),
     "users.unlock": ("解锁", "Unlock"),
     "users.reset": ("重置密码", "Reset password"),

@@ -170,3 +170,49 @@ def test_editing_and_deactivating_from_the_pages(web, session, org) -> None:
         assert category is not None and category.active is False
     assert c.get("/admin/nothing/S1").status_code == 404
     assert c.get("/admin/regions/NOPE").status_code == 404
+
+
+def test_users_are_created_edited_reset_and_unlocked_from_the_pages(web, client) -> None:
+    c = web("admin")
+    token = csrf_of(c.get("/admin/users").text)
+    new = {"csrf_token": token, "username": "zj2", "display_name": "住建 二号", "role": "handler",
+           "unit_code": "ZJ", "password": "first-pass-1"}
+    r = c.post("/admin/users", data={**new, "unit_code": ""})
+    assert r.status_code == 422 and 'value="zj2"' in r.text
+    assert "first-pass-1" not in r.text  # a refused form never draws the password back
+    assert c.post("/admin/users", data=new, follow_redirects=False).status_code == 303
+    listing = c.get("/admin/users?role=handler").text
+    assert 'data-username="zj2"' in listing and 'data-username="disp"' not in listing
+    r = c.post("/admin/users/zj2", data={"csrf_token": token, "display_name": "住建 二号",
+                                          "role": "handler", "unit_code": "SW", "region_code": "",
+                                          "email": ""}, follow_redirects=False)
+    assert r.status_code == 303
+    assert 'data-username="zj2"' in c.get("/admin/users?unit=SW").text
+    # Repeated wrong passwords lock the account; the list shows it and 解锁 lifts it.
+    for _ in range(10):
+        login(TestClient(client.app), "zj2", "wrong-password")
+    assert 'data-testid="locked"' in c.get("/admin/users?locked=1").text
+    page = c.get("/admin/users/zj2").text
+    assert 'data-testid="unlock"' in page
+    r = c.post("/admin/users/zj2/unlock", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and "zj2" in r.headers["location"]
+    assert 'data-testid="unlock"' not in c.get("/admin/users/zj2").text
+    # 重置密码: the one-time password is on the answer to the POST only.
+    r = c.post("/admin/users/zj2/reset", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    found = re.search(r'data-testid="one-time-password">([^<]+)<', r.text)
+    assert found
+    password = found.group(1)
+    assert password not in c.get("/admin/users/zj2").text
+    assert password not in c.get("/admin/users").text
+    user = TestClient(client.app)
+    r = login(user, "zj2", password)
+    assert r.status_code == 303
+    assert user.get("/inbox", follow_redirects=False).headers["location"].startswith("/password")
+    # A deactivated user's session ends at once.
+    assert c.post("/admin/users/zj2/active", data={"csrf_token": token, "active": "0"},
+                  follow_redirects=False).status_code == 303
+    assert user.get("/password", follow_redirects=False).status_code == 303
+    # The last admin cannot be deactivated: 409, said on the page.
+    r = c.post("/admin/users/admin/active", data={"csrf_token": token, "active": "0"})
+    assert r.status_code == 409 and "管理员" in r.text
