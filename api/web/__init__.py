@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.web import (
     admin,
     routes_admin_edit,
+    routes_admin_import,
     routes_admin_org,
     routes_admin_users,
     routes_auth,
@@ -39,6 +40,7 @@ def install(app: FastAPI) -> None:
         routes_admin_org,
         routes_calendar,
         routes_admin_users,
+        routes_admin_import,
         routes_admin_edit,
     ):
         app.include_router(module.router)
