@@ -13,6 +13,7 @@ from closeloop.calendar import service as calendar
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
+from closeloop.org import service as org
 from models.case import CasePublic
 from models.enums import CaseKind, CaseState
 
@@ -58,7 +59,7 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         dups=q.duplicates,
         to_verify=q.to_verify,
         names=names,
-        units=list(names.units.values()),
+        units=org.units_for(session, region_code=user.region_code),
         estimated_years=calendar.estimated_years(
             session, deadlines=[d for c in q.to_verify for d in due_dates(c)]
         ),
