@@ -13,7 +13,8 @@ The existing organisation is loaded once, so parent look-ups hit the session, no
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import NotRequired, TypedDict, TypeVar
+from functools import partial
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
@@ -32,7 +33,7 @@ from models.user import User
 ORDER = ("regions", "units", "categories", "users")
 _LEVEL_RANK = {"district": 0, "street": 1, "community": 2, "grid": 3}
 T = TypeVar("T")
-_MODELS = {"regions": Region, "units": Unit, "categories": Category, "users": User}
+_MODELS: dict[str, Any] = {"regions": Region, "units": Unit, "categories": Category, "users": User}
 
 
 class Rejection(TypedDict):
@@ -97,7 +98,10 @@ class _Run:
         self.deactivations: list[tuple[int, int, str, int, str]] = []
         # The organisation as it stands, loaded once: held here so the session's identity map
         # answers the services' look-ups of parents, units and regions without a query each.
-        self._loaded = {name: list(session.exec(select(model))) for name, model in _MODELS.items()}
+        self._loaded: dict[str, list[Any]] = {
+            name: list(session.exec(select(model)))
+            for name, model in _MODELS.items()
+        }
         self.existing = {
             name: {getattr(row, KEY[name]) for row in loaded}
             for name, loaded in self._loaded.items()
@@ -153,13 +157,7 @@ class _Run:
         """Rows saying active = no, once every row is in: users, categories, units, regions,
         and children before their parents (items before classes, grids before communities)."""
         for _, _, sheet, number, code in sorted(self.deactivations, reverse=True):
-            self.attempt(
-                sheet,
-                number,
-                lambda sheet=sheet, code=code: rows.deactivate(
-                    self.session, sheet=sheet, key=code, now=self.now
-                ),
-            )
+            self.attempt(sheet, number, partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now))
 
     def attempt(self, sheet: str, number: int, work: Callable[[], T]) -> T | None:
         """`work()` in a savepoint of its own; a refusal rolls it back and rejects the row."""
