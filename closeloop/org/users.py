@@ -58,7 +58,11 @@ def _check_jurisdiction(
         )
 
 
-def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
+def create_user(
+    session: Session, *, data: UserCreate, now: datetime, one_time: bool = False
+) -> User:
+    """`one_time`: data.password was generated (security.one_time_password) and must be changed
+    at the first login; being random, it is hashed lightly (security.hash_one_time_password)."""
     if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
         raise Conflict(
             Msg(f"用户 {data.username} 已存在", f"user {data.username!r} already exists")
@@ -71,7 +75,12 @@ def create_user(session: Session, *, data: UserCreate, now: datetime) -> User:
     )
     user = User(
         **data.model_dump(exclude={"password"}),
-        password_hash=security.hash_password(data.password),
+        password_hash=(
+            security.hash_one_time_password(data.password)
+            if one_time
+            else security.hash_password(data.password)
+        ),
+        must_change_password=one_time,
         created_at=now,
     )
     insert(session, user, Msg(f"用户 {data.username}", f"user {data.username}"))

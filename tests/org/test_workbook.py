@@ -232,3 +232,38 @@ def test_only_an_admin_imports(session):
     actor = Principal(id=1, username="sup", display_name="督办", role=Role.supervisor)
     with pytest.raises(Forbidden):
         import_org(session, data=xlsx(GOOD), filename="org.xlsx", actor=actor, now=NOW)
+
+
+def test_an_update_changes_the_fields_the_sheet_names_and_keeps_the_others(session):
+    run(session, xlsx(GOOD))
+    units = [["code", "name", "short_name", "email"], ["U1", "城市管理局", "城管", "u1@example.cn"]]
+    users = [["username", "display_name", "role", "unit_code"], ["h1", "处置乙", "handler", "U1"]]
+    result = run(session, xlsx({"units": units, "users": users}))
+    assert result["updated"] == {"regions": 0, "units": 1, "categories": 0, "users": 1}
+    unit = session.get(Unit, "U1")
+    assert unit is not None
+    assert (unit.name, unit.email, unit.region_code) == ("城市管理局", "u1@example.cn", "D")
+    user = session.exec(select(User).where(User.username == "h1")).one()
+    assert user.display_name == "处置乙" and user.must_change_password
+
+
+def test_a_workbook_deactivates_children_before_their_parents(session):
+    run(session, xlsx(GOOD))
+    regions = [["code", "name", "level", "parent_code", "active"]] + [
+        [*r, "否"] for r in REGIONS[2:]  # the street first, its grids last
+    ]
+    categories = [["code", "name", "active"], ["0101", "占道", "否"]]
+    units = [["code", "name", "short_name", "active"], ["U1", "城管局", "城管", "否"]]
+    result = run(session, xlsx({"regions": regions, "units": units, "categories": categories}))
+    assert result["rejected"] == []
+    assert [session.get(Region, c).active for c in ("D", "S", "C", "G1")] == [True, False, False, False]  # type: ignore[union-attr]
+    assert session.get(Unit, "U1").active is False  # type: ignore[union-attr]
+
+
+def test_a_deactivation_the_service_refuses_rejects_its_row(session):
+    run(session, xlsx(GOOD))
+    units = [["code", "name", "short_name", "active"], ["U1", "城管局", "城管", "否"]]
+    [rejected] = run(session, xlsx({"units": units}))["rejected"]
+    assert (rejected["sheet"], rejected["row"]) == ("units", 2)
+    assert "0101" in rejected["error"]  # the active category still routed to it
+    assert session.get(Unit, "U1").active is True  # type: ignore[union-attr]

@@ -4,9 +4,15 @@ The cells become the body the API would take (RegionCreate … UserCreate, or th
 existing row) and the service applies its rules. Columns the sheet does not have are left as
 they are on an update; an empty cell clears an optional field, except `active` (empty: a new
 row is active, an existing one keeps its state) and a user's `password` (empty: a new user gets a
-one-time password, an existing one keeps theirs)."""
+one-time password, an existing one keeps theirs).
 
+`active` = no is not applied with the row: `deactivate` applies it once every row is in, children
+before parents and users, categories, units before what they depend on, so that a workbook can
+deactivate a street with its communities, or a unit with the categories routed to it."""
+
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -15,10 +21,23 @@ from closeloop.errors import Invalid
 from closeloop.org import service as org
 from closeloop.org.workbook.columns import KEY, LEVELS, ROLES, SHEETS, boolean
 from closeloop.text import Msg
-from models.org import CategoryCreate, RegionCreate, UnitCreate
-from models.user import UserCreate
+from models.org import (
+    CategoryCreate,
+    CategoryUpdate,
+    RegionCreate,
+    RegionUpdate,
+    UnitCreate,
+    UnitUpdate,
+)
+from models.user import UserCreate, UserUpdate
 
 Record = dict[str, str | None]
+
+
+@dataclass
+class Applied:
+    password: str | None  # the one-time password generated for a new user
+    deactivate: bool  # the row says active = no and the row is active now
 
 
 def level(value: str | None) -> str | None:
@@ -27,40 +46,53 @@ def level(value: str | None) -> str | None:
 
 def apply(
     session: Session, *, sheet: str, columns: list[str], record: Record, exists: bool, now: datetime
-) -> str | None:
-    """Create or update the row; the one-time password generated for a new user, else None."""
+) -> Applied:
+    """Create or update the row (all but a deactivation, see `deactivate`)."""
     body = _body(sheet, columns, record)
+    key = str(body.pop(KEY[sheet]))
     active = body.pop("active", None)
-    if exists:
-        raise Invalid(
-            Msg(
-                f"{KEY[sheet]} {record[KEY[sheet]]} 已存在",
-                f"{KEY[sheet]} {record[KEY[sheet]]!r} already exists",
-            )
-        )
+    if active is True and exists:
+        body["active"] = True
     password = None
-    if sheet == "regions":
-        row: object = org.create_region(session, data=RegionCreate.model_validate(_given(body)))
-    elif sheet == "units":
-        row = org.create_unit(session, data=UnitCreate.model_validate(_given(body)))
-    elif sheet == "categories":
-        row = org.create_category(session, data=CategoryCreate.model_validate(_given(body)))
+    if exists:
+        row: Any = _update(session, sheet=sheet, key=key, body=body, now=now)
     else:
-        one_time = body.get("password") is None
-        if one_time:
-            password = body["password"] = security.one_time_password()
-        row = org.create_user(
-            session, data=UserCreate.model_validate(_given(body)), now=now, one_time=one_time
-        )
-    if active is False:
-        row.active = False  # type: ignore[attr-defined]
-        session.flush()
-    return password
+        body = {KEY[sheet]: key, **{k: v for k, v in body.items() if v is not None}}
+        if sheet == "regions":
+            row = org.create_region(session, data=RegionCreate.model_validate(body))
+        elif sheet == "units":
+            row = org.create_unit(session, data=UnitCreate.model_validate(body))
+        elif sheet == "categories":
+            row = org.create_category(session, data=CategoryCreate.model_validate(body))
+        else:
+            one_time = body.get("password") is None
+            if one_time:
+                password = body["password"] = security.one_time_password()
+            data = UserCreate.model_validate(body)
+            row = org.create_user(session, data=data, now=now, one_time=one_time)
+    return Applied(password=password, deactivate=active is False and bool(row.active))
 
 
-def _body(sheet: str, columns: list[str], record: Record) -> dict[str, object]:
+def _update(session: Session, *, sheet: str, key: str, body: dict[str, Any], now: datetime) -> Any:
+    if sheet == "regions":
+        return org.update_region(session, code=key, data=RegionUpdate.model_validate(body))
+    if sheet == "units":
+        return org.update_unit(session, code=key, data=UnitUpdate.model_validate(body))
+    if sheet == "categories":
+        return org.update_category(session, code=key, data=CategoryUpdate.model_validate(body))
+    if body.get("password") is None:
+        body.pop("password", None)  # an existing user keeps their password
+    return org.update_user(session, username=key, data=UserUpdate.model_validate(body), now=now)
+
+
+def deactivate(session: Session, *, sheet: str, key: str, now: datetime) -> None:
+    """Deactivate the row through the service's update (which refuses what would break)."""
+    _update(session, sheet=sheet, key=key, body={"active": False}, now=now)
+
+
+def _body(sheet: str, columns: list[str], record: Record) -> dict[str, Any]:
     """The row's cells as the API body's fields; refuses an empty required cell or a bad yes/no."""
-    body: dict[str, object] = {c: record.get(c) for c in columns}
+    body: dict[str, Any] = {c: record.get(c) for c in columns}
     missing = [c.name for c in SHEETS[sheet] if c.required and body.get(c.name) is None]
     if missing:
         raise Invalid(
@@ -68,7 +100,7 @@ def _body(sheet: str, columns: list[str], record: Record) -> dict[str, object]:
         )
     if sheet == "regions":
         body["level"] = level(record.get("level"))
-    if sheet == "users" and body.get("role") is not None:
+    if sheet == "users":
         role = str(body["role"])
         body["role"] = ROLES.get(role.strip().lower(), role)
     text = body.get("active")
@@ -83,8 +115,3 @@ def _body(sheet: str, columns: list[str], record: Record) -> dict[str, object]:
             )
         body["active"] = value
     return body
-
-
-def _given(body: dict[str, object]) -> dict[str, object]:
-    """A create body: empty cells left out, so the schema's defaults and 'required' apply."""
-    return {k: v for k, v in body.items() if v is not None}

@@ -11,8 +11,10 @@ before children whatever the file's order: regions by level, categories classes 
 The existing organisation is loaded once, so parent look-ups hit the session, not the database.
 """
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import NotRequired, TypedDict
+from functools import partial
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
@@ -30,7 +32,8 @@ from models.user import User
 
 ORDER = ("regions", "units", "categories", "users")
 _LEVEL_RANK = {"district": 0, "street": 1, "community": 2, "grid": 3}
-_MODELS = {"regions": Region, "units": Unit, "categories": Category, "users": User}
+T = TypeVar("T")
+_MODELS: dict[str, Any] = {"regions": Region, "units": Unit, "categories": Category, "users": User}
 
 
 class Rejection(TypedDict):
@@ -73,6 +76,7 @@ def import_org(
         for name in ORDER:
             if name in sheets:
                 run.sheet(sheets[name])
+        run.deactivate()
     except BaseException:
         outer.rollback()
         raise
@@ -91,9 +95,13 @@ class _Run:
         self.updated = dict.fromkeys(ORDER, 0)
         self.rejected: list[Rejection] = []
         self.passwords: list[Password] = []
+        self.deactivations: list[tuple[int, int, str, int, str]] = []
         # The organisation as it stands, loaded once: held here so the session's identity map
         # answers the services' look-ups of parents, units and regions without a query each.
-        self._loaded = {name: list(session.exec(select(model))) for name, model in _MODELS.items()}
+        self._loaded: dict[str, list[Any]] = {
+            name: list(session.exec(select(model)))
+            for name, model in _MODELS.items()
+        }
         self.existing = {
             name: {getattr(row, KEY[name]) for row in loaded}
             for name, loaded in self._loaded.items()
@@ -124,26 +132,45 @@ class _Run:
     def row(self, sheet: Sheet, number: int, record: dict[str, str | None]) -> None:
         code = record.get(KEY[sheet.name])
         exists = code in self.existing[sheet.name]
+        applied = self.attempt(
+            sheet.name,
+            number,
+            lambda: rows.apply(
+                self.session,
+                sheet=sheet.name,
+                columns=sheet.columns,
+                record=record,
+                exists=exists,
+                now=self.now,
+            ),
+        )
+        if applied is None or code is None:
+            return
+        (self.updated if exists else self.created)[sheet.name] += 1
+        if applied.password is not None:
+            self.passwords.append(Password(username=code, password=applied.password))
+        if applied.deactivate:
+            rank = _rank(sheet.name, record)
+            self.deactivations.append((ORDER.index(sheet.name), rank, sheet.name, number, code))
+
+    def deactivate(self) -> None:
+        """Rows saying active = no, once every row is in: users, categories, units, regions,
+        and children before their parents (items before classes, grids before communities)."""
+        for _, _, sheet, number, code in sorted(self.deactivations, reverse=True):
+            self.attempt(sheet, number, partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now))
+
+    def attempt(self, sheet: str, number: int, work: Callable[[], T]) -> T | None:
+        """`work()` in a savepoint of its own; a refusal rolls it back and rejects the row."""
         try:
             with self.session.begin_nested():
-                password = rows.apply(
-                    self.session,
-                    sheet=sheet.name,
-                    columns=sheet.columns,
-                    record=record,
-                    exists=exists,
-                    now=self.now,
-                )
+                return work()
         except DomainError as exc:
-            self.reject(sheet.name, number, exc.msg)
+            self.reject(sheet, number, exc.msg)
         except ValidationError as exc:
-            self.reject(sheet.name, number, invalid_fields(exc))
+            self.reject(sheet, number, invalid_fields(exc))
         except (IntegrityError, DataError) as exc:
-            self.reject(sheet.name, number, _refused(exc))
-        else:
-            (self.updated if exists else self.created)[sheet.name] += 1
-            if password is not None and code is not None:
-                self.passwords.append(Password(username=code, password=password))
+            self.reject(sheet, number, _refused(exc))
+        return None
 
     def reject(self, sheet: str, row: int, msg: Msg) -> None:
         self.rejected.append(Rejection(sheet=sheet, row=row, error=msg.both()))
