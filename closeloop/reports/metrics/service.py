@@ -315,7 +315,9 @@ def _names(session: Session, group_by: str, scope: queries.Scope, keys: set[Any]
         district = path.strip("/").split("/")[0] if path and path.strip("/") else None
         names = {u.code: u.name for u in org.units_for(session, region_code=district)}
         present = [k for k in keys if k is not None and k not in names]
-        names.update(session.exec(select(Unit.code, Unit.name).where(col(Unit.code).in_(present))))
+        if present:
+            held = select(Unit.code, Unit.name).where(col(Unit.code).in_(present))
+            names.update(dict(session.exec(held).all()))
     elif group_by in ("street", "community", "grid"):
         stmt = select(Region.code, Region.name).where(Region.level == RegionLevel(group_by))
         path = scope.region_path or (actor.region_path if actor.role != Role.admin else None)
