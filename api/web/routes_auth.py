@@ -1,4 +1,5 @@
-"""Log in, log out, the language switch and `/`, which sends each role to its main page."""
+"""Log in, log out, change one's password, the language switch and `/`, which sends each role
+to its main page."""
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -9,7 +10,7 @@ from api.web import session as websession
 from api.web.deps import CsrfForm, LoginForm, PageDep, PageUser, SignedInDep, field, page_router
 from api.web.pages import MAIN_PAGE, Page, redirect
 from closeloop.auth import service as auth
-from closeloop.errors import DomainError
+from closeloop.errors import DomainError, Invalid
 
 router = page_router()
 
@@ -64,6 +65,44 @@ def logout(
     auth.revoke(session, claims=signed.claims, now=now)
     response = redirect("/login")
     websession.clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/password")
+def password_form(page: PageDep, signed: SignedInDep) -> Response:
+    return page.render("password.html", required=signed.user.must_change_password)
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    page: PageDep,
+    signed: SignedInDep,
+    form: CsrfForm,
+) -> Response:
+    """Change one's own password; every other session ends, this one is renewed."""
+    values = {k: form.get(k) for k in ("old_password", "new_password", "repeat_password")}
+    old, new, repeat = (v if isinstance(v, str) else "" for v in values.values())
+    assert signed.user.id is not None
+    try:
+        if new != repeat:
+            raise Invalid(i18n.msg("pw.mismatch"))
+        user = auth.change_password(
+            session, user_id=signed.user.id, old_password=old, new_password=new
+        )
+        token, expires = auth.issue_for(session, user=user, now=now)
+    except DomainError as exc:
+        session.rollback()
+        return page.render(
+            "password.html",
+            status=exc.status,
+            required=signed.user.must_change_password,
+            error=page.message(exc),
+        )
+    response = redirect(MAIN_PAGE[signed.user.role] + "?ok=password")
+    websession.set_session_cookie(request, response, token, expires, now)
     return response
 
 

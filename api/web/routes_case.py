@@ -23,6 +23,7 @@ from closeloop.cases import attachments, lookup, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
+from closeloop.org import service as org
 from models.case import ActionInput
 from models.enums import Action, CaseKind, CaseState, LetterType
 from models.letter import LetterPublic
@@ -89,7 +90,7 @@ def case_page(
         left_text=left_label(t, view.left),
         next_text=next_step(t, public, names, fmt_day, now),
         default_unit=view.default_unit,
-        units=list(names.units.values()),
+        units=org.units_for(session, region_code=public.grid_code),
         values=values or {},
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),

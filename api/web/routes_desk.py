@@ -11,6 +11,7 @@ from api.web.views import Names, left_label
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
+from closeloop.org import service as org
 from models.enums import CaseKind, CaseState
 
 router = page_router()
@@ -46,7 +47,7 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         dups=q.duplicates,
         to_verify=q.to_verify,
         names=names,
-        units=list(names.units.values()),
+        units=org.units_for(session, region_code=user.region_code),
         flash=page.flash(),
     )
 

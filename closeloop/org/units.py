@@ -147,6 +147,6 @@ def units_for(session: Session, *, region_code: str | None) -> list[Unit]:
 
 def serves(unit: Unit, region_path: str | None) -> bool:
     """Whether a unit serves the district of a case filed at `region_path`."""
-    if unit.region_code is None or not region_path:
-        return True
-    return region_path.startswith(f"/{unit.region_code}/")
+    if unit.region_code is None or not (region_path or "").strip("/"):
+        return True  # serves every district, or a case above any district
+    return (region_path or "").startswith(f"/{unit.region_code}/")
