@@ -267,3 +267,16 @@ def test_a_deactivation_the_service_refuses_rejects_its_row(session):
     assert (rejected["sheet"], rejected["row"]) == ("units", 2)
     assert "0101" in rejected["error"]  # the active category still routed to it
     assert session.get(Unit, "U1").active is True  # type: ignore[union-attr]
+
+
+def test_luohus_shape_imports_whole(session):
+    from tests.org.luohu import GRIDS, ITEMS, USERS, luohu_xlsx
+
+    result = run(session, luohu_xlsx(), "luohu.xlsx")
+    assert result["rejected"] == []
+    assert result["created"] == {"regions": 1 + 10 + 90 + GRIDS, "units": 30, "categories": 16 + ITEMS, "users": USERS}
+    assert len(result["passwords"]) == USERS
+    levels = dict(
+        session.exec(select(Region.level, func.count()).group_by(Region.level)).all()  # type: ignore[call-overload]
+    )
+    assert levels == {"district": 1, "street": 10, "community": 90, "grid": 1135}

@@ -32,10 +32,17 @@ from models.org import (
 from models.user import UserCreate, UserUpdate
 
 Record = dict[str, str | None]
+UPDATES: dict[str, Any] = {
+    "regions": RegionUpdate,
+    "units": UnitUpdate,
+    "categories": CategoryUpdate,
+    "users": UserUpdate,
+}
 
 
 @dataclass
 class Applied:
+    row: Any  # the Region, Unit, Category or User
     password: str | None  # the one-time password generated for a new user
     deactivate: bool  # the row says active = no and the row is active now
 
@@ -45,49 +52,63 @@ def level(value: str | None) -> str | None:
 
 
 def apply(
-    session: Session, *, sheet: str, columns: list[str], record: Record, exists: bool, now: datetime
+    session: Session,
+    *,
+    sheet: str,
+    columns: list[str],
+    record: Record,
+    current: Any | None,
+    now: datetime,
 ) -> Applied:
-    """Create or update the row (all but a deactivation, see `deactivate`)."""
+    """Create the row, or update `current` (the row with its code) when the row changes it;
+    all but a deactivation, see `deactivate`."""
     body = _body(sheet, columns, record)
     key = str(body.pop(KEY[sheet]))
     active = body.pop("active", None)
-    if active is True and exists:
-        body["active"] = True
+    if current is not None:
+        if active is True:
+            body["active"] = True
+        if sheet == "users" and body.get("password") is None:
+            body.pop("password", None)  # an existing user keeps their password
+        data = UPDATES[sheet].model_validate(body)
+        changes = data.model_dump(exclude_unset=True)
+        if any(name == "password" or getattr(current, name) != v for name, v in changes.items()):
+            # In a savepoint: a refusal after the service changed something leaves nothing.
+            with session.begin_nested():
+                current = _update(session, sheet=sheet, key=key, data=data, now=now)
+        return Applied(row=current, password=None, deactivate=active is False and current.active)
+    # A create needs no savepoint here: the service checks before it writes, in one of its own.
+    body = {KEY[sheet]: key, **{k: v for k, v in body.items() if v is not None}}
     password = None
-    if exists:
-        row: Any = _update(session, sheet=sheet, key=key, body=body, now=now)
-    else:
-        body = {KEY[sheet]: key, **{k: v for k, v in body.items() if v is not None}}
-        if sheet == "regions":
-            row = org.create_region(session, data=RegionCreate.model_validate(body))
-        elif sheet == "units":
-            row = org.create_unit(session, data=UnitCreate.model_validate(body))
-        elif sheet == "categories":
-            row = org.create_category(session, data=CategoryCreate.model_validate(body))
-        else:
-            one_time = body.get("password") is None
-            if one_time:
-                password = body["password"] = security.one_time_password()
-            data = UserCreate.model_validate(body)
-            row = org.create_user(session, data=data, now=now, one_time=one_time)
-    return Applied(password=password, deactivate=active is False and bool(row.active))
-
-
-def _update(session: Session, *, sheet: str, key: str, body: dict[str, Any], now: datetime) -> Any:
     if sheet == "regions":
-        return org.update_region(session, code=key, data=RegionUpdate.model_validate(body))
+        row: Any = org.create_region(session, data=RegionCreate.model_validate(body))
+    elif sheet == "units":
+        row = org.create_unit(session, data=UnitCreate.model_validate(body))
+    elif sheet == "categories":
+        row = org.create_category(session, data=CategoryCreate.model_validate(body))
+    else:
+        one_time = body.get("password") is None
+        if one_time:
+            password = body["password"] = security.one_time_password()
+        data = UserCreate.model_validate(body)
+        row = org.create_user(session, data=data, now=now, one_time=one_time)
+    return Applied(row=row, password=password, deactivate=active is False)
+
+
+def _update(session: Session, *, sheet: str, key: str, data: Any, now: datetime) -> Any:
+    if sheet == "regions":
+        return org.update_region(session, code=key, data=data)
     if sheet == "units":
-        return org.update_unit(session, code=key, data=UnitUpdate.model_validate(body))
+        return org.update_unit(session, code=key, data=data)
     if sheet == "categories":
-        return org.update_category(session, code=key, data=CategoryUpdate.model_validate(body))
-    if body.get("password") is None:
-        body.pop("password", None)  # an existing user keeps their password
-    return org.update_user(session, username=key, data=UserUpdate.model_validate(body), now=now)
+        return org.update_category(session, code=key, data=data)
+    return org.update_user(session, username=key, data=data, now=now)
 
 
 def deactivate(session: Session, *, sheet: str, key: str, now: datetime) -> None:
     """Deactivate the row through the service's update (which refuses what would break)."""
-    _update(session, sheet=sheet, key=key, body={"active": False}, now=now)
+    with session.begin_nested():
+        _update(session, sheet=sheet, key=key, data=UPDATES[sheet](active=False), now=now)
 
 
 def _body(sheet: str, columns: list[str], record: Record) -> dict[str, Any]:

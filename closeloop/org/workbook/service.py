@@ -103,7 +103,7 @@ class _Run:
             for name, model in _MODELS.items()
         }
         self.existing = {
-            name: {getattr(row, KEY[name]) for row in loaded}
+            name: {getattr(row, KEY[name]): row for row in loaded}
             for name, loaded in self._loaded.items()
         }
 
@@ -131,7 +131,8 @@ class _Run:
 
     def row(self, sheet: Sheet, number: int, record: dict[str, str | None]) -> None:
         code = record.get(KEY[sheet.name])
-        exists = code in self.existing[sheet.name]
+        current = self.existing[sheet.name].get(code) if code is not None else None
+        exists = current is not None
         applied = self.attempt(
             sheet.name,
             number,
@@ -140,12 +141,13 @@ class _Run:
                 sheet=sheet.name,
                 columns=sheet.columns,
                 record=record,
-                exists=exists,
+                current=current,
                 now=self.now,
             ),
         )
         if applied is None or code is None:
             return
+        self._loaded[sheet.name].append(applied.row)  # the identity map holds rows weakly
         (self.updated if exists else self.created)[sheet.name] += 1
         if applied.password is not None:
             self.passwords.append(Password(username=code, password=applied.password))
@@ -160,10 +162,10 @@ class _Run:
             self.attempt(sheet, number, partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now))
 
     def attempt(self, sheet: str, number: int, work: Callable[[], T]) -> T | None:
-        """`work()` in a savepoint of its own; a refusal rolls it back and rejects the row."""
+        """`work()`, rejecting the row when the service or the schema refuses it (the row's
+        writes are in savepoints of their own: a refusal leaves nothing behind)."""
         try:
-            with self.session.begin_nested():
-                return work()
+            return work()
         except DomainError as exc:
             self.reject(sheet, number, exc.msg)
         except ValidationError as exc:
