@@ -7,7 +7,8 @@ import io
 STREETS, COMMUNITIES, GRIDS, CLASSES, ITEMS, UNITS, USERS = 10, 90, 1135, 16, 124, 30, 300
 
 
-def luohu_sheets() -> dict[str, list[list[object]]]:
+def luohu_sheets(*, passwords: bool = False) -> dict[str, list[list[object]]]:
+    """The sheets as rows (header first); `passwords`: every user row has a password."""
     regions: list[list[object]] = [["code", "name", "level", "parent_code"]]
     regions.append(["LH", "罗湖区", "district", None])
     communities = []
@@ -47,14 +48,20 @@ def luohu_sheets() -> dict[str, list[list[object]]]:
         users.append([f"h-{u}", f"处置{u}", "handler", f"U{u:02d}", None])
     for r in range(USERS - len(users) + 1):
         users.append([f"rep-{r}", f"网格员{r}", "reporter", None, grids[r]])
+    if passwords:
+        users = [[*users[0], "password"]] + [[*u, f"pass-{u[0]}-2025"] for u in users[1:]]
     return {"regions": regions, "units": units, "categories": categories, "users": users}
 
 
 def luohu_xlsx() -> bytes:
+    return to_xlsx(luohu_sheets())
+
+
+def to_xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    for title, rows in luohu_sheets().items():
+    for title, rows in sheets.items():
         page = book.create_sheet(title)
         for values in rows:
             page.append(values)
