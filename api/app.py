@@ -15,6 +15,7 @@ from api.routes import (
     metrics,
     notifications,
     org,
+    org_import,
     reports,
 )
 from closeloop import __version__
@@ -41,6 +42,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     for module in (
         auth,
         org,
+        org_import,
         imports,
         cases,
         calendar,

@@ -58,7 +58,18 @@ def get_claims(
 ClaimsDep = Annotated[tuple[Principal, dict], Depends(get_claims)]
 
 
+MUST_CHANGE_PASSWORD = Msg(
+    "管理员重置了您的密码，请先修改密码（POST /api/v1/auth/password）",
+    "your password was reset by an admin: change it first (POST /api/v1/auth/password "
+    "with old_password and new_password)",
+)
+
+
 def get_user(claims: ClaimsDep) -> Principal:
+    """The signed-in user; refused (403) while they must change a reset password: only
+    /auth/password, /auth/me and /auth/logout (which read the claims) work until then."""
+    if claims[0].must_change_password:
+        raise Forbidden(MUST_CHANGE_PASSWORD)
     return claims[0]
 
 

@@ -1,11 +1,31 @@
 """The organisation: the region tree, the rectifying units and the category tree."""
 
-from pydantic import field_validator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from models.enums import RegionLevel
 
 CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
+
+
+class PatchBody(BaseModel):
+    """A PATCH body: every field optional, unknown fields refused; a field listed in `REQUIRED`
+    may be left out but not set to null (a name cannot be erased). Services apply
+    `model_dump(exclude_unset=True)`, so an explicit null clears a nullable field."""
+
+    model_config = ConfigDict(extra="forbid")
+    REQUIRED: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in cls.REQUIRED:
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name} cannot be null")
+        return data
 
 
 class RegionBase(SQLModel):
@@ -26,9 +46,27 @@ class RegionCreate(RegionBase):
     pass
 
 
+class RegionUpdate(PatchBody):
+    REQUIRED = frozenset({"name", "level", "active"})
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    level: RegionLevel | None = None
+    parent_code: str | None = Field(default=None, max_length=40)
+    active: bool | None = None
+
+
 class RegionPublic(RegionBase):
     path: str
     active: bool
+
+
+class RegionNode(RegionPublic):
+    """A region in the tree as the admin sees it: its depth (0 for a district) and counts over
+    its whole subtree."""
+
+    depth: int
+    children: int  # direct children, active or not
+    cases: int  # every case filed in the subtree
+    open_cases: int  # of those, the ones still open (reported … verifying)
 
 
 class UnitBase(SQLModel):
@@ -54,6 +92,17 @@ class UnitCreate(UnitBase):
     pass
 
 
+class UnitUpdate(PatchBody):
+    REQUIRED = frozenset({"name", "short_name", "active"})
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    short_name: str | None = Field(default=None, min_length=1, max_length=20)
+    email: str | None = Field(default=None, max_length=200)
+    head_email: str | None = Field(default=None, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    region_code: str | None = Field(default=None, max_length=40)
+    active: bool | None = None
+
+
 class UnitPublic(UnitBase):
     active: bool
 
@@ -76,6 +125,21 @@ class CategoryCreate(CategoryBase):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+
+class CategoryUpdate(PatchBody):
+    REQUIRED = frozenset({"name", "active"})
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    parent_code: str | None = Field(default=None, max_length=40)
+    unit_code: str | None = Field(default=None, max_length=40)
+    limit_days: int | None = Field(default=None, ge=1, le=365)
+    sign_hours: float | None = Field(default=None, gt=0, le=240)
+    active: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None else None
 
 
 class CategoryPublic(CategoryBase):

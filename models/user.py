@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from models.enums import Role
+from models.org import PatchBody
 from models.types import UTCDateTime
 
 
@@ -36,9 +37,21 @@ class UserCreate(UserBase):
     password: str = Field(min_length=8, max_length=200)
 
 
+class UserUpdate(PatchBody):
+    REQUIRED = frozenset({"display_name", "role", "active", "password"})
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    role: Role | None = None
+    unit_code: str | None = Field(default=None, max_length=40)
+    region_code: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
 class UserPublic(UserBase):
     id: int
     active: bool
+    must_change_password: bool = False
 
 
 class RevokedToken(SQLModel, table=True):

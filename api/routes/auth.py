@@ -1,8 +1,9 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ClaimsDep, CurrentUser, NowDep, SessionDep
+from api.deps import ClaimsDep, NowDep, SessionDep
 from closeloop.auth import service as auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -25,8 +26,31 @@ def logout(session: SessionDep, now: NowDep, claims: ClaimsDep) -> dict[str, str
     return {"status": "revoked"}
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    old_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="修改自己的密码 / change my password",
+)
+def change_password(session: SessionDep, claims: ClaimsDep, data: PasswordChange) -> Response:
+    """Any signed-in user, including one whose password was reset. Every token the user holds
+    is revoked, this one too: log in again with the new password."""
+    user = claims[0]
+    assert user.id is not None
+    auth.change_password(
+        session, user_id=user.id, old_password=data.old_password, new_password=data.new_password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/me", summary="当前用户 / who am I")
-def me(user: CurrentUser) -> dict[str, Any]:
+def me(claims: ClaimsDep) -> dict[str, Any]:
+    user = claims[0]
     return {
         "id": user.id,
         "username": user.username,
@@ -34,4 +58,5 @@ def me(user: CurrentUser) -> dict[str, Any]:
         "role": user.role,
         "unit_code": user.unit_code,
         "region_code": user.region_code,
+        "must_change_password": user.must_change_password,
     }

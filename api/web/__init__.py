@@ -10,7 +10,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.web import (
+    admin,
+    routes_admin_edit,
+    routes_admin_import,
+    routes_admin_org,
+    routes_admin_users,
     routes_auth,
+    routes_calendar,
     routes_case,
     routes_dashboard,
     routes_desk,
@@ -30,6 +36,12 @@ def install(app: FastAPI) -> None:
         routes_letters,
         routes_dashboard,
         routes_messages,
+        admin,
+        routes_admin_org,
+        routes_calendar,
+        routes_admin_users,
+        routes_admin_import,
+        routes_admin_edit,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

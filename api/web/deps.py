@@ -53,6 +53,8 @@ def get_signed_in(request: Request, session: SessionDep, now: NowDep) -> SignedI
     if not token:
         raise websession.LoginRequired()
     user, claims = auth.principal_for(session, token=token, now=now)
+    if user.must_change_password and request.url.path not in websession.PASSWORD_PAGES:
+        raise websession.PasswordChangeRequired()
     signed = SignedIn(user, claims)
     request.state.signed_in = signed  # the page's header shows who is signed in
     return signed

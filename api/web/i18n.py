@@ -6,6 +6,7 @@ The names of states, actions, roles, kinds and escalation levels come from close
 
 from collections.abc import Callable
 
+from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
 
@@ -223,6 +224,19 @@ T: dict[str, tuple[str, str]] = {
     "err.target": ("找不到案件 {what}", "No case {what}"),
     "back": ("返回", "Back"),
     "home": ("首页", "Home"),
+    # changing one's own password (also required after an admin's reset)
+    "pw.title": ("修改密码", "Change your password"),
+    "pw.required": (
+        "管理员重置了您的密码，请先设置您自己的新密码。",
+        "An admin reset your password: choose your own before you continue.",
+    ),
+    "pw.old": ("原密码", "Current password"),
+    "pw.new": ("新密码（至少 8 个字符）", "New password (at least 8 characters)"),
+    "pw.repeat": ("再次输入新密码", "Repeat the new password"),
+    "pw.submit": ("修改密码", "Change password"),
+    "pw.mismatch": ("两次输入的新密码不一致", "The two new passwords differ"),
+    "pw.done": ("密码已修改", "Your password was changed"),
+    "act.password": ("修改密码", "Change password"),
 }
 for _prefix, _table in (
     ("role", labels.ROLE),
@@ -235,6 +249,7 @@ for _prefix, _table in (
     ("esc", labels.LEVEL),
 ):
     T.update({f"{_prefix}.{key}": (m.zh, m.en) for key, m in _table.items()})
+T.update(ADMIN_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:

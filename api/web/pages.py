@@ -194,6 +194,8 @@ def failure_page(request: Request, exc: Exception, failure: Failure) -> Response
     back); the header is drawn with a fresh one."""
     if failure.status == 401:
         return login_redirect(request)
+    if isinstance(exc, websession.PasswordChangeRequired):
+        return redirect("/password")
     with new_session(request.app.state.engine) as session:
         page = Page(request, session)
         message = failure.msg.render(page.lang)

@@ -1,15 +1,20 @@
-"""Log in, log out, the language switch and `/`, which sends each role to its main page."""
+"""Log in, log out, change one's password, the language switch and `/`, which sends each role
+to its main page."""
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from api.deps import NowDep, SessionDep
 from api.web import i18n
 from api.web import session as websession
+from api.web.admin import first_run
 from api.web.deps import CsrfForm, LoginForm, PageDep, PageUser, SignedInDep, field, page_router
 from api.web.pages import MAIN_PAGE, Page, redirect
 from closeloop.auth import service as auth
-from closeloop.errors import DomainError
+from closeloop.auth.policy import Principal
+from closeloop.errors import DomainError, Invalid
+from models.enums import Role
 
 router = page_router()
 
@@ -51,7 +56,7 @@ def login(
         return _login_page(
             page, next_=next_, username=username, error=page.message(exc), status=exc.status
         )
-    response = redirect(next_ or MAIN_PAGE[user.role])
+    response = redirect(next_ or landing(session, user))
     websession.set_session_cookie(request, response, token, expires, now)
     response.delete_cookie(websession.LOGIN_CSRF_COOKIE, path="/login")
     return response
@@ -64,6 +69,44 @@ def logout(
     auth.revoke(session, claims=signed.claims, now=now)
     response = redirect("/login")
     websession.clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/password")
+def password_form(page: PageDep, signed: SignedInDep) -> Response:
+    return page.render("password.html", required=signed.user.must_change_password)
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    page: PageDep,
+    signed: SignedInDep,
+    form: CsrfForm,
+) -> Response:
+    """Change one's own password; every other session ends, this one is renewed."""
+    values = {k: form.get(k) for k in ("old_password", "new_password", "repeat_password")}
+    old, new, repeat = (v if isinstance(v, str) else "" for v in values.values())
+    assert signed.user.id is not None
+    try:
+        if new != repeat:
+            raise Invalid(i18n.msg("pw.mismatch"))
+        user = auth.change_password(
+            session, user_id=signed.user.id, old_password=old, new_password=new
+        )
+        token, expires = auth.issue_for(session, user=user, now=now)
+    except DomainError as exc:
+        session.rollback()
+        return page.render(
+            "password.html",
+            status=exc.status,
+            required=signed.user.must_change_password,
+            error=page.message(exc),
+        )
+    response = redirect(MAIN_PAGE[signed.user.role] + "?ok=password")
+    websession.set_session_cookie(request, response, token, expires, now)
     return response
 
 
@@ -82,6 +125,14 @@ def switch_language(request: Request, to: str = "zh", next: str = "/") -> Respon
     return response
 
 
+def landing(session: Session, user: Principal) -> str:
+    """Where a user lands: their role's main page; an admin of a district not yet set up (no
+    region) the admin page, which explains the first steps."""
+    if user.role == Role.admin and first_run(session):
+        return "/admin"
+    return MAIN_PAGE[user.role]
+
+
 @router.get("/")
-def home(user: PageUser) -> Response:
-    return redirect(MAIN_PAGE[user.role])
+def home(session: SessionDep, user: PageUser) -> Response:
+    return redirect(landing(session, user))

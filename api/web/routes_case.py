@@ -18,11 +18,13 @@ from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploa
 from api.web.pages import Page, fmt_day, redirect
 from api.web.views import Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
+from closeloop.calendar import service as calendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import attachments, lookup, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
+from closeloop.org import service as org
 from models.case import ActionInput
 from models.enums import Action, CaseKind, CaseState, LetterType
 from models.letter import LetterPublic
@@ -89,11 +91,14 @@ def case_page(
         left_text=left_label(t, view.left),
         next_text=next_step(t, public, names, fmt_day, now),
         default_unit=view.default_unit,
-        units=list(names.units.values()),
+        units=org.units_for(session, region_code=public.grid_code),
         values=values or {},
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
+        estimated_years=calendar.estimated_years(
+            session, deadlines=[public.due_at, public.sign_due_at, public.verify_due_at]
+        ),
     )
 
 

@@ -1,5 +1,6 @@
 """A unit's work list (待办, at /inbox), the dispatcher's queue and the searchable case list."""
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi.responses import Response
@@ -8,12 +9,20 @@ from api.deps import NowDep, SessionDep
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
 from api.web.views import Names, left_label
+from closeloop.calendar import service as calendar
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
+from closeloop.org import service as org
+from models.case import CasePublic
 from models.enums import CaseKind, CaseState
 
 router = page_router()
+
+
+def due_dates(case: CasePublic) -> list[datetime | None]:
+    """The deadlines a list shows for a case (each flagged when estimated on plain weekdays)."""
+    return [case.due_at, case.sign_due_at, case.verify_due_at]
 
 
 @router.get("/inbox")
@@ -32,6 +41,10 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
         labels=labels,
         names=Names.load(session),
         sign_late={r.case.id for r in work.to_sign if queues.sign_overdue(r.case, now)},
+        estimated_years=calendar.estimated_years(
+            session,
+            deadlines=[d for _, _, rows in sections for r in rows for d in due_dates(r.case)],
+        ),
         flash=page.flash(),
     )
 
@@ -46,7 +59,10 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         dups=q.duplicates,
         to_verify=q.to_verify,
         names=names,
-        units=list(names.units.values()),
+        units=org.units_for(session, region_code=user.region_code),
+        estimated_years=calendar.estimated_years(
+            session, deadlines=[d for c in q.to_verify for d in due_dates(c)]
+        ),
         flash=page.flash(),
     )
 
@@ -83,4 +99,7 @@ def case_list(
         states=list(CaseState),
         kinds=list(CaseKind),
         pager_q=("&" + urlencode(query)) if query else "",
+        estimated_years=calendar.estimated_years(
+            session, deadlines=[d for c in listing.items for d in due_dates(c)]
+        ),
     )

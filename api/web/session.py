@@ -48,6 +48,25 @@ class CsrfFailed(Forbidden):
         )
 
 
+class PasswordChangeRequired(Forbidden):
+    """A user whose password an admin reset: every page but /password (and logging out)
+    sends them to /password first."""
+
+    testid = "password-required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            Msg(
+                "管理员重置了您的密码，请先修改密码",
+                "an admin reset your password: change it first",
+            )
+        )
+
+
+# The only pages a user who must change their password may reach.
+PASSWORD_PAGES = frozenset({"/password", "/logout"})
+
+
 def is_https(request: Request) -> bool:
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https"

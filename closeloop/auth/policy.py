@@ -19,6 +19,8 @@ class Principal:
     unit_code: str | None = None
     region_code: str | None = None
     region_path: str | None = None
+    # An admin reset the password: nothing but choosing a new one is allowed until then.
+    must_change_password: bool = False
 
 
 SYSTEM = Principal(id=None, username="system", display_name="系统", role=Role.admin)

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import security
 from closeloop.auth.policy import Principal
 from closeloop.config import Settings, get_settings
-from closeloop.errors import TooManyRequests, Unauthorized
+from closeloop.errors import Invalid, TooManyRequests, Unauthorized
 from closeloop.text import Msg
 from models.org import Region
 from models.system import AppSetting
@@ -32,6 +32,25 @@ def signing_secret(session: Session, settings: Settings | None = None) -> str:
     return row.value
 
 
+def is_throttled(
+    session: Session, *, username: str, now: datetime, settings: Settings | None = None
+) -> bool:
+    """Whether logins for `username` are refused now after too many recent failures."""
+    settings = settings or get_settings()
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, col(LoginFailure.at) > since)
+    ).one()
+    return bool(failures >= settings.login_max_failures)
+
+
+def clear_failures(session: Session, *, username: str) -> None:
+    """Forget the failed logins of `username` (a successful login, an admin's unlock)."""
+    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))  # type: ignore[call-overload]
+
+
 def login(
     session: Session,
     *,
@@ -41,13 +60,7 @@ def login(
     settings: Settings | None = None,
 ) -> tuple[str, datetime]:
     settings = settings or get_settings()
-    since = now - timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, col(LoginFailure.at) > since)
-    ).one()
-    if failures >= settings.login_max_failures:
+    if is_throttled(session, username=username, now=now, settings=settings):
         raise TooManyRequests(
             Msg(
                 f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试",
@@ -64,7 +77,15 @@ def login(
     ):
         session.add(LoginFailure(username=username, at=now))
         raise Unauthorized(BAD_LOGIN, keep_changes=True)
-    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))  # type: ignore[call-overload]
+    clear_failures(session, username=username)
+    return issue_for(session, user=user, now=now, settings=settings)
+
+
+def issue_for(
+    session: Session, *, user: User, now: datetime, settings: Settings | None = None
+) -> tuple[str, datetime]:
+    """A new token for `user` at their current token generation."""
+    settings = settings or get_settings()
     assert user.id is not None
     return security.issue_token(
         secret=signing_secret(session, settings),
@@ -99,6 +120,7 @@ def principal_of(session: Session, user: User) -> Principal:
         unit_code=user.unit_code,
         region_code=user.region_code,
         region_path=region.path if region else None,
+        must_change_password=user.must_change_password,
     )
 
 
@@ -113,3 +135,35 @@ def revoke(session: Session, *, claims: dict, now: datetime) -> None:
 def revoke_all(session: Session, *, user: User) -> None:
     user.token_generation += 1
     session.add(user)
+
+
+MIN_PASSWORD = 8
+
+
+def change_password(
+    session: Session, *, user_id: int, old_password: str, new_password: str
+) -> User:
+    """The user changes their own password: the old one must match, the new one be at least 8
+    characters and different. Clears `must_change_password` and revokes every token the user
+    holds (the caller may issue a fresh one for the session in use)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthorized(Msg("令牌已失效，请重新登录", "the token was revoked; log in again"))
+    if not security.verify_password(user.password_hash, old_password):
+        raise Invalid(Msg("old_password：原密码不正确", "old_password: the current password is wrong"))
+    if not MIN_PASSWORD <= len(new_password) <= 200:
+        raise Invalid(
+            Msg(
+                f"new_password：新密码长度须为 {MIN_PASSWORD}–200 个字符",
+                f"new_password: the new password must be {MIN_PASSWORD} to 200 characters long",
+            )
+        )
+    if new_password == old_password:
+        raise Invalid(
+            Msg("new_password：新密码不能与原密码相同", "new_password: choose a different password")
+        )
+    user.password_hash = security.hash_password(new_password)
+    user.must_change_password = False
+    revoke_all(session, user=user)
+    session.flush()
+    return user

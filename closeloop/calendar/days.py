@@ -6,7 +6,7 @@ Overrides win. A date in a year that neither knows is judged on plain weekdays a
 estimated, never refused.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from chinese_calendar import constants as cc_constants
 
+from closeloop.text import Msg
 from models.types import SHANGHAI
 
 END_OF_DAY = time(23, 59, 59)
@@ -27,6 +28,44 @@ def _package_years() -> frozenset[int]:
 
 
 PACKAGE_YEARS = _package_years()
+_CHINESE = {h.value: h.chinese for h in cc_constants.Holiday}
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """Consecutive days that share a name: a holiday break, or one make-up working day (调休)."""
+
+    start: date
+    end: date
+    name: Msg
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def runs(named: Iterable[tuple[date, Msg]]) -> list[DayRun]:
+    """Named days grouped into runs of consecutive days with the same name, in date order."""
+    out: list[DayRun] = []
+    for day, name in sorted(named, key=lambda item: item[0]):
+        last = out[-1] if out else None
+        if last and last.name == name and day == last.end + timedelta(days=1):
+            out[-1] = DayRun(last.start, day, name)
+        else:
+            out.append(DayRun(day, day, name))
+    return out
+
+
+def statutory(year: int) -> tuple[list[DayRun], list[DayRun]]:
+    """The package's holidays (breaks, weekends inside them included) and make-up working days
+    of `year`, named in both languages; two empty lists for a year it does not know."""
+
+    def name(english: str) -> Msg:
+        return Msg(_CHINESE.get(english, english), english)
+
+    holidays = [(d, name(n)) for d, n in cc_constants.holidays.items() if d.year == year]
+    workdays = [(d, name(n)) for d, n in cc_constants.workdays.items() if d.year == year]
+    return runs(holidays), [DayRun(d, d, n) for d, n in sorted(workdays, key=lambda i: i[0])]
 
 
 @lru_cache(maxsize=8192)
@@ -50,6 +89,14 @@ class WorkCalendar:
 
     def knows(self, day: date) -> bool:
         return day.year in self.known_years
+
+    def estimated_years(self, deadlines: Iterable[datetime | None]) -> list[int]:
+        """The years, in order, of the deadlines that fall in a year the calendar does not know:
+        such a deadline was (or would be) counted on plain weekdays, because that year's holidays
+        and make-up days are neither in the package nor entered by an admin."""
+        known = self.known_years
+        years = {self.local_date(d).year for d in deadlines if d is not None}
+        return sorted(years - known)
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:

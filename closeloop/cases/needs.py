@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
+from closeloop.org import service as org
 from closeloop.text import Msg
 from models.attachment import Attachment
 from models.enums import CaseKind, CaseState
@@ -51,7 +52,22 @@ def _unit(ctx: ActionContext, action: str) -> None:
         raise Invalid(
             Msg("请指定处置单位", f"{action} needs unit_code: the category names no default unit")
         )
-    require_unit(ctx.session, ctx.unit_code)
+    unit = require_unit(ctx.session, ctx.unit_code)
+    if not unit.active:
+        raise Invalid(
+            Msg(
+                f"unit_code：处置单位 {unit.code} 已停用，请选择其他单位",
+                f"unit_code: unit {unit.code} is deactivated; choose another unit",
+            )
+        )
+    if not org.serves(unit, case.region_path):
+        raise Invalid(
+            Msg(
+                f"unit_code：处置单位 {unit.code} 属于 {unit.region_code}，不服务本案件所在的区",
+                f"unit_code: unit {unit.code} serves district {unit.region_code}, "
+                "not this case's district",
+            )
+        )
 
 
 def _target(ctx: ActionContext, action: str, zh: str) -> None:

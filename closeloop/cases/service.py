@@ -31,7 +31,31 @@ from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.case import ActionInput, Case, CaseCreate, CasePage, CasePublic, location_of
 from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel
-from models.org import Region
+from models.org import Category, Region
+
+
+def _require_active(session: Session, *, grid: Region, category: Category) -> None:
+    """A deactivated region (the grid or any region above it) or category takes no new case."""
+    codes = [c for c in grid.path.split("/") if c]
+    inactive = session.exec(
+        select(Region.code).where(col(Region.code).in_(codes), col(Region.active).is_(False))
+    ).first()
+    if inactive is not None:
+        raise Invalid(
+            Msg(
+                f"grid_code：区域 {inactive} 已停用，不能在网格 {grid.code} 上报新案件",
+                f"grid_code: region {inactive} is deactivated, so grid {grid.code} takes no new cases",
+            )
+        )
+    class_ = session.get(Category, category.parent_code) if category.parent_code else None
+    for row in (category, class_):
+        if row is not None and not row.active:
+            raise Invalid(
+                Msg(
+                    f"category_code：类别 {row.code} 已停用，请选择其他类别",
+                    f"category_code: category {row.code} is deactivated; choose another one",
+                )
+            )
 
 
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
@@ -48,6 +72,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
             Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid")
         )
     category = leaf_category(session, data.category_code)
+    _require_active(session, grid=grid, category=category)
     policy.require_filer(actor, data.kind, grid.path)
     if data.kind == CaseKind.hazard and data.grade is None:
         raise Invalid(Msg("隐患必须填写等级", "a hazard needs grade: general or major"))

@@ -32,6 +32,7 @@ from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
+from closeloop.org import service as org
 from closeloop.reports.metrics import queries, ranking
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
@@ -305,11 +306,18 @@ def _names(session: Session, group_by: str, scope: queries.Scope, keys: set[Any]
     no-key group ("not dispatched") when it has cases."""
     names: dict[Any, str] = {}
     actor = scope.actor
-    if group_by == "unit":
-        stmt = select(Unit.code, Unit.name)
-        if actor.role == Role.handler:
-            stmt = stmt.where(Unit.code == (actor.unit_code or "\x00"))
+    if group_by == "unit" and actor.role == Role.handler:
+        stmt = select(Unit.code, Unit.name).where(Unit.code == (actor.unit_code or "\x00"))
         names = dict(session.exec(stmt).all())
+    elif group_by == "unit":
+        # The units serving the scope's district (org.units_for), and any that had its cases.
+        path = scope.region_path or (actor.region_path if actor.role != Role.admin else None)
+        district = path.strip("/").split("/")[0] if path and path.strip("/") else None
+        names = {u.code: u.name for u in org.units_for(session, region_code=district)}
+        present = [k for k in keys if k is not None and k not in names]
+        if present:
+            held = select(Unit.code, Unit.name).where(col(Unit.code).in_(present))
+            names.update(dict(session.exec(held).all()))
     elif group_by in ("street", "community", "grid"):
         stmt = select(Region.code, Region.name).where(Region.level == RegionLevel(group_by))
         path = scope.region_path or (actor.region_path if actor.role != Role.admin else None)
