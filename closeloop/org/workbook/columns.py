@@ -72,7 +72,14 @@ SHEETS: dict[str, tuple[Column, ...]] = {
 }
 KEY = {"regions": "code", "units": "code", "categories": "code", "users": "username"}
 SHEET_ZH = {"regions": "区域", "units": "单位", "categories": "类别", "users": "用户"}
-SHEET_NAMES = {**{s: s for s in SHEETS}, **{zh: s for s, zh in SHEET_ZH.items()}}
+SHEET_NAMES = {
+    **{s: s for s in SHEETS},
+    "region": "regions",  # the singular too: a sheet silently skipped would be worse
+    "unit": "units",
+    "category": "categories",
+    "user": "users",
+    **{zh: s for s, zh in SHEET_ZH.items()},
+}
 EXTRA_ALIASES = {"代码": "code", "级别": "level", "上级": "parent_code", "有效": "active",
                  "显示名": "display_name", "账号": "username"}
 
