@@ -1,8 +1,8 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, UploadFile, status
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, UploadFile, status
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from api import case_export, downloads
 from api.deps import CurrentUser, NowDep, SessionDep
@@ -19,9 +19,22 @@ PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
-def file_case(session: SessionDep, user: CurrentUser, now: NowDep, data: CaseCreate) -> object:
-    case = cases.file_case(session, actor=user, data=data, now=now)
-    return cases.public_one(session, case, user, now)
+def file_case(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    data: CaseCreate,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="1-200 visible ASCII characters; the same key within 24 hours answers "
+            "the first response and files nothing (with another body: 422)",
+        ),
+    ] = None,
+) -> Response:
+    filed = cases.file_once(session, actor=user, data=data, now=now, key=idempotency_key)
+    return JSONResponse(filed.body, status_code=filed.status)
 
 
 Code = Annotated[str | None, Query(max_length=40)]

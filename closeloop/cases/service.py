@@ -1,6 +1,8 @@
 """The cases package's front door: filing, performing an action (perform.py, by the action table
 in actions.py), reading and listing cases with what each caller may do with them."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from sqlmodel import Session
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history, lifecycle, numbering, search
+from closeloop.cases import history, idempotency, lifecycle, numbering, search
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.export import write_xlsx as write_xlsx
@@ -84,6 +86,50 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
     )
     session.flush()
     return case
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What filing answers: the status and body of `POST /cases` and the case filed (on a
+    replay, the case the first request filed)."""
+
+    status: int
+    body: dict[str, Any]
+    case_id: int | None
+    replayed: bool = False
+
+
+def file_once(
+    session: Session,
+    *,
+    actor: Principal,
+    data: CaseCreate,
+    now: datetime,
+    key: str | None,
+    then: Callable[[Case], None] | None = None,
+) -> Filed:
+    """file_case answered as the API answers it, filed at most once per `key` (idempotency.py:
+    the same key within 24 hours replays the first answer; with another request, 422).
+    `then(case)` runs after filing, in the same transaction (the filing page's photos)."""
+    claimed = False
+    if key is not None:
+        assert actor.id is not None
+        stored = idempotency.claim(
+            session, user_id=actor.id, key=key, digest=idempotency.request_hash(data), now=now
+        )
+        if stored is not None:
+            return Filed(stored.status, stored.body, stored.case_id, replayed=True)
+        claimed = True
+    case = file_case(session, actor=actor, data=data, now=now)
+    if then is not None:
+        then(case)
+    body = public_one(session, case, actor, now).model_dump(mode="json")
+    if claimed:
+        assert actor.id is not None and key is not None
+        idempotency.complete(
+            session, user_id=actor.id, key=key, status=201, body=body, case_id=case.id
+        )
+    return Filed(201, body, case.id)
 
 
 def new_case(
