@@ -142,13 +142,13 @@ def row_of(r: Any, names: Names, now: datetime) -> list[Any]:
 def rows(
     session: Session, *, actor: Principal, filters: CaseFilter, now: datetime
 ) -> Iterator[list[Any]]:
-    """The filtered list's rows, every page, in the list's order, read BATCH at a time."""
+    """The filtered list's rows, every page, in the list's order, read BATCH at a time. The
+    query is checked here, before the first row is asked for."""
     stmt, order = search.search(session, actor=actor, filters=filters, now=now)
     names = Names(session)
     stmt = stmt.with_only_columns(*(col(c) for c in COLUMNS)).order_by(*order)
     result = session.execute(stmt.execution_options(yield_per=BATCH))
-    for r in result:
-        yield row_of(r, names, now)
+    return (row_of(r, names, now) for r in result)
 
 
 def _cells(ws: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
@@ -168,6 +168,7 @@ def write_xlsx(
     session: Session, *, actor: Principal, filters: CaseFilter, now: datetime, out: IO[bytes]
 ) -> int:
     """Write the filtered list as an XLSX workbook to `out`; returns the number of cases."""
+    found = rows(session, actor=actor, filters=filters, now=now)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件")
     for i, width in enumerate(WIDTHS):
@@ -181,7 +182,7 @@ def write_xlsx(
         header.append(cell)
     ws.append(header)
     n = 0
-    for values in rows(session, actor=actor, filters=filters, now=now):
+    for values in found:
         ws.append(_cells(ws, values))
         n += 1
     wb.save(out)
