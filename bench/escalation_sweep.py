@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from closeloop.calendar.days import SHANGHAI, WorkCalendar  # noqa: E402
-from closeloop.cases.deadlines import load_calendar  # noqa: E402
+from closeloop.calendar.service import load_calendar  # noqa: E402
 from closeloop.config import get_settings  # noqa: E402
 from closeloop.db import make_engine, new_session, transaction, upgrade  # noqa: E402
 from closeloop.escalation.policy import load_policy  # noqa: E402

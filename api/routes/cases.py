@@ -1,15 +1,17 @@
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, UploadFile, status
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, UploadFile, status
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from api import downloads
+from api import case_export, downloads
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.cases import attachments, history, lifecycle
 from closeloop.cases import service as cases
+from closeloop.cases.service import SORTS, CaseFilter
 from models.attachment import AttachmentPublic
 from models.case import ActionInput, CaseCreate, CasePage, CasePublic
-from models.enums import Action, CaseKind, CaseState
+from models.enums import Action, CaseKind, CaseState, Grade
 from models.history import HistoryPublic
 
 router = APIRouter(tags=["cases"])
@@ -17,9 +19,78 @@ PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
-def file_case(session: SessionDep, user: CurrentUser, now: NowDep, data: CaseCreate) -> object:
-    case = cases.file_case(session, actor=user, data=data, now=now)
-    return cases.public_one(session, case, user, now)
+def file_case(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    data: CaseCreate,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="1-200 visible ASCII characters; the same key within 24 hours answers "
+            "the first response and files nothing (with another body: 422)",
+        ),
+    ] = None,
+) -> Response:
+    filed = cases.file_once(session, actor=user, data=data, now=now, key=idempotency_key)
+    return JSONResponse(filed.body, status_code=filed.status)
+
+
+Code = Annotated[str | None, Query(max_length=40)]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD, a Shanghai day (both ends included)")]
+
+
+def case_filter(
+    state: Annotated[list[CaseState] | None, Query(description="one or several")] = None,
+    kind: CaseKind | None = None,
+    unit_code: Code = None,
+    region_code: Code = None,
+    street_code: Code = None,
+    community_code: Code = None,
+    grid_code: Code = None,
+    category_code: Annotated[str | None, Query(max_length=40, description="a class: its items")] = None,
+    grade: Grade | None = None,
+    listed: bool | None = None,
+    urgent: bool | None = None,
+    overdue: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    reported_from: Day = None,
+    reported_to: Day = None,
+    due_from: Day = None,
+    due_to: Day = None,
+    closed_from: Day = None,
+    closed_to: Day = None,
+    sort: Annotated[
+        str | None, Query(max_length=20, description=f"{' | '.join(SORTS)}; '-' before: descending")
+    ] = None,
+) -> CaseFilter:
+    """The case list's query, shared by the list and its XLSX export."""
+    return CaseFilter(
+        state=state or None,
+        kind=kind,
+        unit_code=unit_code,
+        region_code=region_code,
+        street_code=street_code,
+        community_code=community_code,
+        grid_code=grid_code,
+        category_code=category_code,
+        grade=grade,
+        listed=listed,
+        urgent=urgent,
+        overdue=overdue,
+        q=q,
+        reported_from=reported_from,
+        reported_to=reported_to,
+        due_from=due_from,
+        due_to=due_to,
+        closed_from=closed_from,
+        closed_to=closed_to,
+        sort=sort,
+    )
+
+
+CaseQuery = Annotated[CaseFilter, Depends(case_filter)]
 
 
 @router.get("/cases", response_model=CasePage)
@@ -27,21 +98,23 @@ def list_cases(
     session: SessionDep,
     user: CurrentUser,
     now: NowDep,
-    state: CaseState | None = None,
-    kind: CaseKind | None = None,
-    unit_code: str | None = None,
-    region_code: str | None = None,
-    overdue: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    filters: CaseQuery,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> object:
-    filters = cases.CaseFilter(
-        state=state, kind=kind, unit_code=unit_code, region_code=region_code, overdue=overdue, q=q
-    )
     return cases.list_cases(
         session, actor=user, filters=filters, page=page, page_size=page_size, now=now
     )
+
+
+@router.get(
+    "/cases.xlsx",
+    response_class=StreamingResponse,
+    responses={200: {"content": {case_export.XLSX: {}}}},
+    description="The case list for the same query as `GET /cases`, every page, as a workbook.",
+)
+def export_cases(session: SessionDep, user: CurrentUser, now: NowDep, filters: CaseQuery) -> Response:
+    return case_export.xlsx_response(session, actor=user, filters=filters, now=now)
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)

@@ -1,21 +1,23 @@
 """A unit's work list (待办, at /inbox), the dispatcher's queue and the searchable case list."""
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi.responses import Response
 
+from api import case_export
 from api.deps import NowDep, SessionDep
+from api.web import case_filters
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
 from api.web.views import Names, left_label
 from closeloop.calendar import service as calendar
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
-from closeloop.cases.service import CaseFilter
+from closeloop.cases.service import SORTS
+from closeloop.errors import DomainError
 from closeloop.org import service as org
-from models.case import CasePublic
-from models.enums import CaseKind, CaseState
+from models.case import CasePage, CasePublic
+from models.enums import CaseKind, CaseState, Grade
 
 router = page_router()
 
@@ -69,37 +71,46 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
 
 @router.get("/cases")
 def case_list(
-    page: PageDep,
-    session: SessionDep,
-    user: PageUser,
-    now: NowDep,
-    state: str = "",
-    kind: str = "",
-    overdue: str = "",
-    q: str = "",
-    page_no: PageNo = "1",
+    page: PageDep, session: SessionDep, user: PageUser, now: NowDep, page_no: PageNo = "1"
 ) -> Response:
-    filters = CaseFilter(
-        state=CaseState(state) if state in CaseState._value2member_map_ else None,
-        kind=CaseKind(kind) if kind in CaseKind._value2member_map_ else None,
-        overdue=True if overdue == "1" else None,
-        q=q.strip()[:100] or None,
-    )
-    listing = cases.list_cases(
-        session, actor=user, filters=filters, page=page_number(page_no), page_size=50, now=now
-    )
-    query = {
-        k: v for k, v in (("state", state), ("kind", kind), ("overdue", overdue), ("q", q)) if v
-    }
+    values = case_filters.values_of(page.request.query_params)
+    query = case_filters.query_of(values)
+    empty = CasePage(items=[], total=0, page=1, page_size=50)
+    error, status = "", 200
+    try:
+        listing = cases.list_cases(
+            session,
+            actor=user,
+            filters=case_filters.to_filter(values),
+            page=page_number(page_no),
+            page_size=50,
+            now=now,
+        )
+    except DomainError as exc:
+        session.rollback()
+        listing, error, status = empty, page.message(exc), exc.status
     return page.render(
         "cases.html",
+        status=status,
+        error=error,
         listing=listing,
         names=Names.load(session),
-        filters={"state": state, "kind": kind, "overdue": overdue, "q": q},
+        filters=values,
+        choices=views.filter_choices(session, actor=user),
         states=list(CaseState),
         kinds=list(CaseKind),
-        pager_q=("&" + urlencode(query)) if query else "",
+        grades=list(Grade),
+        sorts=[s for name in SORTS for s in (name, f"-{name}")],
+        pager_q=("&" + query) if query else "",
+        export_q=query,
         estimated_years=calendar.estimated_years(
             session, deadlines=[d for c in listing.items for d in due_dates(c)]
         ),
     )
+
+
+@router.get("/cases.xlsx")
+def case_list_xlsx(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Response:
+    """The list as the page shows it (its filters), every page, as a workbook."""
+    filters = case_filters.to_filter(case_filters.values_of(page.request.query_params))
+    return case_export.xlsx_response(session, actor=user, filters=filters, now=now)

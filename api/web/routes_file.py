@@ -1,5 +1,6 @@
 """Filing a case (上报事件, phone-first, at /report/new) and a grid worker's own cases (/my)."""
 
+import uuid
 from datetime import datetime
 
 from fastapi.responses import Response
@@ -31,6 +32,7 @@ FIELDS = (
     "address",
     "lat",
     "lon",
+    "form_token",
 )
 
 
@@ -52,7 +54,12 @@ def _form_page(
 
 @router.get("/report/new")
 def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Response:
-    return _form_page(page, session, user, {"kind": CaseKind.event})
+    # A one-time token: sent twice (a double tap, a browser's retry), the form files once.
+    return _form_page(page, session, user, {"kind": CaseKind.event, "form_token": new_token()})
+
+
+def new_token() -> str:
+    return f"form-{uuid.uuid4().hex}"
 
 
 def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
@@ -96,20 +103,28 @@ def _file(
     now: datetime,
     form: CsrfForm,
     values: dict[str, str],
-) -> Case:
-    """The case and its photos, in one transaction: a refused photo rolls the filing back."""
-    case = cases.file_case(session, actor=user, data=_create_data(page, values), now=now)
-    assert case.id is not None
-    for photo in uploads(form, "photos"):
-        attachments.add_attachment(
-            session,
-            actor=user,
-            case_id=case.id,
-            filename=photo.filename or "",
-            stream=photo.file,
-            now=now,
-        )
-    return case
+) -> int:
+    """The case and its photos, in one transaction: a refused photo rolls the filing back. The
+    form's token is the filing's idempotency key: the same form sent again lands on the case
+    the first one filed. Returns the case's id."""
+
+    def photos(case: Case) -> None:
+        assert case.id is not None
+        for photo in uploads(form, "photos"):
+            attachments.add_attachment(
+                session,
+                actor=user,
+                case_id=case.id,
+                filename=photo.filename or "",
+                stream=photo.file,
+                now=now,
+            )
+
+    data = _create_data(page, values)
+    key = values.get("form_token") or None
+    filed = cases.file_once(session, actor=user, data=data, now=now, key=key, then=photos)
+    assert filed.case_id is not None
+    return filed.case_id
 
 
 @router.post("/report/new")
@@ -119,11 +134,11 @@ def file_case(
     views.require_may_file(user)
     values = fields(form, FIELDS)
     try:
-        case = _file(page, session, user, now, form, values)
+        case_id = _file(page, session, user, now, form, values)
     except DomainError as exc:
         session.rollback()
         return _form_page(page, session, user, values, error=page.message(exc), status=exc.status)
-    return redirect(f"/cases/{case.id}?ok=file")
+    return redirect(f"/cases/{case_id}?ok=file")
 
 
 @router.get("/my")

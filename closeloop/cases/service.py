@@ -1,19 +1,20 @@
 """The cases package's front door: filing, performing an action (perform.py, by the action table
 in actions.py), reading and listing cases with what each caller may do with them."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
-from closeloop.cases import history, lifecycle, numbering
+from closeloop.cases import history, idempotency, lifecycle, numbering, search
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
+from closeloop.cases.export import write_xlsx as write_xlsx
 from closeloop.cases.lifecycle import allowed_actions as allowed_actions
 from closeloop.cases.lookup import jurisdiction as jurisdiction
 from closeloop.cases.lookup import leaf_category as leaf_category
@@ -26,6 +27,8 @@ from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
 from closeloop.cases.requests import pending_requests as pending_requests
+from closeloop.cases.search import SORTS as SORTS
+from closeloop.cases.search import CaseFilter as CaseFilter
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
 from closeloop.text import Msg
@@ -108,6 +111,50 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
     )
     session.flush()
     return case
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What filing answers: the status and body of `POST /cases` and the case filed (on a
+    replay, the case the first request filed)."""
+
+    status: int
+    body: dict[str, Any]
+    case_id: int | None
+    replayed: bool = False
+
+
+def file_once(
+    session: Session,
+    *,
+    actor: Principal,
+    data: CaseCreate,
+    now: datetime,
+    key: str | None,
+    then: Callable[[Case], None] | None = None,
+) -> Filed:
+    """file_case answered as the API answers it, filed at most once per `key` (idempotency.py:
+    the same key within 24 hours replays the first answer; with another request, 422).
+    `then(case)` runs after filing, in the same transaction (the filing page's photos)."""
+    claimed = False
+    if key is not None:
+        assert actor.id is not None
+        stored = idempotency.claim(
+            session, user_id=actor.id, key=key, digest=idempotency.request_hash(data), now=now
+        )
+        if stored is not None:
+            return Filed(stored.status, stored.body, stored.case_id, replayed=True)
+        claimed = True
+    case = file_case(session, actor=actor, data=data, now=now)
+    if then is not None:
+        then(case)
+    body = public_one(session, case, actor, now).model_dump(mode="json")
+    if claimed:
+        assert actor.id is not None and key is not None
+        idempotency.complete(
+            session, user_id=actor.id, key=key, status=201, body=body, case_id=case.id
+        )
+    return Filed(201, body, case.id)
 
 
 def new_case(
@@ -209,16 +256,6 @@ def act(
     return to_public(ctx.case, actor, pending=ctx.pending, now=now, settings=ctx.settings)
 
 
-@dataclass
-class CaseFilter:
-    state: CaseState | None = None
-    kind: CaseKind | None = None
-    unit_code: str | None = None
-    region_code: str | None = None
-    overdue: bool | None = None
-    q: str | None = None
-
-
 def list_cases(
     session: Session,
     *,
@@ -228,40 +265,11 @@ def list_cases(
     page_size: int,
     now: datetime,
 ) -> CasePage:
-    stmt = select(Case)
-    stmt = jurisdiction(stmt, actor)
-    if filters.state:
-        stmt = stmt.where(Case.state == filters.state)
-    if filters.kind:
-        stmt = stmt.where(Case.kind == filters.kind)
-    if filters.unit_code:
-        stmt = stmt.where(Case.unit_code == filters.unit_code)
-    if filters.region_code:
-        region = session.get(Region, filters.region_code)
-        if region is None:
-            raise Invalid(Msg(f"区域 {filters.region_code} 不存在", "region_code does not exist"))
-        stmt = stmt.where(col(Case.region_path).startswith(region.path, autoescape=True))
-    if filters.overdue is not None:
-        late = overdue_clause(now)
-        stmt = stmt.where(late if filters.overdue else ~late | col(Case.due_at).is_(None))
-    if filters.q:
-        like = f"%{filters.q.strip()}%"
-        stmt = stmt.where(
-            or_(
-                col(Case.title).like(like),
-                col(Case.number).like(like),
-                col(Case.address).like(like),
-                col(Case.description).like(like),
-            )
-        )
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    # Newest first; an overdue list shows the most overdue first (the earliest deadline).
-    order = (
-        (col(Case.due_at), col(Case.id))
-        if filters.overdue
-        else (col(Case.reported_at).desc(), col(Case.id).desc())
+    """One page of the case list (search.py: jurisdiction, then the filters, in their order),
+    each case with what `actor` may do with it."""
+    rows, total = search.find_page(
+        session, actor=actor, filters=filters, page=page, page_size=page_size, now=now
     )
-    rows = list(session.exec(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)))
     pending = pending_requests(session, [r.id for r in rows if r.id is not None])
     items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
     return CasePage(items=items, total=total, page=page, page_size=page_size)

@@ -21,10 +21,12 @@ from models.attachment import Attachment
 from models.case import Case, CasePage, CasePublic
 from models.enums import Action, CaseKind, CaseState, RegionLevel, Role
 from models.history import HistoryPublic
-from models.org import Category, CategoryPublic, Region
+from models.org import Category, CategoryPublic, Region, Unit
 from models.user import User
 
 DISPATCH_ROLES = (Role.dispatcher, Role.supervisor)
+# Whose jurisdiction is a region (a handler's is a unit, an admin's everything).
+REGIONAL_ROLES = (Role.reporter, Role.dispatcher, Role.supervisor)
 
 
 def display_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -156,3 +158,36 @@ def own_cases(session: Session, *, actor: Principal, page: int, now: datetime) -
     )
     listing.items.sort(key=lambda c: Action.approve not in c.allowed_actions)
     return listing
+
+
+@dataclass
+class FilterChoices:
+    """What the case list's filter form offers: the places around the user's jurisdiction (its
+    own region, the regions above it and below it), the units that serve it, the checklist."""
+
+    streets: list[Region]
+    communities: list[Region]
+    grids: list[Region]
+    units: list[Unit]
+    classes: list[Category]
+    items: list[Category]
+
+
+def filter_choices(session: Session, *, actor: Principal) -> FilterChoices:
+    mine = actor.region_path if actor.role in REGIONAL_ROLES else None
+
+    def near(path: str | None) -> bool:
+        return mine is None or path is None or path.startswith(mine) or mine.startswith(path)
+
+    regions = [r for r in session.exec(select(Region).order_by(col(Region.path))) if near(r.path)]
+    paths = {r.code: r.path for r in session.exec(select(Region))}
+    units = session.exec(select(Unit).order_by(col(Unit.code)))
+    categories = list(session.exec(select(Category).order_by(col(Category.code))))
+    return FilterChoices(
+        streets=[r for r in regions if r.level == RegionLevel.street],
+        communities=[r for r in regions if r.level == RegionLevel.community],
+        grids=[r for r in regions if r.level == RegionLevel.grid],
+        units=[u for u in units if near(paths.get(u.region_code or ""))],
+        classes=[c for c in categories if c.parent_code is None],
+        items=[c for c in categories if c.parent_code is not None],
+    )

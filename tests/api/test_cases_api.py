@@ -266,3 +266,87 @@ def test_a_refusal_names_the_case_once_per_language(client, auth):
     assert r.json()["detail"] == (
         f"案件 {n}不在您的管辖范围内 / case {n} is outside your jurisdiction"
     )
+
+
+def test_the_list_filters_by_place_category_flags_dates_and_sorts(client, auth):
+    disp = auth("disp")
+    east = _file(client, auth("rep1")).json()
+    south = _file(client, auth("rep3"), grid_code="G3", category_code="0102").json()
+    hazard = _file(
+        client, disp, kind="hazard", grade="major", grid_code="G2", category_code="0201", urgent=True
+    ).json()
+    _act(client, disp, hazard, "dispatch")
+
+    def ids(**params):
+        r = client.get("/api/v1/cases", headers=disp, params=params)
+        assert r.status_code == 200, r.text
+        assert set(r.json()) == {"items", "total", "page", "page_size"}
+        return [c["id"] for c in r.json()["items"]]
+
+    assert set(ids(street_code="S1")) == {east["id"], hazard["id"]}
+    assert ids(community_code="C2") == [south["id"]]
+    assert ids(grid_code="G2") == [hazard["id"]]
+    assert set(ids(category_code="01")) == {east["id"], south["id"]}
+    assert ids(grade="major") == ids(listed="true") == ids(urgent="true") == [hazard["id"]]
+    assert set(ids(state=["reported", "dispatched"])) == {east["id"], south["id"], hazard["id"]}
+    assert ids(state="dispatched") == [hazard["id"]]
+    today = "2025-09-30"  # the fixed clock: 10:00 in Shanghai
+    assert len(ids(reported_from=today, reported_to=today)) == 3
+    assert ids(reported_to="2025-09-29") == []
+    assert ids(sort="reported_at") == [east["id"], south["id"], hazard["id"]]
+    assert ids(sort="-reported_at") == ids() == [hazard["id"], south["id"], east["id"]]
+    assert ids(sort="-dispatched_at")[0] == hazard["id"]
+
+
+def test_bad_list_queries_are_422_naming_the_field(client, auth):
+    disp = auth("disp")
+    for params, field in (
+        ({"street_code": "C1"}, "street_code"),
+        ({"community_code": "G1"}, "community_code"),
+        ({"grid_code": "S1"}, "grid_code"),
+        ({"reported_from": "2025-09-30", "reported_to": "2025-09-01"}, "reported_to"),
+        ({"due_from": "2025-09-30", "due_to": "2025-09-01"}, "due_to"),
+        ({"closed_from": "2025-09-30", "closed_to": "2025-09-01"}, "closed_to"),
+        ({"reported_from": "30/09/2025"}, "reported_from"),
+        ({"sort": "title"}, "dispatched_at"),
+        ({"grade": "huge"}, "grade"),
+        ({"state": ["closed", "bogus"]}, "state"),
+    ):
+        for path in ("/api/v1/cases", "/api/v1/cases.xlsx"):
+            r = client.get(path, headers=disp, params=params)
+            assert r.status_code == 422, (path, params, r.text)
+            assert r.headers["content-type"].startswith(PROBLEM)
+            assert field in r.text, (params, r.text)
+
+
+def test_filing_with_an_idempotency_key(client, auth):
+    rep1 = auth("rep1")
+    key = {"Idempotency-Key": "8f14e45f-ceea-467f-a0e6-2a3b4c5d6e7f"}
+    first = client.post("/api/v1/cases", headers={**rep1, **key}, json=_body())
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/cases", headers={**rep1, **key}, json=_body())
+    assert again.status_code == 201 and again.json() == first.json()
+    other = client.post("/api/v1/cases", headers={**rep1, **key}, json=_body(title="另一件"))
+    assert other.status_code == 422 and "another request" in other.json()["detail"]
+    for bad in ("", "has space", "x" * 201):
+        r = client.post("/api/v1/cases", headers={**rep1, "Idempotency-Key": bad}, json=_body())
+        assert r.status_code == 422 and "Idempotency-Key" in r.json()["detail"], bad
+    assert client.get("/api/v1/cases", headers=auth("disp")).json()["total"] == 1
+    plain = client.post("/api/v1/cases", headers=rep1, json=_body())
+    assert plain.status_code == 201 and plain.json()["id"] != first.json()["id"]
+
+
+def test_an_idempotency_key_expires_after_24_hours(client, auth, clock):
+    key = {"Idempotency-Key": "retry-1"}
+    first = client.post("/api/v1/cases", headers={**auth("rep1"), **key}, json=_body())
+    clock.advance(hours=24, seconds=1)
+    token = client.post("/api/v1/auth/token", data={"username": "rep1", "password": PASSWORD})
+    rep1 = {"Authorization": f"Bearer {token.json()['access_token']}", **key}
+    later = client.post("/api/v1/cases", headers=rep1, json=_body())
+    assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
+
+
+def _body(**over):
+    body = {"kind": "event", "title": "占道经营", "category_code": "0101", "grid_code": "G1"}
+    body.update(over)
+    return body

@@ -40,6 +40,57 @@
       }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
     });
   }
+  // The case list's places: the communities of the chosen street, the grids of the chosen
+  // community (or street). Without this file every place is offered.
+  var street = document.getElementById("street_code");
+  var community = document.getElementById("community_code");
+  var grid = document.getElementById("grid_code");
+  if (street && community && grid) {
+    var pathOf = function (select) {
+      var opt = select.options[select.selectedIndex];
+      return opt && opt.value ? opt.getAttribute("data-path") : "";
+    };
+    var narrow = function (select, prefix) {
+      Array.prototype.forEach.call(select.options, function (o) {
+        var show = !o.value || !prefix || o.getAttribute("data-path").indexOf(prefix) === 0;
+        o.hidden = !show;
+        o.disabled = !show;
+      });
+      var sel = select.options[select.selectedIndex];
+      if (sel && sel.disabled) { select.value = ""; }
+    };
+    var places = function () {
+      narrow(community, pathOf(street));
+      narrow(grid, pathOf(community) || pathOf(street));
+    };
+    street.addEventListener("change", places);
+    community.addEventListener("change", places);
+    places();
+  }
+  // A form sent once: its button is disabled and says so while the request runs; a second
+  // submit (a double tap) is ignored. The server files once per form token anyway.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-once]"), function (f) {
+    var button = f.querySelector("button[type=submit]");
+    var label = button ? button.textContent : "";
+    f.addEventListener("submit", function (ev) {
+      if (f.getAttribute("data-sent")) { ev.preventDefault(); return; }
+      f.setAttribute("data-sent", "1");
+      if (button) {
+        // Disabled after this turn so that the browser still sends the form.
+        window.setTimeout(function () {
+          button.disabled = true;
+          button.textContent = button.getAttribute("data-sending") || label;
+        }, 0);
+      }
+    });
+    window.addEventListener("pageshow", function (ev) {
+      if (ev.persisted && button) {  // back to a page kept in the cache: usable again
+        f.removeAttribute("data-sent");
+        button.disabled = false;
+        button.textContent = label;
+      }
+    });
+  });
   // Ask once before a destructive action.
   Array.prototype.forEach.call(document.querySelectorAll("form.act button.danger"), function (b) {
     b.form.addEventListener("submit", function () { b.disabled = true; });

@@ -1,0 +1,212 @@
+"""Finding cases: the case list's filters, its order and its pages, in one place. The list page,
+`GET /api/v1/cases`, its XLSX export and the dashboards all narrow cases here; jurisdiction is
+applied first, then the filters (each checked: a place that is not of its level, a date range
+that ends before it starts or an unknown order is refused with the field named)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from closeloop.auth.policy import Principal
+from closeloop.cases.deadlines import overdue_clause
+from closeloop.cases.lookup import jurisdiction
+from closeloop.errors import Invalid
+from closeloop.text import Msg
+from models.case import Case
+from models.enums import CaseKind, CaseState, Grade, RegionLevel
+from models.org import Category, Region, Unit
+from models.types import SHANGHAI
+
+# What the list may be sorted by ("-" before it: latest first).
+SORTS = ("reported_at", "due_at", "closed_at", "dispatched_at")
+DATE_RANGES = {
+    "reported": (Case.reported_at, Msg("上报时间", "reported")),
+    "due": (Case.due_at, Msg("截止时间", "due")),
+    "closed": (Case.closed_at, Msg("办结时间", "closed")),
+}
+PLACES = {
+    "street_code": (RegionLevel.street, Msg("街道", "street")),
+    "community_code": (RegionLevel.community, Msg("社区", "community")),
+    "grid_code": (RegionLevel.grid, Msg("网格", "grid")),
+}
+
+
+@dataclass
+class CaseFilter:
+    """What the list is narrowed to; None (or empty) is "any". `state` is one state or several
+    (any of them); dates are Shanghai days, both ends included."""
+
+    state: CaseState | Sequence[CaseState] | None = None
+    kind: CaseKind | None = None
+    unit_code: str | None = None
+    region_code: str | None = None
+    overdue: bool | None = None
+    q: str | None = None
+    street_code: str | None = None
+    community_code: str | None = None
+    grid_code: str | None = None
+    category_code: str | None = None
+    grade: Grade | None = None
+    listed: bool | None = None
+    urgent: bool | None = None
+    reported_from: date | None = None
+    reported_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    closed_from: date | None = None
+    closed_to: date | None = None
+    sort: str | None = None
+
+    def states(self) -> list[CaseState]:
+        if self.state is None:
+            return []
+        if isinstance(self.state, str):
+            return [CaseState(self.state)]
+        return [CaseState(s) for s in self.state]
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a Shanghai day."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def _region(session: Session, field: str, code: str, level: RegionLevel | None, what: Msg) -> str:
+    region = session.get(Region, code)
+    if region is None or (level is not None and region.level != level):
+        raise Invalid(
+            Msg(
+                f"{what:zh}（{field}）{code} 不存在",
+                f"{field} {code!r} is not a {what:en}" if level else f"{field} {code!r} does not exist",
+            )
+        )
+    return region.path
+
+
+def _category(session: Session, code: str) -> Any:
+    category = session.get(Category, code)
+    if category is None:
+        raise Invalid(
+            Msg(f"类别（category_code）{code} 不存在", f"category_code {code!r} does not exist")
+        )
+    if category.parent_code is not None:
+        return col(Case.category_code) == code
+    # A class (大类) matches its own items (小类).
+    items = select(Category.code).where(Category.parent_code == code)
+    return or_(col(Case.category_code) == code, col(Case.category_code).in_(items))
+
+
+def order_by(sort: str | None, overdue: bool | None) -> list[Any]:
+    """The ORDER BY of the list: `sort` ("due_at", "-closed_at", ...), or newest first (an
+    overdue list: the earliest deadline first). Cases without that date come last; the id
+    breaks ties the same way, so pages never overlap."""
+    if not sort:
+        if overdue:
+            return [col(Case.due_at), col(Case.id)]
+        return [col(Case.reported_at).desc(), col(Case.id).desc()]
+    name = sort.strip()
+    descending = name.startswith("-")
+    name = name.lstrip("-")
+    if name not in SORTS:
+        allowed = ", ".join(f"{s}, -{s}" for s in SORTS)
+        raise Invalid(
+            Msg(f"排序（sort）{sort} 无效，可选：{allowed}", f"sort {sort!r} is not one of: {allowed}")
+        )
+    column = col(getattr(Case, name))
+    if descending:
+        return [column.desc().nulls_last(), col(Case.id).desc()]
+    return [column.asc().nulls_last(), col(Case.id)]
+
+
+def _dates(stmt: Any, filters: CaseFilter) -> Any:
+    for name, (column, what) in DATE_RANGES.items():
+        start: date | None = getattr(filters, f"{name}_from")
+        end: date | None = getattr(filters, f"{name}_to")
+        if start and end and end < start:
+            raise Invalid(
+                Msg(
+                    f"{what:zh}的结束日期（{name}_to {end}）早于开始日期（{name}_from {start}）",
+                    f"{name}_to {end} is before {name}_from {start}",
+                )
+            )
+        if start:
+            stmt = stmt.where(col(column) >= day_start(start))
+        if end:
+            stmt = stmt.where(col(column) < day_start(end + timedelta(days=1)))
+    return stmt
+
+
+def filtered(session: Session, *, actor: Principal, filters: CaseFilter, now: datetime) -> Any:
+    """SELECT Case … narrowed to `actor`'s jurisdiction, then to `filters`; unordered."""
+    stmt = jurisdiction(select(Case), actor)
+    states = filters.states()
+    if len(states) == 1:
+        stmt = stmt.where(Case.state == states[0])
+    elif states:
+        stmt = stmt.where(col(Case.state).in_(states))
+    if filters.kind:
+        stmt = stmt.where(Case.kind == filters.kind)
+    if filters.grade:
+        stmt = stmt.where(Case.grade == filters.grade)
+    if filters.unit_code:
+        if session.get(Unit, filters.unit_code) is None:
+            code = filters.unit_code
+            raise Invalid(
+                Msg(f"处置单位（unit_code）{code} 不存在", f"unit_code {code!r} does not exist")
+            )
+        stmt = stmt.where(Case.unit_code == filters.unit_code)
+    if filters.region_code:
+        path = _region(session, "region_code", filters.region_code, None, Msg("区域", "region"))
+        stmt = stmt.where(col(Case.region_path).startswith(path, autoescape=True))
+    for field, (level, what) in PLACES.items():
+        code = getattr(filters, field)
+        if code:
+            path = _region(session, field, code, level, what)
+            stmt = stmt.where(col(Case.region_path).startswith(path, autoescape=True))
+    if filters.category_code:
+        stmt = stmt.where(_category(session, filters.category_code))
+    if filters.listed is not None:
+        stmt = stmt.where(Case.listed == filters.listed)
+    if filters.urgent is not None:
+        stmt = stmt.where(Case.urgent == filters.urgent)
+    if filters.overdue is not None:
+        late = overdue_clause(now)
+        stmt = stmt.where(late if filters.overdue else ~late | col(Case.due_at).is_(None))
+    if filters.q and filters.q.strip():
+        like = f"%{filters.q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                col(Case.title).like(like),
+                col(Case.number).like(like),
+                col(Case.address).like(like),
+                col(Case.description).like(like),
+            )
+        )
+    return _dates(stmt, filters)
+
+
+def search(
+    session: Session, *, actor: Principal, filters: CaseFilter, now: datetime
+) -> tuple[Any, list[Any]]:
+    """The filtered SELECT and its ORDER BY, both checked (the order before any query runs)."""
+    order = order_by(filters.sort, filters.overdue)
+    return filtered(session, actor=actor, filters=filters, now=now), order
+
+
+def find_page(
+    session: Session,
+    *,
+    actor: Principal,
+    filters: CaseFilter,
+    page: int,
+    page_size: int,
+    now: datetime,
+) -> tuple[list[Case], int]:
+    """One page of the filtered cases, in order, and how many there are in all."""
+    stmt, order = search(session, actor=actor, filters=filters, now=now)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+    return list(rows), int(total)
