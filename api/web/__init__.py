@@ -17,6 +17,7 @@ from api.web import (
     routes_file,
     routes_letters,
     routes_messages,
+    routes_reports,
 )
 from api.web.pages import HERE
 
@@ -30,6 +31,7 @@ def install(app: FastAPI) -> None:
         routes_letters,
         routes_dashboard,
         routes_messages,
+        routes_reports,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -125,10 +125,10 @@ def set_progress(session: Session, *, report_id: int, step: str) -> None:
 
 def fail(session: Session, *, report_id: int, error: str, settings: Settings) -> None:
     """The generation stopped: no file is offered (the folder goes), `error` says why."""
-    shutil.rmtree(report_dir(settings, report_id), ignore_errors=True)
     report = session.get(Report, report_id)
-    if report is None:
+    if report is None or report.status != ReportStatus.generating:
         return
+    shutil.rmtree(report_dir(settings, report_id), ignore_errors=True)
     report.status = ReportStatus.failed
     report.error = safe_error(error)
     report.files = {}

@@ -39,6 +39,7 @@ from closeloop.reports.stored import (  # noqa: F401  (the package's front door)
     READERS,
     STALE_AFTER,
     URL_SUFFIX,
+    authors,
     file_urls,
     get_report,
     in_progress,
@@ -53,6 +54,7 @@ from models.enums import RegionLevel, ReportStatus, Role
 from models.org import CODE_PATTERN, Region
 from models.report import Report
 
+STEPS = making.STEPS  # metrics → html → pdf → xlsx → bulletin
 # How many closed periods the reports page offers, newest first.
 OFFERED = {"weekly": 12, "monthly": 12, "quarterly": 8, "yearly": 5}
 
@@ -253,14 +255,22 @@ def build(
     """The reports page's second half, outside any request: write the report `start` made,
     each step in a short transaction of its own (committed, so other sessions see `progress`;
     on SQLite a long open transaction would also block every other writer), then `ready`. Any
-    failure leaves the report `failed` with the reason and without files. Its final status."""
+    failure leaves the report `failed` with the reason and without files. Its final status;
+    409 for a report that is not being generated (it is not touched)."""
     settings = settings or get_settings()
 
     def load(session: Session) -> Report:
         report = session.get(Report, report_id)
         if report is None or report.status != ReportStatus.generating:
-            raise Conflict(Msg(f"报告 {report_id} 不在生成中", f"report {report_id} is not generating"))
+            raise Conflict(
+                Msg(
+                    f"报告 {report_id} 不在生成中，无需再生成",
+                    f"report {report_id} is not being generated: there is nothing to build",
+                )
+            )
         return report
+
+    in_transaction(engine, load)  # a report already ready or failed is left as it is
 
     def step(name: str) -> None:
         in_transaction(engine, lambda s: making.set_progress(s, report_id=report_id, step=name))

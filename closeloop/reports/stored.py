@@ -17,6 +17,7 @@ from closeloop.text import Msg
 from models.enums import ReportStatus, Role
 from models.org import Region
 from models.report import FILE_KINDS, Report, ReportPublic
+from models.user import User
 
 READERS = (Role.supervisor, Role.dispatcher, Role.admin)
 FILES = {
@@ -196,6 +197,15 @@ def in_progress(
         )
     )
     return next((r for r in rows if not is_stale(r, now)), None)
+
+
+def authors(session: Session, rows: list[Report]) -> dict[int, str]:
+    """The display names of the reports' authors (a scheduled report has none)."""
+    ids = {r.generated_by for r in rows if r.generated_by is not None}
+    if not ids:
+        return {}
+    users = session.exec(select(User).where(col(User.id).in_(ids)))
+    return {u.id: u.display_name for u in users if u.id is not None}
 
 
 def safe_error(text: str) -> str:
