@@ -2,6 +2,7 @@
 here: the services open it (and check who may read it); this module names it for the browser."""
 
 import re
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -66,11 +67,18 @@ def letter_html(session: Session, *, actor: Principal, letter_id: int) -> HTMLRe
     return HTMLResponse(letter_render.render_html(letter))
 
 
-def report_file(session: Session, *, actor: Principal, report_id: int, kind: str) -> Response:
+def report_file(
+    session: Session,
+    *,
+    actor: Principal,
+    report_id: int,
+    kind: str,
+    now: datetime | None = None,
+) -> Response:
     """A report's html, pdf or xlsx, or its 通报 (bulletin_html, bulletin_pdf); the workbook is
-    saved, the others open in the browser."""
+    saved, the others open in the browser. A report not ready has none (409)."""
     report, path, media_type = reports.open_file(
-        session, actor=actor, report_id=report_id, kind=kind
+        session, actor=actor, report_id=report_id, kind=kind, now=now
     )
     bulletin = kind.startswith("bulletin")
     ext = EXTENSION[kind]

@@ -71,4 +71,9 @@ class ReportPublic(BaseModel):
     scheduled: bool
     bulletin_number: str | None
     summary: dict[str, Any]
-    files: dict[str, str]  # kind → download URL
+    files: dict[str, str]  # kind → download URL; empty until the report is ready
+    # generating (its `progress`: metrics, html, pdf, xlsx, bulletin) → ready, or failed (`error`:
+    # why, in words; a generation cut short by a restart reads as failed after 30 minutes).
+    status: str = "ready"
+    progress: str | None = None
+    error: str | None = None

@@ -35,7 +35,7 @@ def create_report(
         now=now,
         as_of=data.as_of,
     )
-    return reports.public(report)
+    return reports.public(report, now=now)
 
 
 @router.get(
@@ -44,14 +44,18 @@ def create_report(
 def list_reports(
     session: SessionDep,
     user: CurrentUser,
+    now: NowDep,
     cadence: Annotated[str | None, Query(max_length=20)] = None,
 ) -> object:
-    return [reports.public(r) for r in reports.list_reports(session, actor=user, cadence=cadence)]
+    rows = reports.list_reports(session, actor=user, cadence=cadence)
+    return [reports.public(r, now=now) for r in rows]
 
 
 def _route(suffix: str, kind: str, content_type: str) -> None:
-    def download(session: SessionDep, user: CurrentUser, report_id: ReportId) -> Response:
-        return downloads.report_file(session, actor=user, report_id=report_id, kind=kind)
+    def download(
+        session: SessionDep, user: CurrentUser, now: NowDep, report_id: ReportId
+    ) -> Response:
+        return downloads.report_file(session, actor=user, report_id=report_id, kind=kind, now=now)
 
     router.add_api_route(
         "/reports/{report_id:int}" + suffix,
@@ -75,6 +79,10 @@ for _suffix, _kind in (
     _route(_suffix, _kind, reports.FILES[_kind][1].split(";")[0])
 
 
-@router.get("/reports/{report_id:int}", response_model=ReportPublic, summary="报告 / one report")
-def get_report(session: SessionDep, user: CurrentUser, report_id: ReportId) -> object:
-    return reports.public(reports.get_report(session, actor=user, report_id=report_id))
+@router.get(
+    "/reports/{report_id:int}",
+    response_model=ReportPublic,
+    summary="报告 / one report, with its status (generating: the step under way; failed: why)",
+)
+def get_report(session: SessionDep, user: CurrentUser, now: NowDep, report_id: ReportId) -> object:
+    return reports.public(reports.get_report(session, actor=user, report_id=report_id), now=now)

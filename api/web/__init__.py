@@ -23,6 +23,7 @@ from api.web import (
     routes_file,
     routes_letters,
     routes_messages,
+    routes_reports,
 )
 from api.web.pages import HERE
 
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         routes_admin_users,
         routes_admin_import,
         routes_admin_edit,
+        routes_reports,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

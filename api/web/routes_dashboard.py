@@ -58,7 +58,9 @@ def dashboard(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -
 
 
 @router.get("/reports/{report_id}.{ext}")
-def report_file(session: SessionDep, user: PageUser, report_id: PathId, ext: str) -> Response:
+def report_file(
+    session: SessionDep, user: PageUser, now: NowDep, report_id: PathId, ext: str
+) -> Response:
     if ext not in REPORT_FILES:
         raise NotFound(Msg(f"没有 {ext} 格式", f"there is no {ext} file"))
-    return downloads.report_file(session, actor=user, report_id=report_id, kind=ext)
+    return downloads.report_file(session, actor=user, report_id=report_id, kind=ext, now=now)

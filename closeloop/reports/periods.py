@@ -132,3 +132,11 @@ def last_complete(cadence: str, now: datetime) -> Period:
     """The period a scheduled run at `now` reports on: the last one that has fully ended."""
     today = now.astimezone(SHANGHAI).date()
     return previous(containing(cadence, today), 1)[0]
+
+
+def closed(cadence: str, now: datetime, n: int) -> list[Period]:
+    """The last `n` periods of `cadence` that have fully ended by `now`, newest first: the
+    periods a report can be made for from the reports page (the open one is not among them)."""
+    check_cadence(cadence)
+    today = now.astimezone(SHANGHAI).date()
+    return previous(containing(cadence, today), n)[::-1]

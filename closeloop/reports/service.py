@@ -1,8 +1,15 @@
 """Periodic reports (周调度、月分析、季小结): generate, keep, list, download, and tell subscribers.
 
-- Every `generate` makes a new report row with its own files (data_dir/reports/<id>/): what
+- Every generation makes a new report row with its own files (data_dir/reports/<id>/): what
   leadership read is never rewritten; asking again for the same period makes a newer report, and
   lists show the newest first.
+- Two ways to make one, over the same steps (making.py): `generate` does it all in the caller's
+  transaction (the API's POST, the command line, the scheduled flows); `start` + `build` is the
+  reports page's way: `start` inserts the row (status generating) in a committed transaction of
+  its own and returns at once; `build` — run in a background thread by the web process, or by any
+  worker at scale: it is the same function — writes the files step by step, committing each step
+  (`progress`) so a page can show it, then sets `ready`; on any failure `failed` with `error`,
+  and no file is offered. `start` takes only a closed period.
 - The scheduled run (the report flows: `scheduled`, then `make_scheduled` per district) reports
   the last complete period once per district root, however often it runs: the report row
   carries a unique `scheduled_key`, inserted in a savepoint, so a second or concurrent run finds
@@ -14,50 +21,42 @@
 - Who: supervisors, dispatchers and admins, for a region inside their own; others get 403.
 """
 
-import hashlib
 import re
-import shutil
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import SYSTEM, Principal, in_region, require_role
 from closeloop.config import Settings, get_settings
-from closeloop.errors import Forbidden, Invalid, NotFound
-from closeloop.reports import periods
-from closeloop.reports.bulletin import bulletin_number, bulletin_title, render_bulletin_html
-from closeloop.reports.charts import percent
-from closeloop.reports.content import gather
-from closeloop.reports.render import html_to_pdf, render_html
-from closeloop.reports.xlsx import render_xlsx
+from closeloop.db import in_transaction
+from closeloop.errors import Conflict, DomainError, Forbidden, Invalid
+from closeloop.reports import making, periods
+from closeloop.reports.stored import (  # noqa: F401  (the package's front door)
+    FILES,
+    READERS,
+    STALE_AFTER,
+    URL_SUFFIX,
+    authors,
+    file_urls,
+    get_report,
+    in_progress,
+    list_reports,
+    open_file,
+    public,
+    report_dir,
+    status_of,
+)
 from closeloop.text import Msg
-from models.enums import Channel, RegionLevel, ReportStatus, Role
+from models.enums import RegionLevel, ReportStatus, Role
 from models.org import CODE_PATTERN, Region
-from models.report import FILE_KINDS, Report, ReportPublic
-from notifications import outbox
+from models.report import Report
 
-READERS = (Role.supervisor, Role.dispatcher, Role.admin)
-FILES = {
-    "html": ("report.html", "text/html; charset=utf-8"),
-    "pdf": ("report.pdf", "application/pdf"),
-    "xlsx": ("report.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "bulletin_html": ("bulletin.html", "text/html; charset=utf-8"),
-    "bulletin_pdf": ("bulletin.pdf", "application/pdf"),
-}
-URL_SUFFIX = {
-    "html": ".html",
-    "pdf": ".pdf",
-    "xlsx": ".xlsx",
-    "bulletin_html": "/bulletin.html",
-    "bulletin_pdf": "/bulletin.pdf",
-}
-
-
-def report_dir(settings: Settings, report_id: int) -> Path:
-    return settings.data_dir / "reports" / str(report_id)
+STEPS = making.STEPS  # metrics → html → pdf → xlsx → bulletin
+# How many closed periods the reports page offers, newest first.
+OFFERED = {"weekly": 12, "monthly": 12, "quarterly": 8, "yearly": 5}
 
 
 def resolve_region(session: Session, *, actor: Principal, region_code: str | None) -> Region:
@@ -88,6 +87,30 @@ def resolve_region(session: Session, *, actor: Principal, region_code: str | Non
     return region
 
 
+def regions_for(session: Session, *, actor: Principal) -> list[Region]:
+    """The regions the actor may have a report made for, as the page offers them: their own
+    region and the active districts and streets inside it (every district and street for an
+    admin), in tree order. A community or grid can still be named through the API."""
+    require_role(actor, *READERS)
+    stmt = select(Region).where(
+        col(Region.active), col(Region.level).in_([RegionLevel.district, RegionLevel.street])
+    )
+    if actor.role != Role.admin or actor.region_path:
+        stmt = stmt.where(
+            col(Region.path).startswith(actor.region_path or "\x00", autoescape=True)
+        )
+    found = list(session.exec(stmt.order_by(col(Region.path))))
+    own = session.get(Region, actor.region_code) if actor.region_code else None
+    if own is not None and own not in found:
+        found.insert(0, own)
+    return found
+
+
+def closed_periods(cadence: str, *, now: datetime, n: int | None = None) -> list[periods.Period]:
+    """The last `n` periods of `cadence` over by `now`, newest first (the page's choices)."""
+    return periods.closed(cadence, now, n or OFFERED[periods.check_cadence(cadence)])
+
+
 def generate(
     session: Session,
     *,
@@ -100,8 +123,8 @@ def generate(
     as_of: datetime | None = None,
 ) -> Report:
     """Make the report of `period` for the region (default: the actor's, else the district),
-    store its files (HTML, PDF, XLSX, 通报 HTML and PDF) and notify the subscribers. `as_of`:
-    the report time (report_time explains the default)."""
+    store its files (HTML, PDF, XLSX, 通报 HTML and PDF) and notify the subscribers, all in the
+    caller's transaction. `as_of`: the report time (report_time explains the default)."""
     report = _make(
         session,
         actor=actor,
@@ -114,6 +137,43 @@ def generate(
         as_of=as_of,
     )
     assert report is not None
+    return report
+
+
+def _row(
+    session: Session,
+    *,
+    actor: Principal,
+    p: periods.Period,
+    region: Region,
+    now: datetime,
+    scheduled: bool,
+    as_of: datetime | None,
+) -> Report | None:
+    """The report's row, status generating, inserted in a savepoint; with `scheduled`, None when
+    the (cadence, period, region) was claimed already (the unique scheduled_key)."""
+    report = Report(
+        cadence=p.cadence,
+        period=p.key,
+        region_code=region.code,
+        date_from=p.start_at,
+        date_to=p.end_at,
+        as_of=report_time(p, now=now, as_of=as_of),
+        generated_at=now,
+        generated_by=actor.id,
+        status=ReportStatus.generating,
+        progress=making.STEPS[0],
+        scheduled_key=f"{p.cadence}:{p.key}:{region.code}" if scheduled else None,
+        title="",
+    )
+    try:
+        with session.begin_nested():
+            session.add(report)
+            session.flush()
+    except IntegrityError:
+        if scheduled:
+            return None
+        raise
     return report
 
 
@@ -133,55 +193,110 @@ def _make(
     unique scheduled_key: None when that report exists already."""
     settings = settings or get_settings()
     p = periods.parse(cadence, period)
-    at = report_time(p, now=now, as_of=as_of)
+    report_time(p, now=now, as_of=as_of)  # a bad as_of is refused before the region is looked up
     region = resolve_region(session, actor=actor, region_code=region_code)
-    report = Report(
-        cadence=p.cadence,
-        period=p.key,
-        region_code=region.code,
-        date_from=p.start_at,
-        date_to=p.end_at,
-        as_of=at,
-        generated_at=now,
-        generated_by=actor.id,
-        status=ReportStatus.generating,
-        scheduled_key=f"{p.cadence}:{p.key}:{region.code}" if scheduled else None,
-        title="",
+    report = _row(
+        session, actor=actor, p=p, region=region, now=now, scheduled=scheduled, as_of=as_of
     )
-    try:
-        with session.begin_nested():
-            session.add(report)
-            session.flush()
-    except IntegrityError:
-        if scheduled:
-            return None
-        raise
-    assert report.id is not None
-    content = gather(session, actor=actor, region=region, period=p, now=now, as_of=at)
-    content.bulletin_number = bulletin_number(session, issuer_short=settings.issuer_short, now=now)
-    html = render_html(content)
-    bulletin = render_bulletin_html(content, number_text=content.bulletin_number, settings=settings)
-    blobs = {
-        "html": html.encode(),
-        "pdf": html_to_pdf(html),
-        "xlsx": render_xlsx(content),
-        "bulletin_html": bulletin.encode(),
-        "bulletin_pdf": html_to_pdf(bulletin),
-    }
-    report.files = _store(report_dir(settings, report.id), blobs)
-    report.title = content.title
-    report.bulletin_number = content.bulletin_number
-    report.summary = {
-        "region_name": region.name,
-        "period_label": p.label,
-        "bulletin_title": bulletin_title(content),
-        "total": content.total.model_dump(mode="json"),
-    }
-    report.status = ReportStatus.ready
-    session.add(report)
-    session.flush()
-    _notify(session, report, region, now=now, settings=settings)
+    if report is None:
+        return None
+    content = making.prepare(session, report, settings=settings, now=now, actor=actor)
+
+    def step(name: str) -> None:
+        report.progress = name
+
+    blobs = making.render_files(content, settings=settings, step=step)
+    making.complete(session, report, content, blobs, now=now, settings=settings)
     return report
+
+
+def start(
+    session: Session,
+    *,
+    actor: Principal,
+    cadence: str,
+    period: str,
+    region_code: str | None = None,
+    now: datetime,
+) -> Report:
+    """The reports page's first half: check the request and insert the report's row (status
+    generating, progress `metrics`); `build` writes it. Only a closed period (over by `now`);
+    while the same report is still being generated, 409 naming it. The caller commits (the
+    page does so in a transaction of its own before handing the id to `build`)."""
+    p = periods.parse(cadence, period)
+    if p.end_at > now:
+        raise Invalid(
+            Msg(
+                f"报告期 {p.label}（{p.key}）尚未结束（{p.end.isoformat()} 结束），"
+                "只能为已结束的报告期生成报告",
+                f"the period {p.key} has not ended yet (it ends on {p.end.isoformat()}): "
+                "a report is made only for a closed period",
+            )
+        )
+    region = resolve_region(session, actor=actor, region_code=region_code)
+    busy = in_progress(session, cadence=p.cadence, period=p.key, region_code=region.code, now=now)
+    if busy is not None:
+        raise Conflict(
+            Msg(
+                f"{region.name} {p.label} 的报告正在生成（报告 {busy.id}），请稍候",
+                f"the {p.cadence} report {p.key} of {region.code} is being generated already "
+                f"(report {busy.id}); wait for it to finish",
+            ),
+            report_id=busy.id,
+        )
+    report = _row(session, actor=actor, p=p, region=region, now=now, scheduled=False, as_of=None)
+    assert report is not None
+    return report
+
+
+def build(
+    engine: Engine, *, report_id: int, now: datetime, settings: Settings | None = None
+) -> str:
+    """The reports page's second half, outside any request: write the report `start` made,
+    each step in a short transaction of its own (committed, so other sessions see `progress`;
+    on SQLite a long open transaction would also block every other writer), then `ready`. Any
+    failure leaves the report `failed` with the reason and without files. Its final status;
+    409 for a report that is not being generated (it is not touched)."""
+    settings = settings or get_settings()
+
+    def load(session: Session) -> Report:
+        report = session.get(Report, report_id)
+        if report is None or report.status != ReportStatus.generating:
+            raise Conflict(
+                Msg(
+                    f"报告 {report_id} 不在生成中，无需再生成",
+                    f"report {report_id} is not being generated: there is nothing to build",
+                )
+            )
+        return report
+
+    in_transaction(engine, load)  # a report already ready or failed is left as it is
+
+    def step(name: str) -> None:
+        in_transaction(engine, lambda s: making.set_progress(s, report_id=report_id, step=name))
+
+    try:
+        content = in_transaction(
+            engine, lambda s: making.prepare(s, load(s), settings=settings, now=now)
+        )
+        blobs = making.render_files(content, settings=settings, step=step)
+        in_transaction(
+            engine,
+            lambda s: making.complete(s, load(s), content, blobs, now=now, settings=settings),
+        )
+        return ReportStatus.ready
+    except Exception as exc:  # any failure is recorded on the report, in words
+        error = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        in_transaction(
+            engine,
+            lambda s: making.fail(
+                s,
+                report_id=report_id,
+                error=f"生成失败 / generation failed: {error}",
+                settings=settings,
+            ),
+        )
+        return ReportStatus.failed
 
 
 def report_time(p: periods.Period, *, now: datetime, as_of: datetime | None) -> datetime:
@@ -203,145 +318,6 @@ def report_time(p: periods.Period, *, now: datetime, as_of: datetime | None) -> 
     if as_of < p.start_at:
         raise Invalid(Msg("统计时点早于报告期开始", "as_of is before the period starts"))
     return as_of
-
-
-def _store(folder: Path, blobs: dict[str, bytes]) -> dict[str, Any]:
-    if folder.exists():  # left by a rolled-back attempt that had this id
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    files: dict[str, Any] = {}
-    for kind, data in blobs.items():
-        name, content_type = FILES[kind]
-        (folder / name).write_bytes(data)
-        files[kind] = {
-            "name": name,
-            "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "content_type": content_type,
-        }
-    return files
-
-
-def file_urls(report_id: int) -> dict[str, str]:
-    return {kind: f"/api/v1/reports/{report_id}{URL_SUFFIX[kind]}" for kind in FILE_KINDS}
-
-
-def _notify(
-    session: Session, report: Report, region: Region, *, now: datetime, settings: Settings
-) -> None:
-    total = report.summary["total"]
-    subject = f"{report.title}已生成"
-    body = (
-        f"{report.title}已生成。上报{total['reported']}件，立案{total['accepted']}件，"
-        f"办结{total['closed']}件，办结率{percent(total['closure_rate'])}，"
-        f"超期未办结{total['overdue_open']}件。配套通报：{report.bulletin_number}。"
-        "请登录闭环系统查看或下载报告（HTML、PDF、XLSX）。"
-    )
-    key = f"report:{report.id}"
-    payload = {"report_id": report.id, "files": file_urls(report.id or 0)}
-    outbox.notify_region_role(
-        session,
-        region_path=region.path,
-        roles=(Role.supervisor,),
-        event="report",
-        subject=subject,
-        body=body,
-        now=now,
-        key=key,
-        payload=payload,
-    )
-    emails = [e.strip() for e in settings.report_recipients.split(",") if e.strip()]
-    # Subscribers outside the user table: plain email rows through the same idempotent outbox.
-    outbox._fan_out(
-        session,
-        [(Channel.email, e, None) for e in emails],
-        key=key,
-        event="report",
-        subject=subject,
-        body=body,
-        now=now,
-        case_id=None,
-        letter_id=None,
-        payload=payload,
-    )
-
-
-def _visible(stmt: Any, actor: Principal) -> Any:
-    require_role(actor, *READERS)
-    if actor.role == Role.admin:
-        return stmt
-    return stmt.join(Region, col(Region.code) == col(Report.region_code)).where(
-        col(Region.path).startswith(actor.region_path or "\x00", autoescape=True)
-    )
-
-
-def list_reports(
-    session: Session, *, actor: Principal, cadence: str | None = None, limit: int = 200
-) -> list[Report]:
-    stmt = _visible(select(Report), actor).where(Report.status == ReportStatus.ready)
-    if cadence:
-        stmt = stmt.where(Report.cadence == periods.check_cadence(cadence))
-    order = (col(Report.generated_at).desc(), col(Report.id).desc())
-    return list(session.exec(stmt.order_by(*order).limit(limit)))
-
-
-def get_report(session: Session, *, actor: Principal, report_id: int) -> Report:
-    require_role(actor, *READERS)
-    report = session.get(Report, report_id)
-    if report is None or report.status != ReportStatus.ready:
-        raise NotFound(Msg(f"报告 {report_id} 不存在", f"report {report_id} does not exist"))
-    if (
-        session.exec(_visible(select(Report.id), actor).where(Report.id == report_id)).first()
-        is None
-    ):
-        raise Forbidden(
-            Msg(
-                f"报告 {report_id} 不在您的管辖范围内",
-                f"report {report_id} is outside your jurisdiction",
-            )
-        )
-    return report
-
-
-def open_file(
-    session: Session,
-    *,
-    actor: Principal,
-    report_id: int,
-    kind: str,
-    settings: Settings | None = None,
-) -> tuple[Report, Path, str]:
-    """(report, path, content type) of one of the report's files; 404 when it has none."""
-    settings = settings or get_settings()
-    report = get_report(session, actor=actor, report_id=report_id)
-    if kind not in FILES or kind not in report.files:
-        raise NotFound(Msg(f"报告没有 {kind} 文件", f"report {report_id} has no {kind} file"))
-    path = report_dir(settings, report_id) / FILES[kind][0]
-    if not path.exists():
-        raise NotFound(
-            Msg("报告文件丢失", f"the stored {kind} file of report {report_id} is missing")
-        )
-    return report, path, FILES[kind][1]
-
-
-def public(report: Report) -> ReportPublic:
-    assert report.id is not None
-    return ReportPublic(
-        id=report.id,
-        cadence=report.cadence,
-        period=report.period,
-        region_code=report.region_code,
-        title=report.title,
-        date_from=report.date_from,
-        date_to=report.date_to,
-        as_of=report.as_of,
-        generated_at=report.generated_at,
-        generated_by=report.generated_by,
-        scheduled=report.scheduled_key is not None,
-        bulletin_number=report.bulletin_number,
-        summary=report.summary,
-        files=file_urls(report.id),
-    )
 
 
 def scheduled(session: Session, *, cadence: str, now: datetime) -> dict[str, Any]:

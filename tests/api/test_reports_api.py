@@ -7,7 +7,10 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from closeloop.db import new_session
+from closeloop.config import get_settings
+from closeloop.db import new_session, transaction
+from closeloop.reports import making
+from closeloop.reports import service as reports
 from tests.reports.seed import MONTH_END, seed
 
 PROBLEM = "application/problem+json"
@@ -111,3 +114,38 @@ def test_unknown_and_unauthenticated(client, auth, org):
     assert client.get("/api/v1/reports/99999999999", headers=auth("sup")).status_code in (404, 422)
     assert client.get("/api/v1/reports/abc", headers=auth("sup")).status_code == 404
     assert client.get("/api/v1/reports", headers=auth("rep1")).status_code == 403
+
+
+def test_status_and_progress_in_the_json_and_no_download_before_ready(
+    client, auth, org, seeded, engine
+):
+    made = client.post(
+        "/api/v1/reports", headers=auth("sup"), json={"cadence": "monthly", "period": "2025-09"}
+    ).json()
+    assert (made["status"], made["progress"], made["error"]) == ("ready", None, None)
+    with transaction(engine) as s:
+        started = reports.start(
+            s, actor=org["sup"], cadence="weekly", period="2025-W39", now=MONTH_END
+        )
+    rid = started.id
+    one = client.get(f"/api/v1/reports/{rid}", headers=auth("sup"))
+    assert one.status_code == 200, one.text  # not a 404: it is being generated
+    body = one.json()
+    assert (body["status"], body["progress"], body["files"]) == ("generating", "metrics", {})
+    assert client.get(f"/api/v1/reports/{rid}", headers=auth("disp")).status_code == 200
+    assert client.get(f"/api/v1/reports/{rid}", headers=auth("sup_s2")).status_code == 403
+    for suffix in (".pdf", ".xlsx", "/bulletin.pdf"):
+        refused = client.get(f"/api/v1/reports/{rid}{suffix}", headers=auth("sup"))
+        assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
+        assert "正在生成" in refused.json()["detail"]
+    # The API's list keeps offering ready reports only.
+    assert [x["id"] for x in client.get("/api/v1/reports", headers=auth("sup")).json()] == [
+        made["id"]
+    ]
+    with transaction(engine) as s:
+        error = "生成失败 / generation failed: OSError: disk full"
+        making.fail(s, report_id=rid, error=error, settings=get_settings())
+    failed = client.get(f"/api/v1/reports/{rid}", headers=auth("sup")).json()
+    assert failed["status"] == "failed" and "disk full" in failed["error"]
+    refused = client.get(f"/api/v1/reports/{rid}.pdf", headers=auth("sup"))
+    assert refused.status_code == 409 and "生成失败" in refused.json()["detail"]
