@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
@@ -46,7 +46,7 @@ def _require_active(session: Session, *, grid: Region, category: Category) -> No
     if inactive is not None:
         raise Invalid(
             Msg(
-                f"grid_code：区域 {inactive} 已停用，不能在网格 {grid.code} 上报新案件",
+                f"网格：区域 {inactive} 已停用，网格 {grid.code} 不再接收新案件",
                 f"grid_code: region {inactive} is deactivated, so grid {grid.code} takes no new cases",
             )
         )
@@ -55,7 +55,7 @@ def _require_active(session: Session, *, grid: Region, category: Category) -> No
         if row is not None and not row.active:
             raise Invalid(
                 Msg(
-                    f"category_code：类别 {row.code} 已停用，请选择其他类别",
+                    f"类别：{row.code} 已停用，请选择其他类别",
                     f"category_code: category {row.code} is deactivated; choose another one",
                 )
             )
