@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from api import validation
 from closeloop.cases.queues import TimeLeft
 from closeloop.cases.service import is_overdue
 from closeloop.text import Msg
@@ -75,8 +76,8 @@ def next_step(
 
 
 def validation_text(exc: Exception) -> Msg:
-    """A model's refusal of what was typed, as one message."""
+    """A model's refusal of what was typed, as one message naming each field and what it allows
+    (api/validation.py, as the API says it)."""
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        return Msg("输入有误", "invalid input: " + "; ".join(parts))
+        return validation.describe_all(exc.errors())  # type: ignore[arg-type]
     return Msg("输入有误", f"invalid input: {exc}")

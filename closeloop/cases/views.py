@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
@@ -87,7 +88,8 @@ class FilingForm:
 def require_may_file(actor: Principal) -> None:
     """Whether to offer the form at all; file_case itself enforces who may file what, where."""
     if not policy.may_file(actor):
-        raise Forbidden(Msg(f"角色 {actor.role} 不能上报", f"role {actor.role} may not file cases"))
+        role = labels.ROLE[Role(actor.role)]
+        raise Forbidden(Msg(f"{role:zh}不能上报案件", f"role {actor.role} may not file cases"))
 
 
 def filing_form(session: Session, *, actor: Principal) -> FilingForm:
