@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from api.deps import NowDep, SessionDep
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
-from api.web.views import Names, left_label
+from api.web.views import DEADLINE_LABEL, Names, left_label
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
@@ -32,6 +32,10 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
         labels=labels,
         names=Names.load(session),
         sign_late={r.case.id for r in work.to_sign if queues.sign_overdue(r.case, now)},
+        running={
+            r.case.id: queues.running_deadline(r.case) for _, _, rows in sections for r in rows
+        },
+        deadline_labels=DEADLINE_LABEL,
         flash=page.flash(),
     )
 
@@ -45,6 +49,9 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         new=q.new,
         dups=q.duplicates,
         to_verify=q.to_verify,
+        returned=q.returned,
+        default_units=q.default_unit,
+        refused=q.refused_default,
         names=names,
         units=list(names.units.values()),
         flash=page.flash(),

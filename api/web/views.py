@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from api import validation
-from closeloop.cases.queues import TimeLeft
+from closeloop.cases.queues import Counting, TimeLeft
 from closeloop.cases.service import is_overdue
 from closeloop.text import Msg
 from models.case import CasePublic
@@ -46,6 +46,15 @@ class Names:
     def region(self, code: str | None) -> str:
         r = self.regions.get(code or "")
         return r.name if r else (code or "—")
+
+
+# What each deadline a countdown may count is called (queues.running_deadline says which).
+DEADLINE_LABEL: dict[str, str] = {
+    Counting.sign: "f.sign_due_at",
+    Counting.verify: "f.verify_due_at",
+    Counting.reply: "letters.reply_due",
+    Counting.rectify: "f.due_at",
+}
 
 
 def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:
