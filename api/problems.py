@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api import validation
 from closeloop.errors import DomainError
 from closeloop.text import Msg
 
@@ -43,15 +44,14 @@ class Failure:
     msg: Msg
     title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    api_msg: Msg | None = None  # what the API says instead, where it names more (a field's path)
 
     @property
     def detail(self) -> str:
         """ "中文 / English", the problem's `detail`."""
-        return self.msg.both()
+        return (self.api_msg or self.msg).both()
 
 
-# The field errors are in English (pydantic's); the Chinese half names the failure only.
-INVALID_REQUEST = Msg("请求数据有误", "invalid request: {errors}")
 NO_ENDPOINT = Msg("没有这个地址", "there is no such endpoint")
 CONFLICT = Msg(
     "数据冲突，未保存任何更改", "the change conflicts with existing data and was not saved"
@@ -91,12 +91,18 @@ def _domain(exc: DomainError) -> Failure:
 
 
 def _validation(exc: RequestValidationError) -> Failure:
+    """Each refused field named by its label with what is allowed (api/validation.py); the
+    problem's `errors` keep each field's path and pydantic's own words."""
     errors = [
         {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
         for e in exc.errors()
     ]
-    text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return Failure(422, INVALID_REQUEST.format(errors=text), extra={"errors": errors})
+    return Failure(
+        422,
+        validation.describe_all(exc.errors()),
+        extra={"errors": errors},
+        api_msg=validation.describe_all(exc.errors(), with_path=True),
+    )
 
 
 def _http(exc: StarletteHTTPException) -> Failure:

@@ -3,6 +3,7 @@ unread badge, and the error page every failure of a page route becomes (api/prob
 the status and message; this module only draws it)."""
 
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +39,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+# A case number as the system writes it (SJ2025000001) or an import keeps it: nothing else is
+# ever echoed from the query string into a confirmation.
+CASE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,40}")
 MAIN_PAGE = {
     Role.reporter: "/my",
     Role.dispatcher: "/queue",
@@ -122,9 +126,17 @@ class Page:
         return exc.msg.render(self.lang)
 
     def flash(self) -> str:
-        """The line confirming what the previous form did (`?ok=<action>` after a redirect)."""
+        """The line confirming what the previous form did (`?ok=<action>` after a redirect;
+        `&n=<case number>` when the case has left the actor's sight: 已退回案件 SJ…)."""
         ok = self.request.query_params.get("ok", "")
-        return f"{self.t('act.' + ok)}{self.t('colon')}{self.t('done')}" if ok else ""
+        if "act." + ok not in i18n.T:
+            return ""
+        number = self.request.query_params.get("n", "")
+        if number and CASE_NUMBER.fullmatch(number):
+            if ok == "return":
+                return self.t("done.return", number=number)
+            return self.t("done.gone", what=self.t("act." + ok), number=number)
+        return f"{self.t('act.' + ok)}{self.t('colon')}{self.t('done')}"
 
     def csrf(self) -> str:
         signed = getattr(self.request.state, "signed_in", None)

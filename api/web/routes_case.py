@@ -4,6 +4,7 @@ download."""
 
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Path
 from fastapi.responses import Response
@@ -15,18 +16,18 @@ from api.deps import NowDep, SessionDep
 from api.web import i18n
 from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
-from api.web.pages import Page, fmt_day, redirect
-from api.web.views import Names, left_label, next_step, validation_text
+from api.web.pages import MAIN_PAGE, Page, fmt_day, redirect
+from api.web.views import DEADLINE_LABEL, Names, left_label, next_step, validation_text
 from closeloop.auth.policy import Principal
 from closeloop.calendar import service as calendar
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import attachments, lookup, views
+from closeloop.cases import attachments, lookup, queues, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
 from closeloop.org import service as org
 from models.case import ActionInput
-from models.enums import Action, CaseKind, CaseState, LetterType
+from models.enums import Action, LetterType, Role
 from models.letter import LetterPublic
 
 router = page_router()
@@ -68,6 +69,7 @@ def case_page(
         related = None
     ok = page.request.query_params.get("ok", "")
     names = Names.load(session)
+    running = queues.running_deadline(public)
     return page.render(
         "case.html",
         status=status,
@@ -76,6 +78,9 @@ def case_page(
         c=public,
         names=names,
         files=view.files,
+        file_names={f.id: f.filename for f in view.files},
+        phase=view.phase,
+        merged_into=view.merged_into,
         uploaders=view.uploaders,
         steps=view.steps,
         related=related,
@@ -83,14 +88,11 @@ def case_page(
         pending=view.pending,
         requesters=view.requesters,
         tl=view.left,
-        tl_of=t("f.verify_due_at")
-        if public.state == CaseState.verifying
-        else t("letters.reply_due")
-        if public.kind == CaseKind.letter
-        else t("f.due_at"),
+        tl_of=t(DEADLINE_LABEL[running.which]) if running else "",
         left_text=left_label(t, view.left),
         next_text=next_step(t, public, names, fmt_day, now),
         default_unit=view.default_unit,
+        refused_default=view.refused_default,
         units=org.units_for(session, region_code=public.grid_code),
         values=values or {},
         open_action=open_action,
@@ -179,9 +181,16 @@ def act(
                 assert row.id is not None
                 ids.append(row.id)
         data = action_input(page, session, user, values, ids)
-        cases.perform(session, actor=user, case_id=case_id, action=action, data=data, now=now)
+        case = cases.perform(
+            session, actor=user, case_id=case_id, action=action, data=data, now=now
+        )
     except DomainError as exc:
         return shown_again(page, session, user, now, case_id, exc, values, open_action=action)
+    if not lookup.may_see(user, case):
+        # The case has left the actor's sight (a unit that returned it): their own main page,
+        # confirming what was done, instead of a page they may no longer open.
+        home = MAIN_PAGE.get(Role(user.role), "/cases")
+        return redirect(f"{home}?{urlencode({'ok': action, 'n': case.number})}")
     target = websession.safe_next(values.get("next"), f"/cases/{case_id}")
     sep = "&" if "?" in target else "?"
     return redirect(f"{target}{sep}ok={action}")

@@ -9,7 +9,7 @@ from api.deps import NowDep, SessionDep
 from api.web import case_filters
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
-from api.web.views import Names, left_label
+from api.web.views import DEADLINE_LABEL, Names, left_label
 from closeloop.calendar import service as calendar
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
@@ -47,6 +47,10 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
             session,
             deadlines=[d for _, _, rows in sections for r in rows for d in due_dates(r.case)],
         ),
+        running={
+            r.case.id: queues.running_deadline(r.case) for _, _, rows in sections for r in rows
+        },
+        deadline_labels=DEADLINE_LABEL,
         flash=page.flash(),
     )
 
@@ -60,6 +64,9 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         new=q.new,
         dups=q.duplicates,
         to_verify=q.to_verify,
+        returned=q.returned,
+        default_units=q.default_unit,
+        refused=q.refused_default,
         names=names,
         units=org.units_for(session, region_code=user.region_code),
         estimated_years=calendar.estimated_years(

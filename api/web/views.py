@@ -9,7 +9,8 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from closeloop.cases.queues import TimeLeft
+from api import validation
+from closeloop.cases.queues import Counting, TimeLeft
 from closeloop.cases.service import is_overdue
 from closeloop.text import Msg
 from models.case import CasePublic
@@ -47,6 +48,15 @@ class Names:
         return r.name if r else (code or "—")
 
 
+# What each deadline a countdown may count is called (queues.running_deadline says which).
+DEADLINE_LABEL: dict[str, str] = {
+    Counting.sign: "f.sign_due_at",
+    Counting.verify: "f.verify_due_at",
+    Counting.reply: "letters.reply_due",
+    Counting.rectify: "f.due_at",
+}
+
+
 def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:
     if left is None:
         return "—"
@@ -75,8 +85,8 @@ def next_step(
 
 
 def validation_text(exc: Exception) -> Msg:
-    """A model's refusal of what was typed, as one message."""
+    """A model's refusal of what was typed, as one message naming each field and what it allows
+    (api/validation.py, as the API says it)."""
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        return Msg("输入有误", "invalid input: " + "; ".join(parts))
+        return validation.describe_all(exc.errors())  # type: ignore[arg-type]
     return Msg("输入有误", f"invalid input: {exc}")

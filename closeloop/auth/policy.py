@@ -3,6 +3,7 @@ case action is written in the action table (closeloop/cases/actions.py)."""
 
 from dataclasses import dataclass
 
+from closeloop import labels
 from closeloop.errors import Forbidden
 from closeloop.text import Msg
 from models.enums import CaseKind, Role
@@ -78,9 +79,10 @@ def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
     allowed = _FILERS[kind]
     if user.role not in allowed:
         roles = ", ".join(sorted(allowed)) or "nobody (created by the system)"
+        role, what = labels.ROLE[Role(user.role)], labels.KIND[CaseKind(kind)]
         raise Forbidden(
             Msg(
-                f"角色 {user.role} 不能上报 {kind}",
+                f"{role:zh}不能上报{what:zh}",
                 f"role {user.role} may not file a {kind}; allowed: {roles}",
             )
         )
@@ -90,7 +92,10 @@ def require_filer(user: Principal, kind: CaseKind, grid_path: str) -> None:
 
 def require_role(user: Principal, *roles: Role) -> None:
     if user.role not in roles:
-        names = ", ".join(roles)
+        names = Msg.join((labels.ROLE[r] for r in roles), "、", ", ")
         raise Forbidden(
-            Msg(f"需要角色 {names}", f"this needs the role {names}; you are {user.role}")
+            Msg(
+                f"需要角色：{names:zh}（您是{labels.ROLE[Role(user.role)]:zh}）",
+                f"this needs the role {', '.join(roles)}; you are {user.role}",
+            )
         )

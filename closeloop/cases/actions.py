@@ -73,7 +73,8 @@ VERIFIERS = Who(
 @dataclass(frozen=True)
 class Definition:
     action: Action
-    zh: str  # its name in Chinese, for messages
+    zh: str  # its name in Chinese, for messages ("退单")
+    en: str  # the same in English, as the subject of a sentence ("returning a case")
     done: str  # what it makes of a case, in English ("returned"), for messages
     sources: tuple[CaseState, ...]
     target: CaseState | None  # None: a record; the state stays
@@ -86,6 +87,11 @@ class Definition:
     by_hand: Msg | None = None
     refuses: bool = False  # it turns something down (the pages show it as a red button)
     decides: RequestType | None = None  # it grants or refuses a pending request of this type
+
+    @property
+    def name(self) -> Msg:
+        """The action named in a message: 退单 / Returning a case."""
+        return Msg(self.zh, self.en[:1].upper() + self.en[1:])
 
     @property
     def grants_requested_days(self) -> bool:
@@ -105,6 +111,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.dispatch,
             "派遣",
+            "dispatching a case",
             "dispatched",
             (S.reported,),
             S.dispatched,
@@ -116,6 +123,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.return_,
             "退单",
+            "returning a case",
             "returned",
             (S.dispatched,),
             S.reported,
@@ -131,6 +139,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.cancel,
             "撤销",
+            "cancelling a case",
             "cancelled",
             (S.reported,),
             S.cancelled,
@@ -143,6 +152,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.merge,
             "合并",
+            "merging a case",
             "merged",
             (S.reported,),
             S.cancelled,
@@ -154,6 +164,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.sign,
             "签收",
+            "signing for a case",
             "signed for",
             (S.dispatched,),
             S.rectifying,
@@ -163,6 +174,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.suspend,
             "挂起",
+            "suspending a case",
             "suspended",
             (S.rectifying,),
             S.suspended,
@@ -175,6 +187,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.resume,
             "恢复",
+            "resuming a case",
             "resumed",
             (S.suspended,),
             S.rectifying,
@@ -185,6 +198,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.submit,
             "提交整改",
+            "submitting a rectification",
             "submitted",
             (S.rectifying,),
             S.verifying,
@@ -196,6 +210,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.approve,
             "核查通过",
+            "approving a rectification",
             "approved",
             (S.verifying,),
             S.closed,
@@ -206,6 +221,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.reject,
             "核查不通过",
+            "rejecting a rectification",
             "rejected",
             (S.verifying,),
             S.rectifying,
@@ -218,6 +234,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.reopen,
             "重新打开",
+            "reopening a case",
             "reopened",
             (S.closed,),
             S.rectifying,
@@ -230,6 +247,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.request_extension,
             "延期申请",
+            "requesting an extension",
             "given an extension request",
             (S.rectifying,),
             None,
@@ -245,6 +263,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.approve_extension,
             "批准延期",
+            "granting an extension",
             "granted an extension",
             (S.rectifying, S.suspended),
             None,
@@ -257,6 +276,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.reject_extension,
             "驳回延期",
+            "refusing an extension",
             "refused an extension",
             (S.rectifying, S.suspended),
             None,
@@ -271,6 +291,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.request_suspension,
             "挂起申请",
+            "requesting a suspension",
             "given a suspension request",
             (S.rectifying,),
             None,
@@ -285,6 +306,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.reject_suspension,
             "驳回挂起",
+            "refusing a suspension",
             "refused a suspension",
             (S.rectifying,),
             None,
@@ -301,6 +323,7 @@ TABLE: dict[Action, Definition] = {
         Definition(
             Action.withdraw,
             "随函件撤销",
+            "withdrawing a letter case",
             "withdrawn with its letter",
             (S.dispatched, S.rectifying, S.suspended, S.verifying),
             S.cancelled,

@@ -20,6 +20,7 @@ from closeloop.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from closeloop.labels import STATE
 from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import Case
@@ -43,6 +44,26 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# What a refusal calls each accepted type.
+TYPE_NAMES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WebP",
+    "image/heic": "HEIC",
+    "application/pdf": "PDF",
+}
+
+
+def refused_type(name: str, accepted: tuple[str, ...]) -> Msg:
+    """An upload of a type not accepted, naming the file and the types that are."""
+    names = [TYPE_NAMES.get(t, t) for t in accepted]
+    return Msg(
+        f"不支持的文件类型 {name}；可上传：{'、'.join(names)}（按文件内容判断，不看扩展名）",
+        f"{name!r} is not an accepted type; accepted: {', '.join(names)} "
+        "(judged by the file's content, not its name)",
+    )
+
+
 def blob_path(settings: Settings, sha256: str) -> Path:
     return settings.data_dir / "attachments" / sha256[:2] / sha256
 
@@ -63,8 +84,9 @@ def add_attachment(
     if case.state in (CaseState.cancelled, CaseState.closed):
         raise Conflict(
             Msg(
-                f"案件已{case.state}，不能再上传",
-                f"case {case.number} is {case.state}; nothing can be attached to it",
+                f"案件{STATE[CaseState(case.state)]:zh}，不能再上传附件",
+                f"case {case.number} is {STATE[CaseState(case.state)].en.lower()}; "
+                "nothing can be attached to it",
             )
         )
     name = os.path.basename(filename or "").strip() or "upload"
@@ -93,14 +115,7 @@ def add_attachment(
                 raise Invalid(Msg("文件为空", "the file is empty"))
             kind = sniff(head)
             if kind is None or kind not in settings.upload_types:
-                allowed = ", ".join(settings.upload_types)
-                raise UnsupportedMediaType(
-                    Msg(
-                        "不支持的文件类型",
-                        f"{name!r} is not an accepted type; accepted: {allowed} "
-                        "(judged by the file's content, not its name)",
-                    )
-                )
+                raise UnsupportedMediaType(refused_type(name, settings.upload_types))
         except BaseException:
             os.unlink(tmp.name)
             raise

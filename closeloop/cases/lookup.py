@@ -24,6 +24,14 @@ def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = 
     return case
 
 
+def may_see(actor: Principal, case: Case) -> bool:
+    """Whether `actor` may see `case` as it stands (a handler no longer does once their unit
+    has returned it)."""
+    return policy.can_see(
+        actor, unit_code=case.unit_code, region_path=case.region_path, reporter_id=case.reporter_id
+    )
+
+
 def require_visible(actor: Principal, case: Case) -> None:
     """403 unless `actor` may see `case` (its unit, region and reporter: policy.can_see)."""
     policy.require_visible(

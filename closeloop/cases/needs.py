@@ -5,18 +5,23 @@ so the effect works on checked values only."""
 
 from dataclasses import dataclass
 
+from annotated_types import Le
 from sqlmodel import col, select
 
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
+from closeloop.labels import KIND
 from closeloop.org import service as org
 from closeloop.text import Msg
 from models.attachment import Attachment
+from models.case import ActionInput
 from models.enums import CaseKind, CaseState
 from models.org import Category
 
 KIND_ZH = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
+# The most working days an extension may ask for (ActionInput.days says it).
+MAX_DAYS = next(m.le for m in ActionInput.model_fields["days"].metadata if isinstance(m, Le))
 
 
 @dataclass(frozen=True)
@@ -29,28 +34,37 @@ class Needs:
     target: bool = False  # target_case_id: another case, visible and not cancelled
 
 
-def check(ctx: ActionContext, action: str, zh: str, needs: Needs) -> None:
+def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
     """Refuse (422) an input that lacks what `needs` asks for, in this order: reason, days,
-    unit, target case, evidence."""
+    unit, target case, evidence. `name` is the action's (Definition.name: 退单 / Returning a
+    case): a message names the action and the field, never their codes."""
     if needs.reason and not (ctx.text or "").strip():
-        raise Invalid(Msg(f"{action} 需要填写原因", f"{action} needs a reason"))
+        raise Invalid(Msg(f"{name:zh}需要填写原因", f"{name:en} needs a reason"))
     if needs.days and not ctx.data.days:
-        raise Invalid(Msg(f"{zh}需填写天数", f"{action} needs days: working days asked for"))
+        raise Invalid(
+            Msg(
+                f"{name:zh}需要填写延期天数（1 到 {MAX_DAYS} 个工作日）",
+                f"{name:en} needs the extension days (1 to {MAX_DAYS} working days)",
+            )
+        )
     if needs.unit:
-        _unit(ctx, action)
+        _unit(ctx, name)
     if needs.target:
-        _target(ctx, action, zh)
+        _target(ctx, name)
     if needs.attachments or needs.evidence:
-        _evidence(ctx, action, zh, needs.evidence)
+        _evidence(ctx, name, needs.evidence)
 
 
-def _unit(ctx: ActionContext, action: str) -> None:
+def _unit(ctx: ActionContext, name: Msg) -> None:
     case = ctx.case
     ctx.category = ctx.session.get(Category, case.category_code) if case.category_code else None
     ctx.unit_code = ctx.data.unit_code or (ctx.category.unit_code if ctx.category else None)
     if not ctx.unit_code:
         raise Invalid(
-            Msg("请指定处置单位", f"{action} needs unit_code: the category names no default unit")
+            Msg(
+                f"{name:zh}需要指定处置单位（该类别没有默认处置单位）",
+                f"{name:en} needs a unit: the category names no default unit",
+            )
         )
     unit = require_unit(ctx.session, ctx.unit_code)
     if not unit.active:
@@ -70,19 +84,22 @@ def _unit(ctx: ActionContext, action: str) -> None:
         )
 
 
-def _target(ctx: ActionContext, action: str, zh: str) -> None:
+def _target(ctx: ActionContext, name: Msg) -> None:
     target_id = ctx.data.target_case_id
     if target_id is None:
         raise Invalid(
-            Msg(f"{zh}需要指定目标案件", f"{action} needs target_case_id: the case this duplicates")
+            Msg(
+                f"{name:zh}需要指定目标案件（与之重复的案件）",
+                f"{name:en} needs the target case: the case this one duplicates",
+            )
         )
     if target_id == ctx.case.id:
-        raise Invalid(Msg(f"不能与自身{zh}", "a case cannot be merged into itself"))
+        raise Invalid(Msg("不能与自身合并", "a case cannot be merged into itself"))
     try:
         target = load_case(ctx.session, actor=ctx.actor, case_id=target_id)
     except NotFound:
         raise Invalid(
-            Msg(f"目标案件 {target_id} 不存在", f"target_case_id {target_id} does not exist")
+            Msg(f"目标案件 {target_id} 不存在", f"the target case {target_id} does not exist")
         ) from None
     if target.state == CaseState.cancelled:
         raise Invalid(
@@ -91,17 +108,16 @@ def _target(ctx: ActionContext, action: str, zh: str) -> None:
     ctx.target = target
 
 
-def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKind]) -> None:
+def _evidence(ctx: ActionContext, name: Msg, kinds: frozenset[CaseKind]) -> None:
     case = ctx.case
     ids = list(dict.fromkeys(ctx.data.attachment_ids or []))
     if case.kind in kinds and not ids:
-        named = [k for k in CaseKind if k in kinds]
+        named = [KIND[k] for k in CaseKind if k in kinds]
         raise Invalid(
             Msg(
-                f"{'和'.join(KIND_ZH[k] for k in named)}{zh}需附证明材料",
-                f"{action} of a "
-                f"{' or '.join(named)} needs evidence: upload after-photos or a document and pass "
-                "their attachment_ids",
+                f"{'和'.join(k.zh for k in named)}{name:zh}需附证明材料（整改后照片或文件）",
+                f"{name:en} of a {' or '.join(k.en.lower() for k in named)} needs evidence: "
+                "upload after-photos or a document",
             )
         )
     if ids:
@@ -114,10 +130,11 @@ def _evidence(ctx: ActionContext, action: str, zh: str, kinds: frozenset[CaseKin
         )
         missing = [i for i in ids if i not in found]
         if missing:
+            listed = ", ".join(str(i) for i in missing)
             raise Invalid(
                 Msg(
-                    f"附件 {missing} 不属于本案件",
-                    f"attachment_ids {missing} are not attachments of case {case.number}",
+                    f"附件 {listed} 不属于本案件",
+                    f"attachments {listed} are not attachments of case {case.number}",
                 )
             )
     ctx.attachment_ids = ids

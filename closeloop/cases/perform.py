@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.cases import history, lifecycle, needs, notices
 from closeloop.cases.actions import TABLE, Definition
@@ -25,7 +26,7 @@ from closeloop.config import Settings, get_settings
 from closeloop.errors import Conflict, Forbidden, NotFound
 from closeloop.text import Msg
 from models.case import ActionInput, Case
-from models.enums import Action, CaseKind
+from models.enums import Action, CaseKind, CaseState, Role
 
 
 def perform(
@@ -72,10 +73,11 @@ def perform_in(
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):
+        role, kind = labels.ROLE[Role(actor.role)], labels.KIND[CaseKind(case.kind)]
         raise Forbidden(
             Msg(
-                f"角色 {actor.role} 不能对{case.kind}执行 {action}",
-                f"role {actor.role} may not {action} a {case.kind}",
+                f"{role:zh}不能对{kind:zh}执行{d.zh}",
+                f"{d.name:en} ({kind:en}) is not for the role {role:en}",
             )
         )
     if data.version is not None and data.version != case.version:
@@ -93,13 +95,15 @@ def perform_in(
         # What this caller may do now: the same list as the case's allowed_actions.
         mine = lifecycle.allowed_actions(case, actor, pending=pending, now=now, settings=settings)
         never = _never(CaseKind(case.kind)) if CaseKind(case.kind) not in d.kinds else None
+        state = labels.STATE[CaseState(case.state)]
+        allowed = Msg.join((labels.ACTION[a] for a in mine), "、", ", ")
         raise Conflict(
             Msg(
                 (f"{never[0]}；" if never else "")
-                + f"案件处于 {case.state} 状态，不能 {action}；可执行：{', '.join(mine) or '无'}",
+                + f"案件{state:zh}，不能{d.zh}；可执行：{allowed.zh or '无'}",
                 (f"{never[1]}; " if never else "")
-                + f"{action} is not allowed in state {case.state}; allowed now: "
-                f"{', '.join(mine) or 'none'}",
+                + f"{d.name:en} is not allowed while the case is {state.en.lower()}; "
+                f"allowed now: {allowed.en.lower() or 'none'}",
             ),
             state=case.state,
             allowed_actions=mine,
@@ -108,7 +112,7 @@ def perform_in(
     if why:
         raise Conflict(why)
     ctx = ActionContext(session, case, actor, data, now, settings, pending)
-    needs.check(ctx, action, d.zh, d.needs)
+    needs.check(ctx, d.name, d.needs)
     return _apply(ctx, d)
 
 
@@ -163,7 +167,7 @@ def withdraw_letter_case(
     if Action.withdraw not in lifecycle.actions_in(case.state, case.kind):
         raise Conflict(
             Msg(
-                f"案件 {case.number} 处于 {case.state} 状态，不能随函件撤销",
+                f"案件 {case.number} {labels.STATE[CaseState(case.state)]:zh}，不能随函件撤销",
                 f"case {case.number} "
                 f"({case.kind}, {case.state}) cannot be withdrawn: only an open letter case can",
             ),
@@ -185,4 +189,4 @@ def _never(kind: CaseKind) -> tuple[str, str] | None:
         return None
     zh = "、".join(d.zh for d in never[:-1]) + ("或" if len(never) > 1 else "") + never[-1].zh
     en = ", ".join(d.done for d in never[:-1]) + (" or " if len(never) > 1 else "") + never[-1].done
-    return f"{needs.KIND_ZH[kind]}不能{zh}", f"a {kind} case can never be {en}"
+    return f"{labels.KIND[kind]:zh}不能{zh}", f"a {kind} case can never be {en}"

@@ -4,6 +4,7 @@ requests waiting for a supervisor and listed cases. Everything is narrowed by ju
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
@@ -14,7 +15,8 @@ from closeloop.cases.lookup import jurisdiction
 from closeloop.cases.requests import pending_requests
 from closeloop.cases.service import to_public
 from models.case import Case, CasePublic, CaseRequest
-from models.enums import CaseState, RequestStatus
+from models.enums import Action, CaseKind, CaseState, RequestStatus
+from models.history import CaseHistory
 
 DUPLICATE_DAYS = 3
 SOON_DAYS = 3
@@ -40,14 +42,39 @@ def time_left(cal: WorkCalendar, due_at: datetime | None, now: datetime) -> Time
     return TimeLeft(cal.working_days_between(due_day, today), overdue=True)
 
 
-def running_time_left(cal: WorkCalendar, case: Case | CasePublic, now: datetime) -> TimeLeft | None:
-    """Time left on the deadline running now: rectification while the unit's clock runs,
-    verification while verifying; none while suspended, closed or not yet dispatched."""
-    if case.state in CaseState.clock_running_states():
-        return time_left(cal, case.due_at, now)
+class Counting(StrEnum):
+    """Which deadline a case's countdown counts now."""
+
+    sign = "sign"  # 签收期限: dispatched, not yet signed for
+    verify = "verify"  # 核查期限: submitted, waiting for verification
+    reply = "reply"  # 反馈期限: a letter case's reply
+    rectify = "rectify"  # 整改期限: the unit's rectification
+
+
+@dataclass(frozen=True)
+class RunningDeadline:
+    which: Counting
+    at: datetime | None
+
+
+def running_deadline(case: Case | CasePublic) -> RunningDeadline | None:
+    """The deadline that counts now: signing while dispatched (when it has a signing deadline),
+    verification while verifying, else a letter case's reply or the rectification while the
+    unit's clock runs; none while suspended, closed or not yet dispatched."""
     if case.state == CaseState.verifying:
-        return time_left(cal, case.verify_due_at, now)
+        return RunningDeadline(Counting.verify, case.verify_due_at)
+    if case.state == CaseState.dispatched and case.sign_due_at is not None:
+        return RunningDeadline(Counting.sign, case.sign_due_at)
+    if case.state in CaseState.clock_running_states():
+        which = Counting.reply if case.kind == CaseKind.letter else Counting.rectify
+        return RunningDeadline(which, case.due_at)
     return None
+
+
+def running_time_left(cal: WorkCalendar, case: Case | CasePublic, now: datetime) -> TimeLeft | None:
+    """Time left on the deadline running now (running_deadline)."""
+    running = running_deadline(case)
+    return time_left(cal, running.at, now) if running else None
 
 
 def sign_overdue(case: Case | CasePublic, now: datetime) -> bool:
@@ -93,6 +120,58 @@ def possible_duplicates(
             if o.id != case.id and abs(o.reported_at - case.reported_at) <= window
         ]
     return result
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A return (退单): the unit that refused the case, its reason and when."""
+
+    unit_code: str | None
+    reason: str
+    at: datetime
+
+
+def returns_of(session: Session, case_ids: list[int]) -> dict[int, list[Returned]]:
+    """Every return of these cases, latest first, in one query."""
+    found: dict[int, list[Returned]] = {i: [] for i in case_ids}
+    if not case_ids:
+        return found
+    stmt = (
+        select(CaseHistory)
+        .where(col(CaseHistory.case_id).in_(case_ids), CaseHistory.action == Action.return_)
+        .order_by(col(CaseHistory.case_id), col(CaseHistory.seq).desc())
+    )
+    for h in session.exec(stmt):
+        found[h.case_id].append(Returned(h.data.get("unit_code"), h.note or "", h.at))
+    return found
+
+
+def latest_returns(session: Session, case_ids: list[int]) -> dict[int, Returned]:
+    """For each of these cases that was ever returned, its latest return (the queue marks it
+    with the reason and the unit that refused it)."""
+    return {i: r[0] for i, r in returns_of(session, case_ids).items() if r}
+
+
+def by_unit(returns: list[Returned]) -> dict[str, Returned]:
+    """The units that returned a case (its returns, latest first), each with its latest return."""
+    units: dict[str, Returned] = {}
+    for r in returns:
+        if r.unit_code and r.unit_code not in units:
+            units[r.unit_code] = r
+    return units
+
+
+def returned_by(session: Session, *, case_id: int) -> dict[str, Returned]:
+    """The units that returned this case, each with its latest return and reason."""
+    return by_unit(returns_of(session, [case_id])[case_id])
+
+
+def dispatch_default(category_unit: str | None, returned: dict[str, Returned]) -> str:
+    """The unit a dispatch offers first: the category's routing unit, unless that unit has
+    returned the case (then none: the dispatcher chooses)."""
+    if not category_unit or category_unit in returned:
+        return ""
+    return category_unit
 
 
 @dataclass

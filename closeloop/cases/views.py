@@ -2,11 +2,12 @@
 with everything around it, the filing form's choices, the dispatcher's queue and a grid worker's
 own cases. Every figure comes from the case services and is narrowed by jurisdiction."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
@@ -37,6 +38,31 @@ def display_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {u.id: u.display_name for u in rows if u.id is not None}
 
 
+BEFORE, AFTER = "before", "after"  # 整改前 (reported with the case), 整改后 (submitted)
+
+
+def evidence_phase(files: list[Attachment], steps: list[HistoryPublic]) -> dict[int, str]:
+    """Which side of the rectification each file shows, from the history entry it came with:
+    named by a submit (提交整改) → after; uploaded before the case was first dispatched (with
+    the report) → before; anything else is not marked."""
+    submitted = {
+        int(i)
+        for h in steps
+        if h.action == Action.submit
+        for i in (h.data.get("attachment_ids") or [])
+    }
+    dispatched = next((h.at for h in steps if h.action == Action.dispatch), None)
+    phase: dict[int, str] = {}
+    for f in files:
+        if f.id is None:
+            continue
+        if f.id in submitted:
+            phase[f.id] = AFTER
+        elif dispatched is None or f.uploaded_at <= dispatched:
+            phase[f.id] = BEFORE
+    return phase
+
+
 @dataclass
 class CaseView:
     case: CasePublic
@@ -47,7 +73,11 @@ class CaseView:
     requesters: dict[int, str]
     duplicates: list[Case]  # cases it may be merged into, when merging is allowed now
     left: TimeLeft | None  # on the deadline running now
-    default_unit: str  # the unit its category is usually dispatched to
+    default_unit: str  # the unit a dispatch offers first (queues.dispatch_default)
+    # The category's routing unit when that unit has returned the case (not offered again).
+    refused_default: queues.Returned | None = None
+    phase: dict[int, str] = field(default_factory=dict)  # each file: BEFORE or AFTER
+    merged_into: str = ""  # the number of the case it was merged into
 
 
 def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime) -> CaseView:
@@ -59,19 +89,26 @@ def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime
     if Action.merge in public.allowed_actions:
         duplicates = queues.possible_duplicates(session, actor=actor, cases=[case])[case_id]
     category = session.get(Category, public.category_code or "")
+    routing = (category.unit_code if category else None) or ""
+    returned = queues.returned_by(session, case_id=case_id)
     cal = load_calendar(session)
+    steps = history.history_of(session, case_id=case_id)
+    merged = session.get(Case, case.merged_into_id) if case.merged_into_id else None
     return CaseView(
         case=public,
         files=files,
         uploaders=display_names(session, {f.uploaded_by for f in files}),
-        steps=history.history_of(session, case_id=case_id),
+        steps=steps,
         pending=pending,
         requesters=display_names(
             session, {r.requested_by for r in (pending.extension, pending.suspension) if r}
         ),
         duplicates=duplicates,
         left=queues.running_time_left(cal, public, now),
-        default_unit=(category.unit_code if category else "") or "",
+        default_unit=queues.dispatch_default(routing, returned),
+        refused_default=returned.get(routing),
+        phase=evidence_phase(files, steps),
+        merged_into=merged.number if merged else "",
     )
 
 
@@ -89,7 +126,8 @@ class FilingForm:
 def require_may_file(actor: Principal) -> None:
     """Whether to offer the form at all; file_case itself enforces who may file what, where."""
     if not policy.may_file(actor):
-        raise Forbidden(Msg(f"角色 {actor.role} 不能上报", f"role {actor.role} may not file cases"))
+        role = labels.ROLE[Role(actor.role)]
+        raise Forbidden(Msg(f"{role:zh}不能上报案件", f"role {actor.role} may not file cases"))
 
 
 def filing_form(session: Session, *, actor: Principal) -> FilingForm:
@@ -124,6 +162,9 @@ class DispatchQueue:
     new: list[CasePublic]  # reported, waiting to be dispatched
     duplicates: dict[int, list[Case]]  # for each new case, the cases it may repeat
     to_verify: list[CasePublic]
+    returned: dict[int, queues.Returned]  # a returned (退单) new case's latest return
+    default_unit: dict[int, str]  # the unit its dispatch offers first (queues.dispatch_default)
+    refused_default: dict[int, queues.Returned]  # its routing unit returned it: why
 
 
 def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> DispatchQueue:
@@ -136,11 +177,24 @@ def dispatch_queue(session: Session, *, actor: Principal, now: datetime) -> Disp
         page_size=queues.QUEUE_SIZE,
         now=now,
     )
-    rows = list(session.exec(select(Case).where(col(Case.id).in_([c.id for c in new.items]))))
+    ids = [c.id for c in new.items]
+    rows = list(session.exec(select(Case).where(col(Case.id).in_(ids))))
+    returns = queues.returns_of(session, ids)
+    routing = {c.code: c.unit_code or "" for c in session.exec(select(Category))}
+    default_unit, refused = {}, {}
+    for c in new.items:
+        units = queues.by_unit(returns[c.id])
+        category_unit = routing.get(c.category_code or "", "")
+        default_unit[c.id] = queues.dispatch_default(category_unit, units)
+        if category_unit in units:
+            refused[c.id] = units[category_unit]
     return DispatchQueue(
         new=new.items,
         duplicates=queues.possible_duplicates(session, actor=actor, cases=rows),
         to_verify=awaiting_verification(session, actor=actor, now=now),
+        returned={i: r[0] for i, r in returns.items() if r},
+        default_unit=default_unit,
+        refused_default=refused,
     )
 
 

@@ -43,7 +43,7 @@ def test_a_new_requirement_is_one_edit_in_the_definition(
     case = case_in(session, org, CaseState.dispatched)
     with pytest.raises(Invalid) as e:
         act(session, org, case, "return", "h_zj", reason="不属于本单位")
-    assert "return" in e.value.detail and "days" in e.value.detail
+    assert "退单需要填写延期天数" in e.value.detail and "Returning a case" in e.value.detail
     assert "days" in lifecycle.describe(Action.return_)
     act(session, org, case, "return", "h_zj", reason="不属于本单位", days=1)
     assert case.state == CaseState.reported

@@ -5,9 +5,10 @@ import pytest
 from sqlmodel import Session
 
 from closeloop.cases import service as cases
+from closeloop.cases.actions import TABLE
 from closeloop.errors import Forbidden, Invalid
 from models.case import Case
-from models.enums import CaseKind, CaseState, Grade
+from models.enums import Action, CaseKind, CaseState, Grade
 from tests.cases.guarding import history_of, perform, refused, snapshot
 from tests.factories import NOW, Org, act, case_in, evidence, new_case
 
@@ -49,7 +50,10 @@ def test_reason_is_required(
         session, case, Invalid, perform(session, org, case, action, by, reason=reason, **extra)
     )
     assert e.status == 422
-    assert action in e.detail and "reason" in e.detail
+    # The action by its name, never its code (issue 12 point 10): 退单需要填写原因 / ... needs a reason.
+    name = TABLE[Action(action)].name
+    assert f"{name.zh}需要填写原因" in e.detail and f"{name.en} needs a reason" in e.detail
+    assert f"{action} " not in e.detail
 
 
 @pytest.mark.parametrize(("action", "state", "by", "extra"), NEEDS_REASON, ids=lambda v: str(v))
@@ -75,7 +79,7 @@ def test_hazard_submit_needs_evidence(
     e = refused(
         session, case, Invalid, perform(session, org, case, "submit", "h_zj", attachment_ids=ids)
     )
-    assert "attachment_ids" in e.detail
+    assert "需附证明材料" in e.detail and "needs evidence" in e.detail
 
 
 def test_hazard_submit_refuses_another_cases_attachment(session: Session, org: Org) -> None:
@@ -169,7 +173,7 @@ def test_a_returned_major_hazard_is_listed_again_on_redispatch(session: Session,
 def test_merge_needs_a_target(session: Session, org: Org) -> None:
     case = new_case(session, org)
     e = refused(session, case, Invalid, perform(session, org, case, "merge", "disp"))
-    assert "target_case_id" in e.detail
+    assert "合并需要指定目标案件" in e.detail and "needs the target case" in e.detail
 
 
 def test_merge_not_into_itself(session: Session, org: Org) -> None:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.cases import service as cases
 from closeloop.errors import Conflict, DomainError, Forbidden, NotFound
 from closeloop.letters import service as letters
@@ -158,7 +159,8 @@ def run_one(
                 problems.append(
                     f"{where}: 409 lists {sorted(told)} as allowed, table says {sorted(allowed)}"
                 )
-            missing = [a for a in allowed if a not in e.detail]
+            # Each allowed action by its name (issue 12 point 10: no action codes in messages).
+            missing = [a for a in allowed if labels.ACTION[a].zh not in e.detail]
             if missing:
                 problems.append(f"{where}: 409 detail omits allowed {missing}: {e.detail}")
         count1 = history_count(session, case.id)  # autoflushes anything left dirty

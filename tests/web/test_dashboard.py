@@ -98,7 +98,7 @@ def test_a_supervisor_issues_a_letter_from_the_case_page(web, session, org):
     r = desk.post(
         f"/cases/{case.id}/letter", data={"csrf_token": csrf_of(page), "letter_type": "supervision"}
     )
-    assert r.status_code == 403 and "需要角色 supervisor" in r.text
+    assert r.status_code == 403 and "需要角色：督办" in r.text
 
 
 def test_reports_are_listed_and_downloaded_on_the_cookie_session(web, session, org):
