@@ -88,7 +88,9 @@ def _range(name: str, what: Msg, ctx: Mapping[str, Any]) -> Msg:
     if low and high and low[1] and high[1]:
         lo, hi = _num(low[0]), _num(high[0])
         return Msg(
-            f"{what:zh}必须在 {lo} 到 {hi} {unit:zh}{'' if unit.zh else ' '}之间".replace("  ", " "),
+            f"{what:zh}必须在 {lo} 到 {hi} {unit:zh}{'' if unit.zh else ' '}之间".replace(
+                "  ", " "
+            ),
             f"{what:en} must be between {lo} and {hi}{unit:en}",
         )
     parts = []

@@ -52,7 +52,7 @@ def child(url: str, what: str) -> None:
     t0 = time.perf_counter()
     if what == "baseline":
         sql = text(
-            'SELECT number, kind, state, title, category_code, street_code, community_code, '
+            "SELECT number, kind, state, title, category_code, street_code, community_code, "
             "grid_code, address, unit_code, grade, urgent, listed, reported_at, dispatched_at, "
             'due_at, closed_at, rework_count FROM "case" ORDER BY reported_at DESC, id DESC'
         )
@@ -62,8 +62,13 @@ def child(url: str, what: str) -> None:
         size = 0
     else:
         admin = Principal(
-            id=None, username="bench", display_name="bench", role=Role.admin,
-            unit_code=None, region_code=None, region_path=None,
+            id=None,
+            username="bench",
+            display_name="bench",
+            role=Role.admin,
+            unit_code=None,
+            region_code=None,
+            region_path=None,
         )
         with new_session(engine) as session, tempfile.SpooledTemporaryFile(4 << 20) as out:
             n = cases.write_xlsx(session, actor=admin, filters=cases.CaseFilter(), now=now, out=out)
@@ -76,7 +81,10 @@ def measure(url: str, what: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, __file__, "--child", what, "--url", url],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -83,7 +83,12 @@ def raw_insert(engine: Engine, sheets: dict[str, list[list[object]]]) -> int:
         for r in records("users")
     ]
     with engine.begin() as conn:
-        for model, rows in ((Region, regions), (Unit, units), (Category, categories), (User, users)):
+        for model, rows in (
+            (Region, regions),
+            (Unit, units),
+            (Category, categories),
+            (User, users),
+        ):
             conn.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
     return len(regions) + len(units) + len(categories) + len(users)
 

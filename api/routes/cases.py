@@ -49,7 +49,9 @@ def case_filter(
     street_code: Code = None,
     community_code: Code = None,
     grid_code: Code = None,
-    category_code: Annotated[str | None, Query(max_length=40, description="a class: its items")] = None,
+    category_code: Annotated[
+        str | None, Query(max_length=40, description="a class: its items")
+    ] = None,
     grade: Grade | None = None,
     listed: bool | None = None,
     urgent: bool | None = None,
@@ -113,7 +115,9 @@ def list_cases(
     responses={200: {"content": {case_export.XLSX: {}}}},
     description="The case list for the same query as `GET /cases`, every page, as a workbook.",
 )
-def export_cases(session: SessionDep, user: CurrentUser, now: NowDep, filters: CaseQuery) -> Response:
+def export_cases(
+    session: SessionDep, user: CurrentUser, now: NowDep, filters: CaseQuery
+) -> Response:
     return case_export.xlsx_response(session, actor=user, filters=filters, now=now)
 
 

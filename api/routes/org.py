@@ -69,9 +69,7 @@ def list_categories(session: SessionDep, _: CurrentUser) -> object:
 
 
 @router.patch("/categories/{code}", response_model=CategoryPublic)
-def update_category(
-    session: SessionDep, _: AdminUser, code: str, data: CategoryUpdate
-) -> object:
+def update_category(session: SessionDep, _: AdminUser, code: str, data: CategoryUpdate) -> object:
     row = org.update_category(session, code=code, data=data)
     return org.category_public(session, row)
 
@@ -94,9 +92,7 @@ def update_user(
 
 
 @router.post("/users/{username}/reset-password", summary="重置为一次性密码 / one-time password")
-def reset_password(
-    session: SessionDep, _: AdminUser, now: NowDep, username: str
-) -> dict[str, str]:
+def reset_password(session: SessionDep, _: AdminUser, now: NowDep, username: str) -> dict[str, str]:
     """The one-time password is in this answer only; the user must change it at next login."""
     password = org.reset_password(session, username=username, now=now)
     return {"username": username, "password": password}

@@ -131,7 +131,10 @@ T: dict[str, tuple[str, str]] = {
     "f.returned_by": ("退回单位", "Returned by"),
     "queue.returned": ("退单", "Returned"),
     "queue.returned_by": ("{unit}退回", "Returned by {unit}"),
-    "queue.refused_default": ("该单位已退回此案件：{reason}", "This unit returned the case: {reason}"),
+    "queue.refused_default": (
+        "该单位已退回此案件：{reason}",
+        "This unit returned the case: {reason}",
+    ),
     "done.return": ("已退回案件 {number}", "Case {number} returned"),
     "done.gone": ("{what}：已完成（案件 {number}）", "{what}: done (case {number})"),
     # supervisor

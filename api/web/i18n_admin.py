@@ -7,7 +7,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "admin.units_hint": ("处置单位及联系方式", "Rectifying units and their contacts"),
     "admin.categories_hint": ("大类、小类、派遣单位与时限", "Classes, items, routing and limits"),
     "admin.users_hint": ("账号、角色、重置密码、解锁", "Accounts, roles, password reset, unlock"),
-    "admin.import_hint": ("用一个工作簿建立或更新整个辖区", "Set up or update the district from one workbook"),
+    "admin.import_hint": (
+        "用一个工作簿建立或更新整个辖区",
+        "Set up or update the district from one workbook",
+    ),
     "admin.calendar_hint": ("节假日、调休与本地调整", "Holidays, make-up days and local changes"),
     # first run
     "first.title": ("首次使用：三步建立您的辖区", "First run: set up your district in three steps"),

@@ -91,13 +91,22 @@ def _unit_spec(session: Session, row: Unit) -> list[Field]:
 
 def _unit_facts(page: Page, session: Session, row: Unit) -> list[str]:
     n = org.unit_usage(session).get(row.code, {})
-    return [f"{page.t('regions.cases')} {n.get('cases', 0)}", f"{page.t('regions.open')} {n.get('open_cases', 0)}"]
+    return [
+        f"{page.t('regions.cases')} {n.get('cases', 0)}",
+        f"{page.t('regions.open')} {n.get('open_cases', 0)}",
+    ]
 
 
 def _category_spec(session: Session, row: Category) -> list[Field]:
     rows = org.list_categories(session)
-    classes = [(c.code, f"{c.name}（{c.code}）") for c in rows if c.parent_code is None and c.code != row.code]
-    units = [(u.code, u.name) for u in org.list_units(session) if u.active or u.code == row.unit_code]
+    classes = [
+        (c.code, f"{c.name}（{c.code}）")
+        for c in rows
+        if c.parent_code is None and c.code != row.code
+    ]
+    units = [
+        (u.code, u.name) for u in org.list_units(session) if u.active or u.code == row.unit_code
+    ]
     return [
         Field("name", "adm.name", required=True),
         Field("parent_code", "adm.class", options=classes, empty="categories.is_class"),
@@ -109,13 +118,34 @@ def _category_spec(session: Session, row: Category) -> list[Field]:
 
 def _category_facts(page: Page, session: Session, row: Category) -> list[str]:
     n = org.category_usage(session).get(row.code, {})
-    return [f"{page.t('regions.cases')} {n.get('cases', 0)}", f"{page.t('regions.open')} {n.get('open_cases', 0)}"]
+    return [
+        f"{page.t('regions.cases')} {n.get('cases', 0)}",
+        f"{page.t('regions.open')} {n.get('open_cases', 0)}",
+    ]
 
 
 KINDS = {
-    "regions": Kind("regions", "regions.edit", Region, RegionUpdate, org.update_region, _region_spec, _region_facts),
-    "units": Kind("units", "units.edit", Unit, UnitUpdate, org.update_unit, _unit_spec, _unit_facts),
-    "categories": Kind("categories", "categories.edit", Category, CategoryUpdate, org.update_category, _category_spec, _category_facts),
+    "regions": Kind(
+        "regions",
+        "regions.edit",
+        Region,
+        RegionUpdate,
+        org.update_region,
+        _region_spec,
+        _region_facts,
+    ),
+    "units": Kind(
+        "units", "units.edit", Unit, UnitUpdate, org.update_unit, _unit_spec, _unit_facts
+    ),
+    "categories": Kind(
+        "categories",
+        "categories.edit",
+        Category,
+        CategoryUpdate,
+        org.update_category,
+        _category_spec,
+        _category_facts,
+    ),
 }
 
 
@@ -130,7 +160,9 @@ def _current(row: Any, spec: list[Field]) -> dict[str, str]:
     values = {}
     for f in spec:
         value = getattr(row, f.name)
-        values[f.name] = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        values[f.name] = (
+            "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        )
     return values
 
 
@@ -187,7 +219,9 @@ def save(
         session.rollback()
         if exc.status == 404:
             raise
-        return edit_page(page, session, kind, code, values=values, error=page.message(exc), status=exc.status)
+        return edit_page(
+            page, session, kind, code, values=values, error=page.message(exc), status=exc.status
+        )
     return redirect(f"/admin/{path}?ok=saved")
 
 

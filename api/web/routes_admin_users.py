@@ -20,7 +20,15 @@ from models.enums import Role
 from models.user import User, UserCreate, UserUpdate
 
 router = page_router()
-CREATE_FIELDS = ("username", "display_name", "role", "unit_code", "region_code", "email", "password")
+CREATE_FIELDS = (
+    "username",
+    "display_name",
+    "role",
+    "unit_code",
+    "region_code",
+    "email",
+    "password",
+)
 EDIT_FIELDS = ("display_name", "role", "unit_code", "region_code", "email")
 LABELS = {
     "username": "users.username",
@@ -39,7 +47,8 @@ def _options(page: Page, session: Session) -> dict[str, list[tuple[str, str]]]:
         "role_options": [(r.value, page.t(f"role.{r}")) for r in Role],
         "unit_options": [(u.code, u.name) for u in org.list_units(session)],
         "region_options": [
-            (r.code, f"{'　' * depth(r.path)}{r.name}（{r.code}）") for r in org.list_regions(session)
+            (r.code, f"{'　' * depth(r.path)}{r.name}（{r.code}）")
+            for r in org.list_regions(session)
         ],
     }
 

@@ -79,7 +79,9 @@ def _notice(values: dict[str, str]) -> tuple[list[tuple[date, date, str]], list[
         if first is None and last is None and not name:
             continue
         if first is None:
-            raise Invalid(i18n.msg("err.required", what=label + Msg.same(" · ") + i18n.msg("cal.first")))
+            raise Invalid(
+                i18n.msg("err.required", what=label + Msg.same(" · ") + i18n.msg("cal.first"))
+            )
         holidays.append((first, last or first, name))
     makeups = []
     for i in range(MAKEUP_ROWS):

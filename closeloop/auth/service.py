@@ -150,7 +150,9 @@ def change_password(
     if user is None or not user.active:
         raise Unauthorized(Msg("令牌已失效，请重新登录", "the token was revoked; log in again"))
     if not security.verify_password(user.password_hash, old_password):
-        raise Invalid(Msg("old_password：原密码不正确", "old_password: the current password is wrong"))
+        raise Invalid(
+            Msg("old_password：原密码不正确", "old_password: the current password is wrong")
+        )
     if not MIN_PASSWORD <= len(new_password) <= 200:
         raise Invalid(
             Msg(

@@ -83,9 +83,7 @@ def _replay(row: IdempotencyKey, digest: str) -> Stored:
     return Stored(row.status_code, dict(row.response), row.case_id)
 
 
-def claim(
-    session: Session, *, user_id: int, key: str, digest: str, now: datetime
-) -> Stored | None:
+def claim(session: Session, *, user_id: int, key: str, digest: str, now: datetime) -> Stored | None:
     """Take `key` for this request (None: go on and file, then `complete`), or the stored first
     response to replay. 422 for a bad key or a key used with another request; 409 when the
     first request is still running."""

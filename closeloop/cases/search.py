@@ -80,7 +80,9 @@ def _region(session: Session, field: str, code: str, level: RegionLevel | None, 
         raise Invalid(
             Msg(
                 f"{what:zh}（{field}）{code} 不存在",
-                f"{field} {code!r} is not a {what:en}" if level else f"{field} {code!r} does not exist",
+                f"{field} {code!r} is not a {what:en}"
+                if level
+                else f"{field} {code!r} does not exist",
             )
         )
     return region.path
@@ -113,7 +115,10 @@ def order_by(sort: str | None, overdue: bool | None) -> list[Any]:
     if name not in SORTS:
         allowed = ", ".join(f"{s}, -{s}" for s in SORTS)
         raise Invalid(
-            Msg(f"排序（sort）{sort} 无效，可选：{allowed}", f"sort {sort!r} is not one of: {allowed}")
+            Msg(
+                f"排序（sort）{sort} 无效，可选：{allowed}",
+                f"sort {sort!r} is not one of: {allowed}",
+            )
         )
     column = col(getattr(Case, name))
     if descending:

@@ -27,7 +27,9 @@ PARENT_LEVEL = {
 REGION = Msg("区域", "region")
 
 
-def _parent_for(session: Session, *, code: str, level: RegionLevel, parent_code: str | None) -> Region | None:
+def _parent_for(
+    session: Session, *, code: str, level: RegionLevel, parent_code: str | None
+) -> Region | None:
     """The parent a region of `level` may have: none for a district, else an existing region
     of the level just above (422 otherwise)."""
     if level == RegionLevel.district:

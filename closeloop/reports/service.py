@@ -96,9 +96,7 @@ def regions_for(session: Session, *, actor: Principal) -> list[Region]:
         col(Region.active), col(Region.level).in_([RegionLevel.district, RegionLevel.street])
     )
     if actor.role != Role.admin or actor.region_path:
-        stmt = stmt.where(
-            col(Region.path).startswith(actor.region_path or "\x00", autoescape=True)
-        )
+        stmt = stmt.where(col(Region.path).startswith(actor.region_path or "\x00", autoescape=True))
     found = list(session.exec(stmt.order_by(col(Region.path))))
     own = session.get(Region, actor.region_code) if actor.region_code else None
     if own is not None and own not in found:

@@ -273,7 +273,13 @@ def test_the_list_filters_by_place_category_flags_dates_and_sorts(client, auth):
     east = _file(client, auth("rep1")).json()
     south = _file(client, auth("rep3"), grid_code="G3", category_code="0102").json()
     hazard = _file(
-        client, disp, kind="hazard", grade="major", grid_code="G2", category_code="0201", urgent=True
+        client,
+        disp,
+        kind="hazard",
+        grade="major",
+        grid_code="G2",
+        category_code="0201",
+        urgent=True,
     ).json()
     _act(client, disp, hazard, "dispatch")
 

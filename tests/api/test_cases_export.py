@@ -44,7 +44,7 @@ def _world(client, auth):
     )
     _act(client, disp, made[0], "dispatch")
     _act(client, disp, made[4], "dispatch", unit_code="SW")
-    _file(client, auth("rep1"), title="=HYPERLINK(\"http://x\")")
+    _file(client, auth("rep1"), title='=HYPERLINK("http://x")')
     return made
 
 

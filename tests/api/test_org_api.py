@@ -327,9 +327,17 @@ def test_unlock_over_the_api(client, auth):
 
 def test_units_filtered_by_region(client, auth):
     a = auth("admin")
-    assert _post(client, a, "regions", {"code": "D2", "name": "福田区", "level": "district"}).status_code == 201
+    assert (
+        _post(
+            client, a, "regions", {"code": "D2", "name": "福田区", "level": "district"}
+        ).status_code
+        == 201
+    )
     r = _post(
-        client, a, "units", {"code": "FT", "name": "福田城管", "short_name": "福", "region_code": "D2"}
+        client,
+        a,
+        "units",
+        {"code": "FT", "name": "福田城管", "short_name": "福", "region_code": "D2"},
     )
     assert r.status_code == 201 and r.json()["region_code"] == "D2"
     r = _post(

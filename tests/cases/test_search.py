@@ -21,7 +21,12 @@ def world(session, org):
     act(session, org, a, "dispatch", "disp", NOW - timedelta(days=6), unit_code="ZJ", limit_days=1)
     b = new_case(session, org, by="rep3", grid="G3", category="0102", now=JUST_AFTER_MIDNIGHT)
     c = new_case(
-        session, org, kind=CaseKind.hazard, grade=Grade.major, grid="G2", category="0201",
+        session,
+        org,
+        kind=CaseKind.hazard,
+        grade=Grade.major,
+        grid="G2",
+        category="0201",
         now=NOW - timedelta(days=3),
     )
     act(session, org, c, "dispatch", "disp", NOW - timedelta(days=2), unit_code="ZJ")

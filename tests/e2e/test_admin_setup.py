@@ -39,8 +39,15 @@ def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     upgrade(url)
     engine = make_engine(url)
     with new_session(engine) as s:
-        s.add(User(username="root", display_name="系统管理员", role=Role.admin,
-                   password_hash=security.hash_password(ADMIN_PASSWORD), created_at=E2E_NOW))
+        s.add(
+            User(
+                username="root",
+                display_name="系统管理员",
+                role=Role.admin,
+                password_hash=security.hash_password(ADMIN_PASSWORD),
+                created_at=E2E_NOW,
+            )
+        )
         s.commit()
     app = create_app(engine=engine, clock=FixedClock(E2E_NOW))
     sock = _free_socket()
@@ -65,8 +72,13 @@ def desk(browser: Any, empty: LiveServer) -> Iterator[Callable[[], Any]]:
     contexts: list[Any] = []
 
     def make() -> Any:
-        context = browser.new_context(base_url=empty.url, viewport=DESK, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", accept_downloads=True)
+        context = browser.new_context(
+            base_url=empty.url,
+            viewport=DESK,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -134,7 +146,10 @@ def test_a_district_is_set_up_and_run_from_the_pages(
     page.goto(f"/admin/regions/{street.code}")
     page.locator(by_id("e-name")).fill("新设街道")
     click_and_wait(page, by_id("edit-submit"))
-    assert "新设街道" in page.locator(f'[data-testid="region-row"][data-code="{street.code}"]').inner_text()
+    assert (
+        "新设街道"
+        in page.locator(f'[data-testid="region-row"][data-code="{street.code}"]').inner_text()
+    )
     # 5. A user is created; their password is reset, shown once, and they must change it.
     page.goto("/admin/users")
     form = page.locator(by_id("user-form"))

@@ -41,9 +41,7 @@ def test_filter_by_street_and_dates_then_export(new_page, live: LiveServer, tmp_
     last = street_cases[len(street_cases) // 2].reported_at.astimezone(SHANGHAI).date()
     first = last - timedelta(days=6)
     expected = [
-        c
-        for c in street_cases
-        if first <= c.reported_at.astimezone(SHANGHAI).date() <= last
+        c for c in street_cases if first <= c.reported_at.astimezone(SHANGHAI).date() <= last
     ]
     assert 0 < len(expected) <= 50
     expected.sort(key=lambda c: (c.reported_at, c.id), reverse=True)

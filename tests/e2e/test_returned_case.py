@@ -85,5 +85,5 @@ def test_a_returned_case_is_marked_and_not_sent_back(new_page, live: LiveServer)
     desk.goto(f"/cases/{case_id}")
     picker = desk.locator(f'{by_id("form-dispatch")} [name="unit_code"]')
     assert picker.input_value() == ""
-    note = desk.locator(f'{by_id("form-dispatch")} {by_id("refused-default")}')
+    note = desk.locator(f"{by_id('form-dispatch')} {by_id('refused-default')}")
     assert note.inner_text().strip() == f"该单位已退回此案件：{REASON}"

@@ -20,10 +20,12 @@ def two_districts(session, org):  # type: ignore[no-untyped-def]
             data=RegionCreate(code=code, name=f"{code} 名", level=level, parent_code=parent),
         )
     org_service.create_unit(
-        session, data=UnitCreate(code="FT", name="福田区城管局", short_name="福城", region_code="D2")
+        session,
+        data=UnitCreate(code="FT", name="福田区城管局", short_name="福城", region_code="D2"),
     )
     org_service.create_unit(
-        session, data=UnitCreate(code="LH", name="罗湖区城管局", short_name="罗城", region_code="D1")
+        session,
+        data=UnitCreate(code="LH", name="罗湖区城管局", short_name="罗城", region_code="D1"),
     )
     session.flush()
     return org

@@ -15,7 +15,12 @@ def test_update_unit_fields(session, org):  # type: ignore[no-untyped-def]
         code="ZJ",
         data=UnitUpdate(name="住建局", email="zj@example.cn", region_code="D1"),
     )
-    assert (u.name, u.email, u.region_code, u.short_name) == ("住建局", "zj@example.cn", "D1", "住建")
+    assert (u.name, u.email, u.region_code, u.short_name) == (
+        "住建局",
+        "zj@example.cn",
+        "D1",
+        "住建",
+    )
     u = org_service.update_unit(session, code="ZJ", data=UnitUpdate(region_code=None))
     assert u.region_code is None
     with pytest.raises(NotFound):

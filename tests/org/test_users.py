@@ -26,9 +26,13 @@ def test_update_user_fields_and_rules(session, org):  # type: ignore[no-untyped-
     )
     assert (u.display_name, u.region_code, u.email) == ("新名字", "G2", "a@b.cn")
     with pytest.raises(Invalid, match="handler needs unit_code"):
-        org_service.update_user(session, username="rep1", data=UserUpdate(role=Role.handler), now=NOW)
+        org_service.update_user(
+            session, username="rep1", data=UserUpdate(role=Role.handler), now=NOW
+        )
     with pytest.raises(Invalid, match="region_code"):
-        org_service.update_user(session, username="rep1", data=UserUpdate(region_code=None), now=NOW)
+        org_service.update_user(
+            session, username="rep1", data=UserUpdate(region_code=None), now=NOW
+        )
     with pytest.raises(Invalid, match="unit_code does not exist"):
         org_service.update_user(session, username="h_zj", data=UserUpdate(unit_code="NO"), now=NOW)
     u = org_service.update_user(
@@ -65,7 +69,10 @@ def test_the_last_active_admin_stays(session, org):  # type: ignore[no-untyped-d
         org_service.update_user(session, username="admin", data=UserUpdate(active=False), now=NOW)
     with pytest.raises(Conflict, match="make another user an admin"):
         org_service.update_user(
-            session, username="admin", data=UserUpdate(role=Role.supervisor, region_code="D1"), now=NOW
+            session,
+            username="admin",
+            data=UserUpdate(role=Role.supervisor, region_code="D1"),
+            now=NOW,
         )
     org_service.update_user(
         session, username="sup", data=UserUpdate(role=Role.admin, region_code=None), now=NOW
@@ -93,12 +100,16 @@ def test_change_password_clears_the_flag(session, org):  # type: ignore[no-untyp
     user = org_service.get_user(session, username="rep1")
     assert user.id is not None
     with pytest.raises(Invalid, match="old_password"):
-        auth.change_password(session, user_id=user.id, old_password="x", new_password="long-enough-1")
+        auth.change_password(
+            session, user_id=user.id, old_password="x", new_password="long-enough-1"
+        )
     with pytest.raises(Invalid, match="new_password"):
         auth.change_password(session, user_id=user.id, old_password=one_time, new_password="short")
     with pytest.raises(Invalid, match="different"):
         auth.change_password(session, user_id=user.id, old_password=one_time, new_password=one_time)
-    auth.change_password(session, user_id=user.id, old_password=one_time, new_password="mine-at-last")
+    auth.change_password(
+        session, user_id=user.id, old_password=one_time, new_password="mine-at-last"
+    )
     assert session.get(User, user.id).must_change_password is False
     assert _token(session, "rep1", "mine-at-last")
 

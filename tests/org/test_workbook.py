@@ -97,7 +97,14 @@ def test_the_template_has_the_four_sheets_headers_first_and_instructions():
     book = load_workbook(io.BytesIO(template_workbook()))
     assert book.sheetnames == ["说明", "regions", "units", "categories", "users"]
     assert [c.value for c in book["units"][1]] == [
-        "code", "name", "short_name", "email", "head_email", "webhook_url", "region_code", "active",
+        "code",
+        "name",
+        "short_name",
+        "email",
+        "head_email",
+        "webhook_url",
+        "region_code",
+        "active",
     ]
     assert "简称" in book["units"]["C1"].comment.text
     described = {(row[0], row[1]) for row in book["说明"].iter_rows(values_only=True)}
@@ -160,9 +167,13 @@ def test_parents_come_first_whatever_the_order_of_the_rows(session):
 
 
 def test_one_csv_per_sheet_named_by_the_file_or_the_argument(session):
-    assert run(session, csv_bytes(REGIONS, bom=True), "luohu-regions.csv")["created"]["regions"] == 5
+    assert (
+        run(session, csv_bytes(REGIONS, bom=True), "luohu-regions.csv")["created"]["regions"] == 5
+    )
     assert run(session, csv_bytes(UNITS), "units.csv")["created"]["units"] == 1
-    assert run(session, csv_bytes(CATEGORIES), "list.csv", sheet="类别")["created"]["categories"] == 2
+    assert (
+        run(session, csv_bytes(CATEGORIES), "list.csv", sheet="类别")["created"]["categories"] == 2
+    )
     with pytest.raises(Invalid) as exc:
         run(session, csv_bytes(USERS), "people.csv")
     assert "users.csv" in exc.value.detail
@@ -182,8 +193,11 @@ def test_chinese_sheet_names_headers_and_values(session):
         session,
         xlsx(
             {
-                "区域": [["编码", "名称", "层级", "上级编码", "启用"], ["D", "区", "区", None, "是"],
-                         ["S", "街道", "街道", "D", "否"]],
+                "区域": [
+                    ["编码", "名称", "层级", "上级编码", "启用"],
+                    ["D", "区", "区", None, "是"],
+                    ["S", "街道", "街道", "D", "否"],
+                ],
                 "User": [["用户名", "姓名", "角色", "区域编码"], ["sup", "督办甲", "督办", "D"]],
             }
         ),
@@ -250,13 +264,19 @@ def test_an_update_changes_the_fields_the_sheet_names_and_keeps_the_others(sessi
 def test_a_workbook_deactivates_children_before_their_parents(session):
     run(session, xlsx(GOOD))
     regions = [["code", "name", "level", "parent_code", "active"]] + [
-        [*r, "否"] for r in REGIONS[2:]  # the street first, its grids last
+        [*r, "否"]
+        for r in REGIONS[2:]  # the street first, its grids last
     ]
     categories = [["code", "name", "active"], ["0101", "占道", "否"]]
     units = [["code", "name", "short_name", "active"], ["U1", "城管局", "城管", "否"]]
     result = run(session, xlsx({"regions": regions, "units": units, "categories": categories}))
     assert result["rejected"] == []
-    assert [session.get(Region, c).active for c in ("D", "S", "C", "G1")] == [True, False, False, False]  # type: ignore[union-attr]
+    assert [session.get(Region, c).active for c in ("D", "S", "C", "G1")] == [
+        True,
+        False,
+        False,
+        False,
+    ]  # type: ignore[union-attr]
     assert session.get(Unit, "U1").active is False  # type: ignore[union-attr]
 
 
@@ -274,7 +294,12 @@ def test_luohus_shape_imports_whole(session):
 
     result = run(session, luohu_xlsx(), "luohu.xlsx")
     assert result["rejected"] == []
-    assert result["created"] == {"regions": 1 + 10 + 90 + GRIDS, "units": 30, "categories": 16 + ITEMS, "users": USERS}
+    assert result["created"] == {
+        "regions": 1 + 10 + 90 + GRIDS,
+        "units": 30,
+        "categories": 16 + ITEMS,
+        "users": USERS,
+    }
     assert len(result["passwords"]) == USERS
     levels = dict(
         session.exec(select(Region.level, func.count()).group_by(Region.level)).all()  # type: ignore[call-overload]

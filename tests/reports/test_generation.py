@@ -40,9 +40,7 @@ def _load(engine, report_id: int) -> Report:  # type: ignore[no-untyped-def]
         return report
 
 
-def test_start_commits_a_generating_row_and_build_shows_each_step(
-    engine, org, seeded, monkeypatch
-):
+def test_start_commits_a_generating_row_and_build_shows_each_step(engine, org, seeded, monkeypatch):
     report_id = _start(engine, org)
     row = _load(engine, report_id)
     assert (row.status, row.progress, row.files, row.generated_by) == (
@@ -82,7 +80,9 @@ def test_start_commits_a_generating_row_and_build_shows_each_step(
     assert done.summary["total"]["closure_rate"] == 0.5714
     assert set(done.files) == {"html", "pdf", "xlsx", "bulletin_html", "bulletin_pdf"}
     with new_session(engine) as s:
-        _, path, _ = reports.open_file(s, actor=org["sup"], report_id=report_id, kind="bulletin_pdf")
+        _, path, _ = reports.open_file(
+            s, actor=org["sup"], report_id=report_id, kind="bulletin_pdf"
+        )
         assert path.read_bytes().startswith(b"%PDF")
         notices = s.exec(select(OutboxMessage).where(OutboxMessage.event == "report")).all()
         assert any(m.payload["report_id"] == report_id for m in notices)
@@ -137,7 +137,9 @@ def test_only_a_closed_period_is_started(engine, org, seeded):
         with pytest.raises(Invalid, match="尚未结束"):
             reports.start(s, actor=org["sup"], cadence="weekly", period="2026-W01", now=MONTH_END)
         # The month ended at midnight; its report may be made 30 minutes later.
-        assert reports.start(s, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END)
+        assert reports.start(
+            s, actor=org["sup"], cadence="monthly", period="2025-09", now=MONTH_END
+        )
         s.rollback()
     assert [p.key for p in reports.closed_periods("monthly", now=MONTH_END)][:2] == [
         "2025-09",

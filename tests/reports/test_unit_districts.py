@@ -13,7 +13,11 @@ from models.types import SHANGHAI
 from tests.factories import act, new_case
 
 AT = datetime(2025, 9, 10, 10, tzinfo=SHANGHAI)
-SEPT = {"date_from": date(2025, 9, 1), "date_to": date(2025, 9, 30), "now": datetime(2025, 10, 1, 9, tzinfo=SHANGHAI)}
+SEPT = {
+    "date_from": date(2025, 9, 1),
+    "date_to": date(2025, 9, 30),
+    "now": datetime(2025, 10, 1, 9, tzinfo=SHANGHAI),
+}
 
 
 def _second_district(session) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +64,11 @@ def test_the_reports_unit_table_shows_the_districts_units(session, org):  # type
     region = org_service.list_regions(session)[0]
     assert region.code == "D1"
     c = content.gather(
-        session, actor=org["sup"], region=region, period=parse("monthly", "2025-09"), now=SEPT["now"]
+        session,
+        actor=org["sup"],
+        region=region,
+        period=parse("monthly", "2025-09"),
+        now=SEPT["now"],
     )
     keys = {g.key for g in c.by["unit"].groups}
     assert {"LH", "ZJ", "SW"} <= keys and "FT" not in keys

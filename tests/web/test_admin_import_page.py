@@ -21,8 +21,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _admin(client, engine) -> TestClient:  # type: ignore[no-untyped-def]
     with new_session(engine) as s:
-        s.add(User(username="root", display_name="管理员", role=Role.admin,
-                   password_hash=password_hash(), created_at=NOW))
+        s.add(
+            User(
+                username="root",
+                display_name="管理员",
+                role=Role.admin,
+                password_hash=password_hash(),
+                created_at=NOW,
+            )
+        )
         s.commit()
     c = TestClient(client.app)
     assert login(c, "root").status_code == 303
@@ -37,8 +44,9 @@ def test_the_template_imports_into_an_empty_district(client, engine) -> None:
     assert set(workbook.ORDER) <= set(names)
     assert 'filename="org-template.xlsx"' in r.headers["content-disposition"]
     token = csrf_of(c.get("/admin/import").text)
-    r = c.post("/admin/import", data={"csrf_token": token},
-               files={"file": ("org.xlsx", r.content, XLSX)})
+    r = c.post(
+        "/admin/import", data={"csrf_token": token}, files={"file": ("org.xlsx", r.content, XLSX)}
+    )
     assert r.status_code == 200, r.text
     created = dict(re.findall(r'data-testid="created-(\w+)">(\d+)<', r.text))
     assert int(created["regions"]) > 0 and int(created["units"]) > 0
@@ -53,15 +61,23 @@ def test_a_refused_file_says_why_and_writes_nothing(client, engine) -> None:
     token = csrf_of(c.get("/admin/import").text)
     r = c.post("/admin/import", data={"csrf_token": token})
     assert r.status_code == 422 and "请选择要导入的文件" in r.text
-    r = c.post("/admin/import", data={"csrf_token": token},
-               files={"file": ("org.xlsx", b"not a workbook", XLSX)})
+    r = c.post(
+        "/admin/import",
+        data={"csrf_token": token},
+        files={"file": ("org.xlsx", b"not a workbook", XLSX)},
+    )
     assert r.status_code == 422 and 'data-testid="error"' in r.text
     bad = "code,name,level,parent_code\nS1,东门街道,street,NOPE\n".encode()
-    r = c.post("/admin/import", data={"csrf_token": token},
-               files={"file": ("regions.csv", bad, "text/csv")})
+    r = c.post(
+        "/admin/import",
+        data={"csrf_token": token},
+        files={"file": ("regions.csv", bad, "text/csv")},
+    )
     assert r.status_code == 422
     assert re.search(r'data-testid="rejected-row" data-sheet="regions" data-row="2"', r.text)
-    assert c.post("/admin/import", files={"file": ("regions.csv", bad, "text/csv")}).status_code == 403
+    assert (
+        c.post("/admin/import", files={"file": ("regions.csv", bad, "text/csv")}).status_code == 403
+    )
     with new_session(engine) as s:
         assert s.get(Region, "S1") is None
 

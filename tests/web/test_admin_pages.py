@@ -27,7 +27,9 @@ def test_only_an_admin_sees_the_admin_pages(web, username: str) -> None:
     assert 'data-testid="nav-admin"' not in c.get("/messages").text
     # A forged post with a valid token is refused too, and creates nothing.
     token = csrf_of(c.get("/messages").text)
-    r = c.post("/admin/units", data={"csrf_token": token, "code": "X", "name": "x", "short_name": "x"})
+    r = c.post(
+        "/admin/units", data={"csrf_token": token, "code": "X", "name": "x", "short_name": "x"}
+    )
     assert r.status_code == 403
     with new_session(c.app.state.engine) as s:
         assert s.get(Unit, "X") is None
@@ -58,8 +60,14 @@ def test_creating_a_unit_and_a_region_from_the_pages(web) -> None:
     token = csrf_of(c.get("/admin/units").text)
     r = c.post(
         "/admin/units",
-        data={"csrf_token": token, "code": "CG", "name": "区城管局", "short_name": "城管",
-              "region_code": "D1", "email": "cg@example.org"},
+        data={
+            "csrf_token": token,
+            "code": "CG",
+            "name": "区城管局",
+            "short_name": "城管",
+            "region_code": "D1",
+            "email": "cg@example.org",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/admin/units?ok=created"
@@ -67,8 +75,13 @@ def test_creating_a_unit_and_a_region_from_the_pages(web) -> None:
     assert "区城管局" in page and "cg@example.org" in page
     r = c.post(
         "/admin/regions",
-        data={"csrf_token": token, "code": "S9", "name": "黄贝街道", "level": "street",
-              "parent_code": "D1"},
+        data={
+            "csrf_token": token,
+            "code": "S9",
+            "name": "黄贝街道",
+            "level": "street",
+            "parent_code": "D1",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -110,16 +123,29 @@ def test_a_bad_input_is_redrawn_with_the_field_named_and_what_was_typed(web) -> 
     assert r.status_code == 422 and "unit_code" in r.text and 'value="0199"' in r.text
     r = c.post(
         "/admin/categories",
-        data={"csrf_token": token, "code": "0199", "name": "其他", "parent_code": "01",
-              "unit_code": "ZJ", "limit_days": "0"},
+        data={
+            "csrf_token": token,
+            "code": "0199",
+            "name": "其他",
+            "parent_code": "01",
+            "unit_code": "ZJ",
+            "limit_days": "0",
+        },
     )
     assert r.status_code == 422 and "Limit (working days): must be at least 1" in r.text
 
 
 def test_an_admin_of_an_empty_district_lands_on_the_first_run_steps(client, engine) -> None:
     with new_session(engine) as s:
-        s.add(User(username="root", display_name="管理员", role=Role.admin,
-                   password_hash=password_hash(), created_at=NOW))
+        s.add(
+            User(
+                username="root",
+                display_name="管理员",
+                role=Role.admin,
+                password_hash=password_hash(),
+                created_at=NOW,
+            )
+        )
         s.commit()
     c = TestClient(client.app)
     r = login(c, "root")
@@ -142,8 +168,11 @@ def test_editing_and_deactivating_from_the_pages(web, session, org) -> None:
     page = c.get("/admin/regions/S1")
     assert page.status_code == 200 and 'value="东门街道"' in page.text
     token = csrf_of(page.text)
-    r = c.post("/admin/regions/S1", data={"csrf_token": token, "name": "东门街道办", "parent_code": "D1"},
-               follow_redirects=False)
+    r = c.post(
+        "/admin/regions/S1",
+        data={"csrf_token": token, "name": "东门街道办", "parent_code": "D1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     tree = c.get("/admin/regions").text
     assert "东门街道办" in tree
@@ -156,12 +185,22 @@ def test_editing_and_deactivating_from_the_pages(web, session, org) -> None:
     # A unit holding open cases cannot be deactivated: 409 with what to do instead.
     r = c.post("/admin/units/ZJ/active", data={"csrf_token": token, "active": "0"})
     assert r.status_code == 409 and "改派" in r.text
-    r = c.post("/admin/units/ZJ", data={"csrf_token": token, "name": "区住建局", "short_name": "住建",
-                                         "email": "not-an-email"})
+    r = c.post(
+        "/admin/units/ZJ",
+        data={
+            "csrf_token": token,
+            "name": "区住建局",
+            "short_name": "住建",
+            "email": "not-an-email",
+        },
+    )
     assert r.status_code == 422 and 'value="not-an-email"' in r.text
     # A category is deactivated and reactivated; nothing is deleted.
-    r = c.post("/admin/categories/0102/active", data={"csrf_token": token, "active": "0"},
-               follow_redirects=False)
+    r = c.post(
+        "/admin/categories/0102/active",
+        data={"csrf_token": token, "active": "0"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/admin/categories?ok=off"
     with new_session(c.app.state.engine) as s:
         from models.org import Category
@@ -175,17 +214,32 @@ def test_editing_and_deactivating_from_the_pages(web, session, org) -> None:
 def test_users_are_created_edited_reset_and_unlocked_from_the_pages(web, client) -> None:
     c = web("admin")
     token = csrf_of(c.get("/admin/users").text)
-    new = {"csrf_token": token, "username": "zj2", "display_name": "住建 二号", "role": "handler",
-           "unit_code": "ZJ", "password": "first-pass-1"}
+    new = {
+        "csrf_token": token,
+        "username": "zj2",
+        "display_name": "住建 二号",
+        "role": "handler",
+        "unit_code": "ZJ",
+        "password": "first-pass-1",
+    }
     r = c.post("/admin/users", data={**new, "unit_code": ""})
     assert r.status_code == 422 and 'value="zj2"' in r.text
     assert "first-pass-1" not in r.text  # a refused form never draws the password back
     assert c.post("/admin/users", data=new, follow_redirects=False).status_code == 303
     listing = c.get("/admin/users?role=handler").text
     assert 'data-username="zj2"' in listing and 'data-username="disp"' not in listing
-    r = c.post("/admin/users/zj2", data={"csrf_token": token, "display_name": "住建 二号",
-                                          "role": "handler", "unit_code": "SW", "region_code": "",
-                                          "email": ""}, follow_redirects=False)
+    r = c.post(
+        "/admin/users/zj2",
+        data={
+            "csrf_token": token,
+            "display_name": "住建 二号",
+            "role": "handler",
+            "unit_code": "SW",
+            "region_code": "",
+            "email": "",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert 'data-username="zj2"' in c.get("/admin/users?unit=SW").text
     # Repeated wrong passwords lock the account; the list shows it and 解锁 lifts it.
@@ -210,8 +264,14 @@ def test_users_are_created_edited_reset_and_unlocked_from_the_pages(web, client)
     assert r.status_code == 303
     assert user.get("/inbox", follow_redirects=False).headers["location"].startswith("/password")
     # A deactivated user's session ends at once.
-    assert c.post("/admin/users/zj2/active", data={"csrf_token": token, "active": "0"},
-                  follow_redirects=False).status_code == 303
+    assert (
+        c.post(
+            "/admin/users/zj2/active",
+            data={"csrf_token": token, "active": "0"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     assert user.get("/password", follow_redirects=False).status_code == 303
     # The last admin cannot be deactivated: 409, said on the page.
     r = c.post("/admin/users/admin/active", data={"csrf_token": token, "active": "0"})

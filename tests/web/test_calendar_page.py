@@ -31,10 +31,16 @@ def test_an_unknown_year_is_flagged_until_its_notice_is_entered(web) -> None:
     assert 'data-testid="year-estimated"' in page and 'data-testid="notice-form"' in page
     token = csrf_of(page)
     notice = {
-        "csrf_token": token, "year": "2031",
-        "h_name_0": "元旦", "h_start_0": "2031-01-01", "h_end_0": "2031-01-01",
-        "h_name_1": "春节", "h_start_1": "2031-01-22", "h_end_1": "2031-01-28",
-        "m_day_0": "2031-01-19", "m_name_0": "春节调休",
+        "csrf_token": token,
+        "year": "2031",
+        "h_name_0": "元旦",
+        "h_start_0": "2031-01-01",
+        "h_end_0": "2031-01-01",
+        "h_name_1": "春节",
+        "h_start_1": "2031-01-22",
+        "h_end_1": "2031-01-28",
+        "m_day_0": "2031-01-19",
+        "m_name_0": "春节调休",
     }
     r = c.post("/admin/calendar", data=notice, follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -50,9 +56,14 @@ def test_a_bad_notice_is_redrawn_and_saves_nothing(web) -> None:
     c = web("admin")
     token = csrf_of(c.get("/admin/calendar?year=2031").text)
     notice = {
-        "csrf_token": token, "year": "2031",
-        "h_name_0": "元旦", "h_start_0": "2031-01-01", "h_end_0": "2031-01-01",
-        "h_name_1": "春节", "h_start_1": "2031-01-28", "h_end_1": "2031-01-22",
+        "csrf_token": token,
+        "year": "2031",
+        "h_name_0": "元旦",
+        "h_start_0": "2031-01-01",
+        "h_end_0": "2031-01-01",
+        "h_name_1": "春节",
+        "h_start_1": "2031-01-28",
+        "h_end_1": "2031-01-22",
     }
     r = c.post("/admin/calendar", data=notice)
     assert r.status_code == 422
@@ -64,8 +75,13 @@ def test_a_bad_notice_is_redrawn_and_saves_nothing(web) -> None:
         assert s.exec(select(CalendarOverride)).first() is None
     # A non-admin may read the calendar but not change it.
     disp = web("disp")
-    assert disp.post("/admin/calendar", data={**notice, "csrf_token": csrf_of(
-        disp.get("/admin/calendar").text)}).status_code == 403
+    assert (
+        disp.post(
+            "/admin/calendar",
+            data={**notice, "csrf_token": csrf_of(disp.get("/admin/calendar").text)},
+        ).status_code
+        == 403
+    )
 
 
 def test_a_deadline_in_an_unknown_year_is_flagged_on_the_case_page_and_lists(
@@ -73,8 +89,15 @@ def test_a_deadline_in_an_unknown_year_is_flagged_on_the_case_page_and_lists(
 ) -> None:
     known = case_in(session, org, "dispatched")
     late = new_case(session, org)
-    act(session, org, late, "dispatch", "disp", unit_code="ZJ",
-        due_at=datetime(2031, 3, 3, 23, 59, 59, tzinfo=SHANGHAI))
+    act(
+        session,
+        org,
+        late,
+        "dispatch",
+        "disp",
+        unit_code="ZJ",
+        due_at=datetime(2031, 3, 3, 23, 59, 59, tzinfo=SHANGHAI),
+    )
     session.commit()
     disp, handler = web("disp"), web("h_zj")
     page = disp.get(f"/cases/{late.id}").text
@@ -86,7 +109,15 @@ def test_a_deadline_in_an_unknown_year_is_flagged_on_the_case_page_and_lists(
     # Once 2031's arrangement is entered, nothing is estimated any more.
     admin = web("admin")
     token = csrf_of(admin.get("/admin/calendar?year=2031").text)
-    admin.post("/admin/calendar", data={"csrf_token": token, "year": "2031",
-               "h_name_0": "元旦", "h_start_0": "2031-01-01", "h_end_0": "2031-01-01"})
+    admin.post(
+        "/admin/calendar",
+        data={
+            "csrf_token": token,
+            "year": "2031",
+            "h_name_0": "元旦",
+            "h_start_0": "2031-01-01",
+            "h_end_0": "2031-01-01",
+        },
+    )
     assert FLAG not in disp.get(f"/cases/{late.id}").text
     assert date(2031, 1, 1).year == 2031

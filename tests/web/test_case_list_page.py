@@ -29,9 +29,25 @@ def test_the_form_offers_every_filter_and_keeps_them(web, session, org):
     c = web("disp")
     html = c.get("/cases").text
     for name in (
-        "q", "street_code", "community_code", "grid_code", "unit_code", "category_code", "kind",
-        "grade", "listed", "urgent", "state", "overdue", "reported_from", "reported_to",
-        "due_from", "due_to", "closed_from", "closed_to", "sort",
+        "q",
+        "street_code",
+        "community_code",
+        "grid_code",
+        "unit_code",
+        "category_code",
+        "kind",
+        "grade",
+        "listed",
+        "urgent",
+        "state",
+        "overdue",
+        "reported_from",
+        "reported_to",
+        "due_from",
+        "due_to",
+        "closed_from",
+        "closed_to",
+        "sort",
     ):
         assert f'name="{name}"' in html, name
     assert "市容环境（全部小类）" in html and "导出 Excel" in html

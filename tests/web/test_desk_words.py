@@ -255,4 +255,3 @@ def test_the_timeline_names_the_unit_that_returned_it(web, session, org):
     html = web("disp").get(f"/cases/{case.id}").text
     timeline = _text(html.split('data-testid="timeline"')[1].split("</ol>")[0])
     assert "退回单位 区住房和建设局" in timeline and "ZJ" not in timeline
-

@@ -75,9 +75,7 @@ def test_a_deactivated_users_web_session_ends_at_once(client, engine, org):  # t
 
 def test_dispatch_pickers_show_only_the_districts_units(client, engine, org):  # type: ignore[no-untyped-def]
     with new_session(engine) as s:
-        org_service.create_region(
-            s, data=RegionCreate(code="D2", name="福田区", level="district")
-        )
+        org_service.create_region(s, data=RegionCreate(code="D2", name="福田区", level="district"))
         org_service.create_unit(
             s, data=UnitCreate(code="FT", name="福田城管局", short_name="福", region_code="D2")
         )

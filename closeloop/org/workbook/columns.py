@@ -34,39 +34,131 @@ ACTIVE = _c(
 )
 SHEETS: dict[str, tuple[Column, ...]] = {
     "regions": (
-        _c("code", "编码", True, "区域编码（字母、数字、_ . -，最长 40）", "region code (letters, digits, _ . -; up to 40)"),
+        _c(
+            "code",
+            "编码",
+            True,
+            "区域编码（字母、数字、_ . -，最长 40）",
+            "region code (letters, digits, _ . -; up to 40)",
+        ),
         _c("name", "名称", True, "区域名称", "the region's name"),
-        _c("level", "层级", True, "区 / 街道 / 社区 / 网格", "district / street / community / grid"),
-        _c("parent_code", "上级编码", False, "上级区域编码（区留空）", "the parent region's code (empty for a district)"),
+        _c(
+            "level", "层级", True, "区 / 街道 / 社区 / 网格", "district / street / community / grid"
+        ),
+        _c(
+            "parent_code",
+            "上级编码",
+            False,
+            "上级区域编码（区留空）",
+            "the parent region's code (empty for a district)",
+        ),
         ACTIVE,
     ),
     "units": (
         _c("code", "编码", True, "单位编码", "unit code"),
         _c("name", "名称", True, "单位全称", "the unit's full name"),
-        _c("short_name", "简称", True, "简称（用于函件编号，最长 20 字）", "short name, used in letter numbers (up to 20 characters)"),
+        _c(
+            "short_name",
+            "简称",
+            True,
+            "简称（用于函件编号，最长 20 字）",
+            "short name, used in letter numbers (up to 20 characters)",
+        ),
         _c("email", "邮箱", False, "单位通知邮箱", "the unit's email for notices"),
-        _c("head_email", "负责人邮箱", False, "负责人邮箱（警示函）", "the head's email (warning letters)"),
-        _c("webhook_url", "群机器人地址", False, "企业微信/钉钉群机器人地址（http:// 或 https://）", "WeCom/DingTalk group robot URL (http:// or https://)"),
-        _c("region_code", "区域编码", False, "单位服务的区（留空：服务所有区）", "the district the unit serves (empty: every district)"),
+        _c(
+            "head_email",
+            "负责人邮箱",
+            False,
+            "负责人邮箱（警示函）",
+            "the head's email (warning letters)",
+        ),
+        _c(
+            "webhook_url",
+            "群机器人地址",
+            False,
+            "企业微信/钉钉群机器人地址（http:// 或 https://）",
+            "WeCom/DingTalk group robot URL (http:// or https://)",
+        ),
+        _c(
+            "region_code",
+            "区域编码",
+            False,
+            "单位服务的区（留空：服务所有区）",
+            "the district the unit serves (empty: every district)",
+        ),
         ACTIVE,
     ),
     "categories": (
         _c("code", "编码", True, "类别编码", "category code"),
         _c("name", "名称", True, "类别名称", "the category's name"),
-        _c("parent_code", "上级编码", False, "所属大类编码（大类留空）", "the class's code (empty for a class)"),
-        _c("unit_code", "单位编码", False, "默认处置单位编码（小类必填）", "the default unit's code (required for an item)"),
-        _c("limit_days", "整改时限", False, "整改时限，工作日 1–365（小类必填）", "rectification limit in working days, 1–365 (required for an item)"),
-        _c("sign_hours", "签收时限", False, "签收时限，小时（0–240，可留空）", "time to sign for a case, in hours (0–240; may be empty)"),
+        _c(
+            "parent_code",
+            "上级编码",
+            False,
+            "所属大类编码（大类留空）",
+            "the class's code (empty for a class)",
+        ),
+        _c(
+            "unit_code",
+            "单位编码",
+            False,
+            "默认处置单位编码（小类必填）",
+            "the default unit's code (required for an item)",
+        ),
+        _c(
+            "limit_days",
+            "整改时限",
+            False,
+            "整改时限，工作日 1–365（小类必填）",
+            "rectification limit in working days, 1–365 (required for an item)",
+        ),
+        _c(
+            "sign_hours",
+            "签收时限",
+            False,
+            "签收时限，小时（0–240，可留空）",
+            "time to sign for a case, in hours (0–240; may be empty)",
+        ),
         ACTIVE,
     ),
     "users": (
-        _c("username", "用户名", True, "登录名（字母、数字、_ . @ -）", "login name (letters, digits, _ . @ -)"),
+        _c(
+            "username",
+            "用户名",
+            True,
+            "登录名（字母、数字、_ . @ -）",
+            "login name (letters, digits, _ . @ -)",
+        ),
         _c("display_name", "姓名", True, "姓名", "the person's name"),
-        _c("role", "角色", True, "网格员 / 受理派遣 / 处置单位 / 督办 / 管理员", "reporter / dispatcher / handler / supervisor / admin"),
-        _c("unit_code", "单位编码", False, "所属单位编码（处置单位人员必填）", "their unit's code (required for a handler)"),
-        _c("region_code", "区域编码", False, "辖区编码（网格员、受理派遣、督办必填）", "their jurisdiction's region code (required for reporter, dispatcher, supervisor)"),
+        _c(
+            "role",
+            "角色",
+            True,
+            "网格员 / 受理派遣 / 处置单位 / 督办 / 管理员",
+            "reporter / dispatcher / handler / supervisor / admin",
+        ),
+        _c(
+            "unit_code",
+            "单位编码",
+            False,
+            "所属单位编码（处置单位人员必填）",
+            "their unit's code (required for a handler)",
+        ),
+        _c(
+            "region_code",
+            "区域编码",
+            False,
+            "辖区编码（网格员、受理派遣、督办必填）",
+            "their jurisdiction's region code (required for reporter, dispatcher, supervisor)",
+        ),
         _c("email", "邮箱", False, "邮箱", "email"),
-        _c("password", "密码", False, "初始密码（至少 8 位）；留空则生成一次性密码，首次登录须修改；更新时留空不改", "initial password (8+ characters); empty: a one-time password is generated and must be changed at first login; empty on an existing user: unchanged"),
+        _c(
+            "password",
+            "密码",
+            False,
+            "初始密码（至少 8 位）；留空则生成一次性密码，首次登录须修改；更新时留空不改",
+            "initial password (8+ characters); empty: a one-time password is generated and must be changed at first login; empty on an existing user: unchanged",
+        ),
         ACTIVE,
     ),
 }
@@ -80,17 +172,28 @@ SHEET_NAMES = {
     "user": "users",
     **{zh: s for s, zh in SHEET_ZH.items()},
 }
-EXTRA_ALIASES = {"代码": "code", "级别": "level", "上级": "parent_code", "有效": "active",
-                 "显示名": "display_name", "账号": "username"}
+EXTRA_ALIASES = {
+    "代码": "code",
+    "级别": "level",
+    "上级": "parent_code",
+    "有效": "active",
+    "显示名": "display_name",
+    "账号": "username",
+}
 
 LEVELS = {
     **{level.value: level.value for level in RegionLevel},
-    "区": "district", "区县": "district", "街道": "street", "社区": "community", "网格": "grid",
+    "区": "district",
+    "区县": "district",
+    "街道": "street",
+    "社区": "community",
+    "网格": "grid",
 }
 ROLES = {
     **{role.value: role.value for role in Role},
     **{label.zh: role.value for role, label in labels.ROLE.items()},
-    "处置人员": "handler", "派遣员": "dispatcher",
+    "处置人员": "handler",
+    "派遣员": "dispatcher",
 }
 TRUE = {"1", "true", "yes", "y", "是", "启用", "有效", "t"}
 FALSE = {"0", "false", "no", "n", "否", "停用", "无效", "f"}

@@ -116,9 +116,7 @@ def _body(sheet: str, columns: list[str], record: Record) -> dict[str, Any]:
     body: dict[str, Any] = {c: record.get(c) for c in columns}
     missing = [c.name for c in SHEETS[sheet] if c.required and body.get(c.name) is None]
     if missing:
-        raise Invalid(
-            Msg(f"{'、'.join(missing)} 必填", f"{', '.join(missing)} must not be empty")
-        )
+        raise Invalid(Msg(f"{'、'.join(missing)} 必填", f"{', '.join(missing)} must not be empty"))
     if sheet == "regions":
         body["level"] = level(record.get("level"))
     if sheet == "users":

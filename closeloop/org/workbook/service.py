@@ -68,7 +68,9 @@ def import_org(
     of CSVs). Rows that are refused come back in `rejected`, and then nothing is written; a file
     that cannot be read raises Invalid. Never commits: the caller does."""
     if actor.role != Role.admin:
-        raise Forbidden(Msg("只有管理员可以导入组织架构", "only an admin can import the organisation"))
+        raise Forbidden(
+            Msg("只有管理员可以导入组织架构", "only an admin can import the organisation")
+        )
     sheets = read_workbook(data, filename, sheet=sheet)
     run = _Run(session, now)
     outer = session.begin_nested()
@@ -99,8 +101,7 @@ class _Run:
         # The organisation as it stands, loaded once: held here so the session's identity map
         # answers the services' look-ups of parents, units and regions without a query each.
         self._loaded: dict[str, list[Any]] = {
-            name: list(session.exec(select(model)))
-            for name, model in _MODELS.items()
+            name: list(session.exec(select(model))) for name, model in _MODELS.items()
         }
         self.existing = {
             name: {getattr(row, KEY[name]): row for row in loaded}
@@ -159,7 +160,11 @@ class _Run:
         """Rows saying active = no, once every row is in: users, categories, units, regions,
         and children before their parents (items before classes, grids before communities)."""
         for _, _, sheet, number, code in sorted(self.deactivations, reverse=True):
-            self.attempt(sheet, number, partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now))
+            self.attempt(
+                sheet,
+                number,
+                partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now),
+            )
 
     def attempt(self, sheet: str, number: int, work: Callable[[], T]) -> T | None:
         """`work()`, rejecting the row when the service or the schema refuses it (the row's
@@ -207,5 +212,3 @@ def _refused(exc: IntegrityError | DataError) -> Msg:
     return Msg(
         "含有数据库无法保存的值（如空字符）", "a value cannot be stored (e.g. a NUL character)"
     )
-
-

@@ -54,7 +54,9 @@ def read_workbook(data: bytes, filename: str, *, sheet: str | None = None) -> di
             + KINDS
         )
     if not sheets:
-        raise Invalid(Msg("文件中没有可导入的工作表。", "the file has no sheet to import; ") + EXPECTED)
+        raise Invalid(
+            Msg("文件中没有可导入的工作表。", "the file has no sheet to import; ") + EXPECTED
+        )
     return sheets
 
 
@@ -85,7 +87,9 @@ def _csv_sheet(filename: str) -> str:
 def _header(sheet: str, cells: list[object] | None) -> list[str | None]:
     """Each position's field (None: ignored), refusing a missing required or repeated column."""
     if cells is None:
-        raise Invalid(Msg(f"工作表 {sheet} 是空的", f"sheet {sheet} is empty: row 1 must be the header"))
+        raise Invalid(
+            Msg(f"工作表 {sheet} 是空的", f"sheet {sheet} is empty: row 1 must be the header")
+        )
     names = [column_name(sheet, str(c)) if c is not None else None for c in cells]
     missing = [c.name for c in SHEETS[sheet] if c.required and c.name not in names]
     expected = ", ".join(c.name for c in SHEETS[sheet])
@@ -135,7 +139,10 @@ def _xlsx(data: bytes) -> dict[str, Sheet]:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
         raise Invalid(
-            Msg("无法读取 XLSX 文件。", f"the file could not be read as XLSX ({type(exc).__name__}); ")
+            Msg(
+                "无法读取 XLSX 文件。",
+                f"the file could not be read as XLSX ({type(exc).__name__}); ",
+            )
             + KINDS
         ) from None
     try:
@@ -178,7 +185,9 @@ def _zip(data: bytes) -> dict[str, Sheet]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise Invalid(Msg("无法读取 ZIP 文件。", "the file could not be read as ZIP; ") + KINDS) from None
+        raise Invalid(
+            Msg("无法读取 ZIP 文件。", "the file could not be read as ZIP; ") + KINDS
+        ) from None
     sheets: dict[str, Sheet] = {}
     with archive:
         for info in archive.infolist():

@@ -21,8 +21,26 @@ EXAMPLE: dict[str, list[tuple[object, ...]]] = {
     ],
     # code, name, short_name, email, head_email, webhook_url, region_code, active
     "units": [
-        ("LH-CG", "罗湖区城市管理和综合执法局", "城管", "cg@example.gov.cn", None, None, DISTRICT, "是"),
-        ("LH-ZJ", "罗湖区住房和建设局", "住建", "zj@example.gov.cn", "zj-head@example.gov.cn", None, DISTRICT, "是"),
+        (
+            "LH-CG",
+            "罗湖区城市管理和综合执法局",
+            "城管",
+            "cg@example.gov.cn",
+            None,
+            None,
+            DISTRICT,
+            "是",
+        ),
+        (
+            "LH-ZJ",
+            "罗湖区住房和建设局",
+            "住建",
+            "zj@example.gov.cn",
+            "zj-head@example.gov.cn",
+            None,
+            DISTRICT,
+            "是",
+        ),
         ("LH-YJ", "罗湖区应急管理局", "应急", None, None, None, DISTRICT, "是"),
     ],
     # code, name, parent_code, unit_code, limit_days, sign_hours, active
