@@ -74,7 +74,7 @@ def users_page(
 ) -> Response:
     wanted = {k: page.request.query_params.get(k, "") for k in FILTERS}
     users = org.list_users(session)
-    locked = {u.username for u in users if org.is_locked(session, username=u.username, now=now)}
+    locked = org.locked_users(session, now=now)
     shown = [u for u in users if _shown(u, wanted, u.username in locked)]
     ok = page.request.query_params.get("ok", "")
     flash = page.t(f"adm.ok.{ok}") if ok in ("created", "saved", "off", "on", "unlocked") else ""

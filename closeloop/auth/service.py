@@ -36,14 +36,28 @@ def is_throttled(
     session: Session, *, username: str, now: datetime, settings: Settings | None = None
 ) -> bool:
     """Whether logins for `username` are refused now after too many recent failures."""
+    return username in throttled(session, now=now, usernames=[username], settings=settings)
+
+
+def throttled(
+    session: Session,
+    *,
+    now: datetime,
+    usernames: list[str] | None = None,
+    settings: Settings | None = None,
+) -> set[str]:
+    """The usernames whose logins are refused now (of `usernames`, or of everyone), in one query."""
     settings = settings or get_settings()
     since = now - timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, col(LoginFailure.at) > since)
-    ).one()
-    return bool(failures >= settings.login_max_failures)
+    stmt = (
+        select(LoginFailure.username)
+        .where(col(LoginFailure.at) > since)
+        .group_by(col(LoginFailure.username))
+        .having(func.count() >= settings.login_max_failures)
+    )
+    if usernames is not None:
+        stmt = stmt.where(col(LoginFailure.username).in_(usernames))
+    return set(session.exec(stmt))
 
 
 def clear_failures(session: Session, *, username: str) -> None:

@@ -163,3 +163,8 @@ def unlock_user(session: Session, *, username: str) -> None:
 def is_locked(session: Session, *, username: str, now: datetime) -> bool:
     """Whether the user's logins are refused now after too many failures."""
     return auth.is_throttled(session, username=username, now=now)
+
+
+def locked_users(session: Session, *, now: datetime) -> set[str]:
+    """The usernames whose logins are refused now, all at once (for a list of users)."""
+    return auth.throttled(session, now=now)

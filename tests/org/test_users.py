@@ -123,7 +123,9 @@ def test_unlock_and_is_locked(session, org):  # type: ignore[no-untyped-def]
         except TooManyRequests:
             break
     assert org_service.is_locked(session, username="rep1", now=NOW)
+    assert org_service.locked_users(session, now=NOW) == {"rep1"}, "the list reads the same rule"
     assert not org_service.is_locked(session, username="rep1", now=NOW + timedelta(days=1))
+    assert org_service.locked_users(session, now=NOW + timedelta(days=1)) == set()
     with pytest.raises(TooManyRequests):
         _token(session, "rep1")
     org_service.unlock_user(session, username="rep1")
