@@ -17,9 +17,15 @@ from api.web import i18n
 from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.pages import MAIN_PAGE, Page, fmt_day, redirect
-from api.web.views import DEADLINE_LABEL, Names, left_label, next_step, validation_text
+from api.web.views import (
+    DEADLINE_LABEL,
+    Names,
+    estimated_years,
+    left_label,
+    next_step,
+    validation_text,
+)
 from closeloop.auth.policy import Principal
-from closeloop.calendar import service as calendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import attachments, lookup, queues, views
 from closeloop.cases import service as cases
@@ -98,9 +104,7 @@ def case_page(
         open_action=open_action,
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
-        estimated_years=calendar.estimated_years(
-            session, deadlines=[public.due_at, public.sign_due_at, public.verify_due_at]
-        ),
+        estimated_years=estimated_years(session, [public]),
     )
 
 

@@ -10,7 +10,7 @@ from api import downloads
 from api.deps import NowDep, SessionDep
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import Page
-from api.web.views import Names
+from api.web.views import Names, estimated_years
 from closeloop.errors import NotFound
 from closeloop.reports import charts
 from closeloop.reports import dashboard as dashboards
@@ -53,6 +53,7 @@ def dashboard(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -
         reports=d.reports,
         preview=d.preview,
         names=Names.load(session),
+        estimated_years=estimated_years(session, [*d.overdue.items, *d.suspended.items, *d.listed]),
         flash=page.flash(),
     )
 

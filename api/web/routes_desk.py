@@ -1,7 +1,5 @@
 """A unit's work list (待办, at /inbox), the dispatcher's queue and the searchable case list."""
 
-from datetime import datetime
-
 from fastapi.responses import Response
 
 from api import case_export
@@ -9,22 +7,16 @@ from api.deps import NowDep, SessionDep
 from api.web import case_filters
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
-from api.web.views import DEADLINE_LABEL, Names, left_label
-from closeloop.calendar import service as calendar
+from api.web.views import DEADLINE_LABEL, Names, estimated_years, left_label
 from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import SORTS
 from closeloop.errors import DomainError
 from closeloop.org import service as org
-from models.case import CasePage, CasePublic
+from models.case import CasePage
 from models.enums import CaseKind, CaseState, Grade
 
 router = page_router()
-
-
-def due_dates(case: CasePublic) -> list[datetime | None]:
-    """The deadlines a list shows for a case (each flagged when estimated on plain weekdays)."""
-    return [case.due_at, case.sign_due_at, case.verify_due_at]
 
 
 @router.get("/inbox")
@@ -43,10 +35,7 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
         labels=labels,
         names=Names.load(session),
         sign_late={r.case.id for r in work.to_sign if queues.sign_overdue(r.case, now)},
-        estimated_years=calendar.estimated_years(
-            session,
-            deadlines=[d for _, _, rows in sections for r in rows for d in due_dates(r.case)],
-        ),
+        estimated_years=estimated_years(session, [r.case for _, _, rows in sections for r in rows]),
         running={
             r.case.id: queues.running_deadline(r.case) for _, _, rows in sections for r in rows
         },
@@ -69,9 +58,7 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         refused=q.refused_default,
         names=names,
         units=org.units_for(session, region_code=user.region_code),
-        estimated_years=calendar.estimated_years(
-            session, deadlines=[d for c in q.to_verify for d in due_dates(c)]
-        ),
+        estimated_years=estimated_years(session, q.to_verify),
         flash=page.flash(),
     )
 
@@ -110,9 +97,7 @@ def case_list(
         sorts=[s for name in SORTS for s in (name, f"-{name}")],
         pager_q=("&" + query) if query else "",
         export_q=query,
-        estimated_years=calendar.estimated_years(
-            session, deadlines=[d for c in listing.items for d in due_dates(c)]
-        ),
+        estimated_years=estimated_years(session, listing.items),
     )
 
 

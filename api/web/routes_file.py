@@ -11,7 +11,7 @@ from api.deps import NowDep, SessionDep
 from api.web import i18n
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.pages import Page, PageNo, fmt_day, page_number, redirect
-from api.web.views import Names, next_step, validation_text
+from api.web.views import Names, estimated_years, next_step, validation_text
 from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, views
 from closeloop.cases import service as cases
@@ -153,5 +153,6 @@ def own_cases(
         rows=rows,
         names=names,
         listing=listing,
+        estimated_years=estimated_years(session, listing.items),
         flash=page.t("done") if page.request.query_params.get("ok") else "",
     )

@@ -2,7 +2,7 @@
 input's message. No rules live here: states, deadlines and what is allowed come from the
 services."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from api import validation
+from closeloop.calendar import service as calendar
 from closeloop.cases.queues import Counting, TimeLeft
 from closeloop.cases.service import is_overdue
 from closeloop.text import Msg
@@ -55,6 +56,13 @@ DEADLINE_LABEL: dict[str, str] = {
     Counting.reply: "letters.reply_due",
     Counting.rectify: "f.due_at",
 }
+
+
+def estimated_years(session: Session, cases: Iterable[CasePublic]) -> list[int]:
+    """The years whose deadlines, among those the page shows for these cases, were computed on
+    plain weekdays (the calendar does not know the year): the page flags each."""
+    deadlines = [d for c in cases for d in (c.due_at, c.sign_due_at, c.verify_due_at)]
+    return calendar.estimated_years(session, deadlines=deadlines)
 
 
 def left_label(t: Callable[..., str], left: TimeLeft | None) -> str:

@@ -106,6 +106,13 @@ def test_a_deadline_in_an_unknown_year_is_flagged_on_the_case_page_and_lists(
     assert FLAG in disp.get("/cases").text
     assert FLAG in handler.get("/inbox").text
     assert FLAG not in disp.get("/cases?state=reported").text
+    assert FLAG in web("rep1").get("/my").text, "the grid worker's own list shows the deadline"
+    assert FLAG not in web("rep3").get("/my").text
+    assert FLAG not in web("sup").get("/dashboard").text
+    act(session, org, late, "sign", "h_zj")
+    act(session, org, late, "suspend", "sup", reason="等待产权单位出具鉴定")
+    session.commit()
+    assert FLAG in web("sup").get("/dashboard").text, "the dashboard's suspended list shows it"
     # Once 2031's arrangement is entered, nothing is estimated any more.
     admin = web("admin")
     token = csrf_of(admin.get("/admin/calendar?year=2031").text)
