@@ -15,6 +15,7 @@ from models.enums import (
     EscalationLevel,
     Grade,
     LetterType,
+    RegionLevel,
     RequestType,
     Role,
 )
@@ -25,6 +26,13 @@ ROLE: dict[Role, Msg] = {
     Role.handler: Msg("处置单位", "Department"),
     Role.supervisor: Msg("督办", "Supervisor"),
     Role.admin: Msg("管理员", "Administrator"),
+}
+
+REGION_LEVEL: dict[RegionLevel, Msg] = {
+    RegionLevel.district: Msg("区", "district"),
+    RegionLevel.street: Msg("街道", "street"),
+    RegionLevel.community: Msg("社区", "community"),
+    RegionLevel.grid: Msg("网格", "grid"),
 }
 
 STATE: dict[CaseState, Msg] = {

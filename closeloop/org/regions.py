@@ -12,6 +12,7 @@ from sqlalchemy import String, func, literal, update
 from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.errors import Conflict, Invalid
 from closeloop.org.common import exists, get_or_404, insert
 from closeloop.text import Msg
@@ -41,14 +42,16 @@ def _parent_for(
     if parent is None:
         raise Invalid(
             Msg(
-                f"{level} 需要上级 {expected}",
+                f"{labels.REGION_LEVEL[level].zh}需要指定上级{labels.REGION_LEVEL[expected].zh}"
+                "（parent_code）",
                 f"a {level} needs parent_code naming an existing {expected}",
             )
         )
     if parent.level != expected:
         raise Invalid(
             Msg(
-                f"{level} 的上级必须是 {expected}",
+                f"{labels.REGION_LEVEL[level].zh}的上级必须是{labels.REGION_LEVEL[expected].zh}，"
+                f"{parent.code} 是{labels.REGION_LEVEL[RegionLevel(parent.level)].zh}",
                 f"the parent of a {level} must be a {expected}; {parent.code} is a {parent.level}",
             )
         )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from closeloop import labels
 from closeloop.auth import security
 from closeloop.auth import service as auth
 from closeloop.errors import Conflict, Invalid, NotFound
@@ -54,7 +55,10 @@ def _check_jurisdiction(
         )
     if role in (Role.reporter, Role.dispatcher, Role.supervisor) and region_code is None:
         raise Invalid(
-            Msg(f"{role} 必须指定辖区", f"a {role} needs region_code: their jurisdiction")
+            Msg(
+                f"{labels.ROLE[role].zh}必须指定辖区（region_code）",
+                f"a {role} needs region_code: their jurisdiction",
+            )
         )
 
 

@@ -114,3 +114,19 @@ def test_region_tree_counts_with_two_group_by_queries(session, org):  # type: ig
     assert (nodes["G4"].depth, nodes["G4"].cases, nodes["G4"].children) == (3, 0, 0)
     assert nodes["G1"].active is True
     assert session.exec(select(Case)).all()
+
+
+def test_a_parent_of_the_wrong_level_is_refused_in_words_not_codes(session, org):  # type: ignore[no-untyped-def]
+    with pytest.raises(Invalid) as refused:
+        org_service.create_region(
+            session,
+            data=RegionCreate(
+                code="C9", name="新社区", level=RegionLevel.community, parent_code="D1"
+            ),
+        )
+    assert refused.value.msg.zh == "社区的上级必须是街道，D1 是区"
+    with pytest.raises(Invalid) as missing:
+        org_service.create_region(
+            session, data=RegionCreate(code="G9", name="新网格", level=RegionLevel.grid)
+        )
+    assert missing.value.msg.zh == "网格需要指定上级社区（parent_code）"
