@@ -13,6 +13,7 @@ from closeloop.config import Settings
 from closeloop.reports.charts import number, percent
 from closeloop.reports.render import cn_date, definitions, env, moment, period_span, show
 from models.enums import RegionLevel
+from models.system import Counter
 from models.types import SHANGHAI
 
 if TYPE_CHECKING:
@@ -23,8 +24,19 @@ def bulletin_number(session: Session, *, issuer_short: str, now: datetime) -> st
     """Draw the next 通报 number for the issuer and the (Shanghai) year: 罗应急通〔2025〕3号.
     The counter is in the caller's transaction: a rolled-back report gives its number back."""
     year = now.astimezone(SHANGHAI).year
-    serial = next_value(session, f"bulletin:{issuer_short}:{year}")
+    serial = next_value(session, _counter(issuer_short, year))
     return f"{issuer_short}通〔{year}〕{serial}号"
+
+
+def expected_number(session: Session, *, issuer_short: str, now: datetime) -> str:
+    """The 通报 number the next draw will give if nobody draws before it; draws nothing."""
+    year = now.astimezone(SHANGHAI).year
+    counter = session.get(Counter, _counter(issuer_short, year))
+    return f"{issuer_short}通〔{year}〕{(counter.value if counter else 0) + 1}号"
+
+
+def _counter(issuer_short: str, year: int) -> str:
+    return f"bulletin:{issuer_short}:{year}"
 
 
 def bulletin_title(content: "Content") -> str:

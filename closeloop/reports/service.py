@@ -9,7 +9,8 @@
   its own and returns at once; `build` — run in a background thread by the web process, or by any
   worker at scale: it is the same function — writes the files step by step, committing each step
   (`progress`) so a page can show it, then sets `ready`; on any failure `failed` with `error`,
-  and no file is offered. `start` takes only a closed period.
+  and no file is offered. `start` takes only a closed period. Its 通报 number is drawn in the
+  last step, with the files that print it: a failed generation uses no number (making.py).
 - The scheduled run (the report flows: `scheduled`, then `make_scheduled` per district) reports
   the last complete period once per district root, however often it runs: the report row
   carries a unique `scheduled_key`, inserted in a savepoint, so a second or concurrent run finds
@@ -275,13 +276,11 @@ def build(
 
     try:
         content = in_transaction(
-            engine, lambda s: making.prepare(s, load(s), settings=settings, now=now)
+            engine, lambda s: making.prepare(s, load(s), settings=settings, now=now, draw=False)
         )
-        blobs = making.render_files(content, settings=settings, step=step)
-        in_transaction(
-            engine,
-            lambda s: making.complete(s, load(s), content, blobs, now=now, settings=settings),
-        )
+        # The 通报 number is drawn in the last step's transaction only (making.finish): a
+        # generation that fails at any step leaves no gap in the series.
+        making.finish(engine, content, load=load, settings=settings, now=now, step=step)
         return ReportStatus.ready
     except Exception as exc:  # any failure is recorded on the report, in words
         error = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
