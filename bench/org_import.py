@@ -11,7 +11,8 @@ the same run, each into a fresh database:
 - baseline: raw Core `INSERT`s of the same rows (paths precomputed, one shared password hash), no
   checks — what the database itself costs;
 - read: parsing the XLSX into sheets (openpyxl, read-only);
-- import: `import_org` — every row through the org service's rules in savepoints, committed;
+- import: `import_org` — every row through the org service's rules (new rows in batches, one
+  flush per sheet and level), committed;
 - again: the same file once more (every row exists and is unchanged: counted as updated).
 With --passwords each of the 300 users has a password in the workbook, hashed at full argon2
 cost (~0.1 s each): the figure shows why the template leaves the column empty.

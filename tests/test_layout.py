@@ -17,6 +17,7 @@ LAYERS = [
         "closeloop.clock",
         "closeloop.db",
         "closeloop.templating",
+        "closeloop.xlsx_stream",
         "closeloop",
     },
     {"closeloop.auth"},

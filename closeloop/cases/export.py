@@ -2,23 +2,20 @@
 page, the same order), one row each, with Chinese headers and names instead of codes.
 
 Memory stays bounded however many rows there are: the rows are read in batches (a server-side
-cursor on PostgreSQL) as plain columns, and openpyxl's write-only workbook keeps what it has
-written in a temporary file, not in memory; the names of places, units and categories are the
-only thing loaded whole."""
+cursor on PostgreSQL) as plain columns and written straight into the compressed sheet
+(closeloop.xlsx_stream); the names of places, units and categories are the only thing loaded
+whole."""
 
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlmodel import Session, col, select
 
-from closeloop import labels
+from closeloop import labels, xlsx_stream
 from closeloop.auth.policy import Principal
 from closeloop.cases import search
+from closeloop.cases.deadlines import is_overdue
 from closeloop.cases.search import CaseFilter
 from models.case import Case
 from models.enums import CaseKind, CaseState, Grade
@@ -68,7 +65,6 @@ COLUMNS = (
     Case.closed_at,
     Case.rework_count,
 )
-RUNNING = set(CaseState.clock_running_states())
 
 
 class Names:
@@ -115,7 +111,6 @@ def _yes(flag: bool) -> str:
 
 def row_of(r: Any, names: Names, now: datetime) -> list[Any]:
     """One case's cells, in HEADERS' order."""
-    overdue = r.state in RUNNING and r.due_at is not None and r.due_at < now
     return [
         r.number,
         labels.KIND[CaseKind(r.kind)].zh,
@@ -134,7 +129,7 @@ def row_of(r: Any, names: Names, now: datetime) -> list[Any]:
         local(r.dispatched_at),
         local(r.due_at),
         local(r.closed_at),
-        _yes(overdue),
+        _yes(is_overdue(r, now)),
         r.rework_count,
     ]
 
@@ -151,39 +146,10 @@ def rows(
     return (row_of(r, names, now) for r in result)
 
 
-def _cells(ws: WriteOnlyWorksheet, values: list[Any]) -> list[Any]:
-    """Text that starts like a formula stays text (a title "=HYPERLINK(…)" is not run)."""
-    out: list[Any] = []
-    for v in values:
-        if isinstance(v, str) and v.startswith("="):
-            cell = WriteOnlyCell(ws, value=v)
-            cell.data_type = "s"
-            out.append(cell)
-        else:
-            out.append(v)
-    return out
-
-
 def write_xlsx(
     session: Session, *, actor: Principal, filters: CaseFilter, now: datetime, out: IO[bytes]
 ) -> int:
-    """Write the filtered list as an XLSX workbook to `out`; returns the number of cases."""
+    """Write the filtered list as an XLSX workbook to `out`; returns the number of cases. Text
+    cells are inline strings, so a title "=HYPERLINK(…)" stays text and is never run."""
     found = rows(session, actor=actor, filters=filters, now=now)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("案件")
-    for i, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-    ws.freeze_panes = "B2"
-    bold = Font(bold=True)
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    n = 0
-    for values in found:
-        ws.append(_cells(ws, values))
-        n += 1
-    wb.save(out)
-    return n
+    return xlsx_stream.write(out, sheet="案件", headers=HEADERS, rows=found, widths=WIDTHS)

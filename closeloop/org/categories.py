@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Conflict, Invalid
-from closeloop.org.common import exists, get_or_404, insert
+from closeloop.org.common import Batch, exists, get_or_404, insert
 from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseState
@@ -60,13 +60,17 @@ def _check_item(parent_code: str | None, unit_code: str | None, limit_days: int 
         )
 
 
-def create_category(session: Session, *, data: CategoryCreate) -> Category:
-    exists(session, Category, data.code, CATEGORY)
+def create_category(
+    session: Session, *, data: CategoryCreate, batch: Batch | None = None
+) -> Category:
+    """A new class, or an item under a class (`batch`: see common.Batch)."""
+    exists(session, Category, data.code, CATEGORY, batch)
     _check_parent(session, code=data.code, parent_code=data.parent_code)
     _check_item(data.parent_code, data.unit_code, data.limit_days)
     _check_unit(session, data.unit_code)
     category = Category(**data.model_dump())
-    insert(session, category, Msg(f"类别 {data.code}", f"category {data.code}"))
+    what = Msg(f"类别 {data.code}", f"category {data.code}")
+    insert(session, category, what, batch, data.code)
     return category
 
 

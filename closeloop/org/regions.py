@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from closeloop import labels
 from closeloop.errors import Conflict, Invalid
-from closeloop.org.common import exists, get_or_404, insert
+from closeloop.org.common import Batch, exists, get_or_404, insert
 from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseState, RegionLevel
@@ -62,12 +62,13 @@ def _parent_for(
     return parent
 
 
-def create_region(session: Session, *, data: RegionCreate) -> Region:
-    exists(session, Region, data.code, REGION)
+def create_region(session: Session, *, data: RegionCreate, batch: Batch | None = None) -> Region:
+    """A new region under an existing parent of the level above (`batch`: see common.Batch)."""
+    exists(session, Region, data.code, REGION, batch)
     parent = _parent_for(session, code=data.code, level=data.level, parent_code=data.parent_code)
     path = f"{parent.path if parent else '/'}{data.code}/"
     region = Region(**data.model_dump(), path=path)
-    insert(session, region, Msg(f"区域 {data.code}", f"region {data.code}"))
+    insert(session, region, Msg(f"区域 {data.code}", f"region {data.code}"), batch, data.code)
     return region
 
 

@@ -8,7 +8,7 @@ from closeloop.org.categories import (
     update_category,
 )
 from closeloop.org.categories import public as category_public
-from closeloop.org.common import EMAIL
+from closeloop.org.common import EMAIL, Batch
 from closeloop.org.regions import (
     PARENT_LEVEL,
     create_region,
@@ -39,6 +39,7 @@ from closeloop.org.users import (
 
 __all__ = [
     "EMAIL",
+    "Batch",
     "PARENT_LEVEL",
     "category_public",
     "category_usage",

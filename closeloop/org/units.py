@@ -4,7 +4,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from closeloop.errors import Conflict, Invalid
-from closeloop.org.common import check_contacts, exists, get_or_404, insert
+from closeloop.org.common import Batch, check_contacts, exists, get_or_404, insert
 from closeloop.org.regions import district_of
 from closeloop.text import Msg
 from models.case import Case
@@ -28,14 +28,15 @@ def _check_district(session: Session, region_code: str | None) -> None:
         )
 
 
-def create_unit(session: Session, *, data: UnitCreate) -> Unit:
-    exists(session, Unit, data.code, UNIT)
+def create_unit(session: Session, *, data: UnitCreate, batch: Batch | None = None) -> Unit:
+    """A new unit (`batch`: see common.Batch)."""
+    exists(session, Unit, data.code, UNIT, batch)
     check_contacts(
         emails={"email": data.email, "head_email": data.head_email}, url=data.webhook_url
     )
     _check_district(session, data.region_code)
     unit = Unit(**data.model_dump())
-    insert(session, unit, Msg(f"单位 {data.code}", f"unit {data.code}"))
+    insert(session, unit, Msg(f"单位 {data.code}", f"unit {data.code}"), batch, data.code)
     return unit
 
 

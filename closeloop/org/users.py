@@ -15,7 +15,7 @@ from closeloop import labels
 from closeloop.auth import security
 from closeloop.auth import service as auth
 from closeloop.errors import Conflict, Invalid, NotFound
-from closeloop.org.common import check_contacts, insert
+from closeloop.org.common import Batch, check_contacts, insert, taken
 from closeloop.text import Msg
 from models.enums import Role
 from models.org import Region, Unit
@@ -24,6 +24,7 @@ from models.user import User, UserCreate, UserUpdate
 # Unambiguous characters (no 0/O, 1/l/I) for a password read off a screen and typed once.
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ONE_TIME_LENGTH = 12
+USER = Msg("用户", "user")
 
 
 def get_user(session: Session, *, username: str) -> User:
@@ -63,14 +64,22 @@ def _check_jurisdiction(
 
 
 def create_user(
-    session: Session, *, data: UserCreate, now: datetime, one_time: bool = False
+    session: Session,
+    *,
+    data: UserCreate,
+    now: datetime,
+    one_time: bool = False,
+    batch: Batch | None = None,
 ) -> User:
     """`one_time`: data.password was generated (security.one_time_password) and must be changed
-    at the first login; being random, it is hashed lightly (security.hash_one_time_password)."""
-    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
-        raise Conflict(
-            Msg(f"用户 {data.username} 已存在", f"user {data.username!r} already exists")
-        )
+    at the first login; being random, it is hashed lightly (security.hash_one_time_password).
+    `batch`: see common.Batch (its keys are usernames)."""
+    if (
+        data.username in batch.taken
+        if batch is not None
+        else session.exec(select(User.id).where(User.username == data.username)).first() is not None
+    ):
+        raise taken(USER, data.username)
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(Msg(f"单位 {data.unit_code} 不存在", "unit_code does not exist"))
     check_contacts(emails={"email": data.email}, url=None)
@@ -87,7 +96,9 @@ def create_user(
         must_change_password=one_time,
         created_at=now,
     )
-    insert(session, user, Msg(f"用户 {data.username}", f"user {data.username}"))
+    insert(
+        session, user, Msg(f"用户 {data.username}", f"user {data.username}"), batch, data.username
+    )
     return user
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from openpyxl import load_workbook
 
-from closeloop.cases.export import HEADERS
+from closeloop.cases.export import HEADERS, WIDTHS
+from models.case import Case
 from tests.api.test_cases_api import _act, _file
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -94,3 +95,21 @@ def test_cases_xlsx_is_not_taken_for_a_case_id(client, auth):
     r = client.get("/api/v1/cases.xlsx", headers=auth("disp"))
     assert r.status_code == 200 and r.content[:2] == b"PK"
     assert client.get("/api/v1/cases.xlsx").status_code == 401
+
+
+def test_the_file_is_a_workbook_spreadsheets_read(client, auth, session):
+    disp = auth("disp")
+    made = _file(client, auth("rep1"), title="井盖<&>\"'缺失").json()
+    # A control character cannot be in XML 1.0: the export drops it (as if stored by an import).
+    stored = session.get(Case, made["id"])
+    stored.title = "井盖<&>\"'\x01缺失"
+    session.add(stored)
+    session.commit()
+    r = client.get("/api/v1/cases.xlsx", headers=disp)
+    ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert ws.freeze_panes == "B2" and all(c.font.b for c in ws[1])
+    assert [ws.column_dimensions[c].width for c in "ADS"] == [WIDTHS[0], WIDTHS[3], WIDTHS[18]]
+    row = [c.value for c in ws[2]]
+    assert row[0] == made["number"] and row[3] == "井盖<&>\"'缺失"
+    assert isinstance(row[13], datetime) and ws.cell(2, 14).is_date
+    assert row[16] is None and row[17] == "否" and row[18] == 0

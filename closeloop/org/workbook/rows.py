@@ -59,9 +59,11 @@ def apply(
     record: Record,
     current: Any | None,
     now: datetime,
+    batch: org.Batch | None = None,
 ) -> Applied:
     """Create the row, or update `current` (the row with its code) when the row changes it;
-    all but a deactivation, see `deactivate`."""
+    all but a deactivation, see `deactivate`. A create goes into `batch` when one is given
+    (see org.common.Batch)."""
     body = _body(sheet, columns, record)
     key = str(body.pop(KEY[sheet]))
     active = body.pop("active", None)
@@ -77,21 +79,23 @@ def apply(
             with session.begin_nested():
                 current = _update(session, sheet=sheet, key=key, data=data, now=now)
         return Applied(row=current, password=None, deactivate=active is False and current.active)
-    # A create needs no savepoint here: the service checks before it writes, in one of its own.
+    # A create needs no savepoint here: the service checks before it writes, in one of its own
+    # (or, in a batch, does not write at all).
     body = {KEY[sheet]: key, **{k: v for k, v in body.items() if v is not None}}
     password = None
     if sheet == "regions":
-        row: Any = org.create_region(session, data=RegionCreate.model_validate(body))
+        row: Any = org.create_region(session, data=RegionCreate.model_validate(body), batch=batch)
     elif sheet == "units":
-        row = org.create_unit(session, data=UnitCreate.model_validate(body))
+        row = org.create_unit(session, data=UnitCreate.model_validate(body), batch=batch)
     elif sheet == "categories":
-        row = org.create_category(session, data=CategoryCreate.model_validate(body))
+        data = CategoryCreate.model_validate(body)
+        row = org.create_category(session, data=data, batch=batch)
     else:
         one_time = body.get("password") is None
         if one_time:
             password = body["password"] = security.one_time_password()
         data = UserCreate.model_validate(body)
-        row = org.create_user(session, data=data, now=now, one_time=one_time)
+        row = org.create_user(session, data=data, now=now, one_time=one_time, batch=batch)
     return Applied(row=row, password=password, deactivate=active is False)
 
 

@@ -2,9 +2,16 @@
 
 Each row goes through the org service (create_region, create_unit, create_category, create_user,
 or the update_* of a row whose code — username for users — already exists), so the rules live
-in one place. A row runs in a savepoint of its own: a refused row leaves nothing behind and the
-next rows are still checked, so every bad row is reported. The whole import runs in one outer
-savepoint, rolled back when any row was refused: then nothing at all is written.
+in one place. A refused row leaves nothing behind and the next rows are still checked, so every
+bad row is reported. The whole import runs in one outer savepoint, rolled back when any row was
+refused: then nothing at all is written.
+
+New rows are created in batches (org.Batch): the service checks each against the codes loaded
+once and adds it unflushed, and the rows of one sheet and level are written with one flush, not
+a query, a savepoint and an insert each. An update (which may query and flush) is applied in a
+savepoint of its own, after the batch so far is written. Should the database refuse a batch (a
+row the service's checks let through, such as a NUL character on PostgreSQL), the import starts
+again without batches, every create in a savepoint of its own, to report the row refused.
 
 Sheets go in dependency order — regions, units, categories, users — and within a sheet parents
 before children whatever the file's order: regions by level, categories classes before items.
@@ -22,6 +29,7 @@ from sqlmodel import Session, select
 
 from closeloop.auth.policy import Principal
 from closeloop.errors import DomainError, Forbidden
+from closeloop.org import service as org
 from closeloop.org.workbook import rows
 from closeloop.org.workbook.columns import KEY, invalid_fields
 from closeloop.org.workbook.sheets import Sheet, read_workbook
@@ -72,7 +80,20 @@ def import_org(
             Msg("只有管理员可以导入组织架构", "only an admin can import the organisation")
         )
     sheets = read_workbook(data, filename, sheet=sheet)
-    run = _Run(session, now)
+    try:
+        return _import(session, sheets, now, batched=True)
+    except _BatchRefused:
+        return _import(session, sheets, now, batched=False)
+
+
+class _BatchRefused(Exception):
+    """The database refused a batch of new rows: the import is rolled back and runs again."""
+
+
+def _import(
+    session: Session, sheets: dict[str, Sheet], now: datetime, *, batched: bool
+) -> OrgImportResult:
+    run = _Run(session, now, batched=batched)
     outer = session.begin_nested()
     try:
         for name in ORDER:
@@ -90,7 +111,7 @@ def import_org(
 
 
 class _Run:
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, *, batched: bool) -> None:
         self.session = session
         self.now = now
         self.created = dict.fromkeys(ORDER, 0)
@@ -107,6 +128,12 @@ class _Run:
             name: {getattr(row, KEY[name]): row for row in loaded}
             for name, loaded in self._loaded.items()
         }
+        self.batches = (
+            {name: org.Batch(taken=set(codes)) for name, codes in self.existing.items()}
+            if batched
+            else None
+        )
+        self.pending = False  # rows added to a batch and not yet flushed
 
     def sheet(self, sheet: Sheet) -> None:
         key = KEY[sheet.name]
@@ -127,27 +154,38 @@ class _Run:
             if code is not None:
                 first[code] = number
             todo.append((number, record))
+        rank = None
         for number, record in sorted(todo, key=lambda item: _rank(sheet.name, item[1])):
+            if _rank(sheet.name, record) != rank:
+                self.flush()  # parents are written (and found by the session) before children
+                rank = _rank(sheet.name, record)
             self.row(sheet, number, record)
+        self.flush()
 
     def row(self, sheet: Sheet, number: int, record: dict[str, str | None]) -> None:
         code = record.get(KEY[sheet.name])
         current = self.existing[sheet.name].get(code) if code is not None else None
         exists = current is not None
-        applied = self.attempt(
-            sheet.name,
-            number,
-            lambda: rows.apply(
-                self.session,
-                sheet=sheet.name,
-                columns=sheet.columns,
-                record=record,
-                current=current,
-                now=self.now,
-            ),
+        batch = self.batches[sheet.name] if self.batches is not None and not exists else None
+        work = partial(
+            rows.apply,
+            self.session,
+            sheet=sheet.name,
+            columns=sheet.columns,
+            record=record,
+            current=current,
+            now=self.now,
+            batch=batch,
         )
+        if batch is None:
+            self.flush()  # an update may query and flush: the batch so far is written first
+            applied = self.attempt(sheet.name, number, work)
+        else:
+            with self.session.no_autoflush:  # a batch is written by self.flush alone
+                applied = self.attempt(sheet.name, number, work)
         if applied is None or code is None:
             return
+        self.pending = self.pending or batch is not None
         self._loaded[sheet.name].append(applied.row)  # the identity map holds rows weakly
         (self.updated if exists else self.created)[sheet.name] += 1
         if applied.password is not None:
@@ -159,12 +197,22 @@ class _Run:
     def deactivate(self) -> None:
         """Rows saying active = no, once every row is in: users, categories, units, regions,
         and children before their parents (items before classes, grids before communities)."""
+        self.flush()
         for _, _, sheet, number, code in sorted(self.deactivations, reverse=True):
             self.attempt(
                 sheet,
                 number,
                 partial(rows.deactivate, self.session, sheet=sheet, key=code, now=self.now),
             )
+
+    def flush(self) -> None:
+        """Write the rows added to batches; a refusal starts the import again without them."""
+        if self.pending:
+            self.pending = False
+            try:
+                self.session.flush()
+            except (IntegrityError, DataError) as exc:
+                raise _BatchRefused from exc
 
     def attempt(self, sheet: str, number: int, work: Callable[[], T]) -> T | None:
         """`work()`, rejecting the row when the service or the schema refuses it (the row's
