@@ -13,11 +13,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.deps import AdminUser, NowDep, SessionDep
-from closeloop.config import get_settings
-from closeloop.errors import PayloadTooLarge
+from api.uploads import read_import
 from closeloop.org.workbook.service import import_org
 from closeloop.org.workbook.template import template_workbook
-from closeloop.text import Msg
 
 router = APIRouter(tags=["organisation"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,15 +50,7 @@ def import_workbook(
 ) -> object:
     """An XLSX with sheets regions, units, categories, users; a CSV named after its sheet (or
     with the form field `sheet`); or a ZIP of such CSVs. Created or updated by code."""
-    limit = get_settings().max_import_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(
-            Msg(
-                f"文件超过 {limit // (1024 * 1024)} MB 上限",
-                f"the file is larger than the limit of {limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES)",
-            )
-        )
+    data = read_import(file.file)
     return import_org(
         session, data=data, filename=file.filename or "", actor=user, now=now, sheet=sheet
     )

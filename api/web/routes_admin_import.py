@@ -9,15 +9,14 @@ from fastapi.responses import Response
 
 from api import downloads
 from api.deps import NowDep, SessionDep
+from api.uploads import read_import
 from api.web import i18n
 from api.web.admin import PageAdmin
 from api.web.deps import CsrfForm, PageDep, page_router, uploads
 from api.web.pages import Page
-from closeloop.config import get_settings
-from closeloop.errors import DomainError, Invalid, PayloadTooLarge
+from closeloop.errors import DomainError, Invalid
 from closeloop.org.workbook import service as workbook
 from closeloop.org.workbook.template import template_workbook
-from closeloop.text import Msg
 
 router = page_router()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,15 +53,7 @@ def import_workbook(
         if not files:
             raise Invalid(i18n.msg("import.no_file"))
         upload = files[0]
-        limit = get_settings().max_import_bytes
-        data = upload.file.read(limit + 1)
-        if len(data) > limit:
-            raise PayloadTooLarge(
-                Msg(
-                    f"文件超过 {limit // (1024 * 1024)} MB 上限",
-                    f"the file is larger than the limit of {limit} bytes",
-                )
-            )
+        data = read_import(upload.file)
         result = workbook.import_org(
             session, data=data, filename=upload.filename or "", actor=user, now=now
         )

@@ -82,6 +82,31 @@ def test_a_refused_file_says_why_and_writes_nothing(client, engine) -> None:
         assert s.get(Region, "S1") is None
 
 
+def test_a_file_over_the_import_limit_is_refused_on_the_page(client, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    c = _admin(client, engine)
+    token = csrf_of(c.get("/admin/import").text)
+    monkeypatch.setenv("CLOSELOOP_MAX_IMPORT_BYTES", "1000")
+    from closeloop.config import get_settings
+
+    get_settings.cache_clear()
+    r = c.post(
+        "/admin/import",
+        data={"csrf_token": token},
+        files={"file": ("org.xlsx", workbook_bytes(), XLSX)},
+    )
+    assert r.status_code == 413 and "文件超过 1000 字节上限" in r.text
+    with new_session(engine) as s:
+        assert s.exec(select(Region)).all() == []
+
+
+def workbook_bytes() -> bytes:
+    from closeloop.org.workbook.template import template_workbook
+
+    data = template_workbook()
+    assert len(data) > 1000
+    return data
+
+
 def test_only_an_admin_imports(web) -> None:
     c = web("sup")
     assert c.get("/admin/import").status_code == 403
