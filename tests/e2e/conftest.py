@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,24 @@ def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> 
     raise RuntimeError(f"the e2e server did not answer /healthz within {timeout} s")
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app under uvicorn in a thread on a free loopback port; yields its base URL."""
+    sock = _free_socket()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        _wait_healthy(base, thread)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
 @pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app (`api.app.create_app`) on a free loopback port, over the demo district."""
@@ -116,20 +135,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     clock = FixedClock(E2E_NOW)
     app = create_app(engine=engine, clock=clock)
 
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, thread)
-        yield LiveServer(base, engine, clock, {u.username: u.password for u in users})
+        with serving(app) as base:
+            yield LiveServer(base, engine, clock, {u.username: u.password for u in users})
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         engine.dispose()
         mp.undo()
         get_settings.cache_clear()

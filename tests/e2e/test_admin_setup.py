@@ -3,13 +3,11 @@ server, not the demo's): the first-run steps, the template downloaded and import
 user created, a region renamed, a unit deactivated, a password reset and used once; and the
 calendar page for a known year and for one the package does not know."""
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from closeloop.auth import security
@@ -19,7 +17,7 @@ from closeloop.db import make_engine, new_session, upgrade
 from models.enums import Role
 from models.org import Region, Unit
 from models.user import User
-from tests.e2e.conftest import DESK, E2E_NOW, _free_socket, _wait_healthy
+from tests.e2e.conftest import DESK, E2E_NOW, serving
 from tests.e2e.helpers import LiveServer, by_id, click_and_wait
 
 ADMIN_PASSWORD = "setup-admin-pass-1"
@@ -50,18 +48,10 @@ def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         )
         s.commit()
     app = create_app(engine=engine, clock=FixedClock(E2E_NOW))
-    sock = _free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_healthy(base, thread)
-        yield LiveServer(base, engine, FixedClock(E2E_NOW), {"root": ADMIN_PASSWORD})
+        with serving(app) as base:
+            yield LiveServer(base, engine, FixedClock(E2E_NOW), {"root": ADMIN_PASSWORD})
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         engine.dispose()
         mp.undo()
         get_settings.cache_clear()
