@@ -14,6 +14,7 @@ from api.web.deps import CsrfForm, PageDep, field, fields, page_router
 from api.web.pages import Page, redirect
 from api.web.routes_admin_edit import Field
 from api.web.routes_admin_org import depth
+from api.web.views import Names
 from closeloop.errors import DomainError
 from closeloop.org import service as org
 from models.enums import Role
@@ -84,6 +85,7 @@ def users_page(
         users=shown,
         total=len(users),
         locked=locked,
+        names=Names.load(session),
         wanted=wanted,
         values=values or {},
         **context,

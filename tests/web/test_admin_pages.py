@@ -228,6 +228,8 @@ def test_users_are_created_edited_reset_and_unlocked_from_the_pages(web, client)
     assert c.post("/admin/users", data=new, follow_redirects=False).status_code == 303
     listing = c.get("/admin/users?role=handler").text
     assert 'data-username="zj2"' in listing and 'data-username="disp"' not in listing
+    row = re.search(r'data-username="zj2".*?</tr>', listing, re.S)
+    assert row and "区住房和建设局" in row.group(0), "the list names the unit, not its code"
     r = c.post(
         "/admin/users/zj2",
         data={
