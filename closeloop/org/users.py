@@ -4,7 +4,6 @@ Deactivating a user or changing their password revokes every token and web sessi
 at once (auth.revoke_all); their cases and history stay. The last active admin stays an admin.
 """
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,6 @@ from models.org import Region, Unit
 from models.user import User, UserCreate, UserUpdate
 
 # Unambiguous characters (no 0/O, 1/l/I) for a password read off a screen and typed once.
-_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ONE_TIME_LENGTH = 12
 USER = Msg("用户", "user")
 
 
@@ -159,8 +156,8 @@ def reset_password(session: Session, *, username: str, now: datetime) -> str:
     their tokens and lifts a login lock. Returns the password, shown once: only its hash is kept."""
     del now
     user = get_user(session, username=username)
-    password = "".join(secrets.choice(_ALPHABET) for _ in range(ONE_TIME_LENGTH))
-    user.password_hash = security.hash_password(password)
+    password = security.one_time_password()
+    user.password_hash = security.hash_one_time_password(password)
     user.must_change_password = True
     auth.revoke_all(session, user=user)
     auth.clear_failures(session, username=username)
