@@ -2,14 +2,19 @@
 
 from models.attachment import Attachment
 from models.case import Case, CaseRequest
-from models.escalation import EscalationFire
+from models.dossier import HazardPlan, Notice, Recheck
+from models.enterprise import Enterprise
+from models.escalation import DeadlineFire, EscalationFire
+from models.geo import GridGeometry
 from models.history import CaseHistory
 from models.idempotency import IdempotencyKey
+from models.inspection import Checklist, ChecklistItem, Inspection, InspectionItem
 from models.jobs import JobLease, JobRun
 from models.letter import Letter, LetterItem
 from models.org import Category, Region, Unit
 from models.outbox import OutboxMessage
 from models.report import Report
+from models.risk import RiskPoint, RiskReport
 from models.system import AppSetting, CalendarOverride, Counter
 from models.user import LoginFailure, RevokedToken, User
 
@@ -21,18 +26,30 @@ __all__ = [
     "CaseHistory",
     "CaseRequest",
     "Category",
+    "Checklist",
+    "ChecklistItem",
     "Counter",
+    "DeadlineFire",
+    "Enterprise",
     "EscalationFire",
+    "GridGeometry",
+    "HazardPlan",
     "IdempotencyKey",
+    "Inspection",
+    "InspectionItem",
     "JobLease",
     "JobRun",
     "Letter",
     "LetterItem",
-    "OutboxMessage",
     "LoginFailure",
+    "Notice",
+    "OutboxMessage",
+    "Recheck",
     "Region",
     "Report",
     "RevokedToken",
+    "RiskPoint",
+    "RiskReport",
     "Unit",
     "User",
 ]

@@ -68,6 +68,12 @@ class Case(SQLModel, table=True):
     rework_count: int = 0
     # Indexed: deleting or merging checks who points here, and "what was merged into X" reads it.
     merged_into_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    # The enterprise or place the case belongs to (一企一档); its grid follows from it.
+    enterprise_code: str | None = Field(
+        default=None, foreign_key="enterprise.code", max_length=40, index=True
+    )
+    # The inspection whose failed item this hazard is.
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
     version: int = Field(default=1, sa_column=_version_column)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -78,7 +84,9 @@ class CaseCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     category_code: str = Field(min_length=1, max_length=40)
-    grid_code: str = Field(min_length=1, max_length=40)
+    # The grid; without it, the enterprise's grid, else the grid holding `location`.
+    grid_code: str | None = Field(default=None, min_length=1, max_length=40)
+    enterprise_code: str | None = Field(default=None, min_length=1, max_length=40)
     address: str = Field(default="", max_length=300)
     location: Location | None = None
     grade: Grade | None = None
@@ -114,6 +122,8 @@ class CasePublic(BaseModel):
     listed: bool
     rework_count: int
     merged_into_id: int | None
+    enterprise_code: str | None = None
+    inspection_id: int | None = None
     version: int
     allowed_actions: list[str]
 

@@ -175,3 +175,44 @@ class ReportStatus(StrEnum):
     generating = "generating"  # the row exists, its files are being written
     ready = "ready"
     failed = "failed"  # generation stopped; `error` says why, and no file is offered
+
+
+class EnterpriseKind(StrEnum):
+    enterprise = "enterprise"  # 生产经营单位: has a unified social credit code
+    place = "place"  # 场所 (a market, a building, a construction site): has none
+
+
+class RiskLevel(StrEnum):
+    """风险等级, most severe first: 重大 / 较大 / 一般 / 低 (red / orange / yellow / blue)."""
+
+    major = "major"
+    significant = "significant"
+    general = "general"
+    low = "low"
+
+
+class ItemResult(StrEnum):
+    pass_ = "pass"
+    fail = "fail"
+    na = "na"
+
+
+class RecheckResult(StrEnum):
+    pass_ = "pass"
+    fail = "fail"
+
+
+class NoticeType(StrEnum):
+    listing = "listing"  # 挂牌督办公告
+    delisting = "delisting"  # 摘牌公告
+
+
+class RiskReportState(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ReviewDecision(StrEnum):
+    approve = "approve"
+    reject = "reject"

@@ -74,3 +74,16 @@ class EscalationSummary(BaseModel):
     listed: int
     would_fire: list[WouldFire] | None = None
     letters_to_issue: list[LetterToIssue] | None = None
+
+
+class DeadlineFire(SQLModel, table=True):
+    """Escalation claims for deadlines that are not a case's: a notice not published in time, a
+    risk report not reviewed in time. Each (subject, subject id, level) fires once."""
+
+    __tablename__ = "deadline_fire"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "level", name="uq_deadline_fire"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=20)  # "notice" | "risk_report"
+    subject_id: int
+    level: str = Field(max_length=40)
+    fired_at: datetime = Field(sa_type=UTCDateTime)

@@ -31,8 +31,10 @@ from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Invalid
+from closeloop.geo.locate import locate
 from closeloop.text import Msg
 from models.case import ActionInput, Case, CaseCreate, CasePage, CasePublic, location_of
+from models.enterprise import Enterprise
 from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel
 from models.org import Category, Region
 
@@ -61,6 +63,59 @@ def _require_active(session: Session, *, grid: Region, category: Category) -> No
             )
 
 
+def _enterprise(session: Session, code: str | None) -> Enterprise | None:
+    if code is None:
+        return None
+    enterprise = session.get(Enterprise, code)
+    if enterprise is None:
+        raise Invalid(
+            Msg(f"企业/场所：{code} 不存在", f"enterprise_code {code!r} is no enterprise or place")
+        )
+    if not enterprise.active:
+        raise Invalid(
+            Msg(
+                f"企业/场所：{enterprise.name}（{code}）已停用",
+                f"enterprise_code: {enterprise.name} ({code}) is deactivated",
+            )
+        )
+    return enterprise
+
+
+def _grid_of(session: Session, data: CaseCreate, enterprise: Enterprise | None) -> Region:
+    """The case's grid: the one named; else its enterprise's; else the grid holding its GPS
+    point. A named grid that is not the enterprise's is refused: the grid follows from it."""
+    code = data.grid_code
+    if code is None and enterprise is not None:
+        code = enterprise.grid_code
+    if code is None and data.location is not None:
+        code = locate(session, lat=data.location.lat, lon=data.location.lon)
+        if code is None:
+            raise Invalid(
+                Msg(
+                    "网格：所报位置不在任何网格内，请选择网格",
+                    "grid_code: the location lies in no grid; name the grid",
+                )
+            )
+    if code is None:
+        raise Invalid(
+            Msg(
+                "网格：请填写网格，或选择企业/场所，或提供定位",
+                "grid_code is required unless enterprise_code or a location inside a grid is given",
+            )
+        )
+    if enterprise is not None and code != enterprise.grid_code:
+        raise Invalid(
+            Msg(
+                f"网格：{enterprise.name} 属于网格 {enterprise.grid_code}，不是 {code}",
+                f"grid_code: {enterprise.name} is in grid {enterprise.grid_code}, not {code}",
+            )
+        )
+    grid = session.get(Region, code)
+    if grid is None or grid.level != RegionLevel.grid:
+        raise Invalid(Msg(f"网格 {code} 不存在", f"grid_code {code!r} is not a grid"))
+    return grid
+
+
 def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: datetime) -> Case:
     if data.kind == CaseKind.letter:
         raise Invalid(
@@ -69,11 +124,8 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
                 "kind must be event or hazard; letters are issued by escalation or by a supervisor",
             )
         )
-    grid = session.get(Region, data.grid_code)
-    if grid is None or grid.level != RegionLevel.grid:
-        raise Invalid(
-            Msg(f"网格 {data.grid_code} 不存在", f"grid_code {data.grid_code!r} is not a grid")
-        )
+    enterprise = _enterprise(session, data.enterprise_code)
+    grid = _grid_of(session, data, enterprise)
     category = leaf_category(session, data.category_code)
     _require_active(session, grid=grid, category=category)
     policy.require_filer(actor, data.kind, grid.path)
@@ -97,6 +149,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         lon=data.location.lon if data.location else None,
         grade=data.grade,
         urgent=data.urgent,
+        enterprise_code=enterprise.code if enterprise else None,
     )
     session.flush()
     history.append(
@@ -227,6 +280,8 @@ def to_public(
         listed=case.listed,
         rework_count=case.rework_count,
         merged_into_id=case.merged_into_id,
+        enterprise_code=case.enterprise_code,
+        inspection_id=case.inspection_id,
         version=case.version,
         allowed_actions=lifecycle.allowed_actions(
             case, actor, pending=pending, now=now, settings=settings
