@@ -9,6 +9,7 @@ from api.routes import (
     auth,
     calendar,
     cases,
+    enterprises,
     escalations,
     imports,
     letters,
@@ -51,6 +52,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         escalations,
         metrics,
         reports,
+        enterprises,
     ):
         app.include_router(module.router, prefix="/api/v1")
 

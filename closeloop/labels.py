@@ -195,3 +195,20 @@ FIELD_UNIT: dict[str, Msg] = {
     "days": Msg("个工作日", " working days"),
     "sign_hours": Msg("小时", " hours"),
 }
+
+# The enterprise and place register (一企一档): its fields and kinds.
+FIELD.update(
+    {
+        "credit_code": Msg("统一社会信用代码", "Credit code"),
+        "industry": Msg("行业", "Industry"),
+        "scale": Msg("规模", "Scale"),
+        "risk_level": Msg("风险等级", "Risk level"),
+        "contact_name": Msg("责任人", "Responsible person"),
+        "contact_phone": Msg("联系电话", "Phone"),
+        "enterprise_code": Msg("企业/场所", "Enterprise or place"),
+    }
+)
+ENTERPRISE_KIND: dict[str, Msg] = {
+    "enterprise": Msg("企业", "Enterprise"),
+    "place": Msg("场所", "Place"),
+}

@@ -66,6 +66,9 @@ def case_filter(
     sort: Annotated[
         str | None, Query(max_length=20, description=f"{' | '.join(SORTS)}; '-' before: descending")
     ] = None,
+    enterprise_code: Annotated[
+        str | None, Query(max_length=40, description="an enterprise or place: its cases")
+    ] = None,
 ) -> CaseFilter:
     """The case list's query, shared by the list and its XLSX export."""
     return CaseFilter(
@@ -89,6 +92,7 @@ def case_filter(
         closed_from=closed_from,
         closed_to=closed_to,
         sort=sort,
+        enterprise_code=enterprise_code,
     )
 
 

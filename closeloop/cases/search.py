@@ -60,6 +60,7 @@ class CaseFilter:
     closed_from: date | None = None
     closed_to: date | None = None
     sort: str | None = None
+    enterprise_code: str | None = None  # the enterprise or place the cases belong to
 
     def states(self) -> list[CaseState]:
         if self.state is None:
@@ -173,6 +174,8 @@ def filtered(session: Session, *, actor: Principal, filters: CaseFilter, now: da
             stmt = stmt.where(col(Case.region_path).startswith(path, autoescape=True))
     if filters.category_code:
         stmt = stmt.where(_category(session, filters.category_code))
+    if filters.enterprise_code:
+        stmt = stmt.where(Case.enterprise_code == filters.enterprise_code)
     if filters.listed is not None:
         stmt = stmt.where(Case.listed == filters.listed)
     if filters.urgent is not None:

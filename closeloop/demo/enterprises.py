@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from closeloop.cases.lookup import street_and_community
-from models.enterprise import Enterprise
-from models.org import Region
+from closeloop.auth.policy import SYSTEM
+from closeloop.safety import enterprises
+from models.enterprise import Enterprise, EnterpriseCreate
 
 SAFETY_TOML = Path(__file__).with_name("safety.toml")
 
@@ -20,21 +20,11 @@ def records() -> list[dict[str, Any]]:
 
 
 def load_enterprises(session: Session, *, now: datetime) -> list[Enterprise]:
-    """Registers the demo's enterprises and places (their grids must exist)."""
-    out = []
-    for rec in records():
-        grid = session.get(Region, rec["grid_code"])
-        assert grid is not None, rec["grid_code"]
-        street, community = street_and_community(grid.path)
-        row = Enterprise(
-            **rec,
-            street_code=street,
-            community_code=community,
-            region_path=grid.path,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        out.append(row)
+    """Registers the demo's enterprises and places (their grids must exist) through the
+    register's own service, so the demo's credit codes pass the same check."""
+    out = [
+        enterprises.create_enterprise(session, actor=SYSTEM, data=EnterpriseCreate(**rec), now=now)
+        for rec in records()
+    ]
     session.flush()
     return out
