@@ -14,7 +14,9 @@ from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.enums import CaseKind, CaseState, Grade
 
-TEXT = ("q", "unit_code", "street_code", "community_code", "grid_code", "category_code", "sort")
+# enterprise_code: from an enterprise's file (一企一档), its cases.
+TEXT = ("q", "unit_code", "street_code", "community_code", "grid_code", "category_code", "sort",
+        "enterprise_code")  # fmt: skip
 FLAGS = ("listed", "urgent", "overdue")
 DATES = (
     "reported_from",

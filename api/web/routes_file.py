@@ -12,10 +12,12 @@ from api.web import i18n
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.pages import Page, PageNo, fmt_day, page_number, redirect
 from api.web.views import Names, estimated_years, next_step, validation_text
+from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Invalid
+from closeloop.safety import enterprises
 from closeloop.text import Msg
 from models.case import Case, CaseCreate
 from models.enums import CaseKind
@@ -33,6 +35,7 @@ FIELDS = (
     "lat",
     "lon",
     "form_token",
+    "enterprise_code",
 )
 
 
@@ -49,13 +52,27 @@ def _form_page(
         values["grid_code"] = form.grids[0].code
     if values.get("category_code") and not values.get("category_class"):
         values["category_class"] = form.class_of(values["category_code"])
-    return page.render("case_new.html", status=status, values=values, error=error, form=form)
+    return page.render(
+        "case_new.html",
+        status=status,
+        values=values,
+        error=error,
+        form=form,
+        enterprises=enterprises.choices(session, actor=user),
+    )
 
 
 @router.get("/report/new")
 def new_case_form(page: PageDep, session: SessionDep, user: PageUser) -> Response:
     # A one-time token: sent twice (a double tap, a browser's retry), the form files once.
-    return _form_page(page, session, user, {"kind": CaseKind.event, "form_token": new_token()})
+    values = {"kind": CaseKind.event, "form_token": new_token()}
+    # From an enterprise's file (一企一档): a hazard of that enterprise, its grid following.
+    code = page.request.query_params.get("enterprise_code", "").strip()[:40]
+    if code:
+        values["enterprise_code"] = code
+        if CaseKind.hazard in policy.kinds_to_file(user):
+            values["kind"] = CaseKind.hazard
+    return _form_page(page, session, user, values)
 
 
 def new_token() -> str:
@@ -63,6 +80,8 @@ def new_token() -> str:
 
 
 def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
+    # The grid may follow from the enterprise or the GPS point (cases.service.file_case).
+    grid_follows = values.get("enterprise_code") or (values.get("lat") and values.get("lon"))
     missing = [
         i18n.msg(label)
         for name, label in (
@@ -70,7 +89,7 @@ def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
             ("grid_code", "f.grid"),
             ("title", "f.title"),
         )
-        if not values.get(name)
+        if not values.get(name) and not (name == "grid_code" and grid_follows)
     ]
     if missing:
         sep = i18n.msg("sep")
@@ -87,7 +106,8 @@ def _create_data(page: Page, values: dict[str, str]) -> CaseCreate:
             title=values["title"],
             description=values.get("description", ""),
             category_code=values["category_code"],
-            grid_code=values["grid_code"],
+            grid_code=values["grid_code"] or None,
+            enterprise_code=values.get("enterprise_code") or None,
             address=values.get("address", ""),
             location=location,  # type: ignore[arg-type]
             grade=values.get("grade") or None,  # type: ignore[arg-type]

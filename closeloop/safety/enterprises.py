@@ -28,6 +28,8 @@ from models.enums import EnterpriseKind, RegionLevel, RiskLevel, Role
 from models.org import Region, Unit
 
 EDITORS = (Role.admin, Role.dispatcher, Role.supervisor)
+# Text columns that are never NULL: clearing one (null in a PATCH) leaves it empty.
+TEXTS = ("address", "industry", "scale", "contact_name", "contact_phone")
 CREDIT = Msg("统一社会信用代码", "credit_code")
 
 
@@ -190,7 +192,7 @@ def update_enterprise(
         street, community = street_and_community(grid.path)
         changes.update(street_code=street, community_code=community, region_path=grid.path)
     for name, value in changes.items():
-        setattr(row, name, value)
+        setattr(row, name, "" if value is None and name in TEXTS else value)
     row.updated_at = now
     session.add(row)
     try:
@@ -296,3 +298,19 @@ def industries(session: Session, *, actor: Principal) -> list[str]:
     """The industries named in the register the actor sees (for a filter's choices)."""
     stmt = visible(select(Enterprise.industry).distinct(), actor).where(Enterprise.industry != "")
     return sorted(session.exec(stmt))
+
+
+def regions_for(session: Session, *, actor: Principal, level: RegionLevel) -> list[Region]:
+    """The active regions of a level in the actor's region (an admin or a handler: all), for a
+    form's choices."""
+    stmt = select(Region).where(Region.level == level, col(Region.active).is_(True))
+    if actor.role not in (Role.admin, Role.handler):
+        path = actor.region_path or "\x00"
+        stmt = stmt.where(col(Region.path).startswith(path, autoescape=True))
+    return list(session.exec(stmt.order_by(col(Region.path))))
+
+
+def choices(session: Session, *, actor: Principal, limit: int = 500) -> list[Enterprise]:
+    """The active enterprises and places the actor sees, by name (a filing form's list)."""
+    stmt = visible(select(Enterprise), actor).where(col(Enterprise.active).is_(True))
+    return list(session.exec(stmt.order_by(col(Enterprise.name)).limit(limit)))
