@@ -71,7 +71,9 @@ def test_edit_refusal_and_who_sees_what(web) -> None:  # type: ignore[no-untyped
     form = {"csrf_token": csrf_of(page), "name": "改名", "kind": "enterprise", "grid_code": "G1"}
     r = disp.post("/enterprises/E1", data={**form, "credit_code": wrong(credit(1))})
     assert r.status_code == 422 and "校验码" in r.text
-    r = disp.post("/enterprises/E1", data={**form, "credit_code": credit(1)}, follow_redirects=False)
+    r = disp.post(
+        "/enterprises/E1", data={**form, "credit_code": credit(1)}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert "改名" in disp.get("/enterprises/E1").text
 
