@@ -11,6 +11,7 @@ from api.routes import (
     cases,
     escalations,
     imports,
+    inspections,
     letters,
     metrics,
     notifications,
@@ -51,6 +52,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         escalations,
         metrics,
         reports,
+        inspections,
     ):
         app.include_router(module.router, prefix="/api/v1")
 
