@@ -81,6 +81,7 @@ def figures(
         raise Invalid(Msg(f"统计区间最长 {MAX_DAYS} 天", f"a period spans at most {MAX_DAYS} days"))
     path = _scope_path(session, actor, region_code)
     start, end = day_bounds(date_from, date_to)
+    assert start is not None and end is not None
 
     def scoped(stmt: Any) -> Any:
         stmt = stmt.where(Inspection.at >= start, Inspection.at < end)
