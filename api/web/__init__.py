@@ -21,6 +21,7 @@ from api.web import (
     routes_dashboard,
     routes_desk,
     routes_file,
+    routes_inspections,
     routes_letters,
     routes_messages,
     routes_reports,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         routes_admin_import,
         routes_admin_edit,
         routes_reports,
+        routes_inspections,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal, in_region
 from closeloop.cases import attachments
@@ -236,3 +236,16 @@ def record_inspection(
             session.add(row)
         session.flush()
     return inspection
+
+
+def inspectable(session: Session, *, actor: Principal) -> list[Enterprise]:
+    """The active enterprises and places `actor` may inspect (the form's choices)."""
+    if actor.role not in INSPECTORS:
+        return []
+    stmt = select(Enterprise).where(
+        col(Enterprise.active).is_(True),
+        col(Enterprise.region_path).startswith(actor.region_path or "\x00", autoescape=True),
+    )
+    if actor.role == Role.reporter:
+        stmt = stmt.where(Enterprise.kind == EnterpriseKind.place)
+    return list(session.exec(stmt.order_by(col(Enterprise.code))))
