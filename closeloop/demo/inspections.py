@@ -11,7 +11,7 @@ from models.inspection import ChecklistCreate, ChecklistItemIn, InspectionCreate
 from models.types import SHANGHAI
 
 # (code, name, industry, default category, [(item code, text, basis, category or None)])
-SETS = [
+SETS: list[tuple[str, str, str, str, list[tuple[str, str, str, str | None]]]] = [
     (
         "GM-93",
         "工贸企业安全生产“9+3”检查表",
