@@ -12,6 +12,7 @@ from api.routes import (
     enterprises,
     escalations,
     imports,
+    inspections,
     letters,
     metrics,
     notifications,
@@ -53,6 +54,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         metrics,
         reports,
         enterprises,
+        inspections,
     ):
         app.include_router(module.router, prefix="/api/v1")
 

@@ -22,6 +22,7 @@ from api.web import (
     routes_desk,
     routes_enterprises,
     routes_file,
+    routes_inspections,
     routes_letters,
     routes_messages,
     routes_reports,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
         routes_admin_edit,
         routes_reports,
         routes_enterprises,
+        routes_inspections,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from api.web.i18n_enterprises import TEXTS as ENTERPRISE_TEXTS
+from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
 
@@ -331,6 +332,7 @@ for _prefix, _table in (
     T.update({f"{_prefix}.{key}": (m.zh, m.en) for key, m in _table.items()})
 T.update(ADMIN_TEXTS)
 T.update(ENTERPRISE_TEXTS)
+T.update(INSPECTION_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:
