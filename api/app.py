@@ -18,6 +18,7 @@ from api.routes import (
     org_import,
     reports,
 )
+from api.routes import grids, maps
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings
@@ -52,6 +53,8 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         metrics,
         reports,
     ):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (grids, maps):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

@@ -1,6 +1,7 @@
 """Grid boundaries: importing them from GeoJSON (all or nothing), reading them back, and which
 grid holds a point. Everything here is WGS-84 longitude/latitude, as phones give and as stored."""
 
+import json
 import math
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,19 @@ def _feature_problems(
     if problem:
         problems += wrong(problem)
     return code, problems
+
+
+def read_geojson(data: bytes) -> Any:
+    """A GeoJSON file's contents (UTF-8, a BOM allowed); not JSON → 422."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(
+            Msg(
+                f"文件不是 UTF-8 编码的 GeoJSON：{exc}",
+                f"the file is not GeoJSON (JSON in UTF-8): {exc}",
+            )
+        ) from None
 
 
 def import_geometry(session: Session, *, collection: Any, now: datetime) -> dict[str, Any]:
