@@ -122,7 +122,7 @@ def _case_points(
     stmt: Any,
 ) -> dict[str, Any]:
     late = overdue_clause(now)
-    rows = session.exec(stmt.add_columns(late.label("late")).order_by(col(Case.id))).all()
+    rows = session.execute(stmt.add_columns(late.label("late")).order_by(col(Case.id))).all()
     features, unplaced = [], 0
     for case, is_late in rows:
         where = places.of(case.lat, case.lon, case.enterprise_code, case.grid_code)
