@@ -10,15 +10,16 @@ from api.routes import (
     calendar,
     cases,
     escalations,
+    grids,
     imports,
     letters,
+    maps,
     metrics,
     notifications,
     org,
     org_import,
     reports,
 )
-from api.routes import grids, maps
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings

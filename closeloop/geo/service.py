@@ -240,8 +240,8 @@ def locate_grid(session: Session, *, lat: float, lon: float) -> dict[str, Any]:
         "grid_code": grid.code,
         "grid_name": grid.name,
         "street_code": street,
-        "street_name": names.get(street),
+        "street_name": names.get(street or ""),
         "community_code": community,
-        "community_name": names.get(community),
+        "community_name": names.get(community or ""),
         "region_path": grid.path,
     }

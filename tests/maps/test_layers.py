@@ -100,9 +100,11 @@ def test_state_and_overdue_filters(session, org) -> None:
     late = new_case(session, org, grid="G1", now=NOW - timedelta(days=20))
     act(session, org, late, "dispatch", "disp", now=NOW - timedelta(days=20), unit_code="ZJ")
     new_case(session, org, grid="G1")
-    layer = lambda **kw: map_layers(session, actor=org["disp"], now=NOW, layers=["events"], **kw)[
-        "layers"
-    ]["events"]  # noqa: E731
+
+    def layer(**kw):  # type: ignore[no-untyped-def]
+        out = map_layers(session, actor=org["disp"], now=NOW, layers=["events"], **kw)
+        return out["layers"]["events"]
+
     assert len(layer()["features"]) == 2
     assert [f["properties"]["overdue"] for f in layer(overdue=True)["features"]] == [True]
     assert len(layer(overdue=False)["features"]) == 1
