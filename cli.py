@@ -404,10 +404,6 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def cmd_grids_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -426,3 +422,7 @@ def cmd_grids_import(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
