@@ -22,6 +22,7 @@ from api.web import (
     routes_desk,
     routes_file,
     routes_letters,
+    routes_map,
     routes_messages,
     routes_reports,
 )
@@ -46,4 +47,5 @@ def install(app: FastAPI) -> None:
         routes_reports,
     ):
         app.include_router(module.router)
+    app.include_router(routes_map.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
