@@ -52,7 +52,7 @@ def map_page(page: PageDep, user: PageUser) -> Response:
         tile_crs=settings.map_tile_crs if tiles else "wgs84",
         tile_subdomains=settings.map_tile_subdomains,
         tile_attribution=settings.map_tile_attribution,
-        own_grid=user.region_code or "",
+        own_grid=home or "",
         home_grid=home or "",
         states=["open", "all", *(s.value for s in CaseState)],
     )

@@ -43,7 +43,7 @@ def test_the_map_page_and_its_data_follow_the_user(web) -> None:
     data = rep.get("/map/layers.json").json()
     assert [f["properties"]["code"] for f in data["layers"]["grids"]["features"]] == ["G1"]
     sup = web("sup").get("/map")
-    assert 'data-home-grid=""' in sup.text and 'data-own-grid="D1"' in sup.text
+    assert 'data-home-grid=""' in sup.text and 'data-testid="map-home"' not in sup.text
     assert rep.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     assert "BSD" in rep.get("/static/vendor/leaflet/LICENSE").text
 
