@@ -1,5 +1,5 @@
 """The command line: `closeloop init | serve | import | org import | org template | escalate |
-report | metrics | jobs | run-job | deploy`."""
+report | metrics | jobs | run-job | deploy | grids import`."""
 
 import argparse
 import json
@@ -112,6 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("deploy", help="serve the jobs as Prefect deployments (PREFECT_API_URL)")
     p.add_argument("--print-yaml", action="store_true", help="print a prefect.yaml instead")
     p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("grids", help="grid boundaries for the map")
+    grids_sub = p.add_subparsers(dest="grids_command", required=True)
+    q = grids_sub.add_parser(
+        "import",
+        help="import grid polygons from a GeoJSON FeatureCollection (properties.code = grid "
+        "code, WGS-84 lon/lat), all or nothing; exit 2 listing every bad feature",
+    )
+    q.add_argument("file", help="e.g. grids.geojson")
+    q.set_defaults(func=cmd_grids_import)
 
     args = parser.parse_args(argv)
     try:
@@ -417,6 +427,26 @@ def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_grids_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from closeloop.db import transaction
+    from closeloop.errors import Invalid
+    from closeloop.geo import service as geo
+
+    collection = geo.read_geojson(Path(args.file).read_bytes())
+    try:
+        with transaction(_engine()) as session:
+            result = geo.import_geometry(session, collection=collection, now=SystemClock().now())
+    except Invalid as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for e in exc.extra.get("errors", []):
+            print(f"  feature {e['feature']} ({e['code']}): {e['error']}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ from api.routes import (
     cases,
     enterprises,
     escalations,
+    grids,
     imports,
     inspections,
     letters,
+    maps,
     metrics,
     notifications,
     org,
@@ -56,6 +58,8 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         enterprises,
         inspections,
     ):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (grids, maps):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

@@ -3,6 +3,7 @@
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,15 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 6
     delivery_backoff_seconds: float = 60.0  # first retry; doubles each time
     delivery_claim_seconds: float = 120.0
+
+    # The map (/map): a base-map tile URL (e.g. "https://webrd0{s}.is.autonavi.com/appmaptile?
+    # style=8&x={x}&y={y}&z={z}", with CLOSELOOP_MAP_TILE_SUBDOMAINS=1234); empty: no tiles, the
+    # grid polygons alone (works offline). Chinese base maps are drawn in GCJ-02: the layers are
+    # then sent in GCJ-02; WGS-84 tiles (OpenStreetMap, Tianditu) get WGS-84.
+    map_tile_url: str = ""
+    map_tile_crs: Literal["gcj02", "wgs84"] = "gcj02"
+    map_tile_subdomains: str = "abc"
+    map_tile_attribution: str = ""
 
     @field_validator("issuer_contact")
     @classmethod

@@ -28,6 +28,7 @@ LAYERS = [
     {"closeloop.safety"},
     {"closeloop.escalation"},
     {"closeloop.reports"},
+    {"closeloop.maps"},
     {"closeloop.demo"},
 ]
 EDGES = {"api", "workflows", "cli"}

@@ -24,6 +24,7 @@ from api.web import (
     routes_file,
     routes_inspections,
     routes_letters,
+    routes_map,
     routes_messages,
     routes_reports,
 )
@@ -50,4 +51,5 @@ def install(app: FastAPI) -> None:
         routes_inspections,
     ):
         app.include_router(module.router)
+    app.include_router(routes_map.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from api.web.i18n_enterprises import TEXTS as ENTERPRISE_TEXTS
 from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
+from api.web.i18n_map import TEXTS as MAP_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
 
@@ -333,6 +334,7 @@ for _prefix, _table in (
 T.update(ADMIN_TEXTS)
 T.update(ENTERPRISE_TEXTS)
 T.update(INSPECTION_TEXTS)
+T.update(MAP_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:

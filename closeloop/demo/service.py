@@ -31,6 +31,7 @@ from closeloop.db import transaction
 from closeloop.demo import data as D
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.inspections import load_inspections
+from closeloop.demo.geometry import load_geometry
 from closeloop.demo.walk import CALENDAR, Player
 from closeloop.errors import Conflict
 from closeloop.org import service as org
@@ -105,6 +106,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_enterprises(session, now=now - timedelta(days=100))
     # The safety-production side, each after the enterprises it refers to:
     load_inspections(session, now=now, people=people)
+    load_geometry(session, now=now - timedelta(days=100), people=people)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))
     session.flush()
@@ -226,8 +228,11 @@ def _spec(rng: random.Random, path: str, items: list[D.Item], all_grids: list[D.
         description=text,
         address=address,
         location=Location(
-            lat=round(c.lat + rng.uniform(-0.003, 0.003), 6),
-            lon=round(c.lon + rng.uniform(-0.003, 0.003), 6),
+            # Inside the grid's polygon (closeloop/demo/geometry.py): grid 01 is the west half.
+            lat=round(c.lat + rng.uniform(-0.0011, 0.0011), 6),
+            lon=round(
+                c.lon + (-1 if grid.code.endswith("01") else 1) * rng.uniform(2e-4, 17e-4), 6
+            ),
         ),
         filer=filer,
         self_verify=filer == grid.worker and rng.random() < 0.25,

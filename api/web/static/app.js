@@ -35,10 +35,32 @@
         document.getElementById("lat").value = lat;
         document.getElementById("lon").value = lon;
         status.textContent = btn.getAttribute("data-ok") + " (" + lat + ", " + lon + ")";
+        suggest();
       }, function () {
         status.textContent = btn.getAttribute("data-fail");
       }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
     });
+  }
+  // The grid holding the position and the category's unit (/map/locate.json): the grid is
+  // chosen in the form when it is offered; the routing is shown (the dispatcher decides).
+  function suggest() {
+    var out = document.getElementById("locate-suggest");
+    var lat = document.getElementById("lat"), lon = document.getElementById("lon");
+    if (!out || !lat || !lat.value) { return; }
+    var cat = document.getElementById("category_code");
+    var url = out.getAttribute("data-url") + "?lat=" + encodeURIComponent(lat.value) +
+      "&lon=" + encodeURIComponent(lon.value) + "&category_code=" + encodeURIComponent(cat ? cat.value : "");
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+      if (j.error) { out.textContent = j.error; out.setAttribute("data-grid", ""); return; }
+      var grid = document.getElementById("grid_code");
+      if (grid && grid.querySelector('option[value="' + j.grid_code + '"]')) { grid.value = j.grid_code; }
+      out.textContent = j.grid_text + (j.routing_text ? " · " + j.routing_text : "");
+      out.setAttribute("data-grid", j.grid_code);
+    }).catch(function () { out.textContent = ""; });
+  }
+  var catForSuggest = document.getElementById("category_code");
+  if (catForSuggest && document.getElementById("locate-suggest")) {
+    catForSuggest.addEventListener("change", suggest);
   }
   // The case list's places: the communities of the chosen street, the grids of the chosen
   // community (or street). Without this file every place is offered.
