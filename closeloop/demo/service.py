@@ -30,8 +30,8 @@ from closeloop.calendar.days import SHANGHAI
 from closeloop.db import transaction
 from closeloop.demo import data as D
 from closeloop.demo.enterprises import load_enterprises
-from closeloop.demo.inspections import load_inspections
 from closeloop.demo.geometry import load_geometry
+from closeloop.demo.inspections import load_inspections
 from closeloop.demo.walk import CALENDAR, Player
 from closeloop.errors import Conflict
 from closeloop.org import service as org
