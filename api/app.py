@@ -17,6 +17,7 @@ from api.routes import (
     org,
     org_import,
     reports,
+    risk,
 )
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
@@ -51,6 +52,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         escalations,
         metrics,
         reports,
+        risk,
     ):
         app.include_router(module.router, prefix="/api/v1")
 

@@ -36,17 +36,24 @@ REQUIRED = ("kind", "title", "category_code", "grid_code", "state", "reported_at
 
 
 def read_rows(
-    source: str | os.PathLike[str] | IO[bytes], filename: str
+    source: str | os.PathLike[str] | IO[bytes],
+    filename: str,
+    *,
+    columns: tuple[str, ...] = COLUMNS,
+    required: tuple[str, ...] = REQUIRED,
 ) -> Iterator[tuple[int, dict[str, Cell]]]:
     """Stream a ledger's rows as (spreadsheet row number, {column: value}); the header is row 1.
 
     Rows with every cell empty are skipped. Unknown columns are ignored; a missing required column,
-    an unknown file type or an unreadable file raises Invalid (when the rows are first read)."""
+    an unknown file type or an unreadable file raises Invalid (when the rows are first read).
+    `columns` and `required` default to the case ledger's; other ledgers (risk points, risk
+    reports) name their own."""
     name = os.path.basename(filename or "").lower()
+    known = (columns, required)
     if name.endswith(".csv"):
-        return _csv_rows(source)
+        return _csv_rows(source, known)
     if name.endswith((".xlsx", ".xlsm")):
-        return _xlsx_rows(source)
+        return _xlsx_rows(source, known)
     if name.endswith(".xls"):
         raise Invalid(
             Msg("不支持旧版 XLS 文件", ".xls (Excel 97–2003) is not supported: save as XLSX or CSV")
@@ -68,12 +75,17 @@ def _binary(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[IO[bytes]]:
         yield source
 
 
-def _csv_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, dict[str, Cell]]]:
+Known = tuple[tuple[str, ...], tuple[str, ...]]  # (the columns, the required ones)
+
+
+def _csv_rows(
+    source: str | os.PathLike[str] | IO[bytes], known: Known = (COLUMNS, REQUIRED)
+) -> Iterator[tuple[int, dict[str, Cell]]]:
     row = 0
     with _binary(source) as raw:
         try:
             reader = csv.reader(_utf8_lines(raw))
-            columns = _columns(next(reader, None))
+            columns = _columns(next(reader, None), known)
             row = 1
             for values in reader:
                 row += 1
@@ -103,7 +115,9 @@ def _utf8_lines(raw: IO[bytes]) -> Iterator[str]:
         yield line.decode("utf-8")
 
 
-def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int, dict[str, Cell]]]:
+def _xlsx_rows(
+    source: str | os.PathLike[str] | IO[bytes], known: Known = (COLUMNS, REQUIRED)
+) -> Iterator[tuple[int, dict[str, Cell]]]:
     from openpyxl import load_workbook
 
     unreadable = Msg("无法读取 XLSX 文件", "the file could not be read as XLSX")
@@ -118,7 +132,7 @@ def _xlsx_rows(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[tuple[int
             sheet = book.worksheets[0]
             sheet.reset_dimensions()  # do not trust the stored size: read what is there
             rows = sheet.iter_rows(values_only=True)
-            columns = _columns(next(rows, None))
+            columns = _columns(next(rows, None), known)
             for row, values in enumerate(rows, start=2):
                 record = _record(columns, [_xlsx_cell(v) for v in values])
                 if record is not None:
@@ -141,26 +155,29 @@ def _xlsx_cell(value: object) -> Cell:
     return str(value)
 
 
-def _columns(header: Iterable[object] | None) -> list[str | None]:
+def _columns(
+    header: Iterable[object] | None, known: Known = (COLUMNS, REQUIRED)
+) -> list[str | None]:
     """Each position's column name (None for a column we ignore); refuses a bad header row."""
+    all_columns, required = known
     if header is None:
         raise Invalid(Msg("文件是空的", "the file is empty: its first row must be the header"))
     names = [str(h).strip().lstrip("\ufeff").lower() if h is not None else "" for h in header]
-    missing = [c for c in REQUIRED if c not in names]
+    missing = [c for c in required if c not in names]
     if missing:
         raise Invalid(
             Msg(
                 f"缺少必需的列：{', '.join(missing)}",
                 "the header row lacks the required columns "
-                f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}",
+                f"{', '.join(missing)}; the columns are {', '.join(all_columns)}",
             )
         )
-    twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
+    twice = sorted({n for n in names if n in all_columns and names.count(n) > 1})
     if twice:
         raise Invalid(
             Msg(f"列重复：{', '.join(twice)}", f"columns appear twice: {', '.join(twice)}")
         )
-    return [n if n in COLUMNS else None for n in names]
+    return [n if n in all_columns else None for n in names]
 
 
 def _record(columns: list[str | None], values: Iterable[Cell]) -> dict[str, Cell] | None:
