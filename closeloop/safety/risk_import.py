@@ -65,7 +65,7 @@ class _Lookups:
         self.enterprises: dict[str, tuple[str | None, str]] = {c: (s, p) for c, s, p in rows}
         self.units = set(session.execute(select(Unit.code)).scalars())  # type: ignore[call-overload]
         points = session.execute(select(POINTS.c.code, POINTS.c.enterprise_code))
-        self.points: dict[str, str] = dict(points.tuples())
+        self.points: dict[str, str] = {code: ent for code, ent in points}
 
     def enterprise(self, code: str | None, bad: list[Msg]) -> tuple[str | None, str] | None:
         found = self.enterprises.get(code or "")
