@@ -101,7 +101,9 @@ def update_point(
 
 
 def public(report: RiskReport, now: datetime) -> RiskReportPublic:
-    return RiskReportPublic(**report.model_dump(), overdue=risk_reports.is_overdue(report, now))
+    out = RiskReportPublic.model_validate(report, from_attributes=True)
+    out.overdue = risk_reports.is_overdue(report, now)
+    return out
 
 
 @router.post("/risk-reports", status_code=status.HTTP_201_CREATED, response_model=RiskReportPublic)
