@@ -24,6 +24,7 @@ from api.web import (
     routes_letters,
     routes_messages,
     routes_reports,
+    routes_risk,
 )
 from api.web.pages import HERE
 
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         routes_admin_import,
         routes_admin_edit,
         routes_reports,
+        routes_risk,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

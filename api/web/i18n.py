@@ -7,6 +7,7 @@ The names of states, actions, roles, kinds and escalation levels come from close
 from collections.abc import Callable
 
 from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
+from api.web.i18n_risk import TEXTS as RISK_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
 
@@ -329,6 +330,7 @@ for _prefix, _table in (
 ):
     T.update({f"{_prefix}.{key}": (m.zh, m.en) for key, m in _table.items()})
 T.update(ADMIN_TEXTS)
+T.update(RISK_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:
