@@ -113,3 +113,31 @@ def test_imports(client, auth, engine) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 403
     r = client.get("/api/v1/risk-reports?overdue=true", headers=auth("sup"))
     assert [x["number"] for x in r.json()] == ["R2"] and r.json()[0]["overdue"] is True
+
+
+def test_handlers_see_their_units_points_and_no_reports(client, auth, engine) -> None:  # type: ignore[no-untyped-def]
+    setup_ents(engine)
+    body = {
+        "code": "P1",
+        "enterprise_code": "E1",
+        "name": "泵房",
+        "level": "low",
+        "unit_code": "SW",
+    }
+    assert client.post("/api/v1/risk-points", json=body, headers=auth("admin")).status_code == 201
+    report = {"risk_point_code": "P1", "level": "general"}
+    assert client.post("/api/v1/risk-reports", json=report, headers=auth("rep1")).status_code == 201
+    assert [p["code"] for p in client.get("/api/v1/risk-points", headers=auth("h_sw")).json()] == [
+        "P1"
+    ]
+    assert client.get("/api/v1/risk-points", headers=auth("h_zj")).json() == []
+    assert client.get("/api/v1/risk-reports", headers=auth("h_sw")).json() == []
+    r = client.get(
+        "/api/v1/risk-reports/figures?from=2025-09-01&to=2025-09-30", headers=auth("h_sw")
+    )
+    assert r.status_code == 200 and r.json()["reports"] == 0
+    r = client.get(
+        "/api/v1/risk-reports/figures?from=2025-09-30&to=2025-09-01", headers=auth("sup")
+    )
+    assert r.status_code == 422
+    assert client.get("/api/v1/risk-reports/1", headers=auth("sup_s2")).status_code == 403
