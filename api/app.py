@@ -21,6 +21,7 @@ from api.routes import (
     org,
     org_import,
     reports,
+    risk,
 )
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         reports,
         enterprises,
         inspections,
+        risk,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (grids, maps):

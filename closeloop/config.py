@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     rank_min_accepted: int = 10
     behind_score: float = 80.0
 
+    # The risk register (风险分级管控): a risk report is reviewed within this many working days of
+    # being reported; still pending this many working days after that, the district is told (督办).
+    risk_review_days: int = 3
+    risk_escalate_days: int = 3
+
     # Notification delivery.
     smtp_host: str = ""
     smtp_port: int = 25

@@ -17,6 +17,8 @@ from models.enums import (
     LetterType,
     RegionLevel,
     RequestType,
+    RiskLevel,
+    RiskReportState,
     Role,
 )
 
@@ -212,3 +214,26 @@ ENTERPRISE_KIND: dict[str, Msg] = {
     "enterprise": Msg("企业", "Enterprise"),
     "place": Msg("场所", "Place"),
 }
+
+# The risk register (风险分级管控): a risk point's level, as the pages colour it (红橙黄蓝), and a
+# risk report's review state.
+RISK_LEVEL: dict[RiskLevel, Msg] = {
+    RiskLevel.major: Msg("重大风险", "Major"),
+    RiskLevel.significant: Msg("较大风险", "Significant"),
+    RiskLevel.general: Msg("一般风险", "General"),
+    RiskLevel.low: Msg("低风险", "Low"),
+}
+RISK_REPORT_STATE: dict[RiskReportState, Msg] = {
+    RiskReportState.pending: Msg("待审核", "Pending review"),
+    RiskReportState.approved: Msg("已通过", "Approved"),
+    RiskReportState.rejected: Msg("已退回", "Rejected"),
+}
+FIELD.update(
+    {
+        "risk_point_code": Msg("风险点位", "Risk point"),
+        "enterprise_code": Msg("企业/场所", "Enterprise or place"),
+        "measures": Msg("管控措施", "Control measures"),
+        "content": Msg("上报内容", "Report"),
+        "decision": Msg("审核结论", "Decision"),
+    }
+)

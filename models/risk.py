@@ -3,10 +3,12 @@ each reviewed (审核) by the bureau."""
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from models.enums import RiskLevel, RiskReportState
+from models.enums import ReviewDecision, RiskLevel, RiskReportState
+from models.org import CODE_PATTERN, PatchBody
 from models.types import UTCDateTime
 
 
@@ -54,3 +56,78 @@ class RiskReport(SQLModel, table=True):
     reviewed_by: int | None = Field(default=None, foreign_key="user.id")
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str = Field(default="", max_length=2000)  # why it was rejected
+
+
+# --- API schemas -----------------------------------------------------------------------------
+
+
+class RiskPointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=40, schema_extra={"pattern": CODE_PATTERN})
+    enterprise_code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    level: RiskLevel
+    measures: str = Field(default="", max_length=4000)
+    unit_code: str | None = Field(default=None, max_length=40)
+
+
+class RiskPointUpdate(PatchBody):
+    REQUIRED = frozenset({"name", "level", "measures", "active"})
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    level: RiskLevel | None = None
+    measures: str | None = Field(default=None, max_length=4000)
+    unit_code: str | None = Field(default=None, max_length=40)
+    active: bool | None = None
+
+
+class RiskPointPublic(BaseModel):
+    code: str
+    enterprise_code: str
+    name: str
+    level: RiskLevel
+    measures: str
+    unit_code: str | None
+    street_code: str | None
+    region_path: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class RiskReportCreate(BaseModel):
+    """About an existing point (`risk_point_code`), or a new one (`enterprise_code` and `name`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    risk_point_code: str | None = Field(default=None, max_length=40)
+    enterprise_code: str | None = Field(default=None, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    level: RiskLevel
+    content: str = Field(default="", max_length=4000)
+    measures: str | None = Field(default=None, max_length=4000)
+
+
+class RiskReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: ReviewDecision
+    reason: str = Field(default="", max_length=2000)
+
+
+class RiskReportPublic(BaseModel):
+    id: int
+    number: str
+    risk_point_code: str | None
+    enterprise_code: str
+    name: str
+    level: RiskLevel
+    content: str
+    measures: str
+    street_code: str | None
+    region_path: str
+    reported_by: int | None
+    reported_at: datetime
+    review_due_at: datetime
+    state: RiskReportState
+    reviewed_by: int | None
+    reviewed_at: datetime | None
+    reason: str
+    overdue: bool = False  # pending past its review deadline (as of the request)

@@ -27,6 +27,7 @@ from api.web import (
     routes_map,
     routes_messages,
     routes_reports,
+    routes_risk,
 )
 from api.web.pages import HERE
 
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         routes_reports,
         routes_enterprises,
         routes_inspections,
+        routes_risk,
     ):
         app.include_router(module.router)
     app.include_router(routes_map.router)

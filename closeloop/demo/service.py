@@ -32,6 +32,7 @@ from closeloop.demo import data as D
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.geometry import load_geometry
 from closeloop.demo.inspections import load_inspections
+from closeloop.demo.risk import load_risk
 from closeloop.demo.walk import CALENDAR, Player
 from closeloop.errors import Conflict
 from closeloop.org import service as org
@@ -107,6 +108,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     # The safety-production side, each after the enterprises it refers to:
     load_inspections(session, now=now, people=people)
     load_geometry(session, now=now - timedelta(days=100), people=people)
+    load_risk(session, now=now, people=people)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))
     session.flush()

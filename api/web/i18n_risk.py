@@ -1,0 +1,55 @@
+"""The risk register pages' words (zh, en), added to api/web/i18n.T."""
+
+from closeloop import labels
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "nav.risk_points": ("风险点位", "Risk points"),
+    "nav.risk_reports": ("风险审核", "Risk reviews"),
+    "risk.points_title": ("风险分级管控 · 风险点位", "Risk register · risk points"),
+    "risk.reports_title": ("风险信息上报审核", "Risk reports and their review"),
+    "risk.new_title": ("上报风险信息", "Report a risk"),
+    "risk.new": ("上报风险信息", "Report a risk"),
+    "risk.by_street": ("各街道风险点位（按等级）", "Risk points by street and level"),
+    "risk.street": ("街道", "Street"),
+    "risk.total": ("合计", "Total"),
+    "risk.code": ("编码", "Code"),
+    "risk.enterprise": ("企业/场所编码", "Enterprise or place code"),
+    "risk.point": ("风险点位", "Risk point"),
+    "risk.point_new": ("（新风险点位）", "(a new risk point)"),
+    "risk.point_hint": (
+        "选择已有点位上报变更，或留空并填写名称上报新点位",
+        "Choose a point to report a change, or leave it empty and give a name for a new point",
+    ),
+    "risk.name": ("名称", "Name"),
+    "risk.level": ("风险等级", "Risk level"),
+    "risk.all_levels": ("全部等级", "All levels"),
+    "risk.measures": ("管控措施", "Control measures"),
+    "risk.unit": ("责任单位", "Unit responsible"),
+    "risk.content": ("上报内容", "What is reported"),
+    "risk.number": ("编号", "Number"),
+    "risk.reported_at": ("上报时间", "Reported"),
+    "risk.review_due": ("审核期限", "Review by"),
+    "risk.state": ("状态", "State"),
+    "risk.overdue": ("审核超期", "Review overdue"),
+    "risk.only_overdue": ("只看超期", "Overdue only"),
+    "risk.all_states": ("全部状态", "All states"),
+    "risk.filter": ("筛选", "Filter"),
+    "risk.keyword": ("关键字", "Keyword"),
+    "risk.approve": ("通过", "Approve"),
+    "risk.reject": ("退回", "Reject"),
+    "risk.reason": ("退回原因", "Reason for rejecting"),
+    "risk.submit": ("提交上报", "Submit the report"),
+    "risk.load_points": ("读取该企业的风险点位", "Load this enterprise's points"),
+    "risk.done.approve": ("已审核通过，风险点位已更新", "Approved: the register was updated"),
+    "risk.done.reject": ("已退回", "Rejected"),
+    "risk.done.report": ("已上报，等待审核", "Reported; waiting for review"),
+    "risk.err.decision": ("请选择通过或退回", "Choose approve or reject"),
+    "risk.err.level": (
+        "请选择风险等级（重大、较大、一般、低）",
+        "Risk level: choose major, significant, general or low",
+    ),
+    "risk.err.form": ("表单内容有误，请检查后重新提交", "The form has an error: check and resend"),
+    "risk.new_for_enterprise": ("为该企业上报风险信息", "Report a risk at this enterprise"),
+}
+TEXTS.update({f"risklevel.{k}": (m.zh, m.en) for k, m in labels.RISK_LEVEL.items()})
+TEXTS.update({f"riskstate.{k}": (m.zh, m.en) for k, m in labels.RISK_REPORT_STATE.items()})
