@@ -76,9 +76,17 @@ def escalation(now: str | None = None, database: str | None = None) -> dict[str,
                 pending = [u for u, _ in units[k + 1 :]]
                 summary = service.total(swept["checked"], done)
                 raise service.EscalationIncomplete(summary, failed, pending, outage=True) from exc
-    summary = service.total(swept["checked"], done)
+    late: dict[str, int] = {}
+    outage = False
+    try:
+        late = _call(tasks.escalate_deadlines, at, database)
+    except Exception as exc:  # the cases' work is kept; the next run does the deadlines
+        log.exception("escalation of late notices and risk reviews failed")
+        failed["deadlines"] = exc
+        outage = database_unavailable(exc)
+    summary = service.with_deadlines(service.total(swept["checked"], done), late)
     if failed:
-        raise service.EscalationIncomplete(summary, failed, [], outage=False)
+        raise service.EscalationIncomplete(summary, failed, [], outage=outage)
     return summary
 
 

@@ -85,6 +85,17 @@ def escalate_unit(now: str, unit: str, case_ids: list[int], database: str | None
     return in_transaction(engine(database), work)
 
 
+@task(name="escalate-deadlines", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def escalate_deadlines(now: str, database: str | None) -> dict[str, int]:
+    """Notices and risk reviews late at `now`, escalated and committed."""
+    from closeloop.escalation import service
+
+    def work(session: Session) -> dict[str, int]:
+        return service.escalate_deadlines(session, now=_at(now))
+
+    return in_transaction(engine(database), work)
+
+
 # --- delivery: claim, then one task per batch of messages ----------------------------------
 
 

@@ -18,6 +18,7 @@ When a run stops part-way the flow raises EscalationIncomplete (503 when the dat
 away): what was done is kept, and running it again completes it.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,11 +28,14 @@ from sqlmodel import Session
 from closeloop.calendar.service import load_calendar
 from closeloop.config import Settings, get_settings
 from closeloop.errors import DomainError, Invalid
+from closeloop.escalation import deadlines
 from closeloop.escalation import preview as escalation_preview
 from closeloop.escalation.claims import Counts, UnitRun
 from closeloop.escalation.policy import Policy, load_policy
 from closeloop.escalation.sweep import SweepContext, by_unit, load_classes, sweep
 from closeloop.text import Msg, local_minute
+
+log = logging.getLogger(__name__)
 
 
 def _context(
@@ -88,7 +92,10 @@ def preview(
     """The dry run: the summary a run at `now` would give, plus "would_fire" (each claim:
     case, level, what it leads to) and "letters_to_issue" (unit, type, cases). Read-only."""
     ctx = _context(session, now=now, policy=policy, settings=settings)
-    return escalation_preview.preview(session, ctx, region_path=region_path)
+    out = escalation_preview.preview(session, ctx, region_path=region_path)
+    if region_path is None:  # the deadlines beyond cases are the whole district's
+        return with_deadlines(out, deadlines.preview(session, now=now, settings=ctx.settings))
+    return out
 
 
 def run(
@@ -104,8 +111,25 @@ def run(
     out = Counts(checked=checked)
     for ids in by_unit(candidates).values():
         out.add(UnitRun(session, ctx).run(ids))
+    late = deadlines.run(session, now=now, settings=ctx.settings)
     session.flush()
-    return out.as_dict()
+    return with_deadlines(out.as_dict(), late)
+
+
+def escalate_deadlines(
+    session: Session, *, now: datetime, settings: Settings | None = None
+) -> dict[str, int]:
+    """The deadlines that are not a case's (notices to publish, risk reports to review) late at
+    `now`, escalated in the caller's session: the notices sent per kind."""
+    return deadlines.run(session, now=now, settings=settings)
+
+
+def with_deadlines(summary: dict[str, Any], late: dict[str, int]) -> dict[str, Any]:
+    """The summary with the deadline notices counted in "notifications" (the summary keeps the
+    contract's shape; the count per kind goes to the log)."""
+    if any(late.values()):
+        log.info("deadline notices sent: %s", late)
+    return {**summary, "notifications": summary["notifications"] + sum(late.values())}
 
 
 def units(
