@@ -30,6 +30,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ent.hazards_found": ("发现隐患", "Hazards found"),
     "ent.measures": ("管控措施", "Control measures"),
     "ent.all_cases": ("在案件列表中查看全部", "See them all in the case list"),
+    "ent.inspect_it": ("记录一次检查", "Record an inspection"),
+    "ent.report_risk": ("上报风险信息", "Report a risk"),
     "ent.overdue": ("超期", "Overdue"),
     "ent.file_hazard": ("为该企业/场所上报", "File a case for it"),
     "ent.f.code": ("代码", "Code"),
