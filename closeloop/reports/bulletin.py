@@ -131,7 +131,7 @@ def _safety(content: "Content") -> str:
         f"{moment(content.as_of)}已整改销号{number(m.rectified)}项，以前各期发现的重大事故隐患本期"
         f"整改销号{number(m.rectified_earlier)}项，尚未整改销号的重大事故隐患{number(m.open)}项"
         f"（含以前各期发现的）；本期发布挂牌督办公告{number(m.listed)}件、摘牌公告"
-        f"{number(m.delisted)}件。在册风险点位{number(s.risk_points_total)}个，其中重大风险"
+        f"{number(m.delisted)}件。截至同一时点，在册风险点位{number(s.risk_points_total)}个，其中重大风险"
         f"{number(p.major)}个、较大风险{number(p.significant)}个、一般风险{number(p.general)}个、"
         f"低风险{number(p.low)}个；本期风险信息上报{number(t.risk_reports)}条，已审核"
         f"{number(t.risk_reviewed)}条，审核率{percent(t.review_rate)}。"
