@@ -108,7 +108,7 @@ def figures(
 def _notices(session: Session, scope: Scope) -> dict[str, int]:
     """type → notices published in the period by T, about major hazards of the scope."""
     n = Notice
-    stmt = (
+    stmt: Any = (
         select(col(n.type), func.count())
         .select_from(n)
         .join(Case, col(Case.id) == col(n.case_id))

@@ -134,7 +134,8 @@ def _points(scope: Scope, group_by: str | None) -> Select[Any]:
         or_(col(p.active).is_(True), col(p.updated_at) > scope.as_of),
     )
     key = col(p.unit_code) if group_by == "unit" else col(p.street_code)
-    stmt = select(key, col(p.region_path), col(p.level), func.count()).where(*where)
+    stmt: Any = select(key, col(p.region_path), col(p.level), func.count())
+    stmt = stmt.where(*where)
     return _within(stmt, p, scope)
 
 
@@ -155,7 +156,7 @@ def _within(stmt: Select[Any], model: Any, scope: Scope) -> Select[Any]:
         if model is RiskPoint:
             return stmt.where(col(RiskPoint.unit_code) == unit)
         if model is RiskReport:
-            theirs = select(RiskPoint.code).where(col(RiskPoint.unit_code) == unit)
+            theirs = select(col(RiskPoint.code)).where(col(RiskPoint.unit_code) == unit)
             return stmt.where(col(RiskReport.risk_point_code).in_(theirs))
         return stmt.where(false())
     return stmt.where(path.startswith(actor.region_path or "\x00", autoescape=True))
@@ -197,7 +198,7 @@ def _levels(session: Session, paths: set[str]) -> dict[str, str]:
     codes = {c for p in paths for c in _codes(p)}
     if not codes:
         return {}
-    stmt = select(Region.code, Region.level).where(col(Region.code).in_(codes))
+    stmt = select(col(Region.code), col(Region.level)).where(col(Region.code).in_(codes))
     return {code: str(level) for code, level in session.execute(stmt)}
 
 
