@@ -18,6 +18,15 @@ class LetterCounts(BaseModel):
     total: int = 0
 
 
+class RiskPointCounts(BaseModel):
+    """Active risk points at the report time by level (风险分级管控)."""
+
+    major: int = 0  # 重大
+    significant: int = 0  # 较大
+    general: int = 0  # 一般
+    low: int = 0  # 低
+
+
 class Metrics(BaseModel):
     reported: int = 0  # 上报数: filed in the period
     cancelled: int = 0  # 不予立案/合并 of those
@@ -42,6 +51,15 @@ class Metrics(BaseModel):
     letters: LetterCounts = Field(default_factory=LetterCounts)  # issued in the period
     listed: int = 0  # 挂牌督办: listed cases still open at the report time
     score: float | None = None  # 综合指标, 0–100; None when no component has a value
+    # The safety-production side (closeloop/reports/metrics/safety.py); not part of the score.
+    inspections: int = 0  # 检查: inspections held (at) in the period
+    hazards_found: int = 0  # failed items of those inspections, each filed as a hazard
+    risk_reports: int = 0  # 风险信息上报: reports filed in the period
+    risk_reviewed: int = 0  # of those, reviewed (approved or rejected) by the report time
+    review_rate: float | None = None  # 审核率 = risk_reviewed / risk_reports
+    risk_points: RiskPointCounts = Field(
+        default_factory=RiskPointCounts
+    )  # active at the report time
 
 
 class GroupMetrics(Metrics):
@@ -70,5 +88,24 @@ class MetricsReport(BaseModel):
     total: Metrics
     groups: list[GroupMetrics]
     ranking: Ranking
+
+    model_config = {"populate_by_name": True}
+
+
+class MajorHazards(BaseModel):
+    """The major-hazard statistic (重大事故隐患挂牌督办) of a period, as of the report time
+    (closeloop/reports/metrics/major.py)."""
+
+    from_: date = Field(serialization_alias="from")
+    to: date
+    as_of: LocalTime
+    region_code: str | None = None
+    found: int = 0  # major hazards reported in the period (not cancelled or merged by T)
+    rectified: int = 0  # of those, closed (销号) by the report time
+    rectification_rate: float | None = None  # rectified / found
+    rectified_earlier: int = 0  # major hazards found before the period, closed in it
+    listed: int = 0  # listing notices (挂牌公告) published in the period, by T
+    delisted: int = 0  # delisting notices (摘牌公告) published in the period, by T
+    open: int = 0  # major hazards reported before the period's end and open at T (any period)
 
     model_config = {"populate_by_name": True}

@@ -1,4 +1,5 @@
-"""GET /api/v1/reports/metrics: the metrics of DESIGN.md for any period, grouped and ranked."""
+"""GET /api/v1/reports/metrics: the metrics of DESIGN.md for any period, grouped and ranked;
+GET /api/v1/reports/major-hazards: the major-hazard statistic of a period."""
 
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -7,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, NowDep, SessionDep
 from closeloop.clock import local_today
-from closeloop.reports.metrics import ranking
+from closeloop.reports.metrics import major, ranking
 from closeloop.reports.metrics import service as metrics
 from models.enums import CaseKind
-from models.metrics import MetricsReport
+from models.metrics import MajorHazards, MetricsReport
 
 router = APIRouter(tags=["reports"])
 GroupBy = Literal["unit", "street", "community", "grid", "category", "kind"]
@@ -58,4 +59,36 @@ def get_metrics(
         region_code=region_code,
         as_of=as_of,
         weights=ranking.parse_weights(weights) if weights is not None else None,
+    )
+
+
+@router.get(
+    "/reports/major-hazards",
+    response_model=MajorHazards,
+    summary="重大事故隐患统计 / major hazards of a period: found, rectified, listed, delisted, open",
+)
+def get_major_hazards(
+    session: SessionDep,
+    user: CurrentUser,
+    now: NowDep,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="YYYY-MM-DD; default: the first of this month")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="YYYY-MM-DD, inclusive; default: today")
+    ] = None,
+    region_code: Annotated[str | None, Query(max_length=40)] = None,
+    as_of: Annotated[
+        datetime | None, Query(description="the report time, ISO 8601 with an offset; default: now")
+    ] = None,
+) -> object:
+    today = local_today(now)
+    return major.compute(
+        session,
+        actor=user,
+        date_from=date_from or today.replace(day=1),
+        date_to=date_to or today,
+        now=now,
+        region_code=region_code,
+        as_of=as_of,
     )

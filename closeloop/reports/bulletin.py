@@ -11,7 +11,15 @@ from sqlmodel import Session
 from closeloop.cases.numbering import next_value
 from closeloop.config import Settings
 from closeloop.reports.charts import number, percent
-from closeloop.reports.render import cn_date, definitions, env, moment, period_span, show
+from closeloop.reports.render import (
+    cn_date,
+    definitions,
+    env,
+    moment,
+    period_span,
+    safety_definitions,
+    show,
+)
 from models.enums import RegionLevel
 from models.system import Counter
 from models.types import SHANGHAI
@@ -105,8 +113,29 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
         "requirements": requirements,
         "addressee": _addressee(content),
         "low": [("街道", g) for g in streets] + [("处置单位", g) for g in units],
-        "definitions": definitions(content),
+        "definitions": definitions(content)
+        + (safety_definitions(content) if content.safety else []),
+        "safety": _safety(content),
     }
+
+
+def _safety(content: "Content") -> str:
+    """The 安全生产 paragraph: the report's section in one sentence ("" without the section)."""
+    s = content.safety
+    if s is None:
+        return ""
+    t, m, p = s.total, s.major, s.total.risk_points
+    return (
+        f"安全生产方面，本期开展安全生产检查{number(t.inspections)}次，检查发现隐患"
+        f"{number(t.hazards_found)}项；本期发现重大事故隐患{number(m.found)}项，截至"
+        f"{moment(content.as_of)}已整改销号{number(m.rectified)}项，以前各期发现的重大事故隐患本期"
+        f"整改销号{number(m.rectified_earlier)}项，尚未整改销号的重大事故隐患{number(m.open)}项"
+        f"（含以前各期发现的）；本期发布挂牌督办公告{number(m.listed)}件、摘牌公告"
+        f"{number(m.delisted)}件。截至同一时点，在册风险点位{number(s.risk_points_total)}个，其中重大风险"
+        f"{number(p.major)}个、较大风险{number(p.significant)}个、一般风险{number(p.general)}个、"
+        f"低风险{number(p.low)}个；本期风险信息上报{number(t.risk_reports)}条，已审核"
+        f"{number(t.risk_reviewed)}条，审核率{percent(t.review_rate)}。"
+    )
 
 
 def _ranking(content: "Content") -> str:

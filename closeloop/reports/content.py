@@ -19,12 +19,14 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.calendar.service import load_calendar
 from closeloop.letters.reads import standing_at
 from closeloop.letters.render import TYPE_NAME
+from closeloop.reports.metrics import major as major_hazards
+from closeloop.reports.metrics import safety
 from closeloop.reports.metrics import service as metrics
 from closeloop.reports.periods import Period, previous
 from models.case import Case
 from models.enums import CaseKind, CaseState, LetterType
 from models.letter import Letter, LetterItem
-from models.metrics import GroupMetrics, Metrics, MetricsReport
+from models.metrics import GroupMetrics, MajorHazards, Metrics, MetricsReport
 from models.org import Region, Unit
 from models.types import SHANGHAI
 
@@ -58,6 +60,21 @@ class CaseList:
 
 
 @dataclass
+class Safety:
+    """The 安全生产 section: the safety figures of the total and of each street (the metrics'
+    own), and the major-hazard statistic — all as of the report time."""
+
+    total: Metrics
+    streets: list[GroupMetrics]  # every street in scope, and "未定位" when it has records
+    major: MajorHazards
+
+    @property
+    def risk_points_total(self) -> int:
+        p = self.total.risk_points
+        return p.major + p.significant + p.general + p.low
+
+
+@dataclass
 class Content:
     title: str
     region: Region
@@ -72,6 +89,7 @@ class Content:
     letters: list[dict[str, Any]]
     letters_total: int
     bulletin_number: str = ""
+    safety: Safety | None = None  # None: the region has no safety-production figures
     extra: dict[str, Any] = field(default_factory=dict)
 
     def bottom(self, group: str) -> list[GroupMetrics]:
@@ -140,6 +158,15 @@ def gather(
         )
         lists[which] = CaseList(_rows(session, rows, as_of, cal), total)
     letters, letters_total = _letters(session, region, period, as_of)
+    major = major_hazards.compute(
+        session,
+        actor=actor,
+        date_from=period.start,
+        date_to=period.end,
+        now=now,
+        region_code=region.code,
+        as_of=as_of,
+    )
     return Content(
         title=report_title(region, period),
         region=region,
@@ -153,7 +180,18 @@ def gather(
         listed=lists["listed"],
         letters=letters,
         letters_total=letters_total,
+        safety=_safety(current, by["street"].groups, major),
     )
+
+
+def _safety(total: Metrics, streets: list[GroupMetrics], major: MajorHazards) -> Safety | None:
+    """The section when the region has any safety-production figure in this report, else None
+    (no empty section)."""
+    any_major = major.found or major.rectified_earlier or major.listed or major.delisted
+    if not (safety.has_any(total) or any_major or major.open):
+        return None
+    shown = [g for g in streets if g.key is not None or safety.has_any(g)]
+    return Safety(total=total, streets=shown, major=major)
 
 
 def _rows(

@@ -11,7 +11,7 @@ from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percen
 from closeloop.reports.metrics import ranking
 from closeloop.templating import document_env
 from closeloop.text import cn_date, cn_time, moment
-from models.metrics import GroupMetrics, Metrics, Ranking
+from models.metrics import GroupMetrics, Ranking
 
 if TYPE_CHECKING:
     from closeloop.reports.content import Content
@@ -37,17 +37,49 @@ HEADLINE: list[tuple[str, str, str]] = [
 # The columns of ranking tables and of the trend table.
 RANK_COLUMNS: list[tuple[str, str, str]] = [*HEADLINE[:9], ("综合指标", "score", "score")]
 TREND_COLUMNS = RANK_COLUMNS[:6] + [("挂牌督办", "listed", "int")]
+# The 安全生产 section (content.Safety): its headline, over the section, and its street columns.
+SAFETY_HEADLINE: list[tuple[str, str, str]] = [
+    ("检查次数", "total.inspections", "int"),
+    ("检查发现隐患", "total.hazards_found", "int"),
+    ("重大事故隐患（本期发现）", "major.found", "int"),
+    ("已整改销号", "major.rectified", "int"),
+    ("重大隐患整改率", "major.rectification_rate", "rate"),
+    ("以前各期发现本期销号", "major.rectified_earlier", "int"),
+    ("挂牌督办公告", "major.listed", "int"),
+    ("摘牌公告", "major.delisted", "int"),
+    ("尚未整改销号（全部）", "major.open", "int"),
+    ("风险点位", "risk_points_total", "int"),
+    ("重大风险", "total.risk_points.major", "int"),
+    ("较大风险", "total.risk_points.significant", "int"),
+    ("一般风险", "total.risk_points.general", "int"),
+    ("低风险", "total.risk_points.low", "int"),
+    ("风险信息上报", "total.risk_reports", "int"),
+    ("已审核", "total.risk_reviewed", "int"),
+    ("审核率", "total.review_rate", "rate"),
+]
+SAFETY_COLUMNS: list[tuple[str, str, str]] = [
+    ("检查次数", "inspections", "int"),
+    ("发现隐患", "hazards_found", "int"),
+    ("重大风险", "risk_points.major", "int"),
+    ("较大风险", "risk_points.significant", "int"),
+    ("一般风险", "risk_points.general", "int"),
+    ("低风险", "risk_points.low", "int"),
+    ("风险信息上报", "risk_reports", "int"),
+    ("已审核", "risk_reviewed", "int"),
+    ("审核率", "review_rate", "rate"),
+]
 
 
-def value(metrics: Metrics, path: str) -> Any:
-    """A figure by dotted field name: "closure_rate", "letters.warning"."""
+def value(metrics: Any, path: str) -> Any:
+    """A figure by dotted field name: "closure_rate", "letters.warning" (of Metrics, or of the
+    safety section: "major.found")."""
     out: Any = metrics
     for part in path.split("."):
         out = getattr(out, part)
     return out
 
 
-def show(metrics: Metrics, path: str, fmt: str) -> str:
+def show(metrics: Any, path: str, fmt: str) -> str:
     """A figure as a document shows it: 31,263 / 97.93% / 2.35 / —."""
     v = value(metrics, path)
     if fmt == "rate":
@@ -80,6 +112,21 @@ def definitions(content: "Content") -> list[str]:
         "挂起和待核查期间整改时限暂停，不计超期）。",
         f"挂牌督办：{content.period.label}结束前（且统计时点前）上报、截至统计时点已挂牌督办且尚未"
         "办结的案件（含以前各期上报的案件）。",
+    ]
+
+
+def safety_definitions(content: "Content") -> list[str]:
+    """What the 安全生产 figures count, in the report's and the XLSX's own words."""
+    return [
+        "检查次数：检查时间在本期内（且不晚于统计时点）的安全生产检查；检查发现隐患：这些检查中"
+        "不合格的检查项，每项均作为安全隐患立案。",
+        "重大事故隐患：本期发现为本期上报、截至统计时点未作不予立案或合并处理的重大事故隐患，"
+        "已整改销号为其中截至统计时点已办结的；以前各期发现本期销号为本期以前上报、在本期内办结的；"
+        "尚未整改销号为本期结束前上报、截至统计时点仍未办结的全部重大事故隐患（含以前各期发现的）；"
+        "挂牌督办公告、摘牌公告为本期内（且统计时点前）发布的公告。",
+        "风险点位：截至统计时点已登记且有效的风险点位，按风险等级（重大、较大、一般、低）统计；"
+        "审核率 = 已审核条数 ÷ 风险信息上报条数，上报条数为本期上报的风险信息，已审核为其中截至统计时点"
+        "已审核（通过或退回）的。",
     ]
 
 
@@ -146,6 +193,9 @@ def context(content: "Content") -> dict[str, Any]:
         "trend_columns": TREND_COLUMNS,
         "charts": charts(content),
         "definitions": definitions(content),
+        "safety_headline": SAFETY_HEADLINE,
+        "safety_columns": SAFETY_COLUMNS,
+        "safety_definitions": safety_definitions(content),
         "sections": [
             ("street", "街道排名"),
             ("community", "社区排名"),

@@ -15,10 +15,13 @@ from closeloop.reports.charts import text_width
 from closeloop.reports.render import (
     HEADLINE,
     RANK_COLUMNS,
+    SAFETY_COLUMNS,
+    SAFETY_HEADLINE,
     TREND_COLUMNS,
     definitions,
     moment,
     period_span,
+    safety_definitions,
     value,
 )
 from models.metrics import Metrics
@@ -40,6 +43,7 @@ SHEETS = (
     "挂牌督办",
     "函件",
 )
+SAFETY_SHEET = "安全生产"  # after 函件, only when the report has the 安全生产 section
 CASE_HEADER = [
     "序号",
     "编号",
@@ -214,6 +218,37 @@ def render_xlsx(content: "Content") -> bytes:
         [None, None, None, None, None, "yyyy-mm-dd", "0"],
     )
 
+    if content.safety is not None:
+        _safety_sheet(wb, content)
+
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _safety_sheet(wb: Workbook, content: "Content") -> None:
+    """安全生产: the section's figures (指标, 数值), then the same columns per street as the
+    report's table, then what the figures count."""
+    s = content.safety
+    assert s is not None
+    rows = [[label, value(s, path)] for label, path, _ in SAFETY_HEADLINE]
+    ws = _sheet(wb, SAFETY_SHEET, ["指标", "数值"], rows, [None, None])
+    for row, (_, _, fmt) in enumerate(SAFETY_HEADLINE, start=2):
+        ws.cell(row=row, column=2).number_format = FORMATS[fmt]
+    top = len(SAFETY_HEADLINE) + 3
+    header = ["街道", "代码", *[c[0] for c in SAFETY_COLUMNS]]
+    for col_idx, text in enumerate(header, start=1):
+        cell = ws.cell(row=top, column=col_idx, value=text)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    streets = [(g.name, g.key, g) for g in s.streets] + [("合计", None, s.total)]
+    for offset, (name, key, m) in enumerate(streets, start=1):
+        ws.cell(row=top + offset, column=1, value=name)
+        ws.cell(row=top + offset, column=2, value=key)
+        for col_idx, (_, path, fmt) in enumerate(SAFETY_COLUMNS, start=3):
+            cell = ws.cell(row=top + offset, column=col_idx, value=value(m, path))
+            cell.number_format = FORMATS[fmt]
+    notes = top + len(streets) + 2
+    for offset, text in enumerate(safety_definitions(content)):
+        ws.cell(row=notes + offset, column=1, value="口径").font = Font(bold=True)
+        ws.cell(row=notes + offset, column=2, value=text)

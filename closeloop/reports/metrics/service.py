@@ -33,7 +33,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
-from closeloop.reports.metrics import queries, ranking
+from closeloop.reports.metrics import queries, ranking, safety
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -93,7 +93,8 @@ def compute(
     letters = queries.letter_counts(session, scope, group_by)
     total_letters = letters if group_by is None else queries.letter_counts(session, scope, None)
 
-    keys = set(cohort) | set(actions) | set(backlog) | set(letters)
+    safe = safety.figures(session, scope, group_by) if group_by else {}
+    keys = set(cohort) | set(actions) | set(backlog) | set(letters) | set(safe)
     parts = {k: _metrics(k, cohort, actions, handling, backlog, letters, weights) for k in keys}
     total = _total(parts, cohort, actions, handling, backlog, total_letters.get(None, {}), weights)
     groups: list[GroupMetrics] = []
@@ -103,6 +104,9 @@ def compute(
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
+        for g in groups:
+            safety.fill(g, safe.get(g.key))
+    safety.fill(total, safety.figures(session, scope, None).get(None))
     return MetricsReport(
         from_=date_from,
         to=date_to,
@@ -116,6 +120,22 @@ def compute(
             weights, min_accepted=min_accepted, behind_score=behind_score, groups=groups
         ),
     )
+
+
+def checked_scope(
+    session: Session,
+    *,
+    actor: Principal,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    kind: str | None = None,
+    region_code: str | None = None,
+    as_of: datetime | None = None,
+) -> queries.Scope:
+    """The checked scope of a period's figures (the same checks and errors as `compute`), for
+    the statistics beside the metrics (major.py)."""
+    return _scope(session, actor, date_from, date_to, now, kind, region_code, as_of)
 
 
 def backlog_list(
