@@ -29,6 +29,7 @@ from closeloop.auth.security import hash_password
 from closeloop.calendar.days import SHANGHAI
 from closeloop.db import transaction
 from closeloop.demo import data as D
+from closeloop.demo.dossier import load_dossier
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.walk import CALENDAR, Player
 from closeloop.errors import Conflict
@@ -103,6 +104,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     Player(session, people, now=now, rng=random.Random(f"{seed}:walk"), specs=specs).play()
     load_enterprises(session, now=now - timedelta(days=100))
     # The safety-production side, each after the enterprises it refers to:
+    load_dossier(session, now=now, people=people)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))
     session.flush()
