@@ -18,6 +18,7 @@ from api.routes import (
     org_import,
     reports,
 )
+from api.routes import dossier, notices
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings
@@ -51,6 +52,8 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         escalations,
         metrics,
         reports,
+        dossier,
+        notices,
     ):
         app.include_router(module.router, prefix="/api/v1")
 
