@@ -9,16 +9,17 @@ from api.routes import (
     auth,
     calendar,
     cases,
+    dossier,
     escalations,
     imports,
     letters,
     metrics,
+    notices,
     notifications,
     org,
     org_import,
     reports,
 )
-from api.routes import dossier, notices
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings

@@ -20,6 +20,7 @@ from api.web import (
     routes_case,
     routes_dashboard,
     routes_desk,
+    routes_dossier,
     routes_file,
     routes_letters,
     routes_messages,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         routes_admin_import,
         routes_admin_edit,
         routes_reports,
+        routes_dossier,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -13,7 +13,7 @@ from models.dossier import HazardPlan, Notice, PlanIn, Recheck, RecheckIn
 from models.enums import CaseKind, CaseState, Grade, NoticeType, RecheckResult
 from models.history import CaseHistory
 from models.outbox import OutboxMessage
-from tests.factories import NOW, Org, act, case_in, evidence, new_case
+from tests.factories import NOW, Org, act, case_in, evidence
 
 FULL = {
     "measures": "加装防护栏",
