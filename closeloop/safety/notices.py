@@ -140,7 +140,8 @@ def is_overdue(notice: Notice, now: datetime) -> bool:
 
 def notice_public(notice: Notice, case: Case, *, now: datetime) -> NoticePublic:
     return NoticePublic(
-        **notice.model_dump(),
+        **notice.model_dump(exclude={"type"}),
+        type=NoticeType(notice.type),
         case_number=case.number,
         case_title=case.title,
         overdue=is_overdue(notice, now),

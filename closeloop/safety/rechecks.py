@@ -91,4 +91,8 @@ def list_rechecks(session: Session, *, actor: Principal, case_id: int) -> list[R
 
 def recheck_public(session: Session, row: Recheck) -> RecheckPublic:
     user = session.get(User, row.by)
-    return RecheckPublic(**row.model_dump(), by_name=user.display_name if user else "")
+    return RecheckPublic(
+        **row.model_dump(exclude={"result"}),
+        result=RecheckResult(row.result),
+        by_name=user.display_name if user else "",
+    )
