@@ -1,14 +1,16 @@
 """The demo's major-hazard dossier (重大事故隐患挂牌督办), made through the services.
 
-`load_dossier`: a listed major hazard at 老围危险化学品经营部 (E-GY-001) with its 五到位 plan and
-its published listing notice, and one at 渔邨冷链仓储 (E-NH-001) closed after a passing recheck,
-with both its notices published. `around_step`: the case walk's major hazards keep the dossier
-too — the handler's plan before the first submit, the supervisor's recheck before approving or
-rejecting, and each notice published the day it falls due."""
+`load_dossier`: a major hazard at 渔邨冷链仓储 (E-NH-001) closed after a passing recheck, with both
+its notices published, and a listed one at 老围危险化学品经营部 (E-GY-001) with its 五到位 plan
+and its published listing notice (notices are published in time order, after the walk's, so their
+numbers follow the order of publication). `around_step`: the case walk's major hazards keep the dossier
+too — the handler's plan when signing for it, the supervisor's recheck before approving or
+rejecting, and each notice published when it falls due."""
 
 import io
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -44,6 +46,11 @@ def _plan(session: Session, case: Case, handler: Principal, at: datetime) -> Non
 
 
 def _publish_due(session: Session, case: Case, boss: Principal, at: datetime) -> None:
+    """Publish the case's notices that are due at `at` — or just after the latest notice
+    published, so that the numbers follow the order of publication."""
+    last = session.exec(select(func.max(Notice.published_at))).one()
+    if last is not None and last >= at:
+        at = last + timedelta(seconds=1)
     rows = session.exec(
         select(Notice).where(Notice.case_id == case.id, col(Notice.published_at).is_(None))
     )
@@ -68,6 +75,8 @@ def around_step(
         return
     boss = people[SUPERVISOR]
     if after:
+        if step == "sign":  # the plan follows the signing, and its listing notice
+            _plan(session, case, actor, at)
         _publish_due(session, case, boss, at)
         return
     if step.startswith("submit"):
@@ -126,43 +135,31 @@ def load_dossier(session: Session, *, now: datetime, people: dict[str, Principal
     """Two major hazards with their dossiers (see the module's docstring)."""
     handler, boss = people[D.HANDLERS["YJ"][0]], people[SUPERVISOR]
     day = now.replace(hour=2, minute=0, second=0, microsecond=0)  # 10:00 Shanghai
-    listed = _hazard(
-        session,
-        people,
-        enterprise="E-GY-001",
-        title="危险化学品仓库超量储存且未设置泄漏报警装置",
-        category="0303",
-        at=day - timedelta(days=12),
-    )
-    _act(session, handler, listed, "sign", day - timedelta(days=12, hours=-2))
-    _plan(session, listed, handler, day - timedelta(days=10))
-    _publish_due(session, listed, boss, day - timedelta(days=8))
-
     closed = _hazard(
         session,
         people,
         enterprise="E-NH-001",
         title="冷库有限空间作业未执行审批和通风检测",
         category="0304",
-        at=day - timedelta(days=45),
+        at=day - timedelta(days=14),
     )
-    _act(session, handler, closed, "sign", day - timedelta(days=45, hours=-2))
-    _plan(session, closed, handler, day - timedelta(days=44))
-    _publish_due(session, closed, boss, day - timedelta(days=42))
+    _act(session, handler, closed, "sign", day - timedelta(days=14, hours=-2))
+    _plan(session, closed, handler, day - timedelta(days=13))
+    _publish_due(session, closed, boss, day - timedelta(days=12))
     photo = attachments.add_attachment(
         session,
         actor=handler,
         case_id=closed.id or 0,
         filename="整改后照片.png",
         stream=io.BytesIO(D.AFTER_PHOTOS[0]),
-        now=day - timedelta(days=30),
+        now=day - timedelta(days=8),
     )
     _act(
         session,
         handler,
         closed,
         "submit",
-        day - timedelta(days=30),
+        day - timedelta(days=8),
         note="已建立有限空间作业审批制度，配备气体检测仪和通风设备",
         attachment_ids=[photo.id],
     )
@@ -170,9 +167,21 @@ def load_dossier(session: Session, *, now: datetime, people: dict[str, Principal
         session,
         actor=boss,
         case_id=closed.id or 0,
-        now=day - timedelta(days=28),
+        now=day - timedelta(days=6),
         data=RecheckIn(result=RecheckResult.pass_, note="现场复查，审批制度和检测设备已落实"),
     )
-    _act(session, boss, closed, "approve", day - timedelta(days=28, hours=-1), note="同意销号")
-    _publish_due(session, closed, boss, day - timedelta(days=26))
+    _act(session, boss, closed, "approve", day - timedelta(days=6, hours=-1), note="同意销号")
+    _publish_due(session, closed, boss, day - timedelta(days=5))
+    listed = _hazard(
+        session,
+        people,
+        enterprise="E-GY-001",
+        title="危险化学品仓库超量储存且未设置泄漏报警装置",
+        category="0303",
+        at=day - timedelta(days=4),
+    )
+    _act(session, handler, listed, "sign", day - timedelta(days=4, hours=-2))
+    _plan(session, listed, handler, day - timedelta(days=3))
+    _publish_due(session, listed, boss, day - timedelta(days=2))
+
     return [listed, closed]

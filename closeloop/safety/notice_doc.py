@@ -40,7 +40,7 @@ def notice_content(
         ("生产经营单位/场所", enterprise.name if enterprise else DASH),
         ("地点", case.address or (enterprise.address if enterprise else "") or DASH),
         ("所属网格", grid.name if grid else DASH),
-        ("责任单位", unit.name if unit else DASH),
+        ("承办单位", unit.name if unit else DASH),
     ]
     content: dict[str, Any] = {
         "type": str(notice.type),
@@ -57,7 +57,7 @@ def notice_content(
         content["title"] = f"关于对{where}重大事故隐患挂牌督办的公告"
         content["body"] = [
             f"{where}存在重大事故隐患（{case.number}：{case.title}），"
-            f"现予挂牌督办，责任单位为{unit.name if unit else DASH}。",
+            f"现予挂牌督办，承办单位为{unit.name if unit else DASH}。",
             "隐患基本情况及五到位整改方案如下：",
         ]
         if plan is not None:
@@ -68,7 +68,7 @@ def notice_content(
                 ("整改时限", text.cn_date(plan.deadline)),
                 ("应急预案", plan.emergency_plan),
             ]
-        content["closing"] = "请责任单位按方案落实整改，整改完成后申请复查销号。"
+        content["closing"] = "请承办单位督促按方案落实整改，整改完成后申请复查销号。"
     else:
         closed_at = notice.created_at
         recheck = _recheck(session, case, closed_at)
