@@ -10,6 +10,7 @@ from api.routes import (
     calendar,
     cases,
     enterprises,
+    dossier,
     escalations,
     grids,
     imports,
@@ -17,6 +18,7 @@ from api.routes import (
     letters,
     maps,
     metrics,
+    notices,
     notifications,
     org,
     org_import,
@@ -59,6 +61,8 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         enterprises,
         inspections,
         risk,
+        dossier,
+        notices,
     ):
         app.include_router(module.router, prefix="/api/v1")
     for module in (grids, maps):

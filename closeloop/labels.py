@@ -96,6 +96,9 @@ ACTION: dict[str, Msg] = {
     "issue": Msg("签发督办件", "Letter case opened"),
     "letter_withdrawn": Msg("函件作废", "Letter withdrawn"),
     "unlist": Msg("撤销挂牌督办", "Unlisted"),
+    "plan": Msg("提交五到位整改方案", "Rectification plan submitted"),
+    "recheck": Msg("复查", "Re-inspected"),
+    "notice": Msg("发布公告", "Notice published"),
 }
 
 # Escalation notices: the name on the dashboard's preview, and the subject of the notice sent.
@@ -237,3 +240,19 @@ FIELD.update(
         "decision": Msg("审核结论", "Decision"),
     }
 )
+
+NOTICE_TYPE: dict[str, Msg] = {
+    "listing": Msg("挂牌督办公告", "Listing notice"),
+    "delisting": Msg("摘牌公告", "Delisting notice"),
+}
+RECHECK_RESULT: dict[str, Msg] = {
+    "pass": Msg("合格", "Passed"),
+    "fail": Msg("不合格", "Failed"),
+}
+PLAN_FIELD: dict[str, Msg] = {
+    "measures": Msg("措施", "measures"),
+    "funds": Msg("资金", "funds"),
+    "responsible": Msg("责任人", "responsible person"),
+    "deadline": Msg("时限", "deadline"),
+    "emergency_plan": Msg("应急预案", "emergency plan"),
+}

@@ -3,6 +3,8 @@ supervisor's re-inspection (复查) and the listing and delisting notices (挂�
 
 from datetime import date, datetime
 
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PField
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -54,3 +56,67 @@ class Notice(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- the API's shapes ----------------------------------------------------------------------------
+
+
+class PlanIn(BaseModel):
+    """The 五到位 plan. Every field is required and not blank; the service names each one
+    missing (措施、资金、责任人、时限、应急预案) in one 422."""
+
+    model_config = ConfigDict(extra="forbid")
+    measures: str | None = PField(default=None, max_length=4000, description="整改措施")
+    funds: str | None = PField(
+        default=None, max_length=200, description='资金, as stated: "50 万元"'
+    )
+    responsible: str | None = PField(default=None, max_length=100, description="责任人")
+    deadline: date | None = PField(default=None, description="时限: a date, not in the past")
+    emergency_plan: str | None = PField(default=None, max_length=4000, description="应急预案")
+
+
+class PlanPublic(BaseModel):
+    id: int
+    case_id: int
+    measures: str
+    funds: str
+    responsible: str
+    deadline: date
+    emergency_plan: str
+    submitted_by: int
+    submitted_by_name: str
+    submitted_at: datetime
+    listing_notice_id: int | None = None
+
+
+class RecheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: RecheckResult
+    note: str = PField(default="", max_length=2000, description="required when the result is fail")
+    attachment_ids: list[int] = PField(default_factory=list, max_length=50)
+
+
+class RecheckPublic(BaseModel):
+    id: int
+    case_id: int
+    result: RecheckResult
+    note: str
+    attachment_ids: list[int]
+    by: int
+    by_name: str
+    at: datetime
+
+
+class NoticePublic(BaseModel):
+    id: int
+    type: NoticeType
+    number: str | None
+    case_id: int
+    case_number: str
+    case_title: str
+    published_at: datetime | None
+    published_by: int | None
+    due_at: datetime
+    due_estimated: bool
+    overdue: bool  # unpublished past due_at
+    created_at: datetime

@@ -91,6 +91,9 @@ class HistoryAction(StrEnum):
     letter_withdrawn = "letter_withdrawn"  # a letter covering it was withdrawn (作废)
     list_ = "list"  # 挂牌督办
     unlist = "unlist"  # 撤销挂牌督办
+    plan = "plan"  # a major hazard's 五到位 rectification plan
+    recheck = "recheck"  # a supervisor's re-inspection (复查) of a major hazard
+    notice = "notice"  # a listing or delisting notice published (挂牌 / 摘牌公告)
 
 
 class RequestType(StrEnum):

@@ -158,6 +158,49 @@ def verifier_for(case: Case) -> str:
     return "disp" if case.kind == CaseKind.event else "sup"
 
 
+def is_major(case: Case) -> bool:
+    return case.kind == CaseKind.hazard and case.grade == Grade.major
+
+
+def plan_for(session: Session, o: Org, case: Case, now: datetime = NOW, by: str = "h_zj") -> None:
+    """A major hazard's 五到位 plan (the lifecycle asks for it before submit)."""
+    from datetime import timedelta
+
+    from closeloop.safety import plans
+    from models.dossier import PlanIn
+
+    assert case.id is not None
+    plans.submit_plan(
+        session,
+        actor=o[by],
+        case_id=case.id,
+        now=now,
+        data=PlanIn(
+            measures="加装防护设施",
+            funds="10 万元",
+            responsible="张三",
+            deadline=(now + timedelta(days=30)).date(),
+            emergency_plan="设置警戒区，专人值守",
+        ),
+    )
+
+
+def recheck_pass(session: Session, o: Org, case: Case, now: datetime = NOW) -> None:
+    """A supervisor's passing re-inspection (a major hazard's approve asks for it)."""
+    from closeloop.safety import rechecks
+    from models.dossier import RecheckIn
+    from models.enums import RecheckResult
+
+    assert case.id is not None
+    rechecks.record_recheck(
+        session,
+        actor=o["sup"],
+        case_id=case.id,
+        now=now,
+        data=RecheckIn(result=RecheckResult.pass_, note="复查合格"),
+    )
+
+
 def case_in(
     session: Session,
     o: Org,
@@ -177,12 +220,16 @@ def case_in(
     if state == CaseState.dispatched:
         return case
     act(session, o, case, "sign", "h_zj", now)
+    if is_major(case):  # a major hazard's plan and recheck: the dossier (safety/plans, rechecks)
+        plan_for(session, o, case, now)
     if state == CaseState.rectifying:
         return case
     if state == CaseState.suspended:
         return act(session, o, case, "suspend", "sup", now, reason="等待产权单位配合")
     ids = [evidence(session, o, case, now=now)]
     act(session, o, case, "submit", "h_zj", now, note="已整改", attachment_ids=ids)
+    if is_major(case):
+        recheck_pass(session, o, case, now)
     if state == CaseState.verifying:
         return case
     return act(session, o, case, "approve", verifier_for(case), now, note="核查通过")

@@ -21,6 +21,7 @@ from api.web import (
     routes_dashboard,
     routes_desk,
     routes_enterprises,
+    routes_dossier,
     routes_file,
     routes_inspections,
     routes_letters,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         routes_enterprises,
         routes_inspections,
         routes_risk,
+        routes_dossier,
     ):
         app.include_router(module.router)
     app.include_router(routes_map.router)

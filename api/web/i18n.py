@@ -358,3 +358,41 @@ def msg(key: str, **kw: "Msg | object") -> Msg:
     """An entry as a Msg (for an error a page raises); a Msg value fills each language's half."""
     zh, en = T[key]
     return Msg(zh, en).format(**kw) if kw else Msg(zh, en)
+
+
+# The major-hazard dossier (重大事故隐患挂牌督办): the case page's section and the notices page.
+T.update(
+    {
+        "nav.notices": ("挂牌公告", "Notices"),
+        "act.plan": ("提交五到位整改方案", "Submit rectification plan"),
+        "act.recheck": ("复查", "Re-inspection"),
+        "act.publish": ("发布公告", "Publish notice"),
+        "dossier.title": ("重大隐患挂牌督办", "Major hazard dossier"),
+        "dossier.plan": ("五到位整改方案", "Rectification plan (five in place)"),
+        "dossier.no_plan": ("尚未提交整改方案", "No plan submitted yet"),
+        "dossier.measures": ("整改措施", "Measures"),
+        "dossier.funds": ("整改资金", "Funds"),
+        "dossier.responsible": ("责任人", "Responsible person"),
+        "dossier.deadline": ("整改时限", "Deadline"),
+        "dossier.emergency_plan": ("应急预案", "Emergency plan"),
+        "dossier.submitted": ("提交", "Submitted"),
+        "dossier.new_plan": ("提交新方案（取代现方案）", "Submit a new plan (supersedes)"),
+        "dossier.rechecks": ("复查记录", "Re-inspections"),
+        "dossier.result": ("复查结果", "Result"),
+        "dossier.pass": ("合格", "Passed"),
+        "dossier.fail": ("不合格", "Failed"),
+        "dossier.note": ("复查意见", "Note"),
+        "dossier.notices": ("挂牌 / 摘牌公告", "Listing and delisting notices"),
+        "notice.listing": ("挂牌督办公告", "Listing notice"),
+        "notice.delisting": ("摘牌公告", "Delisting notice"),
+        "notice.draft": ("草稿（未发布）", "Draft (unpublished)"),
+        "notice.due": ("发布期限", "Publish by"),
+        "notice.overdue": ("逾期未发布", "Overdue"),
+        "notice.published": ("已发布", "Published"),
+        "notices.title": ("挂牌 / 摘牌公告", "Listing and delisting notices"),
+        "notices.case": ("隐患", "Hazard"),
+        "notices.type": ("类型", "Type"),
+        "notices.number": ("文号", "Number"),
+        "notices.state": ("状态", "State"),
+    }
+)

@@ -16,6 +16,7 @@ from api.deps import NowDep, SessionDep
 from api.web import i18n
 from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
+from api.web.dossier_view import dossier_view
 from api.web.pages import MAIN_PAGE, Page, fmt_day, redirect
 from api.web.views import (
     DEADLINE_LABEL,
@@ -105,6 +106,7 @@ def case_page(
         may_issue=letters.may_issue_about(user, public),
         letter_types=list(LetterType),
         estimated_years=estimated_years(session, [public]),
+        dossier=dossier_view(session, user, public, now),
     )
 
 

@@ -10,12 +10,12 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import deadlines, listing
+from closeloop.cases import deadlines, listing, major
 from closeloop.cases.lookup import leaf_category
 from closeloop.cases.requests import Pending, decide, open_request
 from closeloop.config import Settings
 from models.case import ActionInput, Case
-from models.enums import RequestStatus, RequestType
+from models.enums import NoticeType, RequestStatus, RequestType
 from models.org import Category
 
 
@@ -144,6 +144,8 @@ def approve(ctx: ActionContext) -> None:
     on_time = case.due_at is None or ctx.now <= case.due_at
     ctx.record = {"on_time": on_time}
     _withdraw_requests(ctx)
+    if listing.listed_for_itself(case.kind, case.grade):  # 摘牌: its delisting notice falls due
+        major.open_notice(ctx.session, case, NoticeType.delisting, now=ctx.now, cal=ctx.cal)
 
 
 def reject(ctx: ActionContext) -> None:

@@ -2,12 +2,13 @@
 request for a page or an action, and the writes that open and decide them."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
+from closeloop.cases.major import Dossier, dossiers
 from closeloop.config import Settings
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
@@ -18,6 +19,7 @@ from models.enums import RequestStatus, RequestType
 class Pending:
     extension: CaseRequest | None = None
     suspension: CaseRequest | None = None
+    dossier: Dossier = field(default_factory=Dossier)  # a major hazard's plan and recheck
 
 
 Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
@@ -35,6 +37,8 @@ def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending
     )
     for row in rows:
         setattr(result[row.case_id], row.type, row)
+    for cid, dossier in dossiers(session, case_ids).items():
+        result[cid].dossier = dossier
     return result
 
 

@@ -22,6 +22,7 @@ from closeloop.calendar.days import SHANGHAI, WorkCalendar
 from closeloop.cases import attachments
 from closeloop.cases import service as cases
 from closeloop.demo import data as D
+from closeloop.demo import dossier
 from closeloop.escalation import service as escalation
 from closeloop.reports import periods
 from closeloop.reports import service as reports
@@ -111,6 +112,9 @@ class Walker:
         actor = actors[D.STEP_ACTORS[step]]
         assert actor is not None, f"no one to {step} case {case.number}"
         action = {"misdispatch": "dispatch", "submit_late": "submit"}.get(step, step)
+        dossier.around_step(
+            self.session, self.people, step=step, case=case, actor=actor, at=t, after=False
+        )
         cases.perform(
             self.session,
             actor=actor,
@@ -118,6 +122,9 @@ class Walker:
             action=action,
             data=ActionInput(**data),
             now=t,
+        )
+        dossier.around_step(
+            self.session, self.people, step=step, case=case, actor=actor, at=t, after=True
         )
 
     def _photo(

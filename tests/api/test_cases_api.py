@@ -82,6 +82,12 @@ def test_whole_lifecycle_through_the_api(client, auth):
     assert r.status_code == 422 and "reason" in r.json()["detail"]
     case = _act(client, h_zj, case, "sign").json()
     assert case["state"] == "rectifying"
+    assert "submit" not in case["allowed_actions"]  # a major hazard: its 五到位 plan first
+    plan = {"measures": "补设防护网", "funds": "2 万元", "responsible": "张三"}
+    plan |= {"deadline": "2025-10-20", "emergency_plan": "设置警戒区"}
+    r = client.post(f"/api/v1/cases/{case['id']}/plan", headers=h_zj, json=plan)
+    assert r.status_code == 201, r.text
+    case = client.get(f"/api/v1/cases/{case['id']}", headers=h_zj).json()
     assert "submit" in case["allowed_actions"] and "request_extension" in case["allowed_actions"]
     case = _act(client, h_zj, case, "request_extension", days=3, reason="材料到货延迟").json()
     assert "request_extension" not in case["allowed_actions"]
@@ -109,6 +115,8 @@ def test_whole_lifecycle_through_the_api(client, auth):
     case = _act(client, sup, case, "reject", reason="防护网不完整").json()
     assert case["state"] == "rectifying" and case["rework_count"] == 1
     case = _act(client, h_zj, case, "submit", attachment_ids=[up.json()["id"]]).json()
+    r = client.post(f"/api/v1/cases/{case['id']}/recheck", headers=sup, json={"result": "pass"})
+    assert r.status_code == 201, r.text  # a major hazard closes after a passing recheck (复查)
     case = _act(client, sup, case, "approve", note="销号").json()
     assert case["state"] == "closed" and case["closed_at"]
     case = _act(client, sup, case, "reopen", reason="隐患反弹").json()
@@ -118,6 +126,7 @@ def test_whole_lifecycle_through_the_api(client, auth):
         "file",
         "dispatch",
         "sign",
+        "plan",
         "request_extension",
         "approve_extension",
         "suspend",
@@ -125,12 +134,13 @@ def test_whole_lifecycle_through_the_api(client, auth):
         "submit",
         "reject",
         "submit",
+        "recheck",
         "approve",
         "reopen",
     ]
-    assert [h["seq"] for h in hist] == list(range(1, 13))
+    assert [h["seq"] for h in hist] == list(range(1, 15))
     assert hist[1]["from_state"] == "reported" and hist[1]["to_state"] == "dispatched"
-    assert hist[8]["note"] == "防护网不完整" and hist[0]["actor"] == "disp 测试"
+    assert hist[9]["note"] == "防护网不完整" and hist[0]["actor"] == "disp 测试"
 
 
 def test_event_cancel_merge_and_return(client, auth):

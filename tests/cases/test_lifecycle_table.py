@@ -29,7 +29,7 @@ from tests.cases.lifecycle_expected import (
     expected_allowed,
     sources,
 )
-from tests.factories import NOW, Org, act, case_in, evidence, new_case
+from tests.factories import NOW, Org, act, case_in, evidence, is_major, new_case, recheck_pass
 
 
 def history_count(session: Session, case_id: int) -> int:
@@ -100,6 +100,8 @@ def case_with_pending_extension(
     elif state == CaseState.verifying:
         ids = [evidence(session, org, case)]
         act(session, org, case, "submit", "h_zj", note="已整改", attachment_ids=ids)
+        if is_major(case):  # rechecked (复查), as case_in leaves a verifying major hazard
+            recheck_pass(session, org, case)
     return case
 
 

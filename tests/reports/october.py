@@ -27,7 +27,7 @@ from closeloop.letters import service as letters
 from models.case import Case
 from models.enums import CaseKind, Grade, LetterType
 from models.types import SHANGHAI
-from tests.factories import Org, act, evidence, new_case
+from tests.factories import Org, act, evidence, is_major, new_case, plan_for, recheck_pass
 
 OCTOBER_END = datetime(2025, 11, 1, 0, 0, tzinfo=SHANGHAI)
 FIRST = datetime(2025, 11, 5, 10, 0, tzinfo=SHANGHAI)  # the report made on 5 November
@@ -40,7 +40,11 @@ def sh(month: int, day: int, hour: int = 10) -> datetime:
 
 def _close(session: Session, o: Org, case: Case, at: datetime, by: str = "h_zj") -> None:
     ids = [evidence(session, o, case, by=by, now=at)]
+    if is_major(case):  # the dossier: plan before submit, passing recheck before approve
+        plan_for(session, o, case, at, by=by)
     act(session, o, case, "submit", by, at, note="已整改", attachment_ids=ids)
+    if is_major(case):
+        recheck_pass(session, o, case, at)
     verifier = "disp" if case.kind == CaseKind.event else "sup"
     act(session, o, case, "approve", verifier, at, note="核查通过")
 
