@@ -9,12 +9,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from closeloop.config import Settings, get_settings
-from closeloop.safety import risk_reports
+from closeloop.safety import notices, risk_reports
 
 Escalate = Callable[..., int]
 
 # name in the summary → the function that escalates what is late of that kind at `now`.
 KINDS: dict[str, Escalate] = {
+    "notices": notices.escalate_late,
     "risk_reviews": risk_reports.escalate_late,
 }
 

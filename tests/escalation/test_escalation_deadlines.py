@@ -14,6 +14,7 @@ from closeloop.config import get_settings
 from closeloop.db import new_session, transaction
 from closeloop.escalation import service
 from closeloop.safety import risk_reports
+from models.enums import CaseState
 from models.escalation import DeadlineFire
 from models.outbox import OutboxMessage
 from models.risk import RiskReportCreate
@@ -59,3 +60,32 @@ def test_the_in_session_run_counts_them_too(engine: Engine, pending) -> None:  #
     with transaction(engine) as s:
         out = service.run(s, now=pending.review_due_at + timedelta(hours=1))
     assert out["notifications"] == 1
+
+
+def test_an_unpublished_notice_is_notified_once_by_a_run(engine: Engine, org: Org) -> None:
+    from tests.safety.test_dossier import listing_notice, major, plan
+
+    with transaction(engine) as s:
+        case = major(s, org, CaseState.rectifying)
+        plan(s, org, case)
+        notice = listing_notice(s, case.id)
+        assert notice is not None
+        late = notice.due_at + timedelta(hours=1)
+
+    def fires() -> list[int]:
+        with new_session(engine) as s:
+            rows = s.exec(select(DeadlineFire).where(DeadlineFire.subject == "notice")).all()
+            return [f.subject_id for f in rows]
+
+    # The run also escalates the case itself; the notice's own claim is what is counted here.
+    with transaction(engine) as s:
+        service.run(s, now=notice.due_at)  # due, not yet late
+    assert fires() == []
+    with transaction(engine) as s:
+        service.run(s, now=late)
+    with transaction(engine) as s:
+        service.run(s, now=late)
+    assert fires() == [notice.id]
+    with new_session(engine) as s:
+        told = s.exec(select(OutboxMessage).where(OutboxMessage.event == "notice_overdue")).all()
+    assert len({m.user_id for m in told}) == len(told) > 0  # each supervisor told once
