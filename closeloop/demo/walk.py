@@ -255,9 +255,6 @@ class Player:
             at = datetime.combine(day, ESCALATION_AT, SHANGHAI)
             if CALENDAR.is_workday(day) and at < self.now:
                 self.push(at, ("escalate",))
-        for key, at in report_times(self.now):
-            if at.date() > first:
-                self.push(at, ("report", key))
         while self.heap:
             at, _, event = heapq.heappop(self.heap)
             getattr(self, f"_{event[0]}")(at, *event[1:])
@@ -351,10 +348,16 @@ class Player:
         if following:
             self._letter_next(case, answer, following, at)
 
-    # --- monthly reports -------------------------------------------------------------------
 
-    def _report(self, at: datetime, key: str) -> None:
-        reports.generate(self.session, actor=SYSTEM, cadence="monthly", period=key, now=at)
+def make_reports(session: Session, *, now: datetime, specs: list[D.Spec]) -> None:
+    """The monthly reports of the months the demo's cases span, each made at its time (the 1st
+    of the next month). Made after everything the demo holds is in — the walk's cases and the
+    safety-production records dated within those months — so that every stored report says what
+    the API says of its month."""
+    first = min(s.reported_at for s in specs).astimezone(SHANGHAI).date()
+    for key, at in report_times(now):
+        if at.date() > first:
+            reports.generate(session, actor=SYSTEM, cadence="monthly", period=key, now=at)
 
 
 def report_times(now: datetime) -> list[tuple[str, datetime]]:
