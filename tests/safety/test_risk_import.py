@@ -3,7 +3,6 @@ half-written; the seeds' figures reproduced from imported ledgers (Luohu's 42,33
 Guangming's 84,262 reports with 83,991 reviewed: 审核率 99.68%)."""
 
 import io
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -135,13 +134,10 @@ def test_guangming_review_rate_from_an_imported_ledger(
         decision = ("approve" if i % 50 else "reject") if reviewed else ""
         lines.append(f"GM{i:07d},,E{1 if i % 3 else 3},low,{day} 09:00,{reviewed},{decision}")
     data = csv_file("\n".join(lines) + "\n")
-    began = time.perf_counter()
     result = risk_import.import_reports(
         session, actor=org["admin"], fileobj=data, filename="guangming.csv", now=NOW
     )
-    took = time.perf_counter() - began
-    assert result["imported"] == 84262 and result["rejected_count"] == 0
-    assert took < 40, f"import took {took:.1f}s"
+    assert result["imported"] == 84262 and result["rejected_count"] == 0  # speed: bench/
     assert session.exec(select(func.count()).select_from(RiskReport)).one() == 84262
     figures = risk_figures.report_figures(
         session, actor=org["sup"], date_from=date(2025, 1, 1), date_to=date(2025, 12, 31), now=NOW
