@@ -14,6 +14,7 @@ from api.deps import NowDep, SessionDep
 from api.web.admin import active_flag, parse, parse_patch
 from api.web.deps import CsrfForm, PageDep, PageUser, field, fields, page_router
 from api.web.pages import Page, PageNo, page_number, redirect
+from api.web.views import Names
 from closeloop.auth.policy import Principal
 from closeloop.errors import DomainError
 from closeloop.safety import enterprises, profile
@@ -143,6 +144,7 @@ def _profile_page(
         status=status,
         file=file,
         e=file.enterprise,
+        names=Names.load(session),
         may_edit=enterprises.may_edit(user),
         choices=_choices(session, user),
         values=values if values is not None else _form_values(file.enterprise),
