@@ -3,6 +3,8 @@ one refusal, the same for the API and the pages."""
 
 from typing import BinaryIO
 
+from fastapi import UploadFile
+
 from closeloop.config import get_settings
 from closeloop.errors import PayloadTooLarge
 from closeloop.text import Msg
@@ -21,3 +23,17 @@ def read_import(fileobj: BinaryIO) -> bytes:
             )
         )
     return data
+
+
+def check_ledger_size(file: UploadFile) -> None:
+    """A ledger imported as a stream (cases, enterprises, risk points and reports): larger than the
+    import limit → 413 saying the limit and to split the file; nothing is read."""
+    limit = get_settings().max_import_bytes
+    if file.size is not None and file.size > limit:
+        raise PayloadTooLarge(
+            Msg(
+                f"台账文件超过 {limit // (1024 * 1024)} MB 上限",
+                "the ledger is larger than the limit of "
+                f"{limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES); split it into several files",
+            )
+        )

@@ -4,14 +4,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
-from pydantic import BaseModel
 
 from api.deps import CurrentUser, NowDep, SessionDep
-from closeloop.config import get_settings
-from closeloop.errors import PayloadTooLarge
+from api.routes.imports import ImportSummary
+from api.uploads import check_ledger_size
 from closeloop.safety import enterprise_import, enterprises
 from closeloop.safety.enterprises import EnterpriseFilter
-from closeloop.text import Msg
 from models.enterprise import (
     EnterpriseCreate,
     EnterprisePage,
@@ -22,18 +20,6 @@ from models.enums import EnterpriseKind, RiskLevel
 
 router = APIRouter(tags=["safety production"])
 Code = Annotated[str | None, Query(max_length=40)]
-
-
-class ImportRejection(BaseModel):
-    row: int
-    error: str
-
-
-class ImportSummary(BaseModel):
-    imported: int
-    # The first 1,000 rejections by row number; rejected_count counts them all.
-    rejected: list[ImportRejection]
-    rejected_count: int
 
 
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=EnterprisePublic)
@@ -82,14 +68,7 @@ def import_enterprises(
 ) -> object:
     """Good rows go in, bad rows come back with their row numbers and reasons; a file that cannot
     be read, or lacks a required column (code, name, grid_code), is refused whole (422)."""
-    limit = get_settings().max_import_bytes
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(
-            Msg(
-                f"文件超过 {limit // (1024 * 1024)} MB 上限",
-                f"the file is larger than the limit of {limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES)",
-            )
-        )
+    check_ledger_size(file)
     return enterprise_import.import_file(
         session, actor=user, fileobj=file.file, filename=file.filename or "", now=now
     )

@@ -4,10 +4,8 @@ from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel
 
 from api.deps import AdminUser, NowDep, SessionDep
-from closeloop.config import get_settings
-from closeloop.errors import PayloadTooLarge
+from api.uploads import check_ledger_size
 from closeloop.imports import service as imports
-from closeloop.text import Msg
 
 router = APIRouter(tags=["cases"])
 
@@ -28,15 +26,7 @@ class ImportSummary(BaseModel):
 def import_ledger(session: SessionDep, user: AdminUser, now: NowDep, file: UploadFile) -> object:
     """Good rows go in, bad rows come back with their row numbers and reasons; a file that cannot
     be read, or lacks a required column, is refused whole (422) and nothing is written."""
-    limit = get_settings().max_import_bytes
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(
-            Msg(
-                f"台账文件超过 {limit // (1024 * 1024)} MB 上限",
-                "the ledger is larger than the limit of "
-                f"{limit} bytes (CLOSELOOP_MAX_IMPORT_BYTES); split it into several files",
-            )
-        )
+    check_ledger_size(file)
     return imports.import_file(
         session, actor=user, fileobj=file.file, filename=file.filename or "", now=now
     )

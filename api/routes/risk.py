@@ -8,10 +8,8 @@ from fastapi import APIRouter, Query, UploadFile, status
 
 from api.deps import CurrentUser, NowDep, SessionDep
 from api.routes.imports import ImportSummary
-from closeloop.config import get_settings
-from closeloop.errors import PayloadTooLarge
+from api.uploads import check_ledger_size
 from closeloop.safety import risk_figures, risk_import, risk_points, risk_reports
-from closeloop.text import Msg
 from models.enums import RiskLevel, RiskReportState
 from models.risk import (
     RiskPointCreate,
@@ -26,17 +24,6 @@ from models.types import SHANGHAI
 
 router = APIRouter(tags=["risk register"])
 Code = Annotated[str, Query(max_length=40)]
-
-
-def _check_size(file: UploadFile) -> None:
-    limit = get_settings().max_import_bytes
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(
-            Msg(
-                f"台账文件超过 {limit // (1024 * 1024)} MB 上限",
-                f"the ledger is larger than the limit of {limit} bytes; split it",
-            )
-        )
 
 
 @router.post("/risk-points", status_code=status.HTTP_201_CREATED, response_model=RiskPointPublic)
@@ -82,7 +69,7 @@ def point_figures(
 @router.post("/risk-points/import", response_model=ImportSummary)
 def import_points(session: SessionDep, user: CurrentUser, now: NowDep, file: UploadFile) -> Any:
     """CSV/XLSX with columns code, enterprise_code, name, level, measures, unit_code."""
-    _check_size(file)
+    check_ledger_size(file)
     return risk_import.import_points(
         session, actor=user, fileobj=file.file, filename=file.filename or "", now=now
     )
@@ -168,7 +155,7 @@ def report_figures(
 def import_reports(session: SessionDep, user: CurrentUser, now: NowDep, file: UploadFile) -> Any:
     """CSV/XLSX: number, risk_point_code, enterprise_code, level, reported_at, reviewed_at,
     decision (and optionally name, content, reason)."""
-    _check_size(file)
+    check_ledger_size(file)
     return risk_import.import_reports(
         session, actor=user, fileobj=file.file, filename=file.filename or "", now=now
     )
