@@ -1,5 +1,5 @@
 """The command line: `closeloop init | serve | import | org import | org template | escalate |
-report | metrics | jobs | run-job | deploy | grids import`."""
+report | metrics | jobs | run-job | deploy | grids import | enterprises import`."""
 
 import argparse
 import json
