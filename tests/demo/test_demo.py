@@ -10,19 +10,15 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from closeloop.auth import service as auth
-from closeloop.calendar.days import SHANGHAI
-from closeloop.db import new_session, transaction
+from closeloop.db import new_session
 from closeloop.demo import data as demo_data
 from closeloop.demo import service as demo
 from closeloop.errors import Conflict, Unauthorized
-from closeloop.escalation import service as escalation
 from closeloop.org import service as org
 from models.case import Case
 from models.enums import CaseKind, CaseState, RegionLevel, Role
 from models.history import CaseHistory
-from models.letter import Letter
 from models.org import Category, Region, RegionCreate, Unit
-from models.report import Report
 from models.user import User
 
 NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, a Tuesday
@@ -94,47 +90,6 @@ def test_demo_district_is_realistic_walked_through_the_services_and_loaded_once(
         assert token
         with pytest.raises(Unauthorized):
             auth.login(s, username=dispatcher.username, password=old[dispatcher.username], now=NOW)
-
-
-def test_demo_history_has_its_letters_listings_and_reports_in_the_past(engine: Engine) -> None:
-    """Escalation ran over the demo's own history, day by day: its letters, letter cases,
-    listings and monthly reports carry their real past dates, and the first run after loading
-    finds no letter left over from earlier days (no burst of letters dated today)."""
-    demo.load_demo(engine, now=NOW)
-    with new_session(engine) as s:
-        letters = s.exec(select(Letter)).all()
-        assert {str(x.type) for x in letters} == {"reminder", "supervision", "warning"}
-        days = {x.issued_at.astimezone(SHANGHAI).date() for x in letters}
-        assert (
-            len(days) >= 20
-            and max(days) <= NOW.date()
-            and min(days) < (NOW - timedelta(days=30)).date()
-        )
-        # issued by the daily run at 09:00 on working days
-        assert {x.issued_at.astimezone(SHANGHAI).strftime("%H:%M") for x in letters} == {"09:00"}
-        letter_cases = s.exec(select(Case).where(col(Case.kind) == CaseKind.letter)).all()
-        states = Counter(c.state for c in letter_cases)
-        assert states[CaseState.closed] > len(letter_cases) / 2  # most were answered
-        assert all(c.reported_at < NOW for c in letter_cases)
-        listings = s.exec(select(CaseHistory).where(col(CaseHistory.action) == "list")).all()
-        assert listings and all(h.at < NOW for h in listings)
-        assert len({h.at.date() for h in listings}) >= 5
-        made = s.exec(select(Report).order_by(col(Report.period))).all()
-        assert [(r.cadence, r.period) for r in made] == [
-            ("monthly", "2025-07"),
-            ("monthly", "2025-08"),
-        ]
-        assert [r.generated_at for r in made] == [
-            datetime(2025, 8, 1, 0, 0, tzinfo=UTC),
-            datetime(2025, 9, 1, 0, 0, tzinfo=UTC),
-        ]
-        before = len(letters)
-    # NOW is 10:00 on a working day: today's 09:00 run is done, so a run now issues no letter.
-    with transaction(engine) as s:
-        summary = escalation.run(s, now=NOW)
-    assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
-    with new_session(engine) as s:
-        assert len(s.exec(select(Letter)).all()) == before
 
 
 def test_plan_is_deterministic_for_a_seed() -> None:
