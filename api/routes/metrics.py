@@ -47,12 +47,12 @@ def get_metrics(
         ),
     ] = None,
 ) -> object:
-    today = local_today(now)
+    date_from, date_to = _period(date_from, date_to, now)
     return metrics.compute(
         session,
         actor=user,
-        date_from=date_from or today.replace(day=1),
-        date_to=date_to or today,
+        date_from=date_from,
+        date_to=date_to,
         now=now,
         group_by=group_by,
         kind=kind,
@@ -82,13 +82,19 @@ def get_major_hazards(
         datetime | None, Query(description="the report time, ISO 8601 with an offset; default: now")
     ] = None,
 ) -> object:
-    today = local_today(now)
+    date_from, date_to = _period(date_from, date_to, now)
     return major.compute(
         session,
         actor=user,
-        date_from=date_from or today.replace(day=1),
-        date_to=date_to or today,
+        date_from=date_from,
+        date_to=date_to,
         now=now,
         region_code=region_code,
         as_of=as_of,
     )
+
+
+def _period(date_from: date | None, date_to: date | None, now: datetime) -> tuple[date, date]:
+    """The period asked for; by default from the first of this month (Shanghai) to today."""
+    today = local_today(now)
+    return date_from or today.replace(day=1), date_to or today

@@ -17,7 +17,7 @@ from api.web.pages import Page, PageNo, page_number, redirect
 from api.web.views import Names
 from closeloop.auth.policy import Principal
 from closeloop.errors import DomainError
-from closeloop.safety import enterprises, profile
+from closeloop.safety import enterprises, inspections, profile, risk_reports
 from closeloop.safety.enterprises import EnterpriseFilter
 from models.enterprise import Enterprise, EnterpriseCreate, EnterpriseUpdate
 from models.enums import EnterpriseKind, RegionLevel, RiskLevel
@@ -146,6 +146,8 @@ def _profile_page(
         e=file.enterprise,
         names=Names.load(session),
         may_edit=enterprises.may_edit(user),
+        may_inspect=inspections.may_inspect(user, file.enterprise),
+        may_report_risk=risk_reports.may_report(user),
         choices=_choices(session, user),
         values=values if values is not None else _form_values(file.enterprise),
         flash=page.t(flash) if flash else "",

@@ -53,6 +53,7 @@ def point_list(
     return page.render(
         "risk_points.html",
         rows=rows,
+        may_report=risk_reports.may_report(user),
         figures=figures,
         levels=LEVELS,
         filters={

@@ -37,6 +37,15 @@ def enterprise_for(session: Session, code: str) -> Enterprise:
     return enterprise
 
 
+def may_inspect(actor: Principal, enterprise: Enterprise) -> bool:
+    """Whether `require_inspector` lets this actor record an inspection of this enterprise."""
+    try:
+        require_inspector(actor, enterprise)
+    except Forbidden:
+        return False
+    return True
+
+
 def require_inspector(actor: Principal, enterprise: Enterprise) -> None:
     """Dispatchers and supervisors inspect what lies in their region; a grid worker inspects
     places (场所, not enterprises) in their own grid; nobody else records inspections."""

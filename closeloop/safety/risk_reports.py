@@ -53,6 +53,11 @@ def scope(stmt: Any, actor: Principal) -> Any:
     return risk_points.scope(stmt, actor, RiskReport)
 
 
+def may_report(actor: Principal) -> bool:
+    """Whether the actor's role files risk reports (the jurisdiction is checked per enterprise)."""
+    return actor.role in REPORTERS
+
+
 def create_report(
     session: Session,
     *,
