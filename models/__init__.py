@@ -5,6 +5,7 @@ from models.case import Case, CaseRequest
 from models.dossier import HazardPlan, Notice, Recheck
 from models.enterprise import Enterprise
 from models.escalation import DeadlineFire, EscalationFire
+from models.followup import FollowUp
 from models.geo import GridGeometry
 from models.history import CaseHistory
 from models.idempotency import IdempotencyKey
@@ -13,9 +14,11 @@ from models.jobs import JobLease, JobRun
 from models.letter import Letter, LetterItem
 from models.org import Category, Region, Unit
 from models.outbox import OutboxMessage
+from models.reason import ReturnReason
 from models.report import Report
 from models.risk import RiskPoint, RiskReport
 from models.system import AppSetting, CalendarOverride, Counter
+from models.task import CaseTask
 from models.user import LoginFailure, RevokedToken, User
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "Case",
     "CaseHistory",
     "CaseRequest",
+    "CaseTask",
     "Category",
     "Checklist",
     "ChecklistItem",
@@ -32,6 +36,7 @@ __all__ = [
     "DeadlineFire",
     "Enterprise",
     "EscalationFire",
+    "FollowUp",
     "GridGeometry",
     "HazardPlan",
     "IdempotencyKey",
@@ -47,6 +52,7 @@ __all__ = [
     "Recheck",
     "Region",
     "Report",
+    "ReturnReason",
     "RevokedToken",
     "RiskPoint",
     "RiskReport",

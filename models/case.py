@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, Index, Integer, String
+from sqlalchemy import JSON, Column, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
@@ -30,6 +30,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_reported_at", "reported_at"),
         Index("ix_case_state_sign_due", "state", "sign_due_at"),
         Index("ix_case_state_verify_due", "state", "verify_due_at"),
+        Index("ix_case_state_follow_up_due", "state", "follow_up_due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=40)
@@ -74,6 +75,17 @@ class Case(SQLModel, table=True):
     )
     # The inspection whose failed item this hazard is.
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
+    # Return review (派单异议审核): the units that have returned this case (退单); such a unit may
+    # only ask to return it again (request_return). None: none has.
+    returned_units: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Follow-up (回访) of a closed event: due by, the latest one's time and answer.
+    follow_up_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    followed_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    satisfaction: str | None = Field(default=None, max_length=20)
+    # Emergency information (紧急信息): urgent, or filed in an emergency category; the time its
+    # first notice was delivered (the 30-minute goal is measured from reported_at to this).
+    emergency: bool = False
+    alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_version_column)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

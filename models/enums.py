@@ -219,3 +219,35 @@ class RiskReportState(StrEnum):
 class ReviewDecision(StrEnum):
     approve = "approve"
     reject = "reject"
+
+
+class TaskState(StrEnum):
+    """An assisting unit's task (协办任务) on a co-handled case (主办/协办)."""
+
+    open = "open"
+    signed = "signed"
+    done = "done"
+    waived = "waived"
+
+
+class Satisfaction(StrEnum):
+    """The answer of a follow-up (回访): 满意 / 基本满意 / 不满意."""
+
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    unsatisfied = "unsatisfied"
+
+
+class FollowUpChannel(StrEnum):
+    on_site = "on_site"  # the grid worker who filed it, at the place
+    desk = "desk"  # the desk, by telephone
+
+
+class WebhookKind(StrEnum):
+    """Which group robot a webhook URL belongs to: each has its own message format, signing and
+    rate limit."""
+
+    wecom = "wecom"
+    dingtalk = "dingtalk"
+    feishu = "feishu"
+    generic = "generic"

@@ -85,6 +85,10 @@ class UnitBase(SQLModel):
 
 
 class Unit(UnitBase, table=True):
+    # Which group robot webhook_url is (message format, signing, rate limit), and DingTalk's
+    # signing secret (加签).
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
     active: bool = True  # a deactivated unit is offered for no new dispatch
 
 
@@ -118,6 +122,9 @@ class CategoryBase(SQLModel):
 
 class Category(CategoryBase, table=True):
     active: bool = True  # a deactivated category takes no new cases
+    # An emergency category (紧急类): its events reach the region's supervisors and the
+    # district's leadership at once, on every channel.
+    emergency: bool = False
 
 
 class CategoryCreate(CategoryBase):

@@ -42,6 +42,9 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A robot's message held back by its rate limit and folded into a digest message (汇总): the
+    # digest's id. It is then not sent on its own (status "sent" with the digest).
+    folded_into_id: int | None = Field(default=None, foreign_key="outbox_message.id")
 
     def subject_in(self, lang: str) -> str:
         """The subject in the reader's language (the stored text when it has only one)."""

@@ -30,6 +30,10 @@ class User(UserBase, table=True):
     # Set when an admin resets the password to a one-time password: the user must choose their own
     # at the next login before doing anything else.
     must_change_password: bool = False
+    # A personal group robot (WeCom/DingTalk/Feishu) or plain webhook for the user's notices.
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
