@@ -27,6 +27,7 @@ from api.web import (
     routes_letters,
     routes_map,
     routes_messages,
+    routes_offline,
     routes_reports,
     routes_risk,
 )
@@ -53,7 +54,9 @@ def install(app: FastAPI) -> None:
         routes_inspections,
         routes_risk,
         routes_dossier,
+        routes_offline,
     ):
         app.include_router(module.router)
     app.include_router(routes_map.router)
+    app.include_router(routes_offline.public)  # /manifest.webmanifest, /sw.js
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

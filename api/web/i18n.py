@@ -10,6 +10,7 @@ from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from api.web.i18n_enterprises import TEXTS as ENTERPRISE_TEXTS
 from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
 from api.web.i18n_map import TEXTS as MAP_TEXTS
+from api.web.i18n_offline import TEXTS as OFFLINE_TEXTS
 from api.web.i18n_risk import TEXTS as RISK_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
@@ -396,3 +397,4 @@ T.update(
         "notices.state": ("状态", "State"),
     }
 )
+T.update(OFFLINE_TEXTS)
