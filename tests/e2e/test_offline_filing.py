@@ -222,3 +222,22 @@ def test_a_report_refused_when_sent_stays_marked_and_can_be_edited(
     page.locator(by_id("report-submit")).click()
     wait_until(page, "document.querySelectorAll('[data-testid=outbox-row]').length === 0")
     assert len(filed(live, title)) == 1
+
+
+def test_after_a_new_login_the_filing_page_is_kept_from_the_home_page(
+    new_page, live: LiveServer
+) -> None:
+    page = new_page("phone")
+    login(page, live, WORKER)
+    _ready_offline(page)
+    kept = f"caches.open('{CACHE}').then((c) => c.match('/report/new')).then((r) => !!r)"
+    page.locator(by_id("logout")).click()
+    page.wait_for_url("**/login**")
+    wait_until(page, f"({kept}).then((k) => !k)")  # forgotten at logout
+    login(page, live, WORKER)  # lands on the worker's home, not on the filing page
+    assert "/report/new" not in page.url
+    wait_until(page, kept, timeout_ms=15_000)
+    page.context.set_offline(True)
+    page.goto("/report/new")
+    assert page.locator(by_id("report-form")).is_visible()
+    assert page.locator('meta[name="closeloop-user"]').get_attribute("content") == WORKER

@@ -18,7 +18,11 @@
   var USER = meta.getAttribute("content");
 
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      if (navigator.onLine !== false && reg.active) { reg.active.postMessage("warm"); }
+    }).catch(function () {});
   }
   if (!("indexedDB" in window)) { return; }
 

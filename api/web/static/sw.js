@@ -49,6 +49,23 @@ function forgetPages() {
   });
 }
 
+// A page asks, once it has loaded online: what the shell lacks (the pages were forgotten at the
+// last login, or never fetched) is fetched now, so that the filing page opens offline even when
+// the worker went from the login straight to their home.
+self.addEventListener("message", function (event) {
+  if (event.data !== "warm") { return; }
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return Promise.all(SHELL.map(function (path) {
+      return cache.match(path).then(function (hit) {
+        if (hit) { return null; }
+        return fetch(path, { credentials: "same-origin" }).then(function (r) {
+          return keep(cache, path, r);
+        }).catch(function () { return null; });
+      });
+    }));
+  }));
+});
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
