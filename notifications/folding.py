@@ -58,7 +58,8 @@ def prepare(session: Session, msgs: list[OutboxMessage]) -> dict[int, Robot]:
         facts: dict[str, str] = {}
         case = session.get(Case, msg.case_id) if msg.case_id is not None else None
         if case is not None:
-            unit = session.get(Unit, case.unit_code) if case.unit_code else None
+            code = case.unit_code or msg.payload.get("unit_code")
+            unit = session.get(Unit, code) if code else None
             facts = {
                 "number": case.number,
                 "title": case.title,
