@@ -9,6 +9,7 @@ URL (a pending digest already waiting for that URL takes them, so there is one),
 window allows one more. When the digest is delivered (or finally fails) its folded messages
 become sent (failed) with it: `settle`, called from delivery.record."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 from itertools import groupby
@@ -25,7 +26,7 @@ from models.org import Unit
 from models.outbox import OutboxMessage
 from models.user import User
 from notifications import outbox
-from notifications.robots import LIMITS, WINDOW, Robot, kind_of
+from notifications.robots import LIMITS, WINDOW, Robot, explain, kind_of, masked
 
 DIGEST = "digest"  # the event of a digest message
 
@@ -246,3 +247,30 @@ def settle(
     session.connection().execute(
         update(OutboxMessage).where(col(OutboxMessage.folded_into_id) == digest_id).values(**values)
     )
+
+
+@dataclass
+class DeliveryRow:
+    """One outbox message as the admin's delivery page shows it."""
+
+    msg: OutboxMessage
+    recipient: str  # a webhook URL without its key
+    kind: str | None  # the robot's kind (webhook messages)
+    error: str | None  # the robot's code in words, else the stored error
+
+
+def delivery_rows(session: Session, msgs: list[OutboxMessage], *, lang: str) -> list[DeliveryRow]:
+    hooks = {m.recipient for m in msgs if m.channel == Channel.webhook}
+    kinds = robots_for(session, hooks) if hooks else {}
+    rows = []
+    for msg in msgs:
+        hook = msg.channel == Channel.webhook
+        rows.append(
+            DeliveryRow(
+                msg=msg,
+                recipient=masked(msg.recipient) if hook else msg.recipient,
+                kind=str(kinds[msg.recipient].kind) if hook else None,
+                error=explain(msg.last_error, lang) or msg.last_error,
+            )
+        )
+    return rows

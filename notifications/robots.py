@@ -233,3 +233,9 @@ def explain(last_error: str | None, lang: str) -> str | None:
     words, permanent = CODES.get((kind, code), (UNKNOWN, False))
     how = Msg("（永久，不重试）", " (permanent, not retried)") if permanent else Msg("", "")
     return f"{code} {text.render(words, lang)}{text.render(how, lang)}"
+
+
+def masked(url: str) -> str:
+    """A webhook URL as the pages show it: host and path, without the key or token it carries."""
+    cut = url.split("?", 1)[0]
+    return cut + ("?…" if "?" in url else "")
