@@ -204,6 +204,18 @@ def _fold(
     session.flush()
 
 
+def fold(
+    session: Session, *, msgs: list[OutboxMessage], due: datetime, now: datetime
+) -> OutboxMessage:
+    """Fold `msgs` (all for one robot URL) into its digest, due at `due`; the digest."""
+    url = msgs[0].recipient
+    _fold(session, url, msgs, due, now)
+    assert msgs[0].folded_into_id is not None
+    digest = session.get(OutboxMessage, msgs[0].folded_into_id)
+    assert digest is not None
+    return digest
+
+
 def throttle(session: Session, *, ids: list[int], now: datetime) -> list[int]:
     """Of the claimed `ids`, those to send now; the rest are folded (see the module's doc)."""
     if not ids:
