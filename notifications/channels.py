@@ -154,6 +154,10 @@ def send_webhook(
     except httpx.HTTPError as exc:
         raise SendError(f"webhook {type(exc).__name__}: {exc}") from None
     status = response.status_code
+    if kind != WebhookKind.generic:  # a robot's code says more than its HTTP status
+        refusal = robots.refused(kind, response)
+        if refusal is not None:
+            raise SendError(refusal[0], permanent=refusal[1])
     if not 200 <= status < 300:
         permanent = 400 <= status < 500 and status not in (408, 425, 429)
         raise SendError(f"webhook HTTP {status}: {response.text[:300]}", permanent=permanent)
@@ -164,10 +168,6 @@ def send_webhook(
     except ValueError:
         return
     if kind != WebhookKind.generic:
-        refused = robots.answer_code(kind, answer)
-        if refused is not None:
-            reason, permanent = robots.refusal(kind, *refused, answer)
-            raise SendError(reason, permanent=permanent)
         return
     if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
         raise SendError(f"webhook errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")

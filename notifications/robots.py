@@ -220,6 +220,17 @@ def refusal(kind: WebhookKind, name: str, code: int, answer: dict[str, Any]) -> 
     return f"{kind} {name} {code}: {words.both()} ({said})", permanent
 
 
+def refused(kind: WebhookKind, response: Any) -> tuple[str, bool] | None:
+    """A robot's refusal in its answer — (reason, permanent) — whatever the HTTP status, or
+    None when the answer holds no non-zero code."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    code = answer_code(kind, answer)
+    return None if code is None else refusal(kind, *code, answer)
+
+
 def explain(last_error: str | None, lang: str) -> str | None:
     """A stored robot refusal told in the reader's language ("93000 机器人 webhook key 无效…"),
     or None when the error is not a robot's code."""

@@ -317,3 +317,13 @@ def test_the_generic_body_stays_as_it_was(engine, org, robot, deliver_due):
             ).all()
             == []
         )
+
+
+def test_a_robots_code_counts_even_with_an_http_error_status(engine, org, robot, deliver_due):
+    configure(engine, robot.url, "feishu")
+    robot.replies = [(400, {"code": 9499, "msg": "Bad Request", "data": {}})]
+    (msg_id,) = notify(engine)
+    assert deliver_due(engine, now=NOW, settings=settings_for())["failed"] == 1
+    failed = rows(engine, [msg_id])[0]
+    assert failed.last_error.startswith("feishu code 9499:")
+    assert robots.explain(failed.last_error, "zh").startswith("9499 请求格式错误")
