@@ -22,7 +22,7 @@ from urllib.parse import quote_plus
 
 from closeloop import text
 from closeloop.config import Settings
-from closeloop.org.robots import infer_kind
+from closeloop.org.service import infer_kind
 from closeloop.text import Msg
 from models.enums import WebhookKind
 from models.outbox import OutboxMessage
