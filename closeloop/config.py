@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     map_tile_subdomains: str = "abc"
     map_tile_attribution: str = ""
 
+    # Group robots: the public address of these pages (e.g. "https://closeloop.example.gov.cn"),
+    # for the link to the case page in a robot's message; empty: the message names the path.
+    public_base_url: str = ""
+
     @field_validator("issuer_contact")
     @classmethod
     def _no_placeholder_phone(cls, value: str) -> str:

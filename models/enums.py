@@ -124,6 +124,9 @@ class DeliveryStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # A robot message held back by the robot's rate limit and folded into a digest message
+    # (folded_into_id): it becomes sent (or failed) with the digest.
+    folded = "folded"
 
 
 class EscalationLevel(StrEnum):

@@ -93,7 +93,10 @@ class Unit(UnitBase, table=True):
 
 
 class UnitCreate(UnitBase):
-    pass
+    # The robot's kind (wecom|dingtalk|feishu|generic; inferred from the URL when left out) and
+    # its signing secret (DingTalk, Feishu): write-only, never shown.
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
 
 
 class UnitUpdate(PatchBody):
@@ -105,10 +108,29 @@ class UnitUpdate(PatchBody):
     webhook_url: str | None = Field(default=None, max_length=500)
     region_code: str | None = Field(default=None, max_length=40)
     active: bool | None = None
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
+
+
+def robot_public(data: Any) -> Any:
+    """A Public schema's input with `webhook_secret_set` instead of the secret itself."""
+    if isinstance(data, dict):
+        return {**data, "webhook_secret_set": bool(data.get("webhook_secret"))}
+    if hasattr(data, "webhook_secret"):
+        fields = {name: getattr(data, name) for name in type(data).model_fields}
+        return {**fields, "webhook_secret_set": bool(data.webhook_secret)}
+    return data
 
 
 class UnitPublic(UnitBase):
     active: bool
+    webhook_kind: str | None = None
+    webhook_secret_set: bool = False  # the secret itself is write-only
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_set(cls, data: Any) -> Any:
+        return robot_public(data)
 
 
 class CategoryBase(SQLModel):

@@ -1,11 +1,13 @@
 """Users, their jurisdiction, and the records behind login throttling and token revocation."""
 
 from datetime import datetime
+from typing import Any
 
+from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from models.enums import Role
-from models.org import PatchBody
+from models.org import PatchBody, robot_public
 from models.types import UTCDateTime
 
 
@@ -39,6 +41,10 @@ class User(UserBase, table=True):
 
 class UserCreate(UserBase):
     password: str = Field(min_length=8, max_length=200)
+    # A personal group robot for the user's notices (see UnitCreate: the secret is write-only).
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
 
 
 class UserUpdate(PatchBody):
@@ -50,12 +56,23 @@ class UserUpdate(PatchBody):
     email: str | None = Field(default=None, max_length=200)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_kind: str | None = Field(default=None, max_length=10)
+    webhook_secret: str | None = Field(default=None, max_length=200)
 
 
 class UserPublic(UserBase):
     id: int
     active: bool
     must_change_password: bool = False
+    webhook_url: str | None = None
+    webhook_kind: str | None = None
+    webhook_secret_set: bool = False  # the secret itself is write-only
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_set(cls, data: Any) -> Any:
+        return robot_public(data)
 
 
 class RevokedToken(SQLModel, table=True):

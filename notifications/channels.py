@@ -1,4 +1,5 @@
-"""Channels: send one outbox message by email (SMTP) or webhook (a WeCom/DingTalk group robot).
+"""Channels: send one outbox message by email (SMTP) or webhook (a group robot: notifications.robots
+gives each kind its own format, signature and reading of the answer; a plain webhook the body below).
 
 Each sender returns when the receiver has accepted the message and raises `SendError` with a short
 reason otherwise. `SendError.permanent` marks a refusal that retrying cannot fix (an SMTP 5xx for
@@ -21,7 +22,9 @@ from typing import Any
 import httpx
 
 from closeloop.config import Settings
+from models.enums import WebhookKind
 from models.outbox import OutboxMessage
+from notifications import robots
 
 IDEMPOTENCY_HEADER = "X-Closeloop-Idempotency-Key"
 # WeCom takes at most 2048 bytes of text content (DingTalk more); the full text is under "closeloop".
@@ -126,22 +129,35 @@ def http_client(settings: Settings) -> httpx.Client:
 
 
 def send_webhook(
-    msg: OutboxMessage, settings: Settings, client: httpx.Client | None = None
+    msg: OutboxMessage,
+    settings: Settings,
+    client: httpx.Client | None = None,
+    robot: robots.Robot | None = None,
 ) -> None:
-    content = json.dumps(webhook_body(msg), ensure_ascii=False, default=str).encode()
+    """Post the message: a robot's own markdown (signed when it has a secret), or the generic
+    body to a plain webhook (also when `robot` is not known)."""
+    kind = robot.kind if robot is not None else WebhookKind.generic
+    url, payload = msg.recipient, webhook_body(msg)
+    if robot is not None and kind != WebhookKind.generic:
+        url, payload = robots.signed(url, robots.body(msg, robot, settings), robot)
+    content = json.dumps(payload, ensure_ascii=False, default=str).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", IDEMPOTENCY_HEADER: msg.key}
     try:
         if client is None:
             with http_client(settings) as own:
-                response = own.post(msg.recipient, content=content, headers=headers)
+                response = own.post(url, content=content, headers=headers)
         else:
-            response = client.post(msg.recipient, content=content, headers=headers)
+            response = client.post(url, content=content, headers=headers)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         # The stored address can never work: fix the unit's webhook_url (new messages use it).
         raise SendError(f"webhook address {type(exc).__name__}: {exc}", permanent=True) from None
     except httpx.HTTPError as exc:
         raise SendError(f"webhook {type(exc).__name__}: {exc}") from None
     status = response.status_code
+    if kind != WebhookKind.generic:  # a robot's code says more than its HTTP status
+        refusal = robots.refused(kind, response)
+        if refusal is not None:
+            raise SendError(refusal[0], permanent=refusal[1])
     if not 200 <= status < 300:
         permanent = 400 <= status < 500 and status not in (408, 425, 429)
         raise SendError(f"webhook HTTP {status}: {response.text[:300]}", permanent=permanent)
@@ -151,14 +167,21 @@ def send_webhook(
         answer = response.json()
     except ValueError:
         return
+    if kind != WebhookKind.generic:
+        return
     if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
         raise SendError(f"webhook errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
 
 
-def send(msg: OutboxMessage, settings: Settings, client: httpx.Client | None = None) -> None:
+def send(
+    msg: OutboxMessage,
+    settings: Settings,
+    client: httpx.Client | None = None,
+    robot: robots.Robot | None = None,
+) -> None:
     if msg.channel == "email":
         send_email(msg, settings)
     elif msg.channel == "webhook":
-        send_webhook(msg, settings, client)
+        send_webhook(msg, settings, client, robot)
     else:  # in-app messages are delivered when stored
         return

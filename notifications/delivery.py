@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from closeloop.config import Settings
 from models.enums import Channel, DeliveryStatus
 from models.outbox import OutboxMessage
-from notifications import channels
+from notifications import channels, folding, robots
 
 # A run stops starting new sends once this share of the claim is used, so that its claims are
 # still held while it records the results; the rest are released for the next run.
@@ -130,6 +130,7 @@ def record(
                 attempts=col(OutboxMessage.attempts) + 1,
             )
         )
+        folding.settle(session, digest_id=msg.id, status=DeliveryStatus.sent, now=now)
         return Outcome("sent")
     row = session.exec(
         select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()
@@ -142,6 +143,7 @@ def record(
     row.claimed_until = None
     if error.permanent or row.attempts >= settings.delivery_max_attempts:
         row.status = DeliveryStatus.failed
+        folding.settle(session, digest_id=msg.id, status=DeliveryStatus.failed, now=now)
         return Outcome("failed", error.reason)
     row.next_attempt_at = now + backoff(row.attempts, settings)
     return Outcome("retrying", error.reason)
@@ -161,10 +163,13 @@ def release(session: Session, *, msgs: list[OutboxMessage]) -> None:
 
 
 def send_one(
-    msg: OutboxMessage, settings: Settings, client: httpx.Client | None = None
+    msg: OutboxMessage,
+    settings: Settings,
+    client: httpx.Client | None = None,
+    robot: robots.Robot | None = None,
 ) -> channels.SendError | None:
     try:
-        channels.send(msg, settings, client)
+        channels.send(msg, settings, client, robot)
     except channels.SendError as exc:
         return exc
     except Exception as exc:  # a sender bug must still be recorded, never lost

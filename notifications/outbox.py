@@ -201,6 +201,8 @@ def _user_targets(users: Iterable[User]) -> list[tuple[Channel, str, int | None]
         targets.append((Channel.inapp, str(user.id), user.id))
         if user.email:
             targets.append((Channel.email, user.email, user.id))
+        if user.webhook_url:  # the user's own group robot
+            targets.append((Channel.webhook, user.webhook_url, user.id))
     return targets
 
 
@@ -217,7 +219,8 @@ def notify_users(
     letter_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> list[OutboxMessage]:
-    """In-app for each active user named, and email too where the user has an address."""
+    """In-app for each active user named, and email (webhook) too where the user has an address
+    (a group robot)."""
     if not user_ids:
         return []
     users = session.exec(

@@ -102,11 +102,12 @@ def escalate_deadlines(now: str, database: str | None) -> dict[str, int]:
 @task(name="claim-messages", retries=2, retry_delay_seconds=[5, 15], cache_policy=NO_CACHE)
 def claim(now: str, limit: int, database: str | None) -> dict[str, Any]:
     """{"ids", "until"}: the messages this run claimed and when its claim runs out."""
-    from notifications import delivery
+    from notifications import delivery, folding
 
     settings = get_settings()
     with transaction(engine(database)) as session:
         ids = delivery.claim_due(session, now=_at(now), settings=settings, limit=limit)
+        ids = folding.throttle(session, ids=ids, now=_at(now))  # robots' rate limits
     return {"ids": ids, "until": delivery.claim_until(_at(now), settings).isoformat()}
 
 
@@ -117,12 +118,13 @@ def send_batch(
     """Send the batch's messages still pending under this run's claim (`until`), each result
     recorded in its own transaction. Past `stop` (seconds since the epoch: the run's sending
     time is used up) the rest are given back; the run's `first` message is always sent."""
-    from notifications import channels, delivery
+    from notifications import channels, delivery, folding
 
     settings = get_settings()
     eng, at = engine(database), _at(now)
     with transaction(eng) as session:
         msgs = delivery.claimed(session, ids=ids, until=_at(until))
+        robots = folding.prepare(session, msgs)
     counts = {"sent": 0, "retrying": 0, "failed": 0, "released": 0}
     with channels.http_client(settings) as client:
         for index, msg in enumerate(msgs):
@@ -131,7 +133,7 @@ def send_batch(
                     delivery.release(session, msgs=msgs[index:])
                 counts["released"] = len(msgs) - index
                 break
-            error = delivery.send_one(msg, settings, client)
+            error = delivery.send_one(msg, settings, client, robots.get(msg.id or 0))
             with transaction(eng) as session:
                 outcome = delivery.record(session, msg=msg, now=at, settings=settings, error=error)
             if outcome.status in counts:

@@ -46,6 +46,7 @@ class OutboxPublic(BaseModel):
     last_error: str | None
     created_at: LocalTime
     sent_at: LocalTime | None
+    folded_into_id: int | None = None  # the robot digest this message went out in
 
 
 class OutboxPage(BaseModel):

@@ -191,4 +191,43 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cal.weekday.4": ("周五", "Fri"),
     "cal.weekday.5": ("周六", "Sat"),
     "cal.weekday.6": ("周日", "Sun"),
+    # group robots and the delivery page (/admin/outbox)
+    "adm.webhook_kind": ("群机器人类型", "Robot kind"),
+    "adm.webhook_secret": (
+        "加签密钥（钉钉、飞书；留空不变，填 - 清除）",
+        "Signing secret (DingTalk, Feishu; empty keeps it, - clears it)",
+    ),
+    "adm.secret_set": ("已设加签", "signed"),
+    "robot.infer": ("按地址自动识别", "From the URL"),
+    "robot.wecom": ("企业微信", "WeCom"),
+    "robot.dingtalk": ("钉钉", "DingTalk"),
+    "robot.feishu": ("飞书", "Feishu"),
+    "robot.generic": ("通用 webhook", "Plain webhook"),
+    "admin.outbox_hint": (
+        "通知投递状态、群机器人错误码与汇总消息",
+        "Delivery state, robots' error codes and digests",
+    ),
+    "outbox.title": ("通知投递", "Notification delivery"),
+    "outbox.intro": (
+        "群机器人每分钟限发 20 条（企业微信、钉钉；飞书 100 条），超出的消息合并为一条汇总消息，"
+        "在限额恢复后发送，不会丢弃。",
+        "Group robots take 20 messages a minute (WeCom, DingTalk; Feishu 100); the overflow is "
+        "folded into one digest sent when the robot takes messages again, never dropped.",
+    ),
+    "outbox.status": ("状态", "State"),
+    "outbox.channel": ("渠道", "Channel"),
+    "outbox.recipient": ("接收方", "Recipient"),
+    "outbox.subject": ("主题", "Subject"),
+    "outbox.attempts": ("尝试次数", "Attempts"),
+    "outbox.when": ("时间", "Time"),
+    "outbox.error": ("错误", "Error"),
+    "outbox.pending": ("待发送", "Pending"),
+    "outbox.sent": ("已发送", "Sent"),
+    "outbox.failed": ("发送失败", "Failed"),
+    "outbox.folded": ("已并入汇总", "Folded"),
+    "outbox.folded_into": ("并入汇总消息 #{id}", "in digest #{id}"),
+    "outbox.digest": ("汇总 {n} 条", "digest of {n}"),
+    "outbox.sent_at": ("发送于", "sent"),
+    "outbox.next_at": ("下次尝试", "next attempt"),
+    "outbox.retry": ("重新发送", "Send again"),
 }

@@ -17,6 +17,7 @@ from api.web.deps import CsrfForm, PageDep, fields, page_router
 from api.web.deps import field as form_field
 from api.web.pages import Page, redirect
 from api.web.routes_admin_org import LABELS, depth
+from api.web.routes_admin_outbox import ROBOT_KINDS, robot_form
 from closeloop.errors import DomainError, NotFound
 from closeloop.org import service as org
 from closeloop.text import Msg
@@ -86,6 +87,8 @@ def _unit_spec(session: Session, row: Unit) -> list[Field]:
         Field("email", "adm.email", maxlength=200),
         Field("head_email", "adm.head_email", maxlength=200),
         Field("webhook_url", "adm.webhook_url", maxlength=500),
+        Field("webhook_kind", "adm.webhook_kind", options=ROBOT_KINDS, empty="robot.infer"),
+        Field("webhook_secret", "adm.webhook_secret", type="password", maxlength=200),
     ]
 
 
@@ -160,6 +163,8 @@ def _current(row: Any, spec: list[Field]) -> dict[str, str]:
     values = {}
     for f in spec:
         value = getattr(row, f.name)
+        if f.type == "password":  # write-only: never drawn into the page
+            value = None
         values[f.name] = (
             "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
         )
@@ -213,6 +218,7 @@ def save(
     kind = _kind(path)
     row = _row(session, kind, code)
     values = fields(form, tuple(f.name for f in kind.spec(session, row)))
+    values = robot_form(values)  # an empty secret keeps it
     try:
         kind.update(session, code=code, data=parse_patch(kind.patch, values, LABELS))
     except DomainError as exc:

@@ -30,6 +30,8 @@ UNIT_FIELDS = (
     "email",
     "head_email",
     "webhook_url",
+    "webhook_kind",
+    "webhook_secret",
 )
 CATEGORY_FIELDS = ("code", "name", "parent_code", "unit_code", "limit_days", "sign_hours")
 LABELS = {
@@ -42,6 +44,8 @@ LABELS = {
     "email": "adm.email",
     "head_email": "adm.head_email",
     "webhook_url": "adm.webhook_url",
+    "webhook_kind": "adm.webhook_kind",
+    "webhook_secret": "adm.webhook_secret",
     "unit_code": "adm.unit",
     "limit_days": "adm.limit_days",
     "sign_hours": "adm.sign_hours",

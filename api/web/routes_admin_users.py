@@ -14,6 +14,7 @@ from api.web.deps import CsrfForm, PageDep, field, fields, page_router
 from api.web.pages import Page, redirect
 from api.web.routes_admin_edit import Field
 from api.web.routes_admin_org import depth
+from api.web.routes_admin_outbox import ROBOT_KINDS, robot_form
 from api.web.views import Names
 from closeloop.errors import DomainError
 from closeloop.org import service as org
@@ -29,8 +30,12 @@ CREATE_FIELDS = (
     "region_code",
     "email",
     "password",
+    "webhook_url",
+    "webhook_kind",
+    "webhook_secret",
 )
 EDIT_FIELDS = ("display_name", "role", "unit_code", "region_code", "email")
+ROBOT_FIELDS = ("webhook_url", "webhook_kind", "webhook_secret")  # the user's own group robot
 LABELS = {
     "username": "users.username",
     "display_name": "users.display_name",
@@ -39,6 +44,9 @@ LABELS = {
     "region_code": "users.region",
     "email": "adm.email",
     "password": "users.password",
+    "webhook_url": "adm.webhook_url",
+    "webhook_kind": "adm.webhook_kind",
+    "webhook_secret": "adm.webhook_secret",
 }
 FILTERS = ("role", "unit", "region", "active", "locked")
 
@@ -123,6 +131,9 @@ def _spec(page: Page, session: Session) -> list[Field]:
         Field("unit_code", "adm.unit", options=opts["unit_options"]),
         Field("region_code", "users.region", options=opts["region_options"]),
         Field("email", "adm.email", maxlength=200),
+        Field("webhook_url", "adm.webhook_url", maxlength=500),
+        Field("webhook_kind", "adm.webhook_kind", options=ROBOT_KINDS, empty="robot.infer"),
+        Field("webhook_secret", "adm.webhook_secret", type="password", maxlength=200),
     ]
 
 
@@ -137,7 +148,8 @@ def edit_page(
     status: int = 200,
 ) -> Response:
     user = org.get_user(session, username=username)
-    current = {name: str(getattr(user, name) or "") for name in EDIT_FIELDS}
+    current = {name: str(getattr(user, name) or "") for name in EDIT_FIELDS + ROBOT_FIELDS}
+    current["webhook_secret"] = ""  # write-only
     locked = org.is_locked(session, username=username, now=now)
     facts = [page.t(f"role.{user.role}")] + ([page.t("users.locked")] if locked else [])
     ok = page.request.query_params.get("ok", "")
@@ -184,7 +196,8 @@ def _update(
 def save(
     page: PageDep, session: SessionDep, _: PageAdmin, now: NowDep, form: CsrfForm, username: str
 ) -> Response:
-    values = fields(form, EDIT_FIELDS)
+    values = fields(form, EDIT_FIELDS + ROBOT_FIELDS)
+    values = robot_form(values)  # an empty secret keeps it
     try:
         data = parse_patch(UserUpdate, values, LABELS)
     except DomainError as exc:

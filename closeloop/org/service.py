@@ -17,6 +17,7 @@ from closeloop.org.regions import (
     region_tree,
     update_region,
 )
+from closeloop.org.robots import infer_kind
 from closeloop.org.units import (
     create_unit,
     list_units,
@@ -49,6 +50,7 @@ __all__ = [
     "create_user",
     "district_of",
     "get_user",
+    "infer_kind",
     "is_locked",
     "locked_users",
     "list_categories",

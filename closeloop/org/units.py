@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 from closeloop.errors import Conflict, Invalid
 from closeloop.org.common import Batch, check_contacts, exists, get_or_404, insert
 from closeloop.org.regions import district_of
+from closeloop.org.robots import robot_fields
 from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseState, RegionLevel
@@ -35,7 +36,13 @@ def create_unit(session: Session, *, data: UnitCreate, batch: Batch | None = Non
         emails={"email": data.email, "head_email": data.head_email}, url=data.webhook_url
     )
     _check_district(session, data.region_code)
-    unit = Unit(**data.model_dump())
+    robot = robot_fields(
+        url=data.webhook_url,
+        kind=data.webhook_kind,
+        secret=data.webhook_secret,
+        given=data.model_fields_set,
+    )
+    unit = Unit(**{**data.model_dump(), **robot})
     insert(session, unit, Msg(f"单位 {data.code}", f"unit {data.code}"), batch, data.code)
     return unit
 
@@ -97,6 +104,16 @@ def update_unit(session: Session, *, code: str, data: UnitUpdate) -> Unit:
     )
     if "region_code" in changes:
         _check_district(session, changes["region_code"])
+    changes.update(
+        robot_fields(
+            url=changes.get("webhook_url", unit.webhook_url),
+            kind=changes.get("webhook_kind"),
+            secret=changes.get("webhook_secret"),
+            given=set(changes),
+            stored_kind=unit.webhook_kind,
+            stored_secret=unit.webhook_secret,
+        )
+    )
     if changes.get("active") is False and unit.active:
         held = open_case_count(session, code)
         if held:

@@ -15,6 +15,7 @@ from closeloop.auth import security
 from closeloop.auth import service as auth
 from closeloop.errors import Conflict, Invalid, NotFound
 from closeloop.org.common import Batch, check_contacts, insert, taken
+from closeloop.org.robots import robot_fields
 from closeloop.text import Msg
 from models.enums import Role
 from models.org import Region, Unit
@@ -79,12 +80,18 @@ def create_user(
         raise taken(USER, data.username)
     if data.unit_code is not None and session.get(Unit, data.unit_code) is None:
         raise Invalid(Msg(f"单位 {data.unit_code} 不存在", "unit_code does not exist"))
-    check_contacts(emails={"email": data.email}, url=None)
+    check_contacts(emails={"email": data.email}, url=data.webhook_url)
     _check_jurisdiction(
         session, role=data.role, unit_code=data.unit_code, region_code=data.region_code
     )
+    robot = robot_fields(
+        url=data.webhook_url,
+        kind=data.webhook_kind,
+        secret=data.webhook_secret,
+        given=data.model_fields_set,
+    )
     user = User(
-        **data.model_dump(exclude={"password"}),
+        **{**data.model_dump(exclude={"password"}), **robot},
         password_hash=(
             security.hash_one_time_password(data.password)
             if one_time
@@ -130,6 +137,17 @@ def update_user(session: Session, *, username: str, data: UserUpdate, now: datet
             )
     if "email" in changes:
         check_contacts(emails={"email": changes["email"]}, url=None)
+    check_contacts(emails={}, url=changes.get("webhook_url"))
+    changes.update(
+        robot_fields(
+            url=changes.get("webhook_url", user.webhook_url),
+            kind=changes.get("webhook_kind"),
+            secret=changes.get("webhook_secret"),
+            given=set(changes),
+            stored_kind=user.webhook_kind,
+            stored_secret=user.webhook_secret,
+        )
+    )
     _check_jurisdiction(
         session,
         role=role,

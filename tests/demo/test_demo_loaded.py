@@ -130,3 +130,29 @@ def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: E
     assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
     with new_session(loaded) as s:
         assert len(s.exec(select(Letter)).all()) == before
+
+
+def test_the_demo_robot_shows_delivered_folded_and_refused(loaded: Engine) -> None:
+    from closeloop.demo.robots import ROBOT_URL
+    from models.org import Unit
+    from models.outbox import OutboxMessage
+    from notifications import folding
+
+    with new_session(loaded) as s:
+        assert s.get(Unit, "CG").webhook_kind == "wecom"
+        rows = s.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == ROBOT_URL)
+            .order_by(col(OutboxMessage.id))
+        ).all()
+        assert all(r.status != "pending" for r in rows)  # nothing waits to go to the internet
+        by_state = Counter(r.status for r in rows)
+        assert by_state == {"sent": 3, "failed": 1}  # one alone, one folded + its digest
+        folded = [r for r in rows if r.folded_into_id]
+        assert len(folded) == 1
+        digest = s.get(OutboxMessage, folded[0].folded_into_id)
+        assert digest.event == "digest" and digest.status == "sent"
+        view = folding.delivery_rows(s, list(rows), lang="en")
+        (failed,) = [v for v in view if v.msg.status == "failed"]
+        assert failed.error.startswith("93000 invalid webhook key") and failed.kind == "wecom"
+        assert "demo-cg" not in failed.recipient

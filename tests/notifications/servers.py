@@ -63,6 +63,9 @@ class Robot:
         self.requests: list[dict[str, Any]] = []
         self.replies: list[Any] = []
         self.default: Any = 200
+        # check(path, json) → a reply that overrides the queued one (a robot's signature check),
+        # or None to let it stand.
+        self.check: Any = None
         self.lock = threading.Lock()
         robot = self
 
@@ -75,6 +78,8 @@ class Robot:
                         {"path": self.path, "headers": dict(self.headers), "json": body}
                     )
                     reply = robot.replies.pop(0) if robot.replies else robot.default
+                    if robot.check is not None:
+                        reply = robot.check(self.path, body) or reply
                 if callable(reply):
                     reply = reply()
                 status, answer = reply if isinstance(reply, tuple) else (reply, None)
