@@ -45,9 +45,11 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     if CaseKind.event.value not in scope.kinds:
         return {}
     h = CaseHistory
+    picked: Any = select(
+        col(h.case_id).label("case_id"), func.max(col(h.unit_code)).label("unit_code")
+    )
     closures = scope.cases(
-        select(col(h.case_id).label("case_id"), func.max(col(h.unit_code)).label("unit_code"))
-        .select_from(h)
+        picked.select_from(h)
         .join(Case, col(Case.id) == col(h.case_id))
         .where(
             col(Case.kind) == CaseKind.event.value,
