@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     default_limit_days: int = 5
     verify_days: int = 3
     reopen_window_days: int = 30
+    # Follow-up (回访): a closed event is followed up within this many working days of closing.
+    follow_up_days: int = 3
     scheduler: str = "on"
     # SQLite: how long a transaction waits for another writer's lock before giving up
     # ("database is locked", answered as 503: the database is unavailable).

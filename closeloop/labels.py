@@ -256,3 +256,20 @@ PLAN_FIELD: dict[str, Msg] = {
     "deadline": Msg("时限", "deadline"),
     "emergency_plan": Msg("应急预案", "emergency plan"),
 }
+
+# Follow-up (回访) and the rework it may cause (重办).
+ACTION.update(
+    {
+        "follow_up": Msg("回访", "Follow up"),
+        "rework": Msg("回访不满意，重办", "Rework after an unsatisfied follow-up"),
+    }
+)
+SATISFACTION: dict[str, Msg] = {
+    "satisfied": Msg("满意", "Satisfied"),
+    "basically_satisfied": Msg("基本满意", "Basically satisfied"),
+    "unsatisfied": Msg("不满意", "Unsatisfied"),
+}
+FOLLOW_UP_CHANNEL: dict[str, Msg] = {
+    "on_site": Msg("网格员现场回访", "On site, by the grid worker"),
+    "desk": Msg("受理席回访", "By the desk"),
+}

@@ -151,6 +151,8 @@ class ActionInput(BaseModel):
     days: int | None = Field(default=None, ge=1, le=365)
     attachment_ids: list[DbInt] | None = Field(default=None, max_length=50)
     target_case_id: DbInt | None = None
+    # follow_up (回访): satisfied | basically_satisfied | unsatisfied (checked by Needs.satisfaction)
+    satisfaction: str | None = Field(default=None, max_length=40)
 
 
 class CaseRequest(SQLModel, table=True):

@@ -78,6 +78,10 @@ class Action(StrEnum):
     reject_extension = "reject_extension"
     # A letter case ends when its letter is withdrawn (作废): taken by the letters service only.
     withdraw = "withdraw"
+    # 回访: a closed event asked after (a record); an unsatisfied answer makes the system take
+    # `rework` (重办) at once, in the same transaction — never by hand.
+    follow_up = "follow_up"
+    rework = "rework"
 
 
 class HistoryAction(StrEnum):

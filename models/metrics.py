@@ -60,6 +60,12 @@ class Metrics(BaseModel):
     risk_points: RiskPointCounts = Field(
         default_factory=RiskPointCounts
     )  # active at the report time
+    # Follow-up (回访, closeloop/reports/metrics/followups.py): events closed in the period.
+    closed_events: int = 0  # 办结事件: events closed within the period, by the report time
+    followed_up: int = 0  # of those, followed up by the report time
+    follow_up_rate: float | None = None  # 回访率 = followed_up / closed_events
+    satisfied: int = 0  # of the followed-up, latest answer satisfied or basically satisfied
+    satisfaction_rate: float | None = None  # 满意率 = satisfied / followed_up
 
 
 class GroupMetrics(Metrics):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from api.web.i18n_enterprises import TEXTS as ENTERPRISE_TEXTS
+from api.web.i18n_followup import TEXTS as FOLLOW_UP_TEXTS
 from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
 from api.web.i18n_map import TEXTS as MAP_TEXTS
 from api.web.i18n_offline import TEXTS as OFFLINE_TEXTS
@@ -338,6 +339,7 @@ T.update(ENTERPRISE_TEXTS)
 T.update(INSPECTION_TEXTS)
 T.update(MAP_TEXTS)
 T.update(RISK_TEXTS)
+T.update(FOLLOW_UP_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:

@@ -28,7 +28,7 @@ from api.web.views import (
 )
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import attachments, lookup, queues, views
+from closeloop.cases import attachments, followups, lookup, queues, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
@@ -48,6 +48,7 @@ TEXT_FIELDS = (
     "days",
     "target_case_id",
     "target_number",
+    "satisfaction",
     "version",
     "next",
 )
@@ -107,6 +108,7 @@ def case_page(
         letter_types=list(LetterType),
         estimated_years=estimated_years(session, [public]),
         dossier=dossier_view(session, user, public, now),
+        follow_ups=followups.of_case(session, actor=user, case_id=case_id),
     )
 
 
@@ -156,6 +158,7 @@ def action_input(
             days=_int(page, values, "days", "f.days"),
             target_case_id=target,
             attachment_ids=attachment_ids or None,
+            satisfaction=values.get("satisfaction") or None,
         )
     except ValidationError as exc:
         raise Invalid(validation_text(exc)) from None

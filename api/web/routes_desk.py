@@ -8,7 +8,7 @@ from api.web import case_filters
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
 from api.web.views import DEADLINE_LABEL, Names, estimated_years, left_label
-from closeloop.cases import queues, views
+from closeloop.cases import followups, queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import SORTS
 from closeloop.errors import DomainError
@@ -60,6 +60,7 @@ def queue(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) -> Re
         units=org.units_for(session, region_code=user.region_code),
         estimated_years=estimated_years(session, q.to_verify),
         flash=page.flash(),
+        follow_ups=followups.due(session, actor=user, now=now),
     )
 
 

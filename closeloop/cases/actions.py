@@ -15,13 +15,13 @@ Each definition says:
 - `by_hand`: None, or why nobody takes it by hand (perform refuses it with that message).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from closeloop.auth.policy import Principal
-from closeloop.cases import effects, major, notices
+from closeloop.cases import effects, followups, major, notices
 from closeloop.cases.deadlines import within_reopen_window
-from closeloop.cases.effects import Effect
+from closeloop.cases.effects import ActionContext, Effect
 from closeloop.cases.needs import Needs
 from closeloop.cases.notices import Tell
 from closeloop.cases.requests import Precondition, none_pending, one_pending
@@ -87,6 +87,9 @@ class Definition:
     by_hand: Msg | None = None
     refuses: bool = False  # it turns something down (the pages show it as a red button)
     decides: RequestType | None = None  # it grants or refuses a pending request of this type
+    # The action the system takes next on the case in the same transaction, if any (an
+    # unsatisfied follow-up → rework); perform takes it through the same machine and history.
+    then: Callable[[ActionContext], Action | None] | None = None
 
     @property
     def name(self) -> Msg:
@@ -103,6 +106,12 @@ REASON = Needs(reason=True)
 _WITHDRAWN_WITH_LETTER = Msg(
     "督办件随其函件作废而撤销，请作废函件",
     "a letter case ends only when its letter is withdrawn: POST /api/v1/letters/{id}/withdraw",
+)
+
+_AFTER_FOLLOW_UP = Msg(
+    "重办随回访不满意自动发起，请录入回访结果",
+    "a case is reworked only after an unsatisfied follow-up: "
+    "POST /api/v1/cases/{id}/actions/follow_up with satisfaction unsatisfied",
 )
 
 TABLE: dict[Action, Definition] = {
@@ -333,6 +342,38 @@ TABLE: dict[Action, Definition] = {
             effects.withdraw,
             kinds=frozenset({CaseKind.letter}),
             by_hand=_WITHDRAWN_WITH_LETTER,
+        ),
+        # 回访: a closed event asked after by the grid worker who filed it (on site) or by the
+        # desk; hazards and letter cases are not followed up (nobody outside reported them).
+        Definition(
+            Action.follow_up,
+            "回访",
+            "following up a case",
+            "followed up",
+            (S.closed,),
+            None,
+            Who({CaseKind.event: DESK}, own_reporter=frozenset({CaseKind.event})),
+            followups.follow_up,
+            needs=Needs(satisfaction=True),
+            precondition=followups.closed_known,
+            then=followups.then_rework,
+        ),
+        # 重办: an unsatisfied follow-up sends the case back to its unit, also past the reopen
+        # window; taken by perform right after that follow-up, nobody by hand.
+        Definition(
+            Action.rework,
+            "重办",
+            "reworking a case",
+            "reworked",
+            (S.closed,),
+            S.rectifying,
+            anyone_of(frozenset()),
+            followups.rework,
+            kinds=frozenset({CaseKind.event}),
+            notices=notices.to_unit(
+                "rework", "回访不满意，案件重办", "rework: the reporter is unsatisfied"
+            ),
+            by_hand=_AFTER_FOLLOW_UP,
         ),
     )
 }

@@ -174,3 +174,10 @@ def within_reopen_window(
             f"the case closed more than {days} days ago and can no longer be reopened",
         )
     return None
+
+
+def follow_up_due(closed_at: datetime, *, cal: WorkCalendar, settings: Settings) -> datetime:
+    """回访期限: the end of the `follow_up_days`-th working day after the closure (the same
+    working-day rule as the rectification deadline)."""
+    due, _ = cal.due_after(closed_at, settings.follow_up_days)
+    return due

@@ -15,7 +15,7 @@ from closeloop.cases.lookup import leaf_category
 from closeloop.cases.requests import Pending, decide, open_request
 from closeloop.config import Settings
 from models.case import ActionInput, Case
-from models.enums import NoticeType, RequestStatus, RequestType
+from models.enums import CaseKind, NoticeType, RequestStatus, RequestType
 from models.org import Category
 
 
@@ -143,6 +143,8 @@ def approve(ctx: ActionContext) -> None:
     case.verify_due_at = None
     on_time = case.due_at is None or ctx.now <= case.due_at
     ctx.record = {"on_time": on_time}
+    if case.kind == CaseKind.event:  # 回访: an event is followed up within the working days set
+        case.follow_up_due_at = deadlines.follow_up_due(ctx.now, cal=ctx.cal, settings=ctx.settings)
     _withdraw_requests(ctx)
     if listing.listed_for_itself(case.kind, case.grade):  # 摘牌: its delisting notice falls due
         major.open_notice(ctx.session, case, NoticeType.delisting, now=ctx.now, cal=ctx.cal)
@@ -160,6 +162,7 @@ def reopen(ctx: ActionContext) -> None:
     days = ctx.data.limit_days or deadlines.rectification_limit(category, ctx.settings)
     ctx.record = {"closed_at": _iso(case.closed_at)}
     case.closed_at = None
+    case.follow_up_due_at = None  # reopened: nothing to follow up until it closes again
     ctx.record.update(deadlines.set_reopen_deadline(case, now=ctx.now, cal=ctx.cal, days=days))
 
 

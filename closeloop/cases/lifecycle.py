@@ -177,6 +177,8 @@ def describe(action: Action) -> str:
         )
         if on
     ]
+    if n.satisfaction:
+        wanted.append("satisfaction (satisfied, basically_satisfied or unsatisfied)")
     if n.evidence:
         kinds = " or ".join(k for k in CaseKind if k in n.evidence)
         wanted.append(f"attachment_ids (evidence) for a {kinds}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from annotated_types import Le
 from sqlmodel import col, select
 
+from closeloop.cases import followups
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
@@ -32,6 +33,7 @@ class Needs:
     days: bool = False  # working days asked for
     unit: bool = False  # unit_code, or the category's default unit
     target: bool = False  # target_case_id: another case, visible and not cancelled
+    satisfaction: bool = False  # a follow-up's answer (回访满意度): enums.Satisfaction
 
 
 def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
@@ -53,6 +55,8 @@ def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
         _target(ctx, name)
     if needs.attachments or needs.evidence:
         _evidence(ctx, name, needs.evidence)
+    if needs.satisfaction:
+        followups.check_satisfaction(ctx.data.satisfaction, name)
 
 
 def _unit(ctx: ActionContext, name: Msg) -> None:

@@ -113,7 +113,8 @@ def perform_in(
         raise Conflict(why)
     ctx = ActionContext(session, case, actor, data, now, settings, pending)
     needs.check(ctx, d.name, d.needs)
-    return _apply(ctx, d)
+    ctx = _apply(ctx, d)
+    return _then(ctx, d)
 
 
 def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
@@ -149,6 +150,28 @@ def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
             )
         ) from None
     return ctx
+
+
+def _then(ctx: ActionContext, d: Definition) -> ActionContext:
+    """The action the definition says the system takes next (`then`), in the same transaction,
+    by the same actor, through the same machine, history and notices: an unsatisfied follow-up's
+    rework (重办). Its history records what the first action recorded."""
+    follow = d.then(ctx) if d.then is not None else None
+    if follow is None:
+        return ctx
+    if follow not in lifecycle.actions_in(ctx.case.state, ctx.case.kind):
+        state = labels.STATE[CaseState(ctx.case.state)]
+        raise Conflict(
+            Msg(
+                f"案件{state:zh}，不能{TABLE[follow].zh}",
+                f"{TABLE[follow].name:en} is not allowed while the case is {state.en.lower()}",
+            ),
+            state=ctx.case.state,
+        )
+    data = ActionInput(note=ctx.data.note)
+    nxt = ActionContext(ctx.session, ctx.case, ctx.actor, data, ctx.now, ctx.settings, ctx.pending)
+    nxt.record = {**ctx.record, "after": d.action.value}
+    return _apply(nxt, TABLE[follow])
 
 
 def withdraw_letter_case(

@@ -31,6 +31,7 @@ from closeloop.db import transaction
 from closeloop.demo import data as D
 from closeloop.demo.dossier import load_dossier
 from closeloop.demo.enterprises import load_enterprises
+from closeloop.demo.followup import load_followup
 from closeloop.demo.geometry import load_geometry
 from closeloop.demo.inspections import load_inspections
 from closeloop.demo.risk import load_risk
@@ -113,6 +114,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_risk(session, now=now, people=people)
     load_dossier(session, now=now, people=people)
     load_robots(session, now=now, people=people)
+    load_followup(session, now=now, people=people)
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

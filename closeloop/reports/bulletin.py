@@ -11,6 +11,7 @@ from sqlmodel import Session
 from closeloop.cases.numbering import next_value
 from closeloop.config import Settings
 from closeloop.reports.charts import number, percent
+from closeloop.reports.metrics import followups
 from closeloop.reports.render import (
     cn_date,
     definitions,
@@ -92,6 +93,7 @@ def wording(content: "Content", settings: Settings) -> dict[str, Any]:
             )
             + "。"
         )
+    overall += followups.sentence(t)  # 回访率, 满意率 (when events closed in the period)
     ranking = _ranking(content)
     requirements = [
         "各单位要对照本通报，逐件核查超期未办结和挂牌督办事项，落实整改责任人和整改时限，"

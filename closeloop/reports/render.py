@@ -37,6 +37,13 @@ HEADLINE: list[tuple[str, str, str]] = [
 # The columns of ranking tables and of the trend table.
 RANK_COLUMNS: list[tuple[str, str, str]] = [*HEADLINE[:9], ("综合指标", "score", "score")]
 TREND_COLUMNS = RANK_COLUMNS[:6] + [("挂牌督办", "listed", "int")]
+# 回访率 and 满意率: in the headline and, per street and unit, after the score of the rankings.
+FOLLOW_UP_COLUMNS: list[tuple[str, str, str]] = [
+    ("回访率", "follow_up_rate", "rate"),
+    ("满意率", "satisfaction_rate", "rate"),
+]
+HEADLINE += FOLLOW_UP_COLUMNS
+RANK_COLUMNS += FOLLOW_UP_COLUMNS
 # The 安全生产 section (content.Safety): its headline, over the section, and its street columns.
 SAFETY_HEADLINE: list[tuple[str, str, str]] = [
     ("检查次数", "total.inspections", "int"),

@@ -41,6 +41,9 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     "reject_suspension": (frozenset({"rectifying"}), None),
     # A letter case ends early when its letter is withdrawn (作废); only letter cases have it.
     "withdraw": (frozenset({"dispatched", "rectifying", "suspended", "verifying"}), "cancelled"),
+    # 回访: a record on a closed case; 重办: an unsatisfied follow-up sends it back to its unit.
+    "follow_up": (frozenset({"closed"}), None),
+    "rework": (frozenset({"closed"}), "rectifying"),
 }
 ACTIONS = list(MOVES)
 
@@ -52,6 +55,10 @@ NEVER_FOR_KIND: dict[str, frozenset[str]] = {
     "hazard": frozenset({"withdraw"}),
     "letter": frozenset({"return", "cancel", "merge"}),
 }
+# Only events have a rework after a follow-up (hazards and letter cases are never followed up:
+# nobody outside the bureau reported them; `follow_up` is refused them by role, see WHO_BY_KIND).
+NEVER_FOR_KIND["hazard"] = NEVER_FOR_KIND["hazard"] | {"rework"}
+NEVER_FOR_KIND["letter"] = NEVER_FOR_KIND["letter"] | {"rework"}
 
 
 def sources(action: str, kind: str) -> frozenset[str]:
@@ -94,6 +101,16 @@ WHO: dict[str, frozenset[str]] = {
     "reject_suspension": LEADER,
     # Nobody withdraws a letter case by hand: withdrawing its letter does (the letters service).
     "withdraw": frozenset(),
+    # Nobody reworks by hand: an unsatisfied follow-up does (the follow-up's own transaction).
+    "rework": frozenset(),
+}
+# Follow-up (回访): an event by the desk or by the grid worker who filed it; no other kind.
+WHO_BY_KIND: dict[str, dict[str, frozenset[str]]] = {
+    "follow_up": {
+        "event": DESK | {"reporter_filer"},
+        "hazard": frozenset(),
+        "letter": frozenset(),
+    },
 }
 # Verification: events by the desk or by the grid worker who reported them; hazards by leadership.
 VERIFIERS: dict[str, frozenset[str]] = {
@@ -108,6 +125,8 @@ HELD_BY_UNIT = {"dispatched", "rectifying", "suspended", "verifying", "closed"}
 def who(action: str, kind: str) -> frozenset[str]:
     if action in ("approve", "reject"):
         return VERIFIERS[kind]
+    if action in WHO_BY_KIND:
+        return WHO_BY_KIND[action][kind]
     return WHO[action]
 
 
@@ -175,4 +194,6 @@ INPUTS: dict[str, dict[str, Any]] = {
     "request_suspension": {"reason": "需要第三方配合"},
     "reject_suspension": {"reason": "可边施工边整改"},
     "withdraw": {"reason": "函件有误"},
+    "follow_up": {"satisfaction": "satisfied", "note": "群众满意"},
+    "rework": {"note": "回访不满意"},
 }

@@ -156,3 +156,27 @@ def test_the_demo_robot_shows_delivered_folded_and_refused(loaded: Engine) -> No
         (failed,) = [v for v in view if v.msg.status == "failed"]
         assert failed.error.startswith("93000 invalid webhook key") and failed.kind == "wecom"
         assert "demo-cg" not in failed.recipient
+
+
+def test_follow_ups_answered_one_reworked_and_some_waiting(loaded: Engine) -> None:
+    from models.followup import FollowUp
+
+    with new_session(loaded) as s:
+        rows = list(s.exec(select(FollowUp)))
+        answers = Counter(str(r.satisfaction) for r in rows)
+        assert answers["satisfied"] >= 3 and answers["basically_satisfied"] >= 1
+        assert answers["unsatisfied"] == 1
+        assert {str(r.channel) for r in rows} == {"on_site", "desk"}
+        assert all(r.closed_at <= r.at <= NOW for r in rows)
+        unhappy = next(r for r in rows if r.satisfaction == "unsatisfied")
+        reworked = s.get(Case, unhappy.case_id)
+        assert reworked is not None and reworked.state == CaseState.rectifying
+        assert reworked.rework_count >= 1 and reworked.due_at is not None and reworked.due_at > NOW
+        waiting = s.exec(
+            select(Case).where(
+                Case.state == CaseState.closed,
+                col(Case.follow_up_due_at).is_not(None),
+                Case.kind == CaseKind.event,
+            )
+        ).all()
+        assert any(c.follow_up_due_at and c.follow_up_due_at < NOW for c in waiting)

@@ -33,19 +33,25 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "closure_rate": 30.0,
     "no_rework": 20.0,  # 1 − rework_rate
     "sign_on_time_rate": 10.0,
+    # Follow-up (回访率, 满意率): 0 by default, so DESIGN.md's weighted sum stays as it is;
+    # a bureau that ranks by them sets e.g. CLOSELOOP_SCORE_WEIGHTS=satisfaction_rate=20.
+    "follow_up_rate": 0.0,
+    "satisfaction_rate": 0.0,
 }
 
 METHOD = Msg(
     "综合指标 = 100 × Σ(权重 × 指标) / Σ权重，指标为按期办结率、办结率、1−返工率、按时签收率；"
     "无数据的指标不计入（其余按权重重新归一）。立案数少于{n}件的不参与排名。得分（保留两位小数）相同者"
     "并列同一名次，下一名次顺延（1、2、2、4），并列者按编码排列。排名靠后（建议约谈）：参与排名且非第一名、"
-    "综合指标低于{t}分或低于参与排名者的平均分（算术平均）的，按得分由低到高至多列{m}个。",
+    "综合指标低于{t}分或低于参与排名者的平均分（算术平均）的，按得分由低到高至多列{m}个。"
+    "回访率、满意率按其权重计入（默认权重为0）。",
     "score = 100 × Σ(weight × component) / Σ weight over on_time_closure_rate, closure_rate, "
     "1 − rework_rate and sign_on_time_rate; a component without data is left out and the rest "
     "re-weighted. A group with fewer than {n} accepted cases is not ranked. Equal scores (two "
     "decimals) share a rank and the next rank is skipped (1, 2, 2, 4); tied groups are listed by "
     "code. Behind: ranked, not first, and scoring below {t} or below the plain mean score of the "
-    "ranked groups; at most the {m} lowest.",
+    "ranked groups; at most the {m} lowest. follow_up_rate and satisfaction_rate count by their "
+    "weights (0 by default).",
 )
 
 
@@ -91,8 +97,10 @@ def score(m: Metrics, weights: Mapping[str, float]) -> float | None:
         "closure_rate": m.closure_rate,
         "no_rework": None if m.rework_rate is None else 1 - m.rework_rate,
         "sign_on_time_rate": m.sign_on_time_rate,
+        "follow_up_rate": m.follow_up_rate,
+        "satisfaction_rate": m.satisfaction_rate,
     }
-    present = {k: v for k, v in components.items() if v is not None and weights[k] > 0}
+    present = {k: v for k, v in components.items() if v is not None and weights.get(k, 0) > 0}
     total_weight = sum(weights[k] for k in present)
     if not total_weight:
         return None

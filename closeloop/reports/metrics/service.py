@@ -33,7 +33,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
-from closeloop.reports.metrics import queries, ranking, safety
+from closeloop.reports.metrics import followups, queries, ranking, safety
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -95,14 +95,18 @@ def compute(
 
     safe = safety.figures(session, scope, group_by) if group_by else {}
     keys = set(cohort) | set(actions) | set(backlog) | set(letters) | set(safe)
+    follow = followups.figures(session, scope, group_by)  # 回访率, 满意率
+    keys |= set(follow)
     parts = {k: _metrics(k, cohort, actions, handling, backlog, letters, weights) for k in keys}
     total = _total(parts, cohort, actions, handling, backlog, total_letters.get(None, {}), weights)
+    followups.fill(total, followups.summed(follow), weights)
     groups: list[GroupMetrics] = []
     if group_by:
         names = _names(session, group_by, scope, keys)
         for k, name in names.items():
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
+        followups.fill_all(groups, follow, weights)
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
         for g in groups:
             safety.fill(g, safe.get(g.key))
