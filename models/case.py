@@ -151,6 +151,8 @@ class ActionInput(BaseModel):
     days: int | None = Field(default=None, ge=1, le=365)
     attachment_ids: list[DbInt] | None = Field(default=None, max_length=50)
     target_case_id: DbInt | None = None
+    # A return reason's code (退单原因, the admin's list: GET /api/v1/return-reasons).
+    reason_code: str | None = Field(default=None, max_length=40)
 
 
 class CaseRequest(SQLModel, table=True):

@@ -78,6 +78,11 @@ class Action(StrEnum):
     reject_extension = "reject_extension"
     # A letter case ends when its letter is withdrawn (作废): taken by the letters service only.
     withdraw = "withdraw"
+    # Return review (派单异议审核) and re-dispatch (改派).
+    request_return = "request_return"
+    approve_return = "approve_return"
+    reject_return = "reject_return"
+    redispatch = "redispatch"
 
 
 class HistoryAction(StrEnum):
@@ -99,6 +104,7 @@ class HistoryAction(StrEnum):
 class RequestType(StrEnum):
     extension = "extension"
     suspension = "suspension"
+    return_ = "return"  # 退单申请: a unit that returned the case once asks to return it again
 
 
 class RequestStatus(StrEnum):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from annotated_types import Le
 from sqlmodel import col, select
 
+from closeloop.cases import reasons
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
@@ -32,6 +33,7 @@ class Needs:
     days: bool = False  # working days asked for
     unit: bool = False  # unit_code, or the category's default unit
     target: bool = False  # target_case_id: another case, visible and not cancelled
+    reason_code: bool = False  # a return reason from the admin's list (default: other)
 
 
 def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
@@ -40,6 +42,8 @@ def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
     case): a message names the action and the field, never their codes."""
     if needs.reason and not (ctx.text or "").strip():
         raise Invalid(Msg(f"{name:zh}需要填写原因", f"{name:en} needs a reason"))
+    if needs.reason_code:
+        ctx.return_reason = reasons.choose(ctx.session, ctx.data.reason_code)
     if needs.days and not ctx.data.days:
         raise Invalid(
             Msg(
