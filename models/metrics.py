@@ -27,6 +27,14 @@ class RiskPointCounts(BaseModel):
     low: int = 0  # 低
 
 
+class ReturnRequestCounts(BaseModel):
+    """Return requests (退单申请, return review) made in the cohort by the report time."""
+
+    requested: int = 0
+    granted: int = 0  # 批准: counted among the returns too
+    refused: int = 0  # 驳回
+
+
 class Metrics(BaseModel):
     reported: int = 0  # 上报数: filed in the period
     cancelled: int = 0  # 不予立案/合并 of those
@@ -60,6 +68,10 @@ class Metrics(BaseModel):
     risk_points: RiskPointCounts = Field(
         default_factory=RiskPointCounts
     )  # active at the report time
+    # Return review (closeloop/reports/metrics/returns.py): re-dispatches (改派) count against
+    # dispatch accuracy: (dispatches − returns − redispatches) / dispatches.
+    redispatches: int = 0
+    return_requests: ReturnRequestCounts = Field(default_factory=ReturnRequestCounts)
 
 
 class GroupMetrics(Metrics):
