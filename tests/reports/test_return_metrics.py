@@ -58,3 +58,14 @@ def test_redispatches_and_granted_returns_count_against_accuracy(session, org): 
     ).total
     assert (early.dispatches, early.returns, early.redispatches) == (5, 1, 1)
     assert early.return_requests.model_dump() == {"requested": 1, "granted": 0, "refused": 0}
+
+
+def test_reports_show_redispatches_next_to_returns() -> None:
+    from closeloop.reports.render import HEADLINE, RANK_COLUMNS
+
+    fields = [f for _, f, _ in HEADLINE]
+    i = fields.index("return_rate")
+    assert fields[i + 1 : i + 4] == ["returns", "redispatches", "dispatch_accuracy"]
+    ranked = [f for _, f, _ in RANK_COLUMNS]
+    assert ranked[ranked.index("return_rate") + 1] == "redispatches"
+    assert "sign_on_time_rate" in ranked and ranked[-1] == "score"
