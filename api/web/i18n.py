@@ -10,6 +10,7 @@ from api.web.i18n_admin import TEXTS as ADMIN_TEXTS
 from api.web.i18n_enterprises import TEXTS as ENTERPRISE_TEXTS
 from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
 from api.web.i18n_map import TEXTS as MAP_TEXTS
+from api.web.i18n_returns import TEXTS as RETURN_TEXTS
 from api.web.i18n_risk import TEXTS as RISK_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
@@ -337,6 +338,7 @@ T.update(ENTERPRISE_TEXTS)
 T.update(INSPECTION_TEXTS)
 T.update(MAP_TEXTS)
 T.update(RISK_TEXTS)
+T.update(RETURN_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:

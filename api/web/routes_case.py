@@ -28,7 +28,7 @@ from api.web.views import (
 )
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import attachments, lookup, queues, views
+from closeloop.cases import attachments, lookup, queues, reasons, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
@@ -49,6 +49,7 @@ TEXT_FIELDS = (
     "target_case_id",
     "target_number",
     "version",
+    "reason_code",
     "next",
 )
 
@@ -107,6 +108,7 @@ def case_page(
         letter_types=list(LetterType),
         estimated_years=estimated_years(session, [public]),
         dossier=dossier_view(session, user, public, now),
+        return_reasons=reasons.list_reasons(session),
     )
 
 
@@ -156,6 +158,7 @@ def action_input(
             days=_int(page, values, "days", "f.days"),
             target_case_id=target,
             attachment_ids=attachment_ids or None,
+            reason_code=values.get("reason_code") or None,
         )
     except ValidationError as exc:
         raise Invalid(validation_text(exc)) from None
