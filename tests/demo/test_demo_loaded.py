@@ -130,3 +130,30 @@ def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: E
     assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
     with new_session(loaded) as s:
         assert len(s.exec(select(Letter)).all()) == before
+
+
+def test_a_return_refused_a_return_granted_and_a_redispatch(loaded: Engine) -> None:
+    """Return review (issue 14): closeloop/demo/returns.py."""
+    with new_session(loaded) as s:
+
+        def case_with(action: str) -> Case:
+            entry = s.exec(select(CaseHistory).where(CaseHistory.action == action)).first()
+            assert entry is not None, action
+            case = s.get(Case, entry.case_id)
+            assert case is not None
+            return case
+
+        refused = case_with("reject_return")
+        assert (refused.state, refused.unit_code, refused.returned_units) == (
+            CaseState.rectifying,
+            "CG",
+            ["CG"],
+        )
+        granted = case_with("approve_return")
+        assert (granted.state, granted.unit_code, granted.returned_units) == (
+            CaseState.rectifying,
+            "ZJ",
+            ["CG"],
+        )
+        moved = case_with("redispatch")
+        assert (moved.state, moved.unit_code) == (CaseState.rectifying, "CG")
