@@ -22,6 +22,7 @@ from api.routes import (
     notifications,
     org,
     org_import,
+    reasons,
     reports,
     risk,
 )
@@ -67,6 +68,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
         app.include_router(module.router, prefix="/api/v1")
     for module in (grids, maps):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(reasons.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

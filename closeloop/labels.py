@@ -67,6 +67,7 @@ LETTER_TYPE: dict[LetterType, Msg] = {
 REQUEST_TYPE: dict[RequestType, Msg] = {
     RequestType.extension: Msg("延期申请", "Extension request"),
     RequestType.suspension: Msg("挂起申请", "Suspension request"),
+    RequestType.return_: Msg("退单申请", "Return request"),
 }
 
 # What a history entry or a button says; the entries after the case actions are written by the
@@ -89,6 +90,10 @@ ACTION: dict[str, Msg] = {
     Action.approve_extension: Msg("批准延期", "Approve extension"),
     Action.reject_extension: Msg("驳回延期", "Refuse extension"),
     Action.withdraw: Msg("函件作废，督办件撤销", "Letter withdrawn: letter case closed"),
+    Action.request_return: Msg("申请退单", "Request return"),
+    Action.approve_return: Msg("批准退单", "Grant return"),
+    Action.reject_return: Msg("驳回退单", "Refuse return"),
+    Action.redispatch: Msg("改派", "Re-dispatch"),
     "file": Msg("上报", "Filed"),
     "import": Msg("导入", "Imported"),
     "letter": Msg("发函", "Letter issued"),

@@ -153,6 +153,8 @@ class ActionInput(BaseModel):
     target_case_id: DbInt | None = None
     # follow_up (回访): satisfied | basically_satisfied | unsatisfied (checked by Needs.satisfaction)
     satisfaction: str | None = Field(default=None, max_length=40)
+    # A return reason's code (退单原因, the admin's list: GET /api/v1/return-reasons).
+    reason_code: str | None = Field(default=None, max_length=40)
 
 
 class CaseRequest(SQLModel, table=True):

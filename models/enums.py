@@ -82,6 +82,11 @@ class Action(StrEnum):
     # `rework` (重办) at once, in the same transaction — never by hand.
     follow_up = "follow_up"
     rework = "rework"
+    # Return review (派单异议审核) and re-dispatch (改派).
+    request_return = "request_return"
+    approve_return = "approve_return"
+    reject_return = "reject_return"
+    redispatch = "redispatch"
 
 
 class HistoryAction(StrEnum):
@@ -103,6 +108,7 @@ class HistoryAction(StrEnum):
 class RequestType(StrEnum):
     extension = "extension"
     suspension = "suspension"
+    return_ = "return"  # 退单申请: a unit that returned the case once asks to return it again
 
 
 class RequestStatus(StrEnum):

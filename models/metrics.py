@@ -27,6 +27,14 @@ class RiskPointCounts(BaseModel):
     low: int = 0  # 低
 
 
+class ReturnRequestCounts(BaseModel):
+    """Return requests (退单申请, return review) made in the cohort by the report time."""
+
+    requested: int = 0
+    granted: int = 0  # 批准: counted among the returns too
+    refused: int = 0  # 驳回
+
+
 class Metrics(BaseModel):
     reported: int = 0  # 上报数: filed in the period
     cancelled: int = 0  # 不予立案/合并 of those
@@ -66,6 +74,10 @@ class Metrics(BaseModel):
     follow_up_rate: float | None = None  # 回访率 = followed_up / closed_events
     satisfied: int = 0  # of the followed-up, latest answer satisfied or basically satisfied
     satisfaction_rate: float | None = None  # 满意率 = satisfied / followed_up
+    # Return review (closeloop/reports/metrics/returns.py): re-dispatches (改派) count against
+    # dispatch accuracy: (dispatches − returns − redispatches) / dispatches.
+    redispatches: int = 0
+    return_requests: ReturnRequestCounts = Field(default_factory=ReturnRequestCounts)
 
 
 class GroupMetrics(Metrics):

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from closeloop.auth import security
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
+from closeloop.cases import reasons
 from closeloop.cases import service as cases
 from closeloop.org import service as org
 from models.case import ActionInput, Case, CaseCreate
@@ -82,6 +83,7 @@ def build_org(session: Session) -> Org:
                 sign_hours=sign,
             ),
         )
+    reasons.ensure_usual(session)  # the migration's return reasons (the tests wipe every table)
     result = Org()
     for username, role, unit, region in USERS:
         user = User(

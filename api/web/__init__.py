@@ -15,6 +15,7 @@ from api.web import (
     routes_admin_import,
     routes_admin_org,
     routes_admin_outbox,
+    routes_admin_reasons,
     routes_admin_users,
     routes_auth,
     routes_calendar,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
         routes_messages,
         admin,
         routes_admin_org,
+        routes_admin_reasons,  # before routes_admin_edit's /admin/{kind}/{code}
         routes_calendar,
         routes_admin_users,
         routes_admin_outbox,

@@ -12,6 +12,7 @@ from api.web.i18n_followup import TEXTS as FOLLOW_UP_TEXTS
 from api.web.i18n_inspections import TEXTS as INSPECTION_TEXTS
 from api.web.i18n_map import TEXTS as MAP_TEXTS
 from api.web.i18n_offline import TEXTS as OFFLINE_TEXTS
+from api.web.i18n_returns import TEXTS as RETURN_TEXTS
 from api.web.i18n_risk import TEXTS as RISK_TEXTS
 from closeloop import labels
 from closeloop.text import Msg
@@ -340,6 +341,7 @@ T.update(INSPECTION_TEXTS)
 T.update(MAP_TEXTS)
 T.update(RISK_TEXTS)
 T.update(FOLLOW_UP_TEXTS)
+T.update(RETURN_TEXTS)
 
 
 def translate(lang: str, key: str, **kw: object) -> str:

@@ -28,7 +28,7 @@ from api.web.views import (
 )
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import attachments, followups, lookup, queues, views
+from closeloop.cases import attachments, followups, lookup, queues, reasons, views
 from closeloop.cases import service as cases
 from closeloop.errors import DomainError, Forbidden, Invalid
 from closeloop.letters import service as letters
@@ -50,6 +50,7 @@ TEXT_FIELDS = (
     "target_number",
     "satisfaction",
     "version",
+    "reason_code",
     "next",
 )
 
@@ -109,6 +110,7 @@ def case_page(
         estimated_years=estimated_years(session, [public]),
         dossier=dossier_view(session, user, public, now),
         follow_ups=followups.of_case(session, actor=user, case_id=case_id),
+        return_reasons=reasons.list_reasons(session),
     )
 
 
@@ -159,6 +161,7 @@ def action_input(
             target_case_id=target,
             attachment_ids=attachment_ids or None,
             satisfaction=values.get("satisfaction") or None,
+            reason_code=values.get("reason_code") or None,
         )
     except ValidationError as exc:
         raise Invalid(validation_text(exc)) from None

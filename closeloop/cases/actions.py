@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from closeloop.auth.policy import Principal
-from closeloop.cases import effects, followups, major, notices
+from closeloop.cases import effects, effects_return, followups, major, notices, notices_return
 from closeloop.cases.deadlines import within_reopen_window
 from closeloop.cases.effects import ActionContext, Effect
 from closeloop.cases.needs import Needs
@@ -103,6 +103,7 @@ class Definition:
 
 
 REASON = Needs(reason=True)
+RETURN_REASON = Needs(reason=True, reason_code=True)  # the text and a reason from the list
 _WITHDRAWN_WITH_LETTER = Msg(
     "督办件随其函件作废而撤销，请作废函件",
     "a letter case ends only when its letter is withdrawn: POST /api/v1/letters/{id}/withdraw",
@@ -137,9 +138,10 @@ TABLE: dict[Action, Definition] = {
             (S.dispatched,),
             S.reported,
             anyone_of(HANDLER),
-            effects.return_,
+            effects_return.return_,
             kinds=REPORTED_KINDS,
-            needs=REASON,
+            needs=RETURN_REASON,
+            precondition=effects_return.first_return,
             notices=notices.to_roles(
                 (Role.dispatcher,), "returned", "案件被退单，请重新派遣", "returned: dispatch again"
             ),
@@ -374,6 +376,68 @@ TABLE: dict[Action, Definition] = {
                 "rework", "回访不满意，案件重办", "rework: the reporter is unsatisfied"
             ),
             by_hand=_AFTER_FOLLOW_UP,
+        ),
+        # Return review (派单异议审核): a unit that returned the case once and has it again, or
+        # any unit after signing for it, asks a supervisor to take it back (effects_return.py).
+        Definition(
+            Action.request_return,
+            "退单申请",
+            "requesting a return",
+            "given a return request",
+            (S.dispatched, S.rectifying),
+            None,
+            anyone_of(HANDLER),
+            effects_return.request_return,
+            needs=RETURN_REASON,
+            precondition=effects_return.may_request_return,
+            notices=notices.to_roles(
+                (Role.supervisor,), "request", "退单申请待审核", "return requested"
+            ),
+        ),
+        # Decided while the unit holds it: dispatched, rectifying, or suspended meanwhile.
+        Definition(
+            Action.approve_return,
+            "批准退单",
+            "granting a return",
+            "granted a return",
+            (S.dispatched, S.rectifying, S.suspended),
+            S.reported,
+            anyone_of(LEADER),
+            effects_return.approve_return,
+            precondition=one_pending(RequestType.return_),
+            notices=notices_return.return_granted,
+            decides=RequestType.return_,
+        ),
+        Definition(
+            Action.reject_return,
+            "驳回退单",
+            "refusing a return",
+            "refused a return",
+            (S.dispatched, S.rectifying, S.suspended),
+            None,
+            anyone_of(LEADER),
+            effects_return.reject_return,
+            needs=REASON,
+            precondition=one_pending(RequestType.return_),
+            notices=notices.to_unit(
+                "return", "退单申请未批准，请继续办理", "return refused: carry on with the case"
+            ),
+            refuses=True,
+            decides=RequestType.return_,
+        ),
+        # Re-dispatch (改派): the desk moves the case to another unit, with fresh deadlines.
+        Definition(
+            Action.redispatch,
+            "改派",
+            "re-dispatching a case",
+            "re-dispatched",
+            (S.dispatched, S.rectifying),
+            S.dispatched,
+            anyone_of(DESK),
+            effects_return.redispatch,
+            needs=Needs(reason=True, unit=True),
+            precondition=effects_return.may_redispatch,
+            notices=notices_return.redispatched,
         ),
     )
 }

@@ -12,6 +12,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import deadlines, listing, major
 from closeloop.cases.lookup import leaf_category
+from closeloop.cases.reasons import Chosen
 from closeloop.cases.requests import Pending, decide, open_request
 from closeloop.config import Settings
 from models.case import ActionInput, Case
@@ -45,6 +46,7 @@ class ActionContext:
         self.category: Category | None = None
         self.target: Case | None = None  # resolved by Needs.target
         self.attachment_ids: list[int] = []  # checked by Needs.evidence
+        self.return_reason: Chosen | None = None  # resolved by Needs.reason_code
 
     @property
     def text(self) -> str | None:
@@ -187,6 +189,8 @@ def _withdraw_requests(ctx: ActionContext) -> None:
     for req in (ctx.pending.extension, ctx.pending.suspension):
         if req is not None:
             _decide(ctx, req, RequestStatus.withdrawn)
+    if ctx.pending.return_ is not None:  # a return request ends with the case too
+        _decide(ctx, ctx.pending.return_, RequestStatus.withdrawn)
 
 
 def _new_request(ctx: ActionContext, kind: RequestType, days: int | None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from annotated_types import Le
 from sqlmodel import col, select
 
-from closeloop.cases import followups
+from closeloop.cases import followups, reasons
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.lookup import load_case, require_unit
 from closeloop.errors import Invalid, NotFound
@@ -34,6 +34,7 @@ class Needs:
     unit: bool = False  # unit_code, or the category's default unit
     target: bool = False  # target_case_id: another case, visible and not cancelled
     satisfaction: bool = False  # a follow-up's answer (回访满意度): enums.Satisfaction
+    reason_code: bool = False  # a return reason from the admin's list (default: other)
 
 
 def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
@@ -42,6 +43,8 @@ def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
     case): a message names the action and the field, never their codes."""
     if needs.reason and not (ctx.text or "").strip():
         raise Invalid(Msg(f"{name:zh}需要填写原因", f"{name:en} needs a reason"))
+    if needs.reason_code:
+        ctx.return_reason = reasons.choose(ctx.session, ctx.data.reason_code)
     if needs.days and not ctx.data.days:
         raise Invalid(
             Msg(

@@ -20,6 +20,20 @@ class Pending:
     extension: CaseRequest | None = None
     suspension: CaseRequest | None = None
     dossier: Dossier = field(default_factory=Dossier)  # a major hazard's plan and recheck
+    # A return request (退单申请). Its RequestType value is "return", a Python keyword: the
+    # attribute is `return_`, and getattr/setattr by the type's value reach it (_ALIASES).
+    return_: CaseRequest | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, _ALIASES.get(name, name), value)
+
+    def __getattr__(self, name: str) -> object:  # only for names not found: the aliases
+        if name in _ALIASES:
+            return getattr(self, _ALIASES[name])
+        raise AttributeError(name)
+
+
+_ALIASES = {RequestType.return_.value: "return_"}
 
 
 Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
@@ -90,6 +104,7 @@ def decide(
 _NAMES = {
     RequestType.extension: ("延期", "an extension"),
     RequestType.suspension: ("挂起", "a suspension"),
+    RequestType.return_: ("退单", "a return"),
 }
 
 

@@ -101,7 +101,8 @@ def case_view(session: Session, *, actor: Principal, case_id: int, now: datetime
         steps=steps,
         pending=pending,
         requesters=display_names(
-            session, {r.requested_by for r in (pending.extension, pending.suspension) if r}
+            session,
+            {r.requested_by for r in (pending.extension, pending.suspension, pending.return_) if r},
         ),
         duplicates=duplicates,
         left=queues.running_time_left(cal, public, now),

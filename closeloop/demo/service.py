@@ -34,6 +34,7 @@ from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.followup import load_followup
 from closeloop.demo.geometry import load_geometry
 from closeloop.demo.inspections import load_inspections
+from closeloop.demo.returns import load_returns
 from closeloop.demo.risk import load_risk
 from closeloop.demo.robots import load_robots
 from closeloop.demo.walk import CALENDAR, Player, make_reports
@@ -115,6 +116,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_dossier(session, now=now, people=people)
     load_robots(session, now=now, people=people)
     load_followup(session, now=now, people=people)
+    load_returns(session, now=now, people=people)  # return review and re-dispatch
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

@@ -44,6 +44,15 @@ FOLLOW_UP_COLUMNS: list[tuple[str, str, str]] = [
 ]
 HEADLINE += FOLLOW_UP_COLUMNS
 RANK_COLUMNS += FOLLOW_UP_COLUMNS
+# Return review (派单异议审核): returns, re-dispatches (改派) and dispatch accuracy beside the
+# return rate; per group, re-dispatches beside the return rate (closeloop/reports/metrics/returns.py).
+RETURN_REVIEW: list[tuple[str, str, str]] = [
+    ("退单数", "returns", "int"),
+    ("改派数", "redispatches", "int"),
+    ("派遣准确率", "dispatch_accuracy", "rate"),
+]
+HEADLINE[7:7] = RETURN_REVIEW
+RANK_COLUMNS[7:7] = RETURN_REVIEW[1:2]
 # The 安全生产 section (content.Safety): its headline, over the section, and its street columns.
 SAFETY_HEADLINE: list[tuple[str, str, str]] = [
     ("检查次数", "total.inspections", "int"),

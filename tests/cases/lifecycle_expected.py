@@ -44,6 +44,14 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     # 回访: a record on a closed case; 重办: an unsatisfied follow-up sends it back to its unit.
     "follow_up": (frozenset({"closed"}), None),
     "rework": (frozenset({"closed"}), "rectifying"),
+    # Return review (issue 14): a unit asks to return a case (before signing only if it has
+    # returned it once already; after signing always); a supervisor grants it (back to reported)
+    # or refuses it, also while the case is suspended meanwhile.
+    "request_return": (frozenset({"dispatched", "rectifying"}), None),
+    "approve_return": (frozenset({"dispatched", "rectifying", "suspended"}), "reported"),
+    "reject_return": (frozenset({"dispatched", "rectifying", "suspended"}), None),
+    # Re-dispatch (改派) to another unit, by the desk.
+    "redispatch": (frozenset({"dispatched", "rectifying"}), "dispatched"),
 }
 ACTIONS = list(MOVES)
 
@@ -101,6 +109,10 @@ WHO: dict[str, frozenset[str]] = {
     "reject_suspension": LEADER,
     # Nobody withdraws a letter case by hand: withdrawing its letter does (the letters service).
     "withdraw": frozenset(),
+    "request_return": HANDLER,
+    "approve_return": LEADER,
+    "reject_return": LEADER,
+    "redispatch": DESK,
     # Nobody reworks by hand: an unsatisfied follow-up does (the follow-up's own transaction).
     "rework": frozenset(),
 }
@@ -161,6 +173,15 @@ def expect(kind: str, state: str, role: str, action: str, *, pending_extension: 
         return Expect("conflict")
     if action == "reject_suspension":  # no case of this table has a suspension request pending
         return Expect("conflict")
+    # A letter case is never returned nor re-dispatched: it goes to its letter's unit.
+    if action in ("request_return", "redispatch") and kind == "letter":
+        return Expect("conflict")
+    # No case of this table was returned by its unit before: before signing it returns directly.
+    if action == "request_return" and state == "dispatched":
+        return Expect("conflict")
+    # No case of this table has a return request pending (test_return_review.py has them).
+    if action in ("approve_return", "reject_return"):
+        return Expect("conflict")
     return Expect("ok", target or state)
 
 
@@ -196,4 +217,8 @@ INPUTS: dict[str, dict[str, Any]] = {
     "withdraw": {"reason": "函件有误"},
     "follow_up": {"satisfaction": "satisfied", "note": "群众满意"},
     "rework": {"note": "回访不满意"},
+    "request_return": {"reason": "经核实不属于本单位职责", "reason_code": "not_ours"},
+    "approve_return": {"note": "同意退单"},
+    "reject_return": {"reason": "属于本单位职责，请继续办理"},
+    "redispatch": {"unit_code": "SW", "reason": "派错单位，改派水务"},
 }

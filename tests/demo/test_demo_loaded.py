@@ -180,3 +180,30 @@ def test_follow_ups_answered_one_reworked_and_some_waiting(loaded: Engine) -> No
             )
         ).all()
         assert any(c.follow_up_due_at and c.follow_up_due_at < NOW for c in waiting)
+
+
+def test_a_return_refused_a_return_granted_and_a_redispatch(loaded: Engine) -> None:
+    """Return review (issue 14): closeloop/demo/returns.py."""
+    with new_session(loaded) as s:
+
+        def case_with(action: str) -> Case:
+            entry = s.exec(select(CaseHistory).where(CaseHistory.action == action)).first()
+            assert entry is not None, action
+            case = s.get(Case, entry.case_id)
+            assert case is not None
+            return case
+
+        refused = case_with("reject_return")
+        assert (refused.state, refused.unit_code, refused.returned_units) == (
+            CaseState.rectifying,
+            "CG",
+            ["CG"],
+        )
+        granted = case_with("approve_return")
+        assert (granted.state, granted.unit_code, granted.returned_units) == (
+            CaseState.rectifying,
+            "ZJ",
+            ["CG"],
+        )
+        moved = case_with("redispatch")
+        assert (moved.state, moved.unit_code) == (CaseState.rectifying, "CG")

@@ -34,6 +34,7 @@ from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
 from closeloop.reports.metrics import followups, queries, ranking, safety
+from closeloop.reports.metrics import returns as return_review
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -108,9 +109,12 @@ def compute(
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
         followups.fill_all(groups, follow, weights)
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
+        returned = return_review.figures(session, scope, group_by)
         for g in groups:
             safety.fill(g, safe.get(g.key))
+            return_review.fill(g, returned.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
+    return_review.fill(total, return_review.figures(session, scope, None).get(None))
     return MetricsReport(
         from_=date_from,
         to=date_to,
