@@ -68,4 +68,4 @@ def test_reports_show_redispatches_next_to_returns() -> None:
     assert fields[i + 1 : i + 4] == ["returns", "redispatches", "dispatch_accuracy"]
     ranked = [f for _, f, _ in RANK_COLUMNS]
     assert ranked[ranked.index("return_rate") + 1] == "redispatches"
-    assert "sign_on_time_rate" in ranked and ranked[-1] == "score"
+    assert "sign_on_time_rate" in ranked and "score" in ranked
