@@ -151,6 +151,8 @@ class ActionInput(BaseModel):
     days: int | None = Field(default=None, ge=1, le=365)
     attachment_ids: list[DbInt] | None = Field(default=None, max_length=50)
     target_case_id: DbInt | None = None
+    # Co-handling (主办/协办): the assisting units of a dispatch, beside the lead unit.
+    assist_unit_codes: list[str] | None = Field(default=None, max_length=20)
 
 
 class CaseRequest(SQLModel, table=True):

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from closeloop.auth.policy import Principal
-from closeloop.cases import effects, major, notices
+from closeloop.cases import effects, major, notices, tasks
 from closeloop.cases.deadlines import within_reopen_window
 from closeloop.cases.effects import Effect
 from closeloop.cases.needs import Needs
@@ -205,7 +205,7 @@ TABLE: dict[Action, Definition] = {
             anyone_of(HANDLER),
             effects.submit,
             needs=Needs(attachments=True, evidence=frozenset({CaseKind.hazard, CaseKind.letter})),
-            precondition=major.plan_in,
+            precondition=tasks.all_of(major.plan_in, tasks.tasks_finished),
             notices=notices.awaiting_verification(VERIFIERS.roles_for),
         ),
         Definition(
