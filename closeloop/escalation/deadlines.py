@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from closeloop.config import Settings, get_settings
+from closeloop.escalation import tasks
 from closeloop.safety import notices, risk_reports
 
 Escalate = Callable[..., int]
@@ -17,6 +18,7 @@ Escalate = Callable[..., int]
 KINDS: dict[str, Escalate] = {
     "notices": notices.escalate_late,
     "risk_reviews": risk_reports.escalate_late,
+    "tasks": tasks.escalate_late,  # assisting units' tasks (协办任务)
 }
 
 
