@@ -60,6 +60,12 @@ class Metrics(BaseModel):
     risk_points: RiskPointCounts = Field(
         default_factory=RiskPointCounts
     )  # active at the report time
+    # Co-handling (closeloop/reports/metrics/tasks.py): the assisting units' tasks; not scored.
+    assist_tasks: int = 0  # 协办任务: opened in the period, not waived by the report time
+    assist_signed_on_time: int = 0  # signed by the report time and by the sign deadline
+    assist_sign_on_time_rate: float | None = None  # 协办按时签收率
+    assist_done_on_time: int = 0  # completed by the report time and by the due time
+    assist_done_on_time_rate: float | None = None  # 协办按时完成率
 
 
 class GroupMetrics(Metrics):

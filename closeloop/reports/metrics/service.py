@@ -34,6 +34,7 @@ from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
 from closeloop.reports.metrics import queries, ranking, safety
+from closeloop.reports.metrics import tasks as assist
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -106,7 +107,11 @@ def compute(
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
         for g in groups:
             safety.fill(g, safe.get(g.key))
+        assisted = assist.figures(session, scope, group_by)
+        for g in groups:
+            assist.fill(g, assisted.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
+    assist.fill(total, assist.figures(session, scope, None).get(None))
     return MetricsReport(
         from_=date_from,
         to=date_to,
