@@ -61,3 +61,28 @@ def test_tasks_signed_and_done_on_time_per_unit(session: Session, org: Org) -> N
     sw, _ = _sw(session, org, NOW + timedelta(minutes=45))
     assert (sw.assist_tasks, sw.assist_signed_on_time, sw.assist_done_on_time) == (3, 1, 0)
     assert sw.assist_done_on_time_rate == 0.0
+
+
+def test_the_report_and_the_workbook_show_the_assisting_units() -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from closeloop.reports.render import render_html
+    from closeloop.reports.xlsx import ASSIST_SHEET, SHEETS, render_xlsx
+    from tests.reports.test_render import hand_content
+
+    plain = hand_content()
+    assert "协办情况" not in render_html(plain)
+    assert load_workbook(BytesIO(render_xlsx(plain))).sheetnames[: len(SHEETS)] == list(SHEETS)
+    content = hand_content()
+    sw = next(g for g in content.by["unit"].groups if g.key == "SW")
+    sw.assist_tasks, sw.assist_signed_on_time, sw.assist_sign_on_time_rate = 4, 3, 0.75
+    sw.assist_done_on_time, sw.assist_done_on_time_rate = 2, 0.5
+    html = render_html(content)
+    assert "协办情况" in html and "75.00%" in html and "50.00%" in html
+    wb = load_workbook(BytesIO(render_xlsx(content)))
+    assert ASSIST_SHEET not in load_workbook(BytesIO(render_xlsx(plain))).sheetnames
+    rows = list(wb[ASSIST_SHEET].iter_rows(values_only=True))
+    assert rows[0][:3] == ("协办单位", "代码", "协办任务")
+    assert rows[1] == ("区水务局", "SW", 4, 3, 0.75, 2, 0.5)
