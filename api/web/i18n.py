@@ -396,3 +396,7 @@ T.update(
         "notices.state": ("状态", "State"),
     }
 )
+
+from api.web.i18n_tasks import TEXTS as TASK_TEXTS  # noqa: E402 - co-handling (主办/协办)
+
+T.update(TASK_TEXTS)

@@ -18,6 +18,7 @@ from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.dossier_view import dossier_view
 from api.web.pages import MAIN_PAGE, Page, fmt_day, redirect
+from api.web.task_view import task_view
 from api.web.views import (
     DEADLINE_LABEL,
     Names,
@@ -107,6 +108,7 @@ def case_page(
         letter_types=list(LetterType),
         estimated_years=estimated_years(session, [public]),
         dossier=dossier_view(session, user, public, now),
+        **task_view(session, user, case_id, now),
     )
 
 
@@ -187,6 +189,7 @@ def act(
                 assert row.id is not None
                 ids.append(row.id)
         data = action_input(page, session, user, values, ids)
+        data.assist_unit_codes = [c for c in form.getlist("assist_unit_codes") if c] or None
         case = cases.perform(
             session, actor=user, case_id=case_id, action=action, data=data, now=now
         )

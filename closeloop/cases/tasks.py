@@ -249,6 +249,20 @@ def act(
     return public(task, now)
 
 
+def allowed(actor: Principal, task: TaskPublic | CaseTask) -> list[str]:
+    """The task actions this caller may take now (the same rule `act` checks; for the forms)."""
+    return [
+        a
+        for a in ACTIONS
+        if task.state in MOVES[a][0]
+        and (
+            actor.role in DESK
+            if a == "waive"
+            else actor.role == Role.handler and actor.unit_code == task.unit_code
+        )
+    ]
+
+
 def _require_role(actor: Principal, task: CaseTask, action: str, name: Msg) -> None:
     if action == "waive":
         if actor.role not in DESK:
