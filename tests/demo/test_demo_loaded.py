@@ -130,3 +130,17 @@ def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: E
     assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
     with new_session(loaded) as s:
         assert len(s.exec(select(Letter)).all()) == before
+
+
+def test_co_handled_cases_done_open_overdue_and_waived(loaded: Engine) -> None:
+    from models.task import CaseTask
+
+    with new_session(loaded) as s:
+        rows = s.exec(
+            select(CaseTask, Case).join(Case, col(Case.id) == col(CaseTask.case_id))
+        ).all()
+        by_state = {t.state: (t, c) for t, c in rows}
+        assert sorted(t.state for t, _ in rows) == ["done", "open", "waived"]
+        assert by_state["done"][1].state == CaseState.closed
+        assert by_state["open"][0].due_at < NOW and by_state["open"][1].unit_code == "CG"
+        assert by_state["waived"][0].reason
