@@ -189,7 +189,8 @@ def act(
                 assert row.id is not None
                 ids.append(row.id)
         data = action_input(page, session, user, values, ids)
-        data.assist_unit_codes = [c for c in form.getlist("assist_unit_codes") if c] or None
+        assist = [c for c in form.getlist("assist_unit_codes") if isinstance(c, str) and c]
+        data.assist_unit_codes = assist or None
         case = cases.perform(
             session, actor=user, case_id=case_id, action=action, data=data, now=now
         )

@@ -38,14 +38,14 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, F
     )
     done = and_(col(t.done_at) <= at, col(t.done_at) <= col(t.due_at))
     key = col(t.unit_code) if group_by == "unit" else None
-    stmt = select(
+    stmt: Any = select(
         *([key] if key is not None else []),
         func.count(),
         func.coalesce(func.sum(case((signed, 1), else_=0)), 0),
         func.coalesce(func.sum(case((done, 1), else_=0)), 0),
     ).join(Case, col(Case.id) == col(t.case_id))
     if scope.actor.role == Role.handler:
-        stmt = stmt.where(t.unit_code == (scope.actor.unit_code or "\x00"))
+        stmt = stmt.where(col(t.unit_code) == (scope.actor.unit_code or "\x00"))
         stmt = stmt.where(col(Case.kind).in_(scope.kinds))
         if scope.region_path:
             stmt = stmt.where(col(Case.region_path).startswith(scope.region_path, autoescape=True))
