@@ -26,6 +26,7 @@ from api.routes import (
     reports,
     risk,
 )
+from api.routes import tasks as task_routes
 from closeloop import __version__
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import get_settings
@@ -69,6 +70,7 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     for module in (grids, maps):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(reasons.router, prefix="/api/v1")
+    app.include_router(task_routes.router, prefix="/api/v1")  # co-handling (主办/协办)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     risk_review_days: int = 3
     risk_escalate_days: int = 3
 
+    # Co-handling (主办/协办): an assisting unit's task is due this many working days after the
+    # dispatch, never later than the case's own deadline.
+    assist_days: int = 3
+
     # Notification delivery.
     smtp_host: str = ""
     smtp_port: int = 25

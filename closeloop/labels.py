@@ -278,3 +278,22 @@ FOLLOW_UP_CHANNEL: dict[str, Msg] = {
     "on_site": Msg("网格员现场回访", "On site, by the grid worker"),
     "desk": Msg("受理席回访", "By the desk"),
 }
+# Co-handling (主办/协办): an assisting unit's task and its history entries.
+TASK_STATE: dict[str, Msg] = {
+    "open": Msg("待签收", "Open"),
+    "signed": Msg("办理中", "Signed"),
+    "done": Msg("已完成", "Done"),
+    "waived": Msg("已免除", "Waived"),
+}
+TASK_ACTION: dict[str, Msg] = {
+    "sign": Msg("协办签收", "Sign task"),
+    "complete": Msg("协办完成", "Complete task"),
+    "waive": Msg("免除协办", "Waive task"),
+}
+ACTION.update(
+    {
+        "task_sign": Msg("协办单位签收", "Assisting unit signed"),
+        "task_complete": Msg("协办单位完成", "Assisting unit done"),
+        "task_waive": Msg("免除协办任务", "Assisting task waived"),
+    }
+)

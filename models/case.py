@@ -155,6 +155,8 @@ class ActionInput(BaseModel):
     satisfaction: str | None = Field(default=None, max_length=40)
     # A return reason's code (退单原因, the admin's list: GET /api/v1/return-reasons).
     reason_code: str | None = Field(default=None, max_length=40)
+    # Co-handling (主办/协办): the assisting units of a dispatch, beside the lead unit.
+    assist_unit_codes: list[str] | None = Field(default=None, max_length=20)
 
 
 class CaseRequest(SQLModel, table=True):

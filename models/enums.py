@@ -103,6 +103,9 @@ class HistoryAction(StrEnum):
     plan = "plan"  # a major hazard's 五到位 rectification plan
     recheck = "recheck"  # a supervisor's re-inspection (复查) of a major hazard
     notice = "notice"  # a listing or delisting notice published (挂牌 / 摘牌公告)
+    task_sign = "task_sign"  # an assisting unit signed its task (协办签收)
+    task_complete = "task_complete"  # an assisting unit completed its task (协办完成)
+    task_waive = "task_waive"  # the desk waived an assisting unit's task (协办免除)
 
 
 class RequestType(StrEnum):

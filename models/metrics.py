@@ -78,6 +78,12 @@ class Metrics(BaseModel):
     # dispatch accuracy: (dispatches − returns − redispatches) / dispatches.
     redispatches: int = 0
     return_requests: ReturnRequestCounts = Field(default_factory=ReturnRequestCounts)
+    # Co-handling (closeloop/reports/metrics/tasks.py): the assisting units' tasks; not scored.
+    assist_tasks: int = 0  # 协办任务: opened in the period, not waived by the report time
+    assist_signed_on_time: int = 0  # signed by the report time and by the sign deadline
+    assist_sign_on_time_rate: float | None = None  # 协办按时签收率
+    assist_done_on_time: int = 0  # completed by the report time and by the due time
+    assist_done_on_time_rate: float | None = None  # 协办按时完成率
 
 
 class GroupMetrics(Metrics):

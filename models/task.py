@@ -4,11 +4,12 @@ for the lead unit, or the dispatcher waives it with a reason."""
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.enums import TaskState
-from models.types import UTCDateTime
+from models.types import DbInt, UTCDateTime
 
 
 class CaseTask(SQLModel, table=True):
@@ -33,3 +34,31 @@ class CaseTask(SQLModel, table=True):
     waived_by: int | None = Field(default=None, foreign_key="user.id")
     reason: str | None = Field(default=None, max_length=1000)  # why it was waived
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TaskActionInput(BaseModel):
+    """POST /api/v1/cases/{id}/tasks/{task_id}/actions/{sign|complete|waive}."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=1000)
+    attachment_ids: list[DbInt] | None = Field(default=None, max_length=50)
+
+
+class TaskPublic(BaseModel):
+    id: int
+    case_id: int
+    unit_code: str
+    state: TaskState
+    sign_due_at: datetime | None
+    due_at: datetime
+    due_estimated: bool
+    created_at: datetime
+    signed_at: datetime | None
+    done_at: datetime | None
+    note: str
+    attachment_ids: list[int]
+    waived_at: datetime | None
+    reason: str | None
+    overdue: bool = False  # not finished and past due_at
+    sign_overdue: bool = False  # still open and past sign_due_at

@@ -32,6 +32,7 @@ from api.web import (
     routes_offline,
     routes_reports,
     routes_risk,
+    routes_tasks,  # co-handling (主办/协办)
 )
 from api.web.pages import HERE
 
@@ -63,4 +64,5 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(routes_map.router)
     app.include_router(routes_offline.public)  # /manifest.webmanifest, /sw.js
+    app.include_router(routes_tasks.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -402,3 +402,7 @@ T.update(
     }
 )
 T.update(OFFLINE_TEXTS)
+
+from api.web.i18n_tasks import TEXTS as TASK_TEXTS  # noqa: E402 - co-handling (主办/协办)
+
+T.update(TASK_TEXTS)

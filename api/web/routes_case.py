@@ -18,6 +18,7 @@ from api.web import session as websession
 from api.web.deps import CsrfForm, PageDep, PageUser, fields, page_router, uploads
 from api.web.dossier_view import dossier_view
 from api.web.pages import MAIN_PAGE, Page, fmt_day, redirect
+from api.web.task_view import task_view
 from api.web.views import (
     DEADLINE_LABEL,
     Names,
@@ -111,6 +112,7 @@ def case_page(
         dossier=dossier_view(session, user, public, now),
         follow_ups=followups.of_case(session, actor=user, case_id=case_id),
         return_reasons=reasons.list_reasons(session),
+        **task_view(session, user, case_id, now),
     )
 
 
@@ -193,6 +195,8 @@ def act(
                 assert row.id is not None
                 ids.append(row.id)
         data = action_input(page, session, user, values, ids)
+        assist = [c for c in form.getlist("assist_unit_codes") if isinstance(c, str) and c]
+        data.assist_unit_codes = assist or None
         case = cases.perform(
             session, actor=user, case_id=case_id, action=action, data=data, now=now
         )

@@ -8,7 +8,7 @@ from api.web import case_filters
 from api.web.deps import PageDep, PageUser, page_router
 from api.web.pages import PageNo, page_number
 from api.web.views import DEADLINE_LABEL, Names, estimated_years, left_label
-from closeloop.cases import followups, queues, views
+from closeloop.cases import followups, queues, tasks, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import SORTS
 from closeloop.errors import DomainError
@@ -41,6 +41,7 @@ def worklist(page: PageDep, session: SessionDep, user: PageUser, now: NowDep) ->
         },
         deadline_labels=DEADLINE_LABEL,
         flash=page.flash(),
+        assist=tasks.inbox(session, actor=user, now=now),  # 协办待办
     )
 
 

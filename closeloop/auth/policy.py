@@ -40,12 +40,19 @@ def in_region(user: Principal, path: str | None) -> bool:
 
 
 def can_see(
-    user: Principal, *, unit_code: str | None, region_path: str | None, reporter_id: int | None
+    user: Principal,
+    *,
+    unit_code: str | None,
+    region_path: str | None,
+    reporter_id: int | None,
+    assisting: bool = False,
 ) -> bool:
+    """`assisting`: the user's unit has a task on the case (协办): its handlers see the case too,
+    though they act on their task only."""
     if user.role == Role.admin:
         return True
     if user.role == Role.handler:
-        return user.unit_code is not None and unit_code == user.unit_code
+        return user.unit_code is not None and (unit_code == user.unit_code or assisting)
     if user.role == Role.reporter:
         return user.id is not None and reporter_id == user.id
     return in_region(user, region_path)
@@ -58,8 +65,15 @@ def require_visible(
     region_path: str | None,
     reporter_id: int | None,
     what: Msg,
+    assisting: bool = False,
 ) -> None:
-    if not can_see(user, unit_code=unit_code, region_path=region_path, reporter_id=reporter_id):
+    if not can_see(
+        user,
+        unit_code=unit_code,
+        region_path=region_path,
+        reporter_id=reporter_id,
+        assisting=assisting,
+    ):
         raise Forbidden(
             Msg(f"{what:zh}不在您的管辖范围内", f"{what:en} is outside your jurisdiction")
         )

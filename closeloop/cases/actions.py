@@ -19,7 +19,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from closeloop.auth.policy import Principal
-from closeloop.cases import effects, effects_return, followups, major, notices, notices_return
+from closeloop.cases import (
+    effects,
+    effects_return,
+    followups,
+    major,
+    notices,
+    notices_return,
+    tasks,
+)
 from closeloop.cases.deadlines import within_reopen_window
 from closeloop.cases.effects import ActionContext, Effect
 from closeloop.cases.needs import Needs
@@ -216,7 +224,7 @@ TABLE: dict[Action, Definition] = {
             anyone_of(HANDLER),
             effects.submit,
             needs=Needs(attachments=True, evidence=frozenset({CaseKind.hazard, CaseKind.letter})),
-            precondition=major.plan_in,
+            precondition=tasks.all_of(major.plan_in, tasks.tasks_finished),
             notices=notices.awaiting_verification(VERIFIERS.roles_for),
         ),
         Definition(

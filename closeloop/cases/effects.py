@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
-from closeloop.cases import deadlines, listing, major
+from closeloop.cases import deadlines, listing, major, tasks
 from closeloop.cases.lookup import leaf_category
 from closeloop.cases.reasons import Chosen
 from closeloop.cases.requests import Pending, decide, open_request
@@ -58,6 +58,9 @@ Effect = Callable[[ActionContext], None]
 
 def dispatch(ctx: ActionContext) -> None:
     case = ctx.case
+    assist = tasks.check_assisting(
+        ctx.session, case=case, codes=ctx.data.assist_unit_codes or [], lead=ctx.unit_code
+    )
     # Deadlines first: a refused due_at must leave the case untouched.
     decided = deadlines.set_dispatch_deadlines(
         case,
@@ -75,6 +78,18 @@ def dispatch(ctx: ActionContext) -> None:
     if listing.listed_for_itself(case.kind, case.grade):
         listing.set_listed(case, True, now=ctx.now)
         ctx.record["listed"] = True
+    if assist:  # 主办/协办: a task per assisting unit, in this transaction
+        ctx.record["assist_unit_codes"] = assist
+        tasks.open_tasks(
+            ctx.session,
+            case=case,
+            codes=assist,
+            actor=ctx.actor,
+            now=ctx.now,
+            cal=ctx.cal,
+            category=ctx.category,
+            settings=ctx.settings,
+        )
 
 
 def cancel(ctx: ActionContext) -> None:

@@ -11,17 +11,41 @@ from closeloop.text import Msg
 from models.case import Case
 from models.enums import Role
 from models.org import Category, Unit
+from models.task import CaseTask
 
 
-def load_case(session: Session, *, actor: Principal, case_id: int, lock: bool = False) -> Case:
+def load_case(
+    session: Session, *, actor: Principal, case_id: int, lock: bool = False, acting: bool = False
+) -> Case:
+    """The case, when `actor` may see it. A handler of a unit assisting it (协办) sees it too,
+    unless `acting` (a case action is the lead unit's, never an assisting unit's)."""
     stmt = select(Case).where(Case.id == case_id)
     if lock:
         stmt = stmt.with_for_update()
     case = session.exec(stmt).first()
     if case is None:
         raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
-    require_visible(actor, case)
+    assisting = not acting and _assists(session, actor, case)
+    policy.require_visible(
+        actor,
+        unit_code=case.unit_code,
+        region_path=case.region_path,
+        reporter_id=case.reporter_id,
+        what=Msg(f"案件 {case.number}", f"case {case.number}"),
+        assisting=assisting,
+    )
     return case
+
+
+def _assists(session: Session, actor: Principal, case: Case) -> bool:
+    """Whether the actor is a handler of a unit with a task on the case (asked only when their
+    unit does not lead it)."""
+    if actor.role != Role.handler or not actor.unit_code or case.unit_code == actor.unit_code:
+        return False
+    stmt = select(CaseTask.id).where(
+        CaseTask.case_id == case.id, CaseTask.unit_code == actor.unit_code
+    )
+    return session.exec(stmt.limit(1)).first() is not None
 
 
 def may_see(actor: Principal, case: Case) -> bool:

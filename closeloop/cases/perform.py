@@ -69,7 +69,7 @@ def perform_in(
             Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}")
         )
     d = TABLE[Action(action)]
-    case = load_case(session, actor=actor, case_id=case_id)
+    case = load_case(session, actor=actor, case_id=case_id, acting=True)
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):

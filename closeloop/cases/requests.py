@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -12,7 +13,8 @@ from closeloop.cases.major import Dossier, dossiers
 from closeloop.config import Settings
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
-from models.enums import RequestStatus, RequestType
+from models.enums import RequestStatus, RequestType, TaskState
+from models.task import CaseTask
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Pending:
     # A return request (退单申请). Its RequestType value is "return", a Python keyword: the
     # attribute is `return_`, and getattr/setattr by the type's value reach it (_ALIASES).
     return_: CaseRequest | None = None
+    open_tasks: int = 0  # assisting units' tasks open or signed (主办/协办)
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, _ALIASES.get(name, name), value)
@@ -53,6 +56,13 @@ def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending
         setattr(result[row.case_id], row.type, row)
     for cid, dossier in dossiers(session, case_ids).items():
         result[cid].dossier = dossier
+    unfinished = col(CaseTask.state).in_([TaskState.open, TaskState.signed])
+    for cid, n in session.exec(
+        select(CaseTask.case_id, func.count())
+        .where(col(CaseTask.case_id).in_(case_ids), unfinished)
+        .group_by(col(CaseTask.case_id))
+    ):
+        result[cid].open_tasks = n
     return result
 
 

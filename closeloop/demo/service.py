@@ -29,6 +29,7 @@ from closeloop.auth.security import hash_password
 from closeloop.calendar.days import SHANGHAI
 from closeloop.db import transaction
 from closeloop.demo import data as D
+from closeloop.demo.cohandling import load_cohandling
 from closeloop.demo.dossier import load_dossier
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.followup import load_followup
@@ -117,6 +118,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_robots(session, now=now, people=people)
     load_followup(session, now=now, people=people)
     load_returns(session, now=now, people=people)  # return review and re-dispatch
+    load_cohandling(session, now=now, people=people)  # 主办/协办
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from closeloop.config import Settings, get_settings
-from closeloop.escalation import followups
+from closeloop.escalation import followups, tasks
 from closeloop.safety import notices, risk_reports
 
 Escalate = Callable[..., int]
@@ -19,6 +19,7 @@ KINDS: dict[str, Escalate] = {
     "notices": notices.escalate_late,
     "risk_reviews": risk_reports.escalate_late,
     "follow_ups": followups.escalate_late,
+    "tasks": tasks.escalate_late,  # assisting units' tasks (协办任务)
 }
 
 

@@ -220,10 +220,34 @@ def render_xlsx(content: "Content") -> bytes:
 
     if content.safety is not None:
         _safety_sheet(wb, content)
+    assist_sheet(wb, content.by["unit"].groups)  # 协办 (co-handling), when there were tasks
 
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def assist_sheet(wb: Workbook, groups: list[Any]) -> None:
+    """协办: per assisting unit, its tasks and how many were signed and done on time."""
+    rows = [
+        [g.name, g.key, *[getattr(g, name) for _, name, _ in ASSIST_COLUMNS]]
+        for g in groups
+        if g.assist_tasks
+    ]
+    if rows:
+        formats = [FORMATS[fmt] for _, _, fmt in ASSIST_COLUMNS]
+        header = ["协办单位", "代码", *[label for label, _, _ in ASSIST_COLUMNS]]
+        _sheet(wb, ASSIST_SHEET, header, rows, [None, "@", *formats])
+
+
+ASSIST_SHEET = "协办"
+ASSIST_COLUMNS = [
+    ("协办任务", "assist_tasks", "int"),
+    ("按时签收", "assist_signed_on_time", "int"),
+    ("按时签收率", "assist_sign_on_time_rate", "rate"),
+    ("按时完成", "assist_done_on_time", "int"),
+    ("按时完成率", "assist_done_on_time_rate", "rate"),
+]
 
 
 def _safety_sheet(wb: Workbook, content: "Content") -> None:

@@ -207,3 +207,17 @@ def test_a_return_refused_a_return_granted_and_a_redispatch(loaded: Engine) -> N
         )
         moved = case_with("redispatch")
         assert (moved.state, moved.unit_code) == (CaseState.rectifying, "CG")
+
+
+def test_co_handled_cases_done_open_overdue_and_waived(loaded: Engine) -> None:
+    from models.task import CaseTask
+
+    with new_session(loaded) as s:
+        rows = s.exec(
+            select(CaseTask, Case).join(Case, col(Case.id) == col(CaseTask.case_id))
+        ).all()
+        by_state = {t.state: (t, c) for t, c in rows}
+        assert sorted(t.state for t, _ in rows) == ["done", "open", "waived"]
+        assert by_state["done"][1].state == CaseState.closed
+        assert by_state["open"][0].due_at < NOW and by_state["open"][1].unit_code == "CG"
+        assert by_state["waived"][0].reason

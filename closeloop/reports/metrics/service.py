@@ -35,6 +35,7 @@ from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
 from closeloop.reports.metrics import followups, queries, ranking, safety
 from closeloop.reports.metrics import returns as return_review
+from closeloop.reports.metrics import tasks as assist
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -113,8 +114,12 @@ def compute(
         for g in groups:
             safety.fill(g, safe.get(g.key))
             return_review.fill(g, returned.get(g.key))
+        assisted = assist.figures(session, scope, group_by)
+        for g in groups:
+            assist.fill(g, assisted.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
     return_review.fill(total, return_review.figures(session, scope, None).get(None))
+    assist.fill(total, assist.figures(session, scope, None).get(None))
     return MetricsReport(
         from_=date_from,
         to=date_to,
