@@ -98,6 +98,7 @@ def cancel(ctx: ActionContext) -> None:
 
 def withdraw(ctx: ActionContext) -> None:
     ctx.case.cancelled_at = ctx.now
+    end_tasks(ctx, "督办件已撤销，协办任务随之结束")
     ctx.case.verify_due_at = None
     _withdraw_requests(ctx)
 
@@ -113,6 +114,7 @@ def merge(ctx: ActionContext) -> None:
 def return_(ctx: ActionContext) -> None:
     case = ctx.case
     ctx.record = {"unit_code": case.unit_code, "due_at": _iso(case.due_at)}
+    end_tasks(ctx, "案件已退回，协办任务随之结束")
     case.unit_code = None
     case.dispatched_at = None
     case.sign_due_at = None
@@ -228,3 +230,12 @@ def _decide(ctx: ActionContext, req: Any, status: RequestStatus) -> None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def end_tasks(ctx: ActionContext, reason: str, *, only_unit: str | None = None) -> None:
+    """Co-handling: unfinished assisting tasks end with the lead unit's dispatch (tasks.py)."""
+    ended = tasks.end_unfinished(
+        ctx.session, case=ctx.case, actor=ctx.actor, now=ctx.now, reason=reason, only_unit=only_unit
+    )
+    if ended:
+        ctx.record["ended_task_ids"] = ended

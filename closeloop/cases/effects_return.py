@@ -136,6 +136,8 @@ def redispatch(ctx: ActionContext) -> None:
             )
         )
     effects.dispatch(ctx)  # refuses a bad due_at before changing anything
+    # The new lead unit's own assisting task, if it had one, ends: it leads the case now.
+    effects.end_tasks(ctx, "该单位改为主办，协办任务随之结束", only_unit=ctx.unit_code)
     pending = ctx.pending
     withdrawn = _withdraw(ctx, (pending.extension, pending.suspension, pending.return_))
     ctx.record = {"from_unit_code": old, **ctx.record}

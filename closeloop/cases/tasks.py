@@ -25,11 +25,13 @@ from closeloop.org import service as org
 from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import Case
-from models.enums import HistoryAction, Role, TaskState
+from models.enums import CaseState, HistoryAction, Role, TaskState
 from models.org import Category, Unit
 from models.task import CaseTask, TaskActionInput, TaskPublic
 
 UNFINISHED = (TaskState.open, TaskState.signed)
+# A task is worked on while the lead unit holds the case (after closing nothing is left to do).
+HELD = (CaseState.dispatched, CaseState.rectifying, CaseState.suspended, CaseState.verifying)
 DESK = (Role.dispatcher, Role.supervisor)
 ACTIONS = ("sign", "complete", "waive")
 # action → (the states it is taken from, the state it leads to)
@@ -46,6 +48,7 @@ def check_assisting(
     """The assisting units of a dispatch, checked before anything is written: each an existing,
     active unit serving the case's district, not the lead unit, named once (422 naming it)."""
     seen: set[str] = set()
+    assisting = {t.unit_code for t in unfinished(session, case.id or 0)} if codes else set()
     for code in codes:
         field = f"assist_unit_codes：协办单位 {code}"
         field_en = f"assist_unit_codes: assisting unit {code}"
@@ -53,6 +56,10 @@ def check_assisting(
             raise Invalid(Msg(f"{field} 重复", f"{field_en} is named twice"))
         if code == lead:
             raise Invalid(Msg(f"{field} 是主办单位，不能同时协办", f"{field_en} is the lead unit"))
+        if code in assisting:
+            raise Invalid(
+                Msg(f"{field} 已有未完成的协办任务", f"{field_en} already has an unfinished task")
+            )
         unit = session.get(Unit, code)
         if unit is None:
             raise Invalid(Msg(f"{field} 不存在", f"{field_en} does not exist"))
@@ -64,6 +71,40 @@ def check_assisting(
             )
         seen.add(code)
     return list(codes)
+
+
+def unfinished(session: Session, case_id: int) -> list[CaseTask]:
+    return list(
+        session.exec(
+            select(CaseTask)
+            .where(CaseTask.case_id == case_id, col(CaseTask.state).in_(UNFINISHED))
+            .order_by(col(CaseTask.id))
+        )
+    )
+
+
+def end_unfinished(
+    session: Session,
+    *,
+    case: Case,
+    actor: Principal,
+    now: datetime,
+    reason: str,
+    only_unit: str | None = None,
+) -> list[int]:
+    """The case left its lead unit (returned, withdrawn) or a task's unit now leads it: the
+    unfinished tasks end as waived, with the reason, so none is left waiting or reminded. The
+    action's own history entry names them."""
+    ended = []
+    for task in unfinished(session, case.id or 0):
+        if only_unit is not None and task.unit_code != only_unit:
+            continue
+        task.state = TaskState.waived
+        task.reason, task.waived_at, task.waived_by = reason, now, actor.id
+        task.updated_at = now
+        session.add(task)
+        ended.append(task.id or 0)
+    return ended
 
 
 def open_tasks(
@@ -201,6 +242,15 @@ def act(
         )
     name = labels.TASK_ACTION[action]
     _require_role(actor, task, action, name)
+    if case.state not in HELD:
+        state = labels.STATE[case.state]
+        raise Conflict(
+            Msg(
+                f"案件{state:zh}，不能{name:zh}",
+                f"{name:en} is not allowed: the case is {case.state}",
+            ),
+            state=case.state,
+        )
     sources, target = MOVES[action]
     if task.state not in sources:
         state = labels.TASK_STATE[task.state]

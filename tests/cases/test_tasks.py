@@ -206,3 +206,49 @@ def test_inbox_lists_the_units_unfinished_tasks(session: Session, org: Org) -> N
     assert tasks.inbox(session, actor=org["h_zj"], now=NOW) == []
     _act(session, org, case, _task(session, case), "waive", "disp", reason="不需要")
     assert tasks.inbox(session, actor=org["h_sw"], now=NOW) == []
+
+
+def test_a_returned_case_ends_its_unfinished_tasks(session: Session, org: Org) -> None:
+    case = _dispatched(session, org, ["SW"])
+    act(session, org, case, "return", "h_zj", reason="不属于本单位")
+    task = _task(session, case)
+    assert task.state == TaskState.waived and task.reason and "退回" in task.reason
+    entry = session.exec(
+        select(CaseHistory).where(CaseHistory.case_id == case.id, CaseHistory.action == "return")
+    ).one()
+    assert entry.data["ended_task_ids"] == [task.id]
+    # Dispatched again with the same assisting unit: one new task, nothing stale blocks submit.
+    act(session, org, case, "dispatch", "disp", unit_code="ZJ", assist_unit_codes=["SW"])
+    states = sorted(
+        str(t.state) for t in session.exec(select(CaseTask).where(CaseTask.case_id == case.id))
+    )
+    assert states == ["open", "waived"]
+
+
+def test_a_unit_with_an_unfinished_task_is_not_named_twice(session: Session, org: Org) -> None:
+    from models.org import Unit
+
+    session.add(Unit(code="CG", name="区城市管理局", short_name="城管"))
+    session.flush()
+    case = _dispatched(session, org, ["SW"])
+    with pytest.raises(Invalid) as err:
+        act(session, org, case, "redispatch", "disp", unit_code="CG", reason="改派城管",
+            assist_unit_codes=["SW"])  # fmt: skip
+    assert "SW 已有未完成的协办任务" in str(err.value)
+    assert case.unit_code == "ZJ" and len(session.exec(select(CaseTask)).all()) == 1
+
+
+def test_redispatch_to_the_assisting_unit_ends_its_task(session: Session, org: Org) -> None:
+    case = _dispatched(session, org, ["SW"])
+    act(session, org, case, "redispatch", "disp", unit_code="SW", reason="水务牵头")
+    task = _task(session, case)
+    assert task.state == TaskState.waived and task.reason and "主办" in task.reason
+    assert case.unit_code == "SW"
+
+
+def test_no_task_action_once_the_case_has_left_the_unit(session: Session, org: Org) -> None:
+    case = _dispatched(session, org, ["SW"])
+    task = _task(session, case)
+    act(session, org, case, "return", "h_zj", reason="不属于本单位")
+    with pytest.raises(Conflict):
+        _act(session, org, case, task, "sign", "h_sw")
