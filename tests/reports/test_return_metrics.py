@@ -1,6 +1,6 @@
 """Return review in the metrics: re-dispatches and granted return requests count against dispatch
 accuracy, (dispatches − returns − redispatches) / dispatches, per unit against the unit the case
-was taken from. September 2025, Shanghai; the report time is Tue 30 Sep 18:00."""
+was taken from; a re-dispatch is a dispatch to the unit it goes to, so no rate exceeds 1. September 2025, Shanghai; the report time is Tue 30 Sep 18:00."""
 
 from datetime import date, datetime
 
@@ -39,10 +39,12 @@ def test_redispatches_and_granted_returns_count_against_accuracy(session, org): 
     act(session, org, d, "dispatch", "disp", at(1, 10), unit_code="ZJ")
 
     t = metrics.compute(session, actor=org["sup"], **SEPT).total
-    assert (t.dispatches, t.returns, t.redispatches) == (5, 2, 1)  # returns: B's and C's granted
+    # dispatches: 5 by the desk + A's re-dispatch to SW; returns: B's and C's granted
+    assert (t.dispatches, t.returns, t.redispatches) == (6, 2, 1)
     assert t.return_requests.model_dump() == {"requested": 2, "granted": 1, "refused": 1}
-    assert t.return_rate == 0.4  # 2 / 5
-    assert t.dispatch_accuracy == 0.4  # (5 − 2 − 1) / 5
+    assert t.return_rate == 0.3333  # 2 / 6
+    assert t.dispatch_accuracy == 0.5  # (6 − 2 − 1) / 6
+    assert t.sign_on_time_rate == round(1 / 6, 4)  # C signed on time
 
     units = {
         g.key: g for g in metrics.compute(session, actor=org["sup"], group_by="unit", **SEPT).groups
@@ -50,13 +52,19 @@ def test_redispatches_and_granted_returns_count_against_accuracy(session, org): 
     zj, sw = units["ZJ"], units["SW"]
     assert (zj.dispatches, zj.returns, zj.redispatches) == (5, 2, 1)
     assert zj.dispatch_accuracy == 0.4
-    assert (sw.dispatches, sw.redispatches, sw.dispatch_accuracy) == (0, 0, None)
+    # SW was given A by the re-dispatch: one dispatch, nothing undone.
+    assert (sw.dispatches, sw.redispatches, sw.dispatch_accuracy, sw.return_rate) == (
+        1,
+        0,
+        1.0,
+        0.0,
+    )
 
     # As of 2 Sep 10:30: A's re-dispatch, B's return and C's request (not yet granted).
     early = metrics.compute(
         session, actor=org["sup"], **{**SEPT, "now": at(30, 18)}, as_of=at(2, 10).replace(minute=30)
     ).total
-    assert (early.dispatches, early.returns, early.redispatches) == (5, 1, 1)
+    assert (early.dispatches, early.returns, early.redispatches) == (6, 1, 1)
     assert early.return_requests.model_dump() == {"requested": 1, "granted": 0, "refused": 0}
 
 

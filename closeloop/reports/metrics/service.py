@@ -109,16 +109,17 @@ def compute(
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
         followups.fill_all(groups, follow, weights)
-        groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
         returned = return_review.figures(session, scope, group_by)
+        for g in groups:  # before ranking: they change rates the score counts
+            return_review.fill(g, returned.get(g.key), weights)
+        groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
         for g in groups:
             safety.fill(g, safe.get(g.key))
-            return_review.fill(g, returned.get(g.key))
         assisted = assist.figures(session, scope, group_by)
         for g in groups:
             assist.fill(g, assisted.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
-    return_review.fill(total, return_review.figures(session, scope, None).get(None))
+    return_review.fill(total, return_review.figures(session, scope, None).get(None), weights)
     assist.fill(total, assist.figures(session, scope, None).get(None))
     return MetricsReport(
         from_=date_from,
