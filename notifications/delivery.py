@@ -23,6 +23,7 @@ from closeloop.config import Settings
 from models.enums import Channel, DeliveryStatus
 from models.outbox import OutboxMessage
 from notifications import channels
+from notifications import emergency as emergency_info
 
 # A run stops starting new sends once this share of the claim is used, so that its claims are
 # still held while it records the results; the rest are released for the next run.
@@ -130,6 +131,7 @@ def record(
                 attempts=col(OutboxMessage.attempts) + 1,
             )
         )
+        emergency_info.delivered(session, msg=msg, now=now)  # 紧急信息: first delivery time
         return Outcome("sent")
     row = session.exec(
         select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()

@@ -47,6 +47,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "adm.class": ("所属大类", "Class"),
     "adm.limit_days": ("整改时限（工作日）", "Limit (working days)"),
     "adm.sign_hours": ("签收时限（工作小时）", "Sign within (office hours)"),
+    "adm.emergency": ("紧急类（立即通知领导）", "Emergency category (alerts the leadership)"),
     "adm.active": ("状态", "Status"),
     "adm.is_active": ("启用", "Active"),
     "adm.is_inactive": ("已停用", "Inactive"),
