@@ -60,6 +60,11 @@ class Metrics(BaseModel):
     risk_points: RiskPointCounts = Field(
         default_factory=RiskPointCounts
     )  # active at the report time
+    # 紧急信息 (closeloop/reports/metrics/emergency.py): the total only; groups keep 0 / None.
+    emergencies: int = 0  # filed in the period as emergencies (urgent or an emergency category)
+    emergency_alert_median_minutes: float | None = None  # filing → first pushed notice delivered
+    emergency_alerted_within_30m: int = 0
+    emergency_within_30m_rate: float | None = None  # 30分钟内送达率 = within_30m / emergencies
 
 
 class GroupMetrics(Metrics):

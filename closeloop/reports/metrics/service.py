@@ -33,7 +33,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
-from closeloop.reports.metrics import queries, ranking, safety
+from closeloop.reports.metrics import emergency, queries, ranking, safety
 from closeloop.reports.metrics.sql import ratio, rounded
 from closeloop.text import Msg
 from models.enums import CaseKind, LetterType, RegionLevel, Role
@@ -107,6 +107,7 @@ def compute(
         for g in groups:
             safety.fill(g, safe.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
+    emergency.fill(total, emergency.figures(session, scope))  # 紧急信息30分钟直达
     return MetricsReport(
         from_=date_from,
         to=date_to,
