@@ -173,7 +173,8 @@ def current(settings: Settings | None = None) -> QuietHours:
             _cache[key] = parse(tomllib.loads(text), source=DEFAULT_FILE)
         return _cache[key]
     file = Path(path)
-    key = (str(file), file.stat().st_mtime)
+    stat = file.stat()
+    key = (f"{file}:{stat.st_size}", float(stat.st_mtime_ns))
     if key not in _cache:
         text = file.read_text(encoding="utf-8")
         _cache[key] = parse(tomllib.loads(text), source=str(file))
