@@ -30,6 +30,7 @@ from closeloop.calendar.days import SHANGHAI
 from closeloop.db import transaction
 from closeloop.demo import data as D
 from closeloop.demo.dossier import load_dossier
+from closeloop.demo.emergency import load_emergency
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.geometry import load_geometry
 from closeloop.demo.inspections import load_inspections
@@ -111,6 +112,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_geometry(session, now=now - timedelta(days=100), people=people)
     load_risk(session, now=now, people=people)
     load_dossier(session, now=now, people=people)
+    load_emergency(session, now=now, people=people)
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

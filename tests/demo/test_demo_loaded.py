@@ -130,3 +130,18 @@ def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: E
     assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
     with new_session(loaded) as s:
         assert len(s.exec(select(Letter)).all()) == before
+
+
+def test_emergency_information_reached_the_supervisor(loaded: Engine) -> None:
+    with new_session(loaded) as s:
+        alerted = s.exec(
+            select(Case).where(col(Case.emergency).is_(True), col(Case.alerted_at).is_not(None))
+        ).all()
+        minutes = sorted(
+            round((c.alerted_at - c.reported_at).total_seconds() / 60)
+            for c in alerted
+            if c.alerted_at is not None
+        )
+        flagged = s.exec(select(Case).where(Case.category_code == "0303", Case.urgent == False))  # noqa: E712
+        assert minutes == [8, 41]
+        assert any(c.emergency for c in flagged)
