@@ -32,6 +32,7 @@ UNIT_FIELDS = (
     "webhook_url",
 )
 CATEGORY_FIELDS = ("code", "name", "parent_code", "unit_code", "limit_days", "sign_hours")
+CATEGORY_FIELDS += ("emergency",)  # 紧急类 (closeloop/cases/emergency.py)
 LABELS = {
     "code": "adm.code",
     "name": "adm.name",
@@ -46,6 +47,7 @@ LABELS = {
     "limit_days": "adm.limit_days",
     "sign_hours": "adm.sign_hours",
     "active": "adm.active",
+    "emergency": "adm.emergency",
 }
 
 
