@@ -32,7 +32,7 @@ UNIT_FIELDS = (
     "webhook_url",
 )
 CATEGORY_FIELDS = ("code", "name", "parent_code", "unit_code", "limit_days", "sign_hours")
-CATEGORY_FIELDS += ("emergency",)  # 紧急类 (closeloop/cases/emergency.py)
+CATEGORY_FIELDS += ("emergency",)  # type: ignore[assignment]  # 紧急类 (cases/emergency.py)
 LABELS = {
     "code": "adm.code",
     "name": "adm.name",
