@@ -198,7 +198,7 @@ def _rule(source: str, number: int, raw: dict[str, Any]) -> Rule:
             _msg(
                 source,
                 f"{where} 未修改任何级别",
-                f"{where} changes no level; set one of {', '.join(LEVELS)}",
+                f"{where} changes no level; set one of {', '.join(LEVELS + EXTRA_KEYS)}",
             )
         )
     return Rule(
