@@ -150,6 +150,8 @@ class Category(CategoryBase, table=True):
 
 
 class CategoryCreate(CategoryBase):
+    emergency: bool = False  # 紧急类: its events alert the leadership at once (cases/emergency.py)
+
     @field_validator("code", "name")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -164,13 +166,22 @@ class CategoryUpdate(PatchBody):
     limit_days: int | None = Field(default=None, ge=1, le=365)
     sign_hours: float | None = Field(default=None, gt=0, le=240)
     active: bool | None = None
+    emergency: bool | None = None  # 紧急类; may be left out, not set to null
 
     @field_validator("name")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() if value is not None else None
 
+    @field_validator("emergency")
+    @classmethod
+    def _emergency_not_null(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("emergency cannot be null")
+        return value
+
 
 class CategoryPublic(CategoryBase):
     is_leaf: bool = True
     active: bool = True
+    emergency: bool = False

@@ -23,6 +23,7 @@ from closeloop.config import Settings
 from models.enums import Channel, DeliveryStatus
 from models.outbox import OutboxMessage
 from notifications import channels, folding, robots
+from notifications import emergency as emergency_info
 
 # A run stops starting new sends once this share of the claim is used, so that its claims are
 # still held while it records the results; the rest are released for the next run.
@@ -131,6 +132,8 @@ def record(
             )
         )
         folding.settle(session, digest_id=msg.id, status=DeliveryStatus.sent, now=now)
+        emergency_info.delivered(session, msg=msg, now=now)  # 紧急信息: first delivery time
+        emergency_info.delivered_in_digest(session, digest_id=msg.id, now=now)
         return Outcome("sent")
     row = session.exec(
         select(OutboxMessage).where(OutboxMessage.id == msg.id).with_for_update()

@@ -26,6 +26,7 @@ from models.org import Unit
 from models.outbox import OutboxMessage
 from models.user import User
 from notifications import outbox
+from notifications.emergency import EVENT as EMERGENCY
 from notifications.robots import LIMITS, WINDOW, Robot, explain, kind_of, masked
 
 DIGEST = "digest"  # the event of a digest message
@@ -232,7 +233,8 @@ def throttle(session: Session, *, ids: list[int], now: datetime) -> list[int]:
     held: set[int] = set()
     for url, group in groupby(hooks, key=lambda r: r.recipient):
         limit = LIMITS[robots[url].kind]
-        waiting = list(group)
+        # Emergency information goes first: it is the last to be folded into a digest.
+        waiting = sorted(group, key=lambda r: r.event != EMERGENCY)
         if limit is None:
             continue
         sent = _sent_times(session, url, now)

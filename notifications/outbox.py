@@ -26,6 +26,7 @@ from models.enums import Channel, DeliveryStatus, Role
 from models.org import Region, Unit
 from models.outbox import OutboxMessage
 from models.user import User
+from notifications import quiet
 
 KEY_MAX = 200
 
@@ -99,6 +100,9 @@ def _add(
         next_attempt_at=now,
         created_at=now,
         sent_at=now if inapp else None,
+    )
+    msg.next_attempt_at = quiet.hold_until(  # quiet hours: routine notices wait for the morning
+        session, now=now, channel=channel, event=event, case_id=case_id, letter_id=letter_id
     )
     # A concurrent writer may have added the same key since the check: the unique constraint
     # decides, inside a savepoint so the caller's transaction survives the conflict.

@@ -116,7 +116,15 @@ def _category_spec(session: Session, row: Category) -> list[Field]:
         Field("unit_code", "adm.unit", options=units),
         Field("limit_days", "adm.limit_days", type="number", maxlength=3),
         Field("sign_hours", "adm.sign_hours", type="number", maxlength=6),
+        Field("emergency", "adm.emergency", required=True, options=EMERGENCY_OPTIONS),
     ]
+
+
+# 紧急类 (cases/emergency.py): the values are what _current writes for the row's bool.
+EMERGENCY_OPTIONS = [
+    ("False", "否 / No"),
+    ("True", "是（立即通知领导）/ Yes (alerts the leadership)"),
+]
 
 
 def _category_facts(page: Page, session: Session, row: Category) -> list[str]:

@@ -34,6 +34,7 @@ UNIT_FIELDS = (
     "webhook_secret",
 )
 CATEGORY_FIELDS = ("code", "name", "parent_code", "unit_code", "limit_days", "sign_hours")
+CATEGORY_FIELDS += ("emergency",)  # type: ignore[assignment]  # 紧急类 (cases/emergency.py)
 LABELS = {
     "code": "adm.code",
     "name": "adm.name",
@@ -50,6 +51,7 @@ LABELS = {
     "limit_days": "adm.limit_days",
     "sign_hours": "adm.sign_hours",
     "active": "adm.active",
+    "emergency": "adm.emergency",
 }
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
+from closeloop.cases import emergency as emergency_info
 from closeloop.cases import history, idempotency, lifecycle, numbering, search
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
@@ -150,6 +151,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         grade=data.grade,
         urgent=data.urgent,
         enterprise_code=enterprise.code if enterprise else None,
+        emergency=emergency_info.is_emergency(session, urgent=data.urgent, category=category),
     )
     session.flush()
     history.append(
@@ -163,6 +165,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         data={"kind": data.kind, "grade": data.grade},
     )
     session.flush()
+    emergency_info.alert(session, case=case, now=now)  # 紧急信息: the leadership at once
     return case
 
 

@@ -31,6 +31,7 @@ from closeloop.db import transaction
 from closeloop.demo import data as D
 from closeloop.demo.cohandling import load_cohandling
 from closeloop.demo.dossier import load_dossier
+from closeloop.demo.emergency import load_emergency
 from closeloop.demo.enterprises import load_enterprises
 from closeloop.demo.followup import load_followup
 from closeloop.demo.geometry import load_geometry
@@ -119,6 +120,7 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_followup(session, now=now, people=people)
     load_returns(session, now=now, people=people)  # return review and re-dispatch
     load_cohandling(session, now=now, people=people)  # 主办/协办
+    load_emergency(session, now=now, people=people)
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

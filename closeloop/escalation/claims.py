@@ -21,7 +21,7 @@ from closeloop import labels, text
 from closeloop.auth.policy import SYSTEM
 from closeloop.cases import listing
 from closeloop.cases.actions import verifier_roles
-from closeloop.escalation import plan
+from closeloop.escalation import plan, warnings
 from closeloop.escalation.policy import LETTER_LEVELS, Facts
 from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
 from closeloop.letters import service as letters
@@ -126,6 +126,16 @@ class UnitRun:
     # --- notifications ---------------------------------------------------------------------
 
     def notice(self, case: Case, f: Facts, level: str, to_head: bool = False) -> None:
+        if warnings.is_warn(level):  # a warning before the breach (warnings.py)
+            warnings.notify(
+                self.session,
+                case=case,
+                deadline_version=f.deadline_version,
+                level=level,
+                now=self.ctx.now,
+            )
+            self.counts.notifications += 1
+            return
         level = EscalationLevel(level)
         name = labels.NOTICE_SUBJECT[level]
         key = f"esc:{case.id}:v{f.deadline_version}:{level}"

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from closeloop.cases.deadlines import is_overdue
+from closeloop.escalation import warnings
 from closeloop.escalation.policy import LETTER_LEVELS, Facts, overdue_working_days
 from closeloop.escalation.sweep import SweepContext
 from models.enums import CaseKind, EscalationLevel
@@ -47,8 +48,11 @@ def decide(
         if not f.unit_code:  # nobody to address a letter to (an imported odd row)
             due = [lv for lv in due if lv not in LETTER_LEVELS]
         top = max((lv for lv in due if lv in LETTER_LEVELS), key=LETTER_LEVELS.index, default=None)
+        warn = max(filter(warnings.is_warn, due), key=warnings.fraction_of, default=None)
         for level in due:
             extra = {"superseded_by": top} if level in LETTER_LEVELS and level != top else {}
+            if warnings.is_warn(level) and level != warn:  # only the highest warning notifies
+                extra = {"superseded_by": warn}
             wanted.append(claim_row(ctx, f, level, **extra))
     return wanted
 

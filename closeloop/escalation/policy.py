@@ -16,14 +16,17 @@ from typing import Any
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.errors import Invalid
+from closeloop.escalation import warnings
 from closeloop.text import Msg
 from models.enums import CaseKind, CaseState, EscalationLevel, Grade
+from notifications import quiet as quiet_hours
 
 # In ladder order. Letters rise reminder → supervision → warning.
 LEVELS = EscalationLevel.ladder()
 LETTER_LEVELS = EscalationLevel.letter_levels()
 SWITCH_LEVELS = EscalationLevel.switch_levels()  # on or off
 MATCH_KEYS = ("kind", "category", "grade")
+EXTRA_KEYS = ("warn_at", "quiet")  # warnings.py and notifications/quiet.py
 MAX_DAYS = 365
 DEFAULT_FILE = "escalation_default.toml"
 
@@ -42,6 +45,8 @@ class Ladder:
     supervision: int | None = 3
     warning: int | None = 10
     verify_overdue: bool = True
+    # Warnings at fractions of the time allowed (warnings.py); the default file sets [0.5, 0.75].
+    warn_at: tuple[float, ...] = ()
 
     @property
     def letter_thresholds(self) -> list[tuple[str, int]]:
@@ -54,7 +59,7 @@ class Rule:
     kind: str | None = None
     category: str | None = None
     grade: str | None = None
-    changes: Mapping[str, int | bool | None] = field(default_factory=dict)
+    changes: Mapping[str, Any] = field(default_factory=dict)
 
     def matches(
         self, *, kind: str, category: str | None, class_code: str | None, grade: str | None
@@ -73,6 +78,7 @@ class Policy:
     ladder: Ladder = Ladder()
     rules: tuple[Rule, ...] = ()
     source: str = DEFAULT_FILE
+    quiet: quiet_hours.QuietHours = quiet_hours.QuietHours()
 
     def ladder_for(
         self,
@@ -94,6 +100,13 @@ class Policy:
         days = [self.ladder.due_soon or 0]
         days += [int(r.changes.get("due_soon") or 0) for r in self.rules]
         return max(days)
+
+    @property
+    def top_warning(self) -> str | None:
+        """The highest warning level any ladder may fire (the sweep's bound for warnings)."""
+        fractions = list(self.ladder.warn_at)
+        fractions += [f for r in self.rules for f in r.changes.get("warn_at", ())]
+        return warnings.level_of(max(fractions)) if fractions else None
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -118,24 +131,39 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         raise PolicyError(
             _msg(source, f"TOML 格式错误（{exc}）", f"is not valid TOML: {exc}")
         ) from None
-    _no_unknown(source, "", data, ("ladder", "rule"))
+    _no_unknown(source, "", data, ("ladder", "rule", "quiet_hours"))
     base = data.get("ladder", {})
     if not isinstance(base, dict):
         raise PolicyError(_msg(source, "[ladder] 必须是表", "[ladder] must be a table"))
-    _no_unknown(source, "[ladder]", base, LEVELS)
-    ladder = replace(Ladder(), **_levels(source, "[ladder]", base))  # type: ignore[arg-type]
+    _no_unknown(source, "[ladder]", base, LEVELS + ("warn_at",))
+    changes = _levels(source, "[ladder]", {k: v for k, v in base.items() if k in LEVELS})
+    changes.update(_warn_at(source, "[ladder]", base))
+    ladder = replace(Ladder(), **changes)  # type: ignore[arg-type]
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
         raise PolicyError(
             _msg(source, "rule 必须写成 [[rule]] 表", "rules must be [[rule]] tables")
         )
     rules = tuple(_rule(source, i, raw) for i, raw in enumerate(raw_rules, start=1))
-    return Policy(ladder=ladder, rules=rules, source=source)
+    try:
+        quiet = quiet_hours.parse(data, source=source)
+    except quiet_hours.QuietError as exc:
+        raise PolicyError(exc.msg) from None
+    return Policy(ladder=ladder, rules=rules, source=source, quiet=quiet)
+
+
+def _warn_at(source: str, where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    if "warn_at" not in raw:
+        return {}
+    parsed = warnings.parse_warn_at(raw["warn_at"], where=where)
+    if parsed and isinstance(parsed[0], str):
+        raise PolicyError(_msg(source, str(parsed[0]), str(parsed[1])))
+    return {"warn_at": parsed}
 
 
 def _rule(source: str, number: int, raw: dict[str, Any]) -> Rule:
     where = f"[[rule]] #{number}"
-    _no_unknown(source, where, raw, MATCH_KEYS + LEVELS)
+    _no_unknown(source, where, raw, MATCH_KEYS + LEVELS + EXTRA_KEYS)
     match = {k: raw[k] for k in MATCH_KEYS if k in raw}
     if not match:
         raise PolicyError(
@@ -163,13 +191,14 @@ def _rule(source: str, number: int, raw: dict[str, Any]) -> Rule:
                     f"{where}: {key} = {value!r} is not one of {', '.join(allowed[key])}",
                 )
             )
-    changes = _levels(source, where, {k: v for k, v in raw.items() if k in LEVELS})
-    if not changes:
+    changes: dict[str, Any] = _levels(source, where, {k: v for k, v in raw.items() if k in LEVELS})
+    changes.update(_warn_at(source, where, raw))
+    if not changes and "quiet" not in raw:
         raise PolicyError(
             _msg(
                 source,
                 f"{where} 未修改任何级别",
-                f"{where} changes no level; set one of {', '.join(LEVELS)}",
+                f"{where} changes no level; set one of {', '.join(LEVELS + EXTRA_KEYS)}",
             )
         )
     return Rule(
@@ -245,6 +274,7 @@ class Facts:
     grade: str | None = None
     rework_count: int = 0
     region_path: str = "/"
+    dispatched_at: datetime | None = None
 
 
 CLOCK_RUNNING = tuple(s.value for s in CaseState.clock_running_states())
@@ -271,6 +301,13 @@ def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> 
                 left = cal.working_days_between(cal.local_date(now), cal.local_date(facts.due_at))
                 if left <= rule.due_soon:
                     levels.append(EscalationLevel.due_soon)
+            levels += warnings.warn_levels(
+                fractions=rule.warn_at,
+                dispatched_at=facts.dispatched_at,
+                due_at=facts.due_at,
+                cal=cal,
+                now=now,
+            )
         else:
             late = overdue_working_days(facts.due_at, cal, now)
             levels += [lv for lv, days in rule.letter_thresholds if late >= days]
@@ -288,7 +325,14 @@ def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> 
         and now > facts.verify_due_at
     ):
         levels.append(EscalationLevel.verify_overdue)
-    return sorted(levels, key=LEVELS.index)
+    return sorted(levels, key=_order)
+
+
+def _order(level: str) -> tuple[int, float]:
+    """Ladder order; warnings (by fraction) come before due_soon."""
+    if warnings.is_warn(level):
+        return (-1, warnings.fraction_of(level))
+    return (LEVELS.index(level), 0.0)
 
 
 def claim_level(level: str, facts: Facts) -> str:

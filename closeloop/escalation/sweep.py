@@ -94,6 +94,7 @@ FACT_COLUMNS: tuple[Any, ...] = (
     col(Case.grade),
     col(Case.rework_count),
     col(Case.region_path),
+    col(Case.dispatched_at),
 )
 
 
@@ -114,6 +115,7 @@ def facts_of(row: Any) -> Facts:
             grade=str(row.grade) if row.grade else None,
             rework_count=row.rework_count,
             region_path=row.region_path,
+            dispatched_at=row.dispatched_at,
         )
     return Facts(**row._mapping)
 
@@ -127,8 +129,20 @@ def _fired(level: Any) -> Any:
     )
 
 
-def candidate_filter(now: datetime, window_end: datetime) -> Any:
+def candidate_filter(now: datetime, window_end: datetime, top_warning: str | None = None) -> Any:
     running = [s.value for s in CaseState.clock_running_states()]
+    # Warnings before the breach (warnings.py): running cases not yet past their deadline whose
+    # highest warning has not fired for this deadline version.
+    warn = (
+        and_(
+            col(Case.state).in_(running),
+            col(Case.due_at) > window_end,
+            col(Case.dispatched_at) <= now,
+            ~_fired(top_warning),
+        )
+        if top_warning
+        else None
+    )
     verify_key = sql_case(
         (col(Case.rework_count) == 0, literal(EscalationLevel.verify_overdue.value)),
         else_=literal(f"{EscalationLevel.verify_overdue.value}.")
@@ -151,6 +165,7 @@ def candidate_filter(now: datetime, window_end: datetime) -> Any:
             col(Case.verify_due_at) < now,
             ~_fired(verify_key),
         ),
+        *([warn] if warn is not None else []),
     )
 
 
@@ -176,7 +191,7 @@ def sweep(session: Session, ctx: SweepContext) -> tuple[int, list[Candidate]]:
     """(rows checked, candidates with at least one level due and not yet fired), by case id."""
     rows = session.execute(
         select(*FACT_COLUMNS)
-        .where(candidate_filter(ctx.now, ctx.window_end))
+        .where(candidate_filter(ctx.now, ctx.window_end, ctx.policy.top_warning))
         .order_by(col(Case.id))
     ).all()
     facts = [facts_of(row) for row in rows]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 from markupsafe import Markup
 
+from closeloop.reports import emergency
 from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
 from closeloop.reports.metrics import ranking
 from closeloop.templating import document_env
@@ -164,6 +165,7 @@ def env() -> Environment:
         moment=moment,
     )
     environment.globals.update(show=show, value=value, DASH=DASH)
+    environment.globals.update(emergency_sentence=emergency.sentence)  # 紧急信息
     return environment
 
 

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from closeloop.reports import emergency
 from closeloop.reports.charts import text_width
 from closeloop.reports.render import (
     HEADLINE,
@@ -141,6 +142,7 @@ def render_xlsx(content: "Content") -> bytes:
     for offset, (label, text) in enumerate(info):
         ws.cell(row=len(HEADLINE) + 3 + offset, column=1, value=label).font = Font(bold=True)
         ws.cell(row=len(HEADLINE) + 3 + offset, column=2, value=text)
+    emergency.xlsx_rows(ws, row=len(HEADLINE) + 4 + len(info), m=content.total)  # 紧急信息
 
     if "kind" in content.by:
         kinds = [[g.name, *_figures(g, TREND_COLUMNS)] for g in content.by["kind"].groups]

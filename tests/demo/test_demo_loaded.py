@@ -221,3 +221,18 @@ def test_co_handled_cases_done_open_overdue_and_waived(loaded: Engine) -> None:
         assert by_state["done"][1].state == CaseState.closed
         assert by_state["open"][0].due_at < NOW and by_state["open"][1].unit_code == "CG"
         assert by_state["waived"][0].reason
+
+
+def test_emergency_information_reached_the_supervisor(loaded: Engine) -> None:
+    with new_session(loaded) as s:
+        alerted = s.exec(
+            select(Case).where(col(Case.emergency).is_(True), col(Case.alerted_at).is_not(None))
+        ).all()
+        minutes = sorted(
+            round((c.alerted_at - c.reported_at).total_seconds() / 60)
+            for c in alerted
+            if c.alerted_at is not None
+        )
+        flagged = s.exec(select(Case).where(Case.category_code == "0303", Case.urgent == False))  # noqa: E712
+        assert minutes == [8, 41]
+        assert any(c.emergency for c in flagged)

@@ -327,3 +327,66 @@ def test_a_robots_code_counts_even_with_an_http_error_status(engine, org, robot,
     failed = rows(engine, [msg_id])[0]
     assert failed.last_error.startswith("feishu code 9499:")
     assert robots.explain(failed.last_error, "zh").startswith("9499 请求格式错误")
+
+
+def test_emergencies_go_first_and_a_digest_delivers_them(engine, org, robot, deliver_due):
+    """An emergency is the last a robot's limit folds; one folded into a digest counts as
+    delivered when the digest is (the case's alerted_at, 紧急信息30分钟直达)."""
+    from models.case import Case
+
+    configure(engine, robot.url, "wecom")
+    ids = notify(engine, 19)
+    urgent_cases = [a_case(engine, org) for _ in range(3)]
+    with transaction(engine) as s:
+        for n, case_id in enumerate(urgent_cases):
+            added = outbox.notify_unit(
+                s,
+                unit_code="ZJ",
+                event="emergency",
+                subject=f"紧急信息 {n} / emergency {n}",
+                body="立即处置 / act now",
+                now=NOW,
+                key=f"emergency:{case_id}",
+                case_id=case_id,
+            )
+            ids += [m.id for m in added if m.channel == Channel.webhook]
+    settings = settings_for()
+    assert deliver_due(engine, now=NOW, settings=settings)["sent"] == 20
+    msgs = rows(engine, ids)
+    # The three emergencies, written last, went out; two of the ordinary notices wait.
+    assert all(m.status == DeliveryStatus.sent for m in msgs[19:])
+    assert sum(m.status == DeliveryStatus.folded for m in msgs[:19]) == 2
+    with new_session(engine) as s:
+        assert all(s.get(Case, c).alerted_at == NOW for c in urgent_cases)
+
+    # Now a robot already at its limit: a new emergency is folded, and alerted when sent.
+    late_case = a_case(engine, org)
+    with transaction(engine) as s:
+        for msg in s.exec(select(OutboxMessage).where(OutboxMessage.status == "sent")):
+            msg.sent_at = NOW + timedelta(seconds=1)
+        (late,) = [
+            m
+            for m in outbox.notify_unit(
+                s,
+                unit_code="ZJ",
+                event="emergency",
+                subject="紧急信息 / emergency",
+                body="立即处置 / act now",
+                now=NOW,
+                key=f"emergency:{late_case}",
+                case_id=late_case,
+            )
+            if m.channel == Channel.webhook
+        ]
+        late_id = late.id
+    later = NOW + timedelta(seconds=2)
+    deliver_due(engine, now=later, settings=settings)
+    (folded,) = rows(engine, [late_id])
+    assert folded.status == DeliveryStatus.folded and folded.folded_into_id
+    with new_session(engine) as s:
+        assert s.get(Case, late_case).alerted_at is None
+    opens = NOW + timedelta(seconds=61)
+    deliver_due(engine, now=opens, settings=settings)
+    with new_session(engine) as s:
+        assert s.get(OutboxMessage, late_id).status == DeliveryStatus.sent
+        assert s.get(Case, late_case).alerted_at == opens

@@ -33,7 +33,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
-from closeloop.reports.metrics import followups, queries, ranking, safety
+from closeloop.reports.metrics import emergency, followups, queries, ranking, safety
 from closeloop.reports.metrics import returns as return_review
 from closeloop.reports.metrics import tasks as assist
 from closeloop.reports.metrics.sql import ratio, rounded
@@ -121,6 +121,7 @@ def compute(
     safety.fill(total, safety.figures(session, scope, None).get(None))
     return_review.fill(total, return_review.figures(session, scope, None).get(None), weights)
     assist.fill(total, assist.figures(session, scope, None).get(None))
+    emergency.fill(total, emergency.figures(session, scope))  # 紧急信息30分钟直达
     return MetricsReport(
         from_=date_from,
         to=date_to,
