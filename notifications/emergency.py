@@ -75,7 +75,7 @@ def delivered_in_digest(session: Session, *, digest_id: int | None, now: datetim
         return
     folded = (
         select(col(OutboxMessage.case_id))
-        .where(col(OutboxMessage.folded_into_id) == digest_id, OutboxMessage.event == EVENT)
+        .where(col(OutboxMessage.folded_into_id) == digest_id, col(OutboxMessage.event) == EVENT)
         .scalar_subquery()
     )
     session.connection().execute(
