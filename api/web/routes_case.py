@@ -10,6 +10,7 @@ from fastapi import Path
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from api import downloads
 from api.deps import NowDep, SessionDep
@@ -181,19 +182,7 @@ def act(
 ) -> Response:
     values = fields(form, TEXT_FIELDS)
     try:
-        ids = []
-        if action == Action.submit:
-            for f in uploads(form, "files"):
-                row = attachments.add_attachment(
-                    session,
-                    actor=user,
-                    case_id=case_id,
-                    filename=f.filename or "",
-                    stream=f.file,
-                    now=now,
-                )
-                assert row.id is not None
-                ids.append(row.id)
+        ids = store_uploads(session, user, case_id, form, now) if action == Action.submit else []
         data = action_input(page, session, user, values, ids)
         assist = [c for c in form.getlist("assist_unit_codes") if isinstance(c, str) and c]
         data.assist_unit_codes = assist or None
@@ -244,3 +233,17 @@ def shown_again(
         values=values,
         open_action=open_action,
     )
+
+
+def store_uploads(
+    session: Session, user: Principal, case_id: int, form: FormData, now: datetime
+) -> list[int]:
+    """The evidence chosen in the form's "files" input, stored as the case's attachments."""
+    ids = []
+    for f in uploads(form, "files"):
+        row = attachments.add_attachment(
+            session, actor=user, case_id=case_id, filename=f.filename or "", stream=f.file, now=now
+        )
+        assert row.id is not None
+        ids.append(row.id)
+    return ids

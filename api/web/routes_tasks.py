@@ -7,10 +7,10 @@ from fastapi.responses import Response
 
 from api.deps import NowDep, SessionDep
 from api.web import session as websession
-from api.web.deps import CsrfForm, PageDep, PageUser, field, page_router, uploads
+from api.web.deps import CsrfForm, PageDep, PageUser, field, page_router
 from api.web.pages import redirect
-from api.web.routes_case import shown_again
-from closeloop.cases import attachments, tasks
+from api.web.routes_case import shown_again, store_uploads
+from closeloop.cases import tasks
 from closeloop.errors import DomainError
 from models.task import TaskActionInput
 
@@ -31,18 +31,7 @@ def act_on_task(
 ) -> Response:
     values = {name: field(form, name) for name in ("note", "reason", "next")}
     try:
-        ids: list[int] = []
-        for f in uploads(form, "files") if action == "complete" else []:
-            row = attachments.add_attachment(
-                session,
-                actor=user,
-                case_id=case_id,
-                filename=f.filename or "",
-                stream=f.file,
-                now=now,
-            )
-            assert row.id is not None
-            ids.append(row.id)
+        ids = store_uploads(session, user, case_id, form, now) if action == "complete" else []
         data = TaskActionInput(
             note=values["note"] or None, reason=values["reason"] or None, attachment_ids=ids or None
         )
