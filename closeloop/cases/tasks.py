@@ -74,13 +74,15 @@ def check_assisting(
 
 
 def unfinished(session: Session, case_id: int) -> list[CaseTask]:
-    return list(
-        session.exec(
-            select(CaseTask)
-            .where(CaseTask.case_id == case_id, col(CaseTask.state).in_(UNFINISHED))
-            .order_by(col(CaseTask.id))
+    # Read inside an action without flushing the case half-changed (one version bump an action).
+    with session.no_autoflush:
+        return list(
+            session.exec(
+                select(CaseTask)
+                .where(CaseTask.case_id == case_id, col(CaseTask.state).in_(UNFINISHED))
+                .order_by(col(CaseTask.id))
+            )
         )
-    )
 
 
 def end_unfinished(
