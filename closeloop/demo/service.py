@@ -116,11 +116,12 @@ def _load(session: Session, *, now: datetime, seed: int) -> list[DemoUser]:
     load_geometry(session, now=now - timedelta(days=100), people=people)
     load_risk(session, now=now, people=people)
     load_dossier(session, now=now, people=people)
-    load_robots(session, now=now, people=people)
     load_followup(session, now=now, people=people)
     load_returns(session, now=now, people=people)  # return review and re-dispatch
     load_cohandling(session, now=now, people=people)  # 主办/协办
     load_emergency(session, now=now, people=people)
+    # Last: the robot's three messages are the only ones to it (nothing else waits to be sent).
+    load_robots(session, now=now, people=people)
     make_reports(session, now=now, specs=specs)
     marker = {"district": D.DISTRICT[0], "seed": seed, "cases": len(specs), "now": now.isoformat()}
     session.add(AppSetting(key=D.MARKER_KEY, value=json.dumps(marker)))

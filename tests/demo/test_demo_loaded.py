@@ -91,47 +91,6 @@ def test_the_cases_and_enterprises_lie_in_their_grids(loaded: Engine) -> None:
         ]
 
 
-# Last: it runs escalation at NOW on the shared load (and asserts it issues nothing).
-def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: Engine) -> None:
-    """Escalation ran over the demo's own history, day by day: its letters, letter cases,
-    listings and monthly reports carry their real past dates, and the first run after loading
-    finds no letter left over from earlier days (no burst of letters dated today)."""
-    with new_session(loaded) as s:
-        letters = s.exec(select(Letter)).all()
-        assert {str(x.type) for x in letters} == {"reminder", "supervision", "warning"}
-        days = {x.issued_at.astimezone(SHANGHAI).date() for x in letters}
-        assert (
-            len(days) >= 20
-            and max(days) <= NOW.date()
-            and min(days) < (NOW - timedelta(days=30)).date()
-        )
-        # issued by the daily run at 09:00 on working days
-        assert {x.issued_at.astimezone(SHANGHAI).strftime("%H:%M") for x in letters} == {"09:00"}
-        letter_cases = s.exec(select(Case).where(col(Case.kind) == CaseKind.letter)).all()
-        states = Counter(c.state for c in letter_cases)
-        assert states[CaseState.closed] > len(letter_cases) / 2  # most were answered
-        assert all(c.reported_at < NOW for c in letter_cases)
-        listings = s.exec(select(CaseHistory).where(col(CaseHistory.action) == "list")).all()
-        assert listings and all(h.at < NOW for h in listings)
-        assert len({h.at.date() for h in listings}) >= 5
-        made = s.exec(select(Report).order_by(col(Report.period))).all()
-        assert [(r.cadence, r.period) for r in made] == [
-            ("monthly", "2025-07"),
-            ("monthly", "2025-08"),
-        ]
-        assert [r.generated_at for r in made] == [
-            datetime(2025, 8, 1, 0, 0, tzinfo=UTC),
-            datetime(2025, 9, 1, 0, 0, tzinfo=UTC),
-        ]
-        before = len(letters)
-    # NOW is 10:00 on a working day: today's 09:00 run is done, so a run now issues no letter.
-    with transaction(loaded) as s:
-        summary = escalation.run(s, now=NOW)
-    assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
-    with new_session(loaded) as s:
-        assert len(s.exec(select(Letter)).all()) == before
-
-
 def test_the_demo_robot_shows_delivered_folded_and_refused(loaded: Engine) -> None:
     from closeloop.demo.robots import ROBOT_URL
     from models.org import Unit
@@ -236,3 +195,44 @@ def test_emergency_information_reached_the_supervisor(loaded: Engine) -> None:
         flagged = s.exec(select(Case).where(Case.category_code == "0303", Case.urgent == False))  # noqa: E712
         assert minutes == [8, 41]
         assert any(c.emergency for c in flagged)
+
+
+# Last: it runs escalation at NOW on the shared load (and asserts it issues nothing).
+def test_demo_history_has_its_letters_listings_and_reports_in_the_past(loaded: Engine) -> None:
+    """Escalation ran over the demo's own history, day by day: its letters, letter cases,
+    listings and monthly reports carry their real past dates, and the first run after loading
+    finds no letter left over from earlier days (no burst of letters dated today)."""
+    with new_session(loaded) as s:
+        letters = s.exec(select(Letter)).all()
+        assert {str(x.type) for x in letters} == {"reminder", "supervision", "warning"}
+        days = {x.issued_at.astimezone(SHANGHAI).date() for x in letters}
+        assert (
+            len(days) >= 20
+            and max(days) <= NOW.date()
+            and min(days) < (NOW - timedelta(days=30)).date()
+        )
+        # issued by the daily run at 09:00 on working days
+        assert {x.issued_at.astimezone(SHANGHAI).strftime("%H:%M") for x in letters} == {"09:00"}
+        letter_cases = s.exec(select(Case).where(col(Case.kind) == CaseKind.letter)).all()
+        states = Counter(c.state for c in letter_cases)
+        assert states[CaseState.closed] > len(letter_cases) / 2  # most were answered
+        assert all(c.reported_at < NOW for c in letter_cases)
+        listings = s.exec(select(CaseHistory).where(col(CaseHistory.action) == "list")).all()
+        assert listings and all(h.at < NOW for h in listings)
+        assert len({h.at.date() for h in listings}) >= 5
+        made = s.exec(select(Report).order_by(col(Report.period))).all()
+        assert [(r.cadence, r.period) for r in made] == [
+            ("monthly", "2025-07"),
+            ("monthly", "2025-08"),
+        ]
+        assert [r.generated_at for r in made] == [
+            datetime(2025, 8, 1, 0, 0, tzinfo=UTC),
+            datetime(2025, 9, 1, 0, 0, tzinfo=UTC),
+        ]
+        before = len(letters)
+    # NOW is 10:00 on a working day: today's 09:00 run is done, so a run now issues no letter.
+    with transaction(loaded) as s:
+        summary = escalation.run(s, now=NOW)
+    assert summary["letters"] == {"reminder": 0, "supervision": 0, "warning": 0}, summary
+    with new_session(loaded) as s:
+        assert len(s.exec(select(Letter)).all()) == before
