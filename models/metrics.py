@@ -86,6 +86,7 @@ class Metrics(BaseModel):
     assist_done_on_time_rate: float | None = None  # 协办按时完成率
     # 紧急信息 (closeloop/reports/metrics/emergency.py): the total only; groups keep 0 / None.
     emergencies: int = 0  # filed in the period as emergencies (urgent or an emergency category)
+    emergency_alerted: int = 0  # of those, with a pushed notice delivered by the report time
     emergency_alert_median_minutes: float | None = None  # filing → first pushed notice delivered
     emergency_alerted_within_30m: int = 0
     emergency_within_30m_rate: float | None = None  # 30分钟内送达率 = within_30m / emergencies

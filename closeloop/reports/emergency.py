@@ -1,5 +1,5 @@
 """紧急信息 in the report (HTML/PDF) and its XLSX, in the words the Guangming bureau uses:
-"紧急信息N件，中位送达时间X分钟，30分钟内送达率Y%" (figures: closeloop/reports/metrics/emergency.py)."""
+"紧急信息N件，…中位送达时间X分钟，…30分钟内送达率Y%" (figures: closeloop/reports/metrics/emergency.py)."""
 
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -9,6 +9,7 @@ from models.metrics import Metrics
 
 ROWS: list[tuple[str, str, str | None]] = [
     ("紧急信息（件）", "emergencies", "#,##0"),
+    ("已送达（件）", "emergency_alerted", "#,##0"),
     ("中位送达时间（分钟）", "emergency_alert_median_minutes", "0.0"),
     ("30分钟内送达（件）", "emergency_alerted_within_30m", "#,##0"),
     ("30分钟内送达率", "emergency_within_30m_rate", "0.00%"),
@@ -19,9 +20,18 @@ def sentence(m: Metrics) -> str:
     """The report's sentence about the period's emergencies."""
     if not m.emergencies:
         return "本期无紧急信息。"
+    # The median is of the delivered ones only: say how many those are, so no reader takes it
+    # for all of them.
+    if not m.emergency_alerted:
+        delivered = "截至统计时点均未送达推送通知，"
+    else:
+        delivered = (
+            f"截至统计时点已送达{number(m.emergency_alerted)}件，"
+            f"中位送达时间{number(m.emergency_alert_median_minutes, 1)}分钟，"
+        )
     return (
-        f"紧急信息{number(m.emergencies)}件，中位送达时间"
-        f"{number(m.emergency_alert_median_minutes, 1)}分钟，"
+        f"紧急信息{number(m.emergencies)}件，{delivered}"
+        f"30分钟内送达{number(m.emergency_alerted_within_30m)}件，"
         f"30分钟内送达率{percent(m.emergency_within_30m_rate)}。"
     )
 

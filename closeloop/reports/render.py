@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from closeloop.reports import emergency
 from closeloop.reports.charts import DASH, bar_chart, line_chart, number, percent
-from closeloop.reports.metrics import ranking
+from closeloop.reports.metrics import followups, ranking
 from closeloop.templating import document_env
 from closeloop.text import cn_date, cn_time, moment
 from models.metrics import GroupMetrics, Ranking
@@ -166,6 +166,7 @@ def env() -> Environment:
     )
     environment.globals.update(show=show, value=value, DASH=DASH)
     environment.globals.update(emergency_sentence=emergency.sentence)  # 紧急信息
+    environment.globals.update(follow_up_sentence=followups.sentence)  # 回访率, 满意率
     return environment
 
 

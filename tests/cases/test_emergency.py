@@ -179,6 +179,29 @@ def test_metrics_median_and_share(engine: Engine, org) -> None:  # type: ignore[
         )
     t = report.total
     assert t.emergencies == 4
+    assert t.emergency_alerted == 2
     assert t.emergency_alert_median_minutes == 25.0  # (10 + 40) / 2
     assert t.emergency_alerted_within_30m == 1
     assert t.emergency_within_30m_rate == 0.25
+
+
+def test_the_reports_sentence_says_how_many_the_median_is_of() -> None:
+    from closeloop.reports import emergency as words
+    from models.metrics import Metrics
+
+    m = Metrics(
+        emergencies=14,
+        emergency_alerted=2,
+        emergency_alert_median_minutes=24.5,
+        emergency_alerted_within_30m=1,
+        emergency_within_30m_rate=0.0714,
+    )
+    assert words.sentence(m) == (
+        "紧急信息14件，截至统计时点已送达2件，中位送达时间24.5分钟，30分钟内送达1件，"
+        "30分钟内送达率7.14%。"
+    )
+    none = Metrics(emergencies=3, emergency_within_30m_rate=0.0)
+    assert words.sentence(none) == (
+        "紧急信息3件，截至统计时点均未送达推送通知，30分钟内送达0件，30分钟内送达率0.00%。"
+    )
+    assert words.sentence(Metrics()) == "本期无紧急信息。"

@@ -5,6 +5,7 @@
   at filing (urgent, or an emergency category; closeloop/cases/emergency.py).
 - the alert time of one: minutes from filing (reported_at) to the first pushed notice delivered
   (alerted_at, email or robot; notifications/emergency.py), when that came by T.
+- emergency_alerted: the emergencies whose first pushed notice was delivered by T.
 - emergency_alert_median_minutes: the median of those times (None when none was delivered).
 - emergency_alerted_within_30m: emergencies alerted within 30 minutes by T.
 - emergency_within_30m_rate: that over all emergencies — one not alerted (no channel, or a
@@ -40,6 +41,7 @@ def figures(session: Session, scope: Scope) -> dict[str, int | float | None]:
     within = sum(1 for m in minutes if m <= GOAL_MINUTES)
     return {
         "emergencies": len(rows),
+        "emergency_alerted": len(minutes),
         "emergency_alert_median_minutes": rounded(median(minutes)) if minutes else None,
         "emergency_alerted_within_30m": within,
         "emergency_within_30m_rate": ratio(within, len(rows)),

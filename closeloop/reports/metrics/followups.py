@@ -131,7 +131,9 @@ def sentence(m: Metrics) -> str:
     if not m.closed_events:
         return ""
     return (
-        f"本期办结网格事件{number(m.closed_events)}件，已回访{number(m.followed_up)}件，"
+        # Closed within the period, whenever reported: not the cohort's 办结 figure, so said.
+        f"本期内办结的网格事件（按办结时间统计，含以前各期上报的）{number(m.closed_events)}件，"
+        f"已回访{number(m.followed_up)}件，"
         f"回访率{percent(m.follow_up_rate)}；回访满意（含基本满意）{number(m.satisfied)}件，"
         f"满意率{percent(m.satisfaction_rate)}。"
     )
