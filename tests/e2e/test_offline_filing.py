@@ -241,3 +241,40 @@ def test_after_a_new_login_the_filing_page_is_kept_from_the_home_page(
     page.goto("/report/new")
     assert page.locator(by_id("report-form")).is_visible()
     assert page.locator('meta[name="closeloop-user"]').get_attribute("content") == WORKER
+
+
+def test_a_first_login_on_the_phone_is_not_signed_out_by_the_app(
+    new_page: Any, live: LiveServer
+) -> None:
+    """The password page (first login, reset) starts no service worker and fetches nothing in
+    the background: a request sent with the session being replaced would come back clearing the
+    new session's cookie. After choosing a password the worker stays signed in and files."""
+    from models.user import User
+
+    worker = "lh-wg07"
+    with new_session(live.engine) as s:
+        user = s.exec(select(User).where(User.username == worker)).one()
+        user.must_change_password = True
+        s.add(user)
+        s.commit()
+    page = new_page("phone")
+    page.goto("/login")
+    page.fill(by_id("login-username"), worker)
+    page.fill(by_id("login-password"), live.password(worker))
+    page.locator(by_id("login-submit")).click()
+    page.wait_for_url("**/password**")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)  # time for a script to register a worker, were there one
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+    new_password = "lh-wg07-own-pass-2026"
+    page.fill(by_id("password-old"), live.password(worker))
+    page.fill(by_id("password-new"), new_password)
+    page.fill(by_id("password-repeat"), new_password)
+    with page.expect_navigation(wait_until="load"):
+        page.locator(by_id("password-submit")).click()
+    assert "/password" not in page.url and "/login" not in page.url, page.url
+    live.passwords[worker] = new_password  # the live server is shared by the package's tests
+    # Signed in, the app's worker registers and keeps the shell; the session survives it.
+    wait_until(page, "navigator.serviceWorker.getRegistrations().then(r => r.length === 1)")
+    page.goto("/report/new")
+    assert page.locator(by_id("report-form")).count() == 1, page.url

@@ -16,6 +16,9 @@
   var meta = document.querySelector('meta[name="closeloop-user"]');
   if (!meta) { return; }
   var USER = meta.getAttribute("content");
+  // The password page (a first login, or a reset) changes the session: nothing is fetched in
+  // the background there, lest a request sent with the old session sign the user out.
+  if (location.pathname === "/password") { return; }
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {

@@ -16,9 +16,13 @@ var FILES = [
 ];
 var SHELL = PAGES.concat(FILES);
 
+// Installing keeps the static files only. The pages are the signed-in user's: they are kept when
+// visited and when a page asks ("warm", below), never fetched by the worker on its own while a
+// session may be changing (a fetch sent with a session the user just replaced, by changing the
+// password, comes back with the cookie cleared and would sign the user out).
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
-    return Promise.all(SHELL.map(function (path) {
+    return Promise.all(FILES.map(function (path) {
       return fetch(path, { credentials: "same-origin" }).then(function (r) {
         return keep(cache, path, r);
       }).catch(function () { /* fetched again on the next visit */ });
