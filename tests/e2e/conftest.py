@@ -117,6 +117,47 @@ def serving(app: Any) -> Iterator[str]:
         sock.close()
 
 
+# The demo district loaded once per test process and copied for every package of tests that
+# serves it: load_demo is deterministic (seed, E2E_NOW), so a copy is the same district, and a
+# copy takes milliseconds where a load takes ~20 s. Each server still gets its own database and
+# files, so no test sees another's changes.
+_DEMO: dict[str, dict[str, str]] = {}
+
+
+def _template(factory: pytest.TempPathFactory) -> Path:
+    return factory.getbasetemp() / "e2e-demo-template"
+
+
+def _keep_demo(factory: pytest.TempPathFactory, root: Path, passwords: dict[str, str]) -> None:
+    keep = _template(factory)
+    shutil.rmtree(keep, ignore_errors=True)
+    keep.mkdir()
+    _sqlite_copy(root / "e2e.db", keep / "e2e.db")
+    if (root / "data").exists():
+        shutil.copytree(root / "data", keep / "data")
+    _DEMO["passwords"] = passwords
+
+
+def _demo_copy(factory: pytest.TempPathFactory, root: Path) -> dict[str, str] | None:
+    keep = _template(factory)
+    if "passwords" not in _DEMO or not (keep / "e2e.db").exists():
+        return None
+    _sqlite_copy(keep / "e2e.db", root / "e2e.db")
+    if (keep / "data").exists():
+        shutil.copytree(keep / "data", root / "data")
+    return _DEMO["passwords"]
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's online backup (WAL content included)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+
+
 @pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app (`api.app.create_app`) on a free loopback port, over the demo district."""
@@ -129,15 +170,20 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     mp.setenv("CLOSELOOP_SCHEDULER", "off")
     get_settings.cache_clear()
     url = f"sqlite:///{root / 'e2e.db'}"
-    upgrade(url)
+    passwords = _demo_copy(tmp_path_factory, root)
+    if passwords is None:  # the first in this process: load it, and keep a copy of the result
+        upgrade(url)
+        engine = make_engine(url)
+        passwords = {u.username: u.password for u in load_demo(engine, now=E2E_NOW)}
+        engine.dispose()
+        _keep_demo(tmp_path_factory, root, passwords)
     engine = make_engine(url)
-    users = load_demo(engine, now=E2E_NOW)
     clock = FixedClock(E2E_NOW)
     app = create_app(engine=engine, clock=clock)
 
     try:
         with serving(app) as base:
-            yield LiveServer(base, engine, clock, {u.username: u.password for u in users})
+            yield LiveServer(base, engine, clock, dict(passwords))
     finally:
         engine.dispose()
         mp.undo()
