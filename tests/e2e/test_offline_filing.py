@@ -181,8 +181,11 @@ def test_a_lost_answer_is_sent_again_and_lands_on_the_same_case(new_page, live: 
     page.reload()  # every page load sends what waits: the same key, the first case
     wait_until(page, "document.querySelectorAll('[data-testid=outbox-row]').length === 0")
     ((case, _),) = filed(live, title)
-    assert page.locator(f'[data-testid=sent-row][data-number="{case.number}"]').count() == 1
-    assert lost == [str(page.locator(by_id("sent-row")).first.get_attribute("data-key"))]
+    # The sent list is drawn after the waiting one empties: wait for the case's row.
+    sent = f'[data-testid=sent-row][data-number="{case.number}"]'
+    wait_until(page, f"document.querySelectorAll('{sent}').length === 1")
+    # Every attempt whose answer was lost carried the one key of the report.
+    assert set(lost) == {str(page.locator(by_id("sent-row")).first.get_attribute("data-key"))}
 
 
 def test_a_report_refused_when_sent_stays_marked_and_can_be_edited(
