@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "closeloop"}
@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     # for the link to the case page in a robot's message; empty: the message names the path.
     public_base_url: str = ""
 
+    # Passwords a person chooses are hashed with argon2id at this cost (argon2-cffi's defaults,
+    # RFC 9106's low-memory profile: 3 passes over 64 MiB, ~0.1 s). A hash keeps its own cost, so
+    # changing these affects new passwords only. Less than OWASP's minimum (2 passes over 19 MiB)
+    # is refused unless CLOSELOOP_ENVIRONMENT=test (test runs).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
     @field_validator("issuer_contact")
     @classmethod
     def _no_placeholder_phone(cls, value: str) -> str:
@@ -122,6 +129,23 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("CLOSELOOP_SECRET_KEY must be at least 32 characters")
         return value
+
+
+    @model_validator(mode="after")
+    def _password_cost(self) -> "Settings":
+        if self.argon2_time_cost < 1 or self.argon2_memory_kib < 1024:
+            raise ValueError(
+                "CLOSELOOP_ARGON2_TIME_COST must be at least 1 and CLOSELOOP_ARGON2_MEMORY_KIB "
+                "at least 1024"
+            )
+        weak = self.argon2_time_cost < 2 or self.argon2_memory_kib < 19456
+        if weak and self.environment != "test":
+            raise ValueError(
+                "CLOSELOOP_ARGON2_TIME_COST / CLOSELOOP_ARGON2_MEMORY_KIB are below OWASP's "
+                "minimum (2 passes, 19456 KiB); only test runs (CLOSELOOP_ENVIRONMENT=test) may "
+                "go lower"
+            )
+        return self
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,20 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+from closeloop.config import get_settings
+
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher of chosen passwords, at the configured cost (CLOSELOOP_ARGON2_*)."""
+    settings = get_settings()
+    return _hashers(settings.argon2_time_cost, settings.argon2_memory_kib)
+
+
+@lru_cache
+def _hashers(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
 # A generated one-time password is random (about 70 bits), not a person's choice, so it needs no
 # key stretching against guessing: a light argon2id (well under a millisecond instead of ~0.1 s)
 # keeps creating hundreds of users with one (a workbook import) to a fraction of a second instead
@@ -21,7 +35,7 @@ ALGORITHM = "HS256"
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def one_time_password() -> str:
@@ -36,7 +50,7 @@ def hash_one_time_password(password: str) -> str:
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
 
