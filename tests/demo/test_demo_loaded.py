@@ -1,5 +1,6 @@
-"""The demo district read from one load of the demo per database (a load takes ~20 s): its
-history of letters, listings and reports in the past; and its safety-production side —
+"""The demo district read from one load of the demo per database (a load takes ~20 s): realistic
+in size and shape, every case walked through the real services, loaded once and its accounts
+handed fresh passwords on every later load; its history of letters, listings and reports in the past; and its safety-production side —
 checklists and inspections whose failed items are hazards; a risk register at all four levels
 with reviewed, rejected, pending and late reports; grid polygons holding the demo's case points
 and enterprises, and a grid worker's map showing their own grid."""
@@ -9,30 +10,34 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from closeloop.auth import service as auth
 from closeloop.calendar.days import SHANGHAI
 from closeloop.db import make_engine, new_session, transaction
+from closeloop.demo import data as demo_data
 from closeloop.demo import service as demo
+from closeloop.errors import Unauthorized
 from closeloop.escalation import service as escalation
 from closeloop.geo.locate import locate
 from closeloop.maps.layers import map_layers
 from closeloop.safety import risk_reports
 from models.case import Case
 from models.enterprise import Enterprise
-from models.enums import CaseKind, CaseState
+from models.enums import CaseKind, CaseState, RegionLevel, Role
 from models.geo import GridGeometry
 from models.history import CaseHistory
 from models.inspection import Checklist, Inspection
 from models.letter import Letter
+from models.org import Category, Region, Unit
 from models.report import Report
 from models.risk import RiskPoint, RiskReport
 from models.user import User
 from tests.conftest import _wipe
 
-NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)
+NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, a Tuesday
+FIRST_LOAD: dict[str, list[demo.DemoUser]] = {}  # the accounts each database's load handed out
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -40,10 +45,80 @@ def loaded(request: pytest.FixtureRequest) -> Iterator[Engine]:
     url = str(request.getfixturevalue(f"{request.param.replace('postgresql', 'pg')}_url"))
     engine = make_engine(url)
     _wipe(engine)
-    demo.load_demo(engine, now=NOW)
+    FIRST_LOAD[str(engine.url)] = demo.load_demo(engine, now=NOW)
     yield engine
     _wipe(engine)
     engine.dispose()
+
+
+def test_demo_district_is_realistic_walked_through_the_services_and_loaded_once(
+    loaded: Engine,
+) -> None:
+    # First in the module: it reads the district as the load left it.
+    engine = loaded
+    users = FIRST_LOAD[str(engine.url)]
+
+    with new_session(engine) as s:
+        levels = Counter(r.level for r in s.exec(select(Region)))
+        assert levels[RegionLevel.district] == 1
+        assert levels[RegionLevel.street] >= 3
+        assert levels[RegionLevel.community] >= 6
+        assert levels[RegionLevel.grid] >= 12
+        assert len(s.exec(select(Unit)).all()) >= 5
+        categories = s.exec(select(Category)).all()
+        assert sum(c.parent_code is None for c in categories) >= 4
+        assert sum(c.parent_code is not None for c in categories) >= 12
+        assert {u.role for u in s.exec(select(User))} == set(Role)
+
+        rows = s.exec(select(Case)).all()
+        assert len(rows) >= 250
+        states = Counter(r.state for r in rows)
+        assert set(states) == set(CaseState), states
+        assert all(NOW - timedelta(days=90) <= r.reported_at < NOW for r in rows)
+        assert any(r.grade == "major" and r.listed for r in rows)
+        assert any(r.urgent for r in rows)
+        assert any(r.merged_into_id for r in rows)
+        assert any(r.rework_count for r in rows)
+        open_late = [r for r in rows if r.state in CaseState.dispatched_states() and r.due_at < NOW]
+        assert open_late, "some open cases are overdue now"
+
+        history: dict[int, list[CaseHistory]] = {}
+        order = (col(CaseHistory.case_id), col(CaseHistory.seq))
+        for h in s.exec(select(CaseHistory).order_by(*order)):
+            history.setdefault(h.case_id, []).append(h)
+        actions = Counter(h.action for entries in history.values() for h in entries)
+        for action in ("return", "reject", "approve_extension", "suspend", "resume", "reopen"):
+            assert actions[action] > 0, action
+        for case in rows:
+            entries = history[case.id or 0]
+            # a letter case (督办件) is opened by the letter escalation issued, the others filed
+            first = "issue" if case.kind == CaseKind.letter else "file"
+            assert entries[0].action == first, case.number
+            assert entries[0].at == case.reported_at
+            assert entries[-1].to_state == case.state, case.number
+            times = [h.at for h in entries]
+            assert times == sorted(times) and times[-1] < NOW, case.number
+
+    assert [u.username for u in users] == [a.username for a in demo_data.accounts()]
+    assert len({u.password for u in users}) == len(users)
+
+    # Loaded once: a second load (another day, another seed) adds nothing, but hands out new
+    # passwords that work, and the old ones stop working.
+    again = demo.load_demo(engine, now=NOW + timedelta(days=3), seed=7)
+    with new_session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Case)).one() == len(rows)
+        assert s.exec(select(func.count()).select_from(User)).one() == len(users)
+    assert [u.username for u in again] == [u.username for u in users]
+    old = {u.username: u.password for u in users}
+    assert all(u.password != old[u.username] for u in again)
+    dispatcher = next(u for u in again if u.role == Role.dispatcher)
+    with new_session(engine) as s:
+        token, _ = auth.login(
+            s, username=dispatcher.username, password=dispatcher.password, now=NOW
+        )
+        assert token
+        with pytest.raises(Unauthorized):
+            auth.login(s, username=dispatcher.username, password=old[dispatcher.username], now=NOW)
 
 
 def test_checklists_and_inspections_whose_failed_items_are_hazards(loaded: Engine) -> None:
