@@ -3,6 +3,7 @@
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -59,6 +60,7 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
+@lru_cache(maxsize=4096)
 def peek_token(token: str) -> tuple[int, str] | None:
     """The user id and token id a token claims, WITHOUT checking its signature (to look both up
     in the one authentication query before `decode_token` checks it); None when malformed."""
@@ -77,8 +79,18 @@ def peek_token(token: str) -> tuple[int, str] | None:
 
 def decode_token(token: str, *, secret: str, now: datetime) -> dict[str, Any] | None:
     """The token's claims, or None when it is forged, malformed or expired at `now`."""
+    claims = _verified(token, secret)
+    if claims is None or int(claims["exp"]) <= now.timestamp():
+        return None
+    return dict(claims)
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> dict[str, Any] | None:
+    """The claims of a token signed with `secret` (expiry apart): a pure function of both,
+    kept for the tokens in use so that a request does not check the same signature again."""
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
@@ -86,6 +98,3 @@ def decode_token(token: str, *, secret: str, now: datetime) -> dict[str, Any] | 
         )
     except jwt.PyJWTError:
         return None
-    if int(claims["exp"]) <= now.timestamp():
-        return None
-    return claims

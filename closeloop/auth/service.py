@@ -1,9 +1,10 @@
 """Login with throttling, token issue, revocation and resolution to a Principal."""
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func
+from sqlalchemy import bindparam, delete, exists, func
 from sqlmodel import Session, col, select
 
 from closeloop.auth import security
@@ -122,26 +123,16 @@ LOGGED_OUT = Msg("令牌已注销，请重新登录", "the token was revoked; lo
 def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Principal, dict]:
     """The user a token stands for, checked against the database as it stands now — the user
     (active, token generation, role, unit, region and its path), the logout list and the signing
-    key — in ONE statement: nothing is cached across requests, so a revoked token, a disabled
+    key — in ONE statement; nothing read from the database is kept across requests (only the
+    signature check, a pure function of token and key), so a revoked token, a disabled
     user, a reset password or a changed role count from the very next request."""
     seen = security.peek_token(token)  # which user and token: the signature is checked below
     if seen is None:
         raise Unauthorized(INVALID_TOKEN)
     uid, jti = seen
     settings = get_settings()
-    columns: list[Any] = [
-        User,
-        Region.path,
-        exists().where(col(RevokedToken.jti) == jti).label("revoked"),
-    ]
-    if not settings.secret_key:
-        kept = select(AppSetting.value).where(col(AppSetting.key) == SECRET_KEY)
-        columns.append(kept.scalar_subquery().label("secret"))
     row = session.exec(
-        select(*columns)
-        .select_from(User)
-        .outerjoin(Region, col(Region.code) == col(User.region_code))
-        .where(col(User.id) == uid)
+        _who_statement(with_key=not settings.secret_key), params={"uid": uid, "jti": jti}
     ).first()
     secret = settings.secret_key or (row[3] if row is not None else None)
     if secret:
@@ -157,6 +148,26 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
     if revoked:
         raise Unauthorized(LOGGED_OUT)
     return _principal(user, region_path), claims
+
+
+@lru_cache(maxsize=2)
+def _who_statement(*, with_key: bool) -> Any:
+    """The one authentication query, built once: the user with their region's path, whether
+    the token was logged out, and (unless the settings give it) the signing key."""
+    columns: list[Any] = [
+        User,
+        Region.path,
+        exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked"),
+    ]
+    if with_key:
+        kept = select(AppSetting.value).where(col(AppSetting.key) == SECRET_KEY)
+        columns.append(kept.scalar_subquery().label("secret"))
+    return (
+        select(*columns)
+        .select_from(User)
+        .outerjoin(Region, col(Region.code) == col(User.region_code))
+        .where(col(User.id) == bindparam("uid"))
+    )
 
 
 def principal_of(session: Session, user: User) -> Principal:
