@@ -246,7 +246,7 @@ def new_case(
 
 
 def to_public(
-    case: Case,
+    case: Case | Any,  # a Case, or a row of its table (a list page: search.find_page)
     actor: Principal,
     *,
     pending: Pending,
@@ -330,5 +330,8 @@ def list_cases(
         session, actor=actor, filters=filters, page=page, page_size=page_size, now=now
     )
     pending = pending_on_demand(session, [r.id for r in rows if r.id is not None])
-    items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
+    settings = get_settings()
+    items = [
+        to_public(r, actor, pending=pending[r.id], now=now, settings=settings) for r in rows if r.id
+    ]
     return CasePage(items=items, total=total, page=page, page_size=page_size)
