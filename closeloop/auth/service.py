@@ -1,8 +1,10 @@
 """Login with throttling, token issue, revocation and resolution to a Principal."""
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, exists, func
 from sqlmodel import Session, col, select
 
 from closeloop.auth import security
@@ -15,6 +17,7 @@ from models.system import AppSetting
 from models.user import LoginFailure, RevokedToken, User
 
 SECRET_KEY = "secret_key"
+_SECRET_INFO = "closeloop.signing_secret"  # Session.info: the key as read in this session
 BAD_LOGIN = Msg("用户名或密码错误", "wrong username or password")
 
 
@@ -24,6 +27,8 @@ def signing_secret(session: Session, settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.secret_key:
         return settings.secret_key
+    if kept := session.info.get(_SECRET_INFO):  # read with the token in this session
+        return str(kept)
     row = session.get(AppSetting, SECRET_KEY)
     if row is None:
         row = AppSetting(key=SECRET_KEY, value=security.new_secret())
@@ -110,22 +115,67 @@ def issue_for(
     )
 
 
+INVALID_TOKEN = Msg("令牌无效或已过期，请重新登录", "the token is invalid or expired; log in again")
+REVOKED_TOKEN = Msg("令牌已失效，请重新登录", "the token was revoked; log in again")
+LOGGED_OUT = Msg("令牌已注销，请重新登录", "the token was revoked; log in again")
+
+
 def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Principal, dict]:
-    claims = security.decode_token(token, secret=signing_secret(session), now=now)
+    """The user a token stands for, checked against the database as it stands now — the user
+    (active, token generation, role, unit, region and its path), the logout list and the signing
+    key — in ONE statement; nothing read from the database is kept across requests (only the
+    signature check, a pure function of token and key), so a revoked token, a disabled
+    user, a reset password or a changed role count from the very next request."""
+    seen = security.peek_token(token)  # which user and token: the signature is checked below
+    if seen is None:
+        raise Unauthorized(INVALID_TOKEN)
+    uid, jti = seen
+    settings = get_settings()
+    row = session.exec(
+        _who_statement(with_key=not settings.secret_key), params={"uid": uid, "jti": jti}
+    ).first()
+    secret = settings.secret_key or (row[3] if row is not None else None)
+    if secret:
+        session.info[_SECRET_INFO] = secret
+    claims = security.decode_token(token, secret=secret or signing_secret(session), now=now)
     if claims is None:
-        raise Unauthorized(
-            Msg("令牌无效或已过期，请重新登录", "the token is invalid or expired; log in again")
-        )
-    user = session.get(User, int(claims["sub"]))
-    if user is None or not user.active or claims.get("gen") != user.token_generation:
-        raise Unauthorized(Msg("令牌已失效，请重新登录", "the token was revoked; log in again"))
-    if session.get(RevokedToken, claims["jti"]) is not None:
-        raise Unauthorized(Msg("令牌已注销，请重新登录", "the token was revoked; log in again"))
-    return principal_of(session, user), claims
+        raise Unauthorized(INVALID_TOKEN)
+    if row is None:
+        raise Unauthorized(REVOKED_TOKEN)
+    user, region_path, revoked = row[0], row[1], row[2]
+    if not user.active or claims.get("gen") != user.token_generation:
+        raise Unauthorized(REVOKED_TOKEN)
+    if revoked:
+        raise Unauthorized(LOGGED_OUT)
+    return _principal(user, region_path), claims
+
+
+@lru_cache(maxsize=2)
+def _who_statement(*, with_key: bool) -> Any:
+    """The one authentication query, built once: the user with their region's path, whether
+    the token was logged out, and (unless the settings give it) the signing key."""
+    columns: list[Any] = [
+        User,
+        Region.path,
+        exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked"),
+    ]
+    if with_key:
+        kept = select(AppSetting.value).where(col(AppSetting.key) == SECRET_KEY)
+        columns.append(kept.scalar_subquery().label("secret"))
+    return (
+        select(*columns)
+        .select_from(User)
+        .outerjoin(Region, col(Region.code) == col(User.region_code))
+        .where(col(User.id) == bindparam("uid"))
+    )
 
 
 def principal_of(session: Session, user: User) -> Principal:
     region = session.get(Region, user.region_code) if user.region_code else None
+    return _principal(user, region.path if region else None)
+
+
+def _principal(user: User, region_path: str | None) -> Principal:
     return Principal(
         id=user.id,
         username=user.username,
@@ -133,7 +183,7 @@ def principal_of(session: Session, user: User) -> Principal:
         role=user.role,
         unit_code=user.unit_code,
         region_code=user.region_code,
-        region_path=region.path if region else None,
+        region_path=region_path if user.region_code else None,
         must_change_password=user.must_change_password,
     )
 

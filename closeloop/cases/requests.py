@@ -44,26 +44,91 @@ Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
 
 
 def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending]:
+    """Every fact an action may need of these cases, loaded now (an action, a page that shows
+    the requests)."""
     result: dict[int, Pending] = {cid: Pending() for cid in case_ids}
-    if not case_ids:
-        return result
+    if case_ids:
+        for load in _LOADERS.values():
+            load(session, result)
+    return result
+
+
+def pending_on_demand(session: Session, case_ids: list[int]) -> dict[int, Pending]:
+    """The same facts for showing cases (a list page, one case's answer): each kind of fact —
+    the pending requests, the dossiers, the open task counts — is loaded for all these cases in
+    one go when the first of them reads it, and not at all when none does. `allowed_actions`
+    reads only what the preconditions of the actions still in question need (a closed case's
+    list row reads nothing), so a page pays for what it shows. Use it within the session."""
+    result: dict[int, Pending] = {}
+    batch = _Batch(session, result)
+    for cid in case_ids:
+        pending = _OnDemand()
+        object.__setattr__(pending, "_batch", batch)
+        result[cid] = pending
+    return result
+
+
+def _load_requests(session: Session, result: dict[int, Pending]) -> None:
     rows = session.exec(
         select(CaseRequest).where(
-            col(CaseRequest.case_id).in_(case_ids), CaseRequest.status == RequestStatus.pending
+            col(CaseRequest.case_id).in_(list(result)),
+            CaseRequest.status == RequestStatus.pending,
         )
     )
     for row in rows:
         setattr(result[row.case_id], row.type, row)
-    for cid, dossier in dossiers(session, case_ids).items():
+
+
+def _load_dossiers(session: Session, result: dict[int, Pending]) -> None:
+    for cid, dossier in dossiers(session, list(result)).items():
         result[cid].dossier = dossier
+
+
+def _load_tasks(session: Session, result: dict[int, Pending]) -> None:
     unfinished = col(CaseTask.state).in_([TaskState.open, TaskState.signed])
     for cid, n in session.exec(
         select(CaseTask.case_id, func.count())
-        .where(col(CaseTask.case_id).in_(case_ids), unfinished)
+        .where(col(CaseTask.case_id).in_(list(result)), unfinished)
         .group_by(col(CaseTask.case_id))
     ):
         result[cid].open_tasks = n
-    return result
+
+
+_LOADERS: dict[str, Callable[[Session, dict[int, Pending]], None]] = {
+    "requests": _load_requests,
+    "dossier": _load_dossiers,
+    "tasks": _load_tasks,
+}
+# Which loader fills each attribute of Pending.
+_FACT_OF = {
+    "extension": "requests",
+    "suspension": "requests",
+    "return_": "requests",
+    "dossier": "dossier",
+    "open_tasks": "tasks",
+}
+
+
+class _Batch:
+    def __init__(self, session: Session, result: dict[int, Pending]) -> None:
+        self.session = session
+        self.result = result
+        self.loaded: set[str] = set()
+
+    def load(self, fact: str) -> None:
+        if fact not in self.loaded:
+            self.loaded.add(fact)  # first: the loader's own writes must not load again
+            _LOADERS[fact](self.session, self.result)
+
+
+class _OnDemand(Pending):
+    """A Pending whose facts are loaded for its whole batch at the first read."""
+
+    def __getattribute__(self, name: str) -> object:
+        fact = _FACT_OF.get(name)
+        if fact is not None:
+            object.__getattribute__(self, "_batch").load(fact)
+        return object.__getattribute__(self, name)
 
 
 def open_request(

@@ -27,6 +27,7 @@ from closeloop.cases.perform import perform as perform
 from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
+from closeloop.cases.requests import pending_on_demand
 from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
@@ -245,7 +246,7 @@ def new_case(
 
 
 def to_public(
-    case: Case,
+    case: Case | Any,  # a Case, or a row of its table (a list page: search.find_page)
     actor: Principal,
     *,
     pending: Pending,
@@ -295,7 +296,7 @@ def to_public(
 def public_one(session: Session, case: Case, actor: Principal, now: datetime) -> CasePublic:
     """The case as `actor` sees it now (its pending requests loaded once, here)."""
     assert case.id is not None
-    pending = pending_requests(session, [case.id])[case.id]
+    pending = pending_on_demand(session, [case.id])[case.id]
     return to_public(case, actor, pending=pending, now=now)
 
 
@@ -328,6 +329,9 @@ def list_cases(
     rows, total = search.find_page(
         session, actor=actor, filters=filters, page=page, page_size=page_size, now=now
     )
-    pending = pending_requests(session, [r.id for r in rows if r.id is not None])
-    items = [to_public(r, actor, pending=pending[r.id], now=now) for r in rows if r.id]
+    pending = pending_on_demand(session, [r.id for r in rows if r.id is not None])
+    settings = get_settings()
+    items = [
+        to_public(r, actor, pending=pending[r.id], now=now, settings=settings) for r in rows if r.id
+    ]
     return CasePage(items=items, total=total, page=page, page_size=page_size)

@@ -1,0 +1,113 @@
+"""Reading cases pays for what it shows: a list page and one case's answer load the pending
+requests, the dossiers and the open task counts only when the allowed actions of some case on
+the page ask for them (closeloop.cases.requests.pending_on_demand), and what they answer is the
+same as with every fact loaded up front."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Engine, event
+
+from closeloop.cases import service as cases
+from closeloop.cases.requests import pending_on_demand, pending_requests
+from closeloop.cases.search import CaseFilter
+from closeloop.db import new_session
+from models.enums import CaseKind, CaseState, Grade
+from tests.factories import NOW, USERS, act, case_in, new_case
+
+
+@contextmanager
+def selects(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _every_situation(session, org):  # type: ignore[no-untyped-def]
+    """Cases in every state and kind, with a pending request, an open assisting task and a
+    major hazard both without its plan and with it."""
+    for state in CaseState:
+        for kind, grade in ((CaseKind.event, None), (CaseKind.hazard, Grade.general)):
+            case_in(session, org, state, kind=kind, grade=grade)
+    for state in (CaseState.rectifying, CaseState.verifying):
+        case_in(session, org, state, kind=CaseKind.hazard, grade=Grade.major)
+    unplanned = new_case(session, org, kind=CaseKind.hazard, grade=Grade.major)
+    act(session, org, unplanned, "dispatch", "disp", unit_code="ZJ")
+    act(session, org, unplanned, "sign", "h_zj")
+    asking = case_in(session, org, CaseState.rectifying)
+    act(session, org, asking, "request_extension", "h_zj", reason="材料未到", days=2)
+    asking = case_in(session, org, CaseState.rectifying)
+    act(session, org, asking, "request_suspension", "h_zj", reason="等待配合")
+    assisted = new_case(session, org)
+    act(session, org, assisted, "dispatch", "disp", unit_code="ZJ", assist_unit_codes=["SW"])
+    act(session, org, assisted, "sign", "h_zj")
+    session.commit()
+
+
+def test_the_allowed_actions_are_those_of_every_fact_loaded(session, org):
+    _every_situation(session, org)
+    acted = 0
+    for username, *_ in USERS:
+        actor = org[username]
+        page = cases.list_cases(
+            session, actor=actor, filters=CaseFilter(), page=1, page_size=500, now=NOW
+        )
+        assert page.items or username in ("rep3", "disp_s2", "sup_s2", "h_sw")
+        ids = [c.id for c in page.items]
+        full = pending_requests(session, ids)
+        for shown in page.items:
+            case = cases.load_case(session, actor=actor, case_id=shown.id)
+            eager = cases.to_public(case, actor, pending=full[shown.id], now=NOW)
+            assert shown.allowed_actions == eager.allowed_actions, (username, case.state)
+            one = cases.public_one(session, case, actor, NOW)
+            assert one.allowed_actions == eager.allowed_actions, (username, case.state)
+            acted += len(eager.allowed_actions)
+    assert acted > 50  # not vacuous
+
+
+def test_a_fact_is_loaded_once_for_the_page_and_only_when_read(engine, session, org):
+    _every_situation(session, org)
+    ids = [
+        c.id
+        for c in cases.list_cases(
+            session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
+        ).items
+    ]
+    session.commit()
+    with selects(engine) as seen:
+        pending = pending_on_demand(session, ids)
+        assert seen == []
+        assert any(p.extension is not None for p in pending.values())
+        assert any(p.suspension is not None for p in pending.values())
+        assert len(seen) == 1  # the requests of every case on the page, in one statement
+        assert any(p.open_tasks for p in pending.values())
+        assert sum(p.dossier.planned for p in pending.values()) == 2
+        assert len(seen) == 4  # then the task counts, then the dossiers (plans, rechecks)
+        for p in pending.values():
+            p.return_, p.dossier, p.open_tasks  # noqa: B018
+        assert len(seen) == 4
+
+
+@pytest.mark.parametrize("state", [CaseState.closed, CaseState.cancelled])
+def test_reading_a_finished_case_reads_nothing_else(engine, client, auth, org, state):
+    with new_session(engine) as s:
+        case_id = case_in(s, org, state).id
+        s.commit()
+    headers = auth("disp")
+    with selects(engine) as seen:
+        r = client.get(f"/api/v1/cases/{case_id}", headers=headers)
+        assert r.status_code == 200, r.text
+    assert len(seen) == 2, seen  # who asks (one statement), the case
+    with selects(engine) as seen:
+        r = client.get("/api/v1/cases", params={"state": state.value}, headers=headers)
+        assert r.status_code == 200 and r.json()["total"] == 1
+    assert len(seen) == 3, seen  # who asks, the count, the page
