@@ -54,9 +54,7 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_the_timeout(
         small.dispose()
 
 
-def test_the_pool_settings_reach_the_engine(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_pool_settings_reach_the_engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "3")
     monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "2")
     monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "7.5")
