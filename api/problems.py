@@ -194,7 +194,10 @@ def install(app: FastAPI) -> None:
     def handle(request: Request, exc: Exception) -> Response:
         failure = failure_of(exc)
         if is_page(request):
-            return failure_page(request, exc, failure)
+            page = failure_page(request, exc, failure)
+            if "retry_after" in failure.extra:
+                page.headers["Retry-After"] = str(failure.extra["retry_after"])
+            return page
         return problem(failure.status, failure.detail, failure.title, **failure.extra)
 
     for kind, _ in FAILURES:

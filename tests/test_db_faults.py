@@ -130,3 +130,30 @@ def test_several_processes_upgrade_one_empty_sqlite_database_once(tmp_path: Path
     _upgrade_at_once(url, 4)
     assert sorted(_versions(url)) == sorted(_heads())
     assert make_url(url).database is not None
+
+
+def test_a_page_answers_503_too_when_the_pool_is_exhausted(
+    engine: Engine, db_url: str, org, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.web.conftest import login
+
+    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
+    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "1")
+    get_settings.cache_clear()
+    small = make_engine(db_url)
+    try:
+        with TestClient(create_app(engine=small, clock=clock)) as page:
+            assert login(page, "disp").status_code == 303
+            assert page.get("/cases").status_code == 200
+            with small.connect():
+                started = time.monotonic()
+                r = page.get("/cases")
+                waited = time.monotonic() - started
+            assert r.status_code == 503, r.text[:500]
+            assert waited < 2 * 1 + 3.0  # the request's wait, and the error page's own
+            assert r.headers["Retry-After"] == "2"
+            assert "服务器繁忙" in r.text
+            assert page.get("/cases").status_code == 200
+    finally:
+        small.dispose()
