@@ -319,7 +319,7 @@ def test_a_backup_taken_while_writes_run_restores_a_consistent_snapshot(
 
 
 def test_the_command_line_backs_up_and_restores(
-    engine: Engine, org, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
     from cli import main
 

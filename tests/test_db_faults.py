@@ -1,5 +1,5 @@
 """Faults of the database layer (closeloop/db.py, api/problems.py): an exhausted connection pool
-answers 503 within a bounded time, and several processes upgrading one empty database at once
+answers 503 within a bounded time, and several processes upgrading one empty database at once (three, started together)
 migrate it once."""
 
 import os
@@ -108,7 +108,7 @@ def _versions(url: str) -> list[str]:
 
 def test_several_processes_upgrade_one_empty_postgresql_database_once(pg_url: str) -> None:
     empty = _create_pg_database()
-    _upgrade_at_once(empty, 4)
+    _upgrade_at_once(empty, 3)
     versions = _versions(empty)
     assert len(versions) == len(_heads()) and set(versions) == _heads()
     eng = create_engine(empty)
@@ -127,7 +127,7 @@ def test_several_processes_upgrade_one_empty_postgresql_database_once(pg_url: st
 
 def test_several_processes_upgrade_one_empty_sqlite_database_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    _upgrade_at_once(url, 4)
+    _upgrade_at_once(url, 3)
     assert sorted(_versions(url)) == sorted(_heads())
     assert make_url(url).database is not None
 
