@@ -1,6 +1,6 @@
 """Faults of the database layer (closeloop/db.py, api/problems.py): an exhausted connection pool
-answers 503 within a bounded time, and several processes upgrading one empty database at once (three, started together)
-migrate it once."""
+answers 503 within a bounded time, and several processes (three, started together) upgrading one
+empty database migrate it once."""
 
 import os
 import subprocess
