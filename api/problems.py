@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -64,6 +65,12 @@ BUSY = Msg(
     "数据库繁忙，请稍后重试",
     "the database is busy or unavailable; nothing was changed, try again",
 )
+POOL_EXHAUSTED = Msg(
+    "服务器繁忙（数据库连接已用尽），未保存任何更改，请稍后重试",
+    "the server is busy (every database connection is in use); nothing was changed, try again",
+)
+# Seconds a client is told to wait before trying again after a pool timeout.
+POOL_RETRY_AFTER = 2
 INTERNAL = Msg("服务器内部错误，未保存任何更改", "internal error; nothing was changed")
 
 
@@ -129,6 +136,22 @@ def _operational(exc: OperationalError) -> Failure:
     return Failure(503, BUSY)
 
 
+def _pool_timeout(exc: PoolTimeout) -> Failure:
+    # Every connection of the pool stayed in use for pool_timeout seconds (CLOSELOOP_POOL_TIMEOUT):
+    # answered at once rather than left hanging; nothing was written (no connection, no write).
+    log.error("connection pool exhausted: %s", exc)
+    return Failure(503, POOL_EXHAUSTED, extra={"retry_after": POOL_RETRY_AFTER})
+
+
+def _dbapi(exc: DBAPIError) -> Failure:
+    # The connection was lost under the statement (the server stopped, the network dropped):
+    # the database is unavailable, as for OperationalError; any other driver error is ours.
+    if exc.connection_invalidated or isinstance(exc.orig, ConnectionError):
+        log.error("database connection lost: %s", exc.orig)
+        return Failure(503, BUSY)
+    return _unexpected(exc)
+
+
 def _unexpected(exc: Exception) -> Failure:
     log.error("unexpected error", exc_info=exc)
     return Failure(500, INTERNAL)
@@ -142,6 +165,8 @@ FAILURES: tuple[tuple[type[Exception], Any], ...] = (
     (IntegrityError, _integrity),
     (DataError, _data),
     (OperationalError, _operational),
+    (PoolTimeout, _pool_timeout),
+    (DBAPIError, _dbapi),
     (Exception, _unexpected),
 )
 
@@ -169,7 +194,10 @@ def install(app: FastAPI) -> None:
     def handle(request: Request, exc: Exception) -> Response:
         failure = failure_of(exc)
         if is_page(request):
-            return failure_page(request, exc, failure)
+            page = failure_page(request, exc, failure)
+            if "retry_after" in failure.extra:
+                page.headers["Retry-After"] = str(failure.extra["retry_after"])
+            return page
         return problem(failure.status, failure.detail, failure.title, **failure.extra)
 
     for kind, _ in FAILURES:

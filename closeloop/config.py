@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # SQLite: how long a transaction waits for another writer's lock before giving up
     # ("database is locked", answered as 503: the database is unavailable).
     sqlite_busy_timeout_ms: int = 30000
+    # The connection pool: a request waits at most this many seconds for a free connection,
+    # then answers 503 (the pool is exhausted) instead of hanging. Size and overflow: empty
+    # means SQLAlchemy's defaults (5 and 10).
+    pool_timeout: float = 5.0
+    pool_size: int | None = None
+    max_overflow: int | None = None
 
     # Letters: the issuing body (发文机关), its short name for 文号, and the contact line
     # (e.g. "联系人：张三，电话：0755-12345678"); empty: letters print no contact line.

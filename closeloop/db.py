@@ -19,9 +19,26 @@ T = TypeVar("T")
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
+    kwargs = {**pool_options(url, kwargs), **kwargs}
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, **kwargs)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def pool_options(url: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The pool settings (CLOSELOOP_POOL_TIMEOUT, _POOL_SIZE, _MAX_OVERFLOW) for an engine with
+    a queue of connections: a request waits at most pool_timeout seconds for one, then gets
+    sqlalchemy.exc.TimeoutError (answered 503). An in-memory SQLite database or a caller's
+    own pool class takes none."""
+    if "poolclass" in kwargs or make_url(url).database in (None, "", ":memory:"):
+        return {}
+    settings = get_settings()
+    options: dict[str, Any] = {"pool_timeout": settings.pool_timeout}
+    if settings.pool_size is not None:
+        options["pool_size"] = settings.pool_size
+    if settings.max_overflow is not None:
+        options["max_overflow"] = settings.max_overflow
+    return options
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -112,4 +129,50 @@ def upgrade(url: str) -> None:
     from alembic import command
 
     # "heads": branches from parallel work apply together until a merge revision joins them.
-    command.upgrade(alembic_config(url), "heads")
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), "heads")
+
+
+# pg_advisory_lock's key for schema upgrades ("closeloo" in ASCII): fixed, so every process
+# that upgrades one database takes the same lock.
+MIGRATION_LOCK_KEY = 0x636C6F73656C6F6F
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """One upgrade at a time per database: several `serve` processes starting together on an
+    empty database migrate it once (the others wait, then find it up to date). PostgreSQL: a
+    session advisory lock on a fixed key (released if the process dies); SQLite: an flock on
+    a file beside the database (`<db>.upgrade-lock`)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        from sqlalchemy import text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        finally:
+            engine.dispose()
+        return
+    lock_path = Path(f"{parsed.database}.upgrade-lock")
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or parsed.database in (None, "", ":memory:")
+        or not lock_path.parent.is_dir()  # the upgrade itself says the folder is missing
+    ):
+        yield
+        return
+    import fcntl
+
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
