@@ -2,7 +2,6 @@
 
 import secrets
 import uuid
-from functools import lru_cache
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -12,7 +11,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from closeloop.config import get_settings
-
 
 
 def _hasher() -> PasswordHasher:
