@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from closeloop.config import get_settings
@@ -110,6 +111,8 @@ def database_unavailable(exc: BaseException) -> bool:
     busy timeout), as opposed to a fault of the data; a deadlock is neither."""
     if is_deadlock(exc):
         return False
+    if isinstance(exc, PoolTimeout):  # every connection busy past CLOSELOOP_POOL_TIMEOUT
+        return True
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -157,3 +157,14 @@ def test_a_page_answers_503_too_when_the_pool_is_exhausted(
             assert page.get("/cases").status_code == 200
     finally:
         small.dispose()
+
+
+def test_a_pool_timeout_counts_as_the_database_unavailable_for_the_jobs():
+    """Escalation and delivery stop a run on an unavailable database instead of failing each
+    unit: every connection busy past the pool timeout is such a case, not a fault of the data."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from closeloop.db import database_unavailable
+
+    assert database_unavailable(PoolTimeout("QueuePool limit reached"))
+    assert not database_unavailable(ValueError("a fault of the data"))
