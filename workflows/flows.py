@@ -8,7 +8,8 @@ repeats one unit, not the job. Nothing but plain values goes in or out of a task
 Every way of running a job ends in these flows: `closeloop escalate`, `POST
 /api/v1/escalations/run`, `closeloop run-job` and the embedded scheduler of `closeloop serve`
 through `run_job`, and the Prefect deployments (`closeloop deploy`, prefect.yaml + workers),
-which call the flows themselves.
+which call the flows themselves. A deployment's run records itself in job_run under the job's
+lease (`_as_job`, workflows.runs), as the embedded scheduler records the runs it starts.
 
 Where they run: with a Prefect API configured (PREFECT_API_URL, in the environment or the active
 Prefect profile) a call is a tracked Prefect flow run, with task retries. Without one, `run_job`
