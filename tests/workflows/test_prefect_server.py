@@ -128,16 +128,18 @@ class Route:
     runs: dict[str, list[str]] = field(default_factory=dict)  # job name → flow run ids
 
     def run(self, deployment: str, parameters: dict[str, str]) -> str:
-        d = httpx.get(f"{self.api}/deployments/name/{deployment}").json()
-        r = httpx.post(
-            f"{self.api}/deployments/{d['id']}/create_flow_run", json={"parameters": parameters}
+        d = _api("GET", f"{self.api}/deployments/name/{deployment}").json()
+        r = _api(
+            "POST",
+            f"{self.api}/deployments/{d['id']}/create_flow_run",
+            json={"parameters": parameters},
         )
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
     def wait(self, run_ids: list[str], timeout: float = 150) -> dict[str, dict]:
         def final() -> dict[str, dict] | None:
-            runs = {i: httpx.get(f"{self.api}/flow_runs/{i}").json() for i in run_ids}
+            runs = {i: _api("GET", f"{self.api}/flow_runs/{i}").json() for i in run_ids}
             done = all(r["state"]["type"] in FINAL for r in runs.values())
             return runs if done else None
 
@@ -215,7 +217,7 @@ def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Route]:
             "type": "process",
             "base_job_template": ProcessWorker.get_default_base_job_template(),
         }
-        assert httpx.post(f"{api}/work_pools/", json=pool).status_code == 201
+        assert _api("POST", f"{api}/work_pools/", json=pool).status_code == 201
         worker = dict(
             env,
             CLOSELOOP_DATABASE_URL=url,
@@ -232,6 +234,17 @@ def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Route]:
         engine.dispose()
     finally:
         procs.stop()
+
+
+def _api(method: str, url: str, **kwargs: object) -> httpx.Response:
+    """A call to the Prefect server, tried again while it answers 503 (its SQLite is busy on
+    a loaded machine; Prefect's own client retries the same way)."""
+    for _ in range(20):
+        r = httpx.request(method, url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        if r.status_code not in (502, 503):
+            return r
+        time.sleep(1)
+    return r
 
 
 def _healthy(api: str) -> bool:
@@ -251,7 +264,7 @@ def test_the_scale_route_runs_escalation_and_reports_on_workers(
 ) -> None:
     # The deployments: the job table's, by module path, in the work pool, no concurrency slot.
     for job in JOBS:
-        d = httpx.get(f"{route.api}/deployments/name/{job.flow}/{job.name}").json()
+        d = _api("GET", f"{route.api}/deployments/name/{job.flow}/{job.name}").json()
         assert d["entrypoint"] == f"workflows.flows.{job.flow}" and not d["pull_steps"]
         assert d["work_pool_name"] == WORK_POOL and d["global_concurrency_limit"] is None
         [schedule] = d["schedules"]
@@ -289,17 +302,29 @@ def test_the_scale_route_runs_escalation_and_reports_on_workers(
         assert (r.name, r.status) == (name, "ok") and r.finished_at is not None
     assert json.loads(recorded[f"prefect:{first[1]}"].summary)["generated"] == [report.id]
 
-    # One task run per unit, each logging what it issued through Prefect's run logger.
-    tasks = httpx.post(
-        f"{route.api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [first[0]]}}}
-    ).json()
-    names = [t["name"] for t in tasks]  # Prefect adds a suffix to a task run's default name
-    for prefix in ("escalation-sweep", "escalate-unit-ZJ", "escalate-deadlines"):
-        assert any(n.startswith(prefix) for n in names), (prefix, names)
-    logs = httpx.post(
-        f"{route.api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [first[0]]}}}
-    ).json()
-    assert any("letters" in line["message"] and "unit " in line["message"] for line in logs)
+    # One task run per unit, each logging what it issued through Prefect's run logger (task
+    # runs arrive as events and log lines in batches: both may come a moment after the state).
+    def task_names() -> list[str] | None:
+        found = _api(
+            "POST",
+            f"{route.api}/task_runs/filter",
+            json={"flow_runs": {"id": {"any_": [first[0]]}}},
+        ).json()
+        names = [t["name"] for t in found]  # Prefect suffixes a default task run name
+        wanted = ("escalation-sweep", "escalate-unit-ZJ", "escalate-deadlines")
+        return names if all(any(n.startswith(w) for n in names) for w in wanted) else None
+
+    def unit_log_lines() -> list[str] | None:
+        found = _api(
+            "POST",
+            f"{route.api}/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [first[0]]}}},
+        ).json()
+        lines = [line["message"] for line in found if line["message"].startswith("unit ")]
+        return lines if any("letters" in line for line in lines) else None
+
+    _wait("the escalation's task runs", task_names, route.processes, 60)
+    _wait("the units' log lines", unit_log_lines, route.processes, 60)
 
     # A rerun of both (checked below, once done) ...
     again = [
