@@ -413,7 +413,35 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
     for job in JOBS:
         print(f"{job.name:<16} {job.cron:<24} {TIMEZONE}  flow={job.flow:<16} {job.description}")
+    _print_runs()
     return 0
+
+
+def _print_runs(limit: int = 20) -> None:
+    """The latest runs in job_run (embedded or Prefect), when the database answers."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from closeloop.db import new_session
+    from workflows import runs
+
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return  # no database here: do not create one to say so
+    try:
+        with new_session(_engine()) as session:
+            latest = runs.recent(session, limit=limit)
+    except SQLAlchemyError:  # no database (yet): the job table is still worth printing
+        print("\n(最近运行记录不可用 / latest runs unavailable: no database)")
+        return
+    print("\n最近运行 / latest runs:" if latest else "\n(尚无运行 / no runs yet)")
+    for r in latest:
+        finished = r.finished_at.isoformat(timespec="seconds") if r.finished_at else "-"
+        print(
+            f"{r.name:<16} {r.status:<8} {r.started_at.isoformat(timespec='seconds')}  "
+            f"{finished:<25} {runs.where(r.holder)}  {r.summary[:200]}"
+        )
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:

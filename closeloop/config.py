@@ -127,6 +127,13 @@ class Settings(BaseSettings):
             )
         return value.strip()
 
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_absolute(cls, value: Path) -> Path:
+        # Resolved once, when the settings are read at start-up: a later change of the working
+        # directory (a Prefect flow run's) never changes where files go.
+        return value.expanduser().absolute()
+
     @field_validator("secret_key")
     @classmethod
     def _no_placeholder(cls, value: str) -> str:

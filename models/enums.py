@@ -188,6 +188,7 @@ class JobStatus(StrEnum):
     running = "running"
     ok = "ok"
     failed = "failed"
+    crashed = "crashed"  # its heartbeat stopped: the process was killed or its machine lost
 
 
 class ReportStatus(StrEnum):

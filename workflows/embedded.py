@@ -4,14 +4,13 @@ One APScheduler BackgroundScheduler (Asia/Shanghai; per job coalesce=True so mis
 into one, max_instances=1, a misfire grace). Several `serve` processes may share one database:
 each firing first takes the job's lease in the database (workflows.lease), so at most one process
 runs a job at a time; the others skip that firing. A run is recorded in job_run (running → ok or
-failed, with its summary), its lease is renewed while it runs and released when it ends.
+failed, with its summary), its lease is renewed while it runs and released when it ends
+(workflows.runs, shared with the Prefect deployments' runs).
 """
 
-import json
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -21,15 +20,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, update
-from sqlmodel import col
+from sqlalchemy import Engine
 
 from closeloop.clock import Clock, SystemClock
 from closeloop.config import Settings
-from closeloop.db import transaction
-from models.enums import JobStatus
 from models.jobs import JobRun
-from workflows import lease
+from workflows import runs
 from workflows.jobs import JOBS, TIMEZONE, Job
 
 log = logging.getLogger("closeloop.scheduler")
@@ -119,67 +115,15 @@ class EmbeddedScheduler:
         """Run `job` once if this holder gets its lease: the JobRun, or None when another
         holder has the job now. The lease is kept until started + grace (unless keep_lease is
         False: a run by hand), so another scheduler firing the same slot skips it."""
-        with transaction(self.engine) as s:
-            got = lease.acquire(
-                s, name=job.name, holder=self.holder, now=self.clock.now(), ttl=job.lease
-            )
-        if not got:
-            log.info("job %s: held by another process, skipped", job.name)
-            return None
-        started = self.clock.now()  # read once the lease is ours: runs never overlap in job_run
-        try:
-            return self._run_recorded(job, started)
-        finally:
-            with transaction(self.engine) as s:
-                lease.release(
-                    s,
-                    name=job.name,
-                    holder=self.holder,
-                    now=self.clock.now(),
-                    keep_until=started + job.grace if keep_lease else None,
-                )
-
-    def _run_recorded(self, job: Job, started: datetime) -> JobRun:
-        record = JobRun(name=job.name, holder=self.holder, started_at=started)
-        with transaction(self.engine) as s:
-            s.add(record)
-        stop = threading.Event()
-        beat = threading.Thread(
-            target=self._heartbeat, args=(job, stop), daemon=True, name=f"lease-{job.name}"
+        outcome = runs.run(
+            self.engine,
+            job,
+            lambda started: self.run(job, started),
+            holder=self.holder,
+            clock=self.clock,
+            keep_lease=keep_lease,
         )
-        beat.start()
-        try:
-            summary: dict[str, Any] = self.run(job, started)
-            status = JobStatus.ok
-        except Exception as exc:  # recorded for the operator; the next firing tries again
-            log.exception("job %s failed", job.name)
-            summary, status = {"error": f"{type(exc).__name__}: {exc}"}, JobStatus.failed
-        finally:
-            stop.set()
-            beat.join()
-        record.finished_at = self.clock.now()
-        record.status = status
-        record.summary = json.dumps(summary, ensure_ascii=False, default=str)[:4000]
-        with transaction(self.engine) as s:
-            s.connection().execute(
-                update(JobRun)
-                .where(col(JobRun.id) == record.id)
-                .values(finished_at=record.finished_at, status=status, summary=record.summary)
-            )
-        return record
-
-    def _heartbeat(self, job: Job, stop: threading.Event) -> None:
-        every = job.lease_seconds / 3
-        while not stop.wait(every):
-            try:
-                with transaction(self.engine) as s:
-                    mine = lease.renew(
-                        s, name=job.name, holder=self.holder, now=self.clock.now(), ttl=job.lease
-                    )
-                if not mine:
-                    log.warning("job %s: lease lost while running", job.name)
-            except Exception:
-                log.exception("job %s: renewing the lease failed", job.name)
+        return outcome.record
 
 
 def start_embedded(engine: Engine, settings: Settings) -> EmbeddedScheduler | None:

@@ -29,8 +29,9 @@ class Job:
     # same slot a moment later does not run it again. Must stay below the cron's interval.
     grace_seconds: float = 30.0
     # How long a lease lasts without renewal; a running job renews it every third of this, so
-    # only a crashed holder's lease runs out.
-    lease_seconds: float = 600.0
+    # only a crashed holder's lease runs out — and a killed run holds the job back this long at
+    # most (its next run then marks it crashed in job_run).
+    lease_seconds: float = 90.0
 
     @property
     def grace(self) -> timedelta:

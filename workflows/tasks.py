@@ -12,11 +12,12 @@ deployment's run. An in-process caller with an engine of its own (the API, the e
 `closeloop escalate`) registers it and passes the name it got (its URL without the password).
 """
 
+import logging
 import time
 from datetime import datetime
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
@@ -26,6 +27,17 @@ from closeloop.config import get_settings
 from closeloop.db import in_transaction, make_engine, transaction
 
 _engines: dict[str, Engine] = {}
+_log = logging.getLogger("closeloop.flows")
+
+
+def logger() -> Any:
+    """Prefect's run logger inside a flow or task run (its lines are the run's log on the
+    Prefect server), plain logging outside one (a flow called in-process)."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if TaskRunContext.get() is None and FlowRunContext.get() is None:
+        return _log
+    return get_run_logger()
 
 
 def _name(url: URL) -> str:
@@ -65,7 +77,15 @@ def sweep(now: str, database: str | None) -> dict[str, Any]:
     from closeloop.escalation import service
 
     with transaction(engine(database)) as session:
-        return service.units(session, now=_at(now))
+        swept = service.units(session, now=_at(now))
+    logger().info(
+        "checked %d cases at %s: %d due in %d units",
+        swept["checked"],
+        now,
+        sum(len(ids) for ids in swept["units"].values()),
+        len(swept["units"]),
+    )
+    return swept
 
 
 @task(
@@ -82,7 +102,16 @@ def escalate_unit(now: str, unit: str, case_ids: list[int], database: str | None
     def work(session: Session) -> dict[str, Any]:
         return service.escalate_unit(session, now=_at(now), case_ids=case_ids)
 
-    return in_transaction(engine(database), work)
+    done = in_transaction(engine(database), work)
+    logger().info(
+        "unit %s: %d cases, letters %s, %d notifications, %d listed",
+        unit,
+        len(case_ids),
+        done.get("letters"),
+        done.get("notifications", 0),
+        done.get("listed", 0),
+    )
+    return done
 
 
 @task(name="escalate-deadlines", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
@@ -93,7 +122,9 @@ def escalate_deadlines(now: str, database: str | None) -> dict[str, int]:
     def work(session: Session) -> dict[str, int]:
         return service.escalate_deadlines(session, now=_at(now))
 
-    return in_transaction(engine(database), work)
+    late = in_transaction(engine(database), work)
+    logger().info("late notices and risk reviews: %s", late)
+    return late
 
 
 # --- delivery: claim, then one task per batch of messages ----------------------------------
@@ -108,6 +139,7 @@ def claim(now: str, limit: int, database: str | None) -> dict[str, Any]:
     with transaction(engine(database)) as session:
         ids = delivery.claim_due(session, now=_at(now), settings=settings, limit=limit)
         ids = folding.throttle(session, ids=ids, now=_at(now))  # robots' rate limits
+    logger().info("claimed %d messages", len(ids))
     return {"ids": ids, "until": delivery.claim_until(_at(now), settings).isoformat()}
 
 
@@ -138,6 +170,7 @@ def send_batch(
                 outcome = delivery.record(session, msg=msg, now=at, settings=settings, error=error)
             if outcome.status in counts:
                 counts[outcome.status] += 1
+    logger().info("messages %s: %s", ids, counts)
     return counts
 
 
@@ -150,7 +183,9 @@ def report_districts(cadence: str, now: str, database: str | None) -> dict[str, 
     from closeloop.reports import service
 
     with transaction(engine(database)) as session:
-        return service.scheduled(session, cadence=cadence, now=_at(now))
+        due = service.scheduled(session, cadence=cadence, now=_at(now))
+    logger().info("%s report of %s: districts %s", cadence, due["period"], due["regions"])
+    return due
 
 
 @task(
@@ -167,6 +202,11 @@ def make_report(
     from closeloop.reports import service
 
     with transaction(engine(database)) as session:
-        return service.make_scheduled(
+        made = service.make_scheduled(
             session, cadence=cadence, period=period, region_code=region, now=_at(now)
         )
+    if made is None:
+        logger().info("%s report %s of %s exists already", cadence, period, region)
+    else:
+        logger().info("%s report %s of %s made: report %d", cadence, period, region, made)
+    return made

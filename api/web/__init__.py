@@ -13,6 +13,7 @@ from api.web import (
     admin,
     routes_admin_edit,
     routes_admin_import,
+    routes_admin_jobs,  # the scheduled jobs and their runs
     routes_admin_org,
     routes_admin_outbox,
     routes_admin_reasons,
@@ -65,4 +66,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_map.router)
     app.include_router(routes_offline.public)  # /manifest.webmanifest, /sw.js
     app.include_router(routes_tasks.router)
+    app.include_router(routes_admin_jobs.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

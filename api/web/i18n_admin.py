@@ -195,6 +195,32 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cal.weekday.4": ("周五", "Fri"),
     "cal.weekday.5": ("周六", "Sat"),
     "cal.weekday.6": ("周日", "Sun"),
+    # the scheduled jobs page (/admin/jobs)
+    "admin.jobs_hint": (
+        "定时任务及最近运行（内置调度或 Prefect）",
+        "Scheduled jobs and their latest runs (embedded or Prefect)",
+    ),
+    "jobs.title": ("定时任务", "Scheduled jobs"),
+    "jobs.intro": (
+        "升级督办、通知投递和报告按下表定时运行；每次运行的结果都记录在下方，并注明在哪里运行。",
+        "Escalation, delivery and the reports run on these schedules; every run is recorded "
+        "below with where it ran.",
+    ),
+    "jobs.name": ("任务", "Job"),
+    "jobs.cron": ("定时", "Schedule"),
+    "jobs.does": ("内容", "Does"),
+    "jobs.latest": ("最近运行", "Latest runs"),
+    "jobs.status": ("状态", "State"),
+    "jobs.started": ("开始", "Started"),
+    "jobs.finished": ("结束", "Finished"),
+    "jobs.where": ("运行位置", "Ran in"),
+    "jobs.summary": ("结果", "Summary"),
+    "jobs.running": ("运行中", "running"),
+    "jobs.ok": ("成功", "ok"),
+    "jobs.failed": ("失败", "failed"),
+    "jobs.crashed": ("已丢失（进程中断）", "crashed (process lost)"),
+    "jobs.prefect": ("Prefect 流程运行", "Prefect flow run"),
+    "jobs.embedded": ("内置调度", "embedded scheduler"),
     # group robots and the delivery page (/admin/outbox)
     "adm.webhook_kind": ("群机器人类型", "Robot kind"),
     "adm.webhook_secret": (
