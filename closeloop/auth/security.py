@@ -23,6 +23,7 @@ def _hasher() -> PasswordHasher:
 def _hashers(time_cost: int, memory_kib: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
+
 # A generated one-time password is random (about 70 bits), not a person's choice, so it needs no
 # key stretching against guessing: a light argon2id (well under a millisecond instead of ~0.1 s)
 # keeps creating hundreds of users with one (a workbook import) to a fraction of a second instead
