@@ -143,7 +143,6 @@ class Settings(BaseSettings):
             raise ValueError("CLOSELOOP_SECRET_KEY must be at least 32 characters")
         return value
 
-
     @model_validator(mode="after")
     def _password_cost(self) -> "Settings":
         if self.argon2_time_cost < 1 or self.argon2_memory_kib < 1024:
