@@ -105,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
     p.set_defaults(func=cmd_jobs)
 
+    p = sub.add_parser(
+        "status",
+        help="the health summary: database and schema, outbox, job runs, escalation lag; "
+        "exit 0 healthy, 1 unhealthy, 2 database unreachable",
+    )
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=cmd_status)
+
     p = sub.add_parser("run-job", help="run one scheduled job now (takes its lease)")
     p.add_argument("name")
     p.set_defaults(func=cmd_run_job)
@@ -201,6 +209,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     from workflows.embedded import start_embedded
 
+    from api.observability import configure_logging
+
+    configure_logging(settings.log_format)  # every line: JSON or text, with its request id
     scheduler = start_embedded(engine, settings)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
@@ -395,6 +406,17 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     for job in JOBS:
         print(f"{job.name:<16} {job.cron:<24} {TIMEZONE}  flow={job.flow:<16} {job.description}")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from workflows import health
+
+    summary = health.summary(_engine(), SystemClock().now())
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(health.render_text(summary), end="")
+    return 0 if summary.healthy else (1 if summary.database_ok else 2)
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:

@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     # for the link to the case page in a robot's message; empty: the message names the path.
     public_base_url: str = ""
 
+    # Observability (README "Observability"). Log lines: "text" (one readable line each, for a
+    # terminal) or "json" (one JSON object a line, for a log shipper); both carry the request id.
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics: empty → answered to loopback clients only (a Prometheus on the same host);
+    # set → answered to any client sending `Authorization: Bearer <this token>`.
+    metrics_token: str = ""
+    # Health (GET /metrics, `closeloop status`): unhealthy when the oldest undelivered outbox
+    # message is older than this (0: never on that ground).
+    health_outbox_max_age_minutes: int = 120
+
     @field_validator("issuer_contact")
     @classmethod
     def _no_placeholder_phone(cls, value: str) -> str:
