@@ -346,8 +346,18 @@ def configure_logging(fmt: str = "text", *, stream: Any = None, level: int = log
     handler.setFormatter(formatter(fmt))
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_secret_bearing_loggers()
     _configured.set()
     route_uvicorn_logs()
+
+
+# Loggers whose INFO lines name whole URLs: a robot's webhook URL holds its key (?key=…).
+SECRET_BEARING = ("httpx", "httpcore")
+
+
+def quiet_secret_bearing_loggers() -> None:
+    for name in SECRET_BEARING:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def route_uvicorn_logs() -> None:

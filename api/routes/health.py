@@ -84,12 +84,12 @@ def render_health(h: health_summary.Health) -> list[str]:
     out = _gauge(
         "closeloop_build_info", "The running version.", [(f'{{version="{__version__}"}}', 1)]
     )
-    out += _gauge("closeloop_healthy", "1 when `closeloop status` reports no problem.", [
-        ("", int(h.healthy))
-    ])
-    out += _gauge("closeloop_database_up", "1 when the database answered.", [
-        ("", int(h.database_ok))
-    ])
+    out += _gauge(
+        "closeloop_healthy", "1 when `closeloop status` reports no problem.", [("", int(h.healthy))]
+    )
+    out += _gauge(
+        "closeloop_database_up", "1 when the database answered.", [("", int(h.database_ok))]
+    )
     if not h.database_ok:
         return out
     out += _gauge(
