@@ -214,7 +214,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format)  # every line: JSON or text, with its request id
     scheduler = start_embedded(engine, settings)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        # log_config=None: configure_logging above has set every logger, uvicorn's included.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None)
     finally:
         if scheduler is not None:
             scheduler.shutdown()

@@ -14,7 +14,8 @@ the request is counted in `RequestMetrics` (by method, route template and status
 
 `configure_logging` (called by `closeloop serve`) sends every log line of the process through
 one handler: readable text by default, one JSON object per line with CLOSELOOP_LOG_FORMAT=json.
-Uvicorn's own loggers are routed to it too and its access log is replaced by ours.
+Uvicorn's own loggers are routed to it too (serve runs uvicorn with log_config=None) and its access
+log is replaced by ours.
 """
 
 import json
@@ -166,8 +167,6 @@ class ObservabilityMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan" and _configured.is_set():
-                route_uvicorn_logs()  # uvicorn configured its loggers since configure_logging
             await self.app(scope, receive, send)
             return
         rid = None
@@ -330,7 +329,6 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
-_configured = threading.Event()
 _HANDLER_NAME = "closeloop"
 
 
@@ -347,7 +345,6 @@ def configure_logging(fmt: str = "text", *, stream: Any = None, level: int = log
     root.addHandler(handler)
     root.setLevel(level)
     quiet_secret_bearing_loggers()
-    _configured.set()
     route_uvicorn_logs()
 
 
