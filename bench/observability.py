@@ -1,0 +1,248 @@
+"""Observability overhead: what the request-id/log/metrics middleware adds to a request, and what
+a /metrics scrape costs on a database with a year of job runs.
+
+    .venv/bin/python bench/observability.py            # SQLite (a temp file)
+    .venv/bin/python bench/observability.py --pg       # PostgreSQL: a throwaway database on the
+                                                       # server of CLOSELOOP_TEST_PG_URL
+
+1. `GET /healthz` called in-process through the ASGI interface (no sockets, so the middleware's
+   share is not drowned in the network's), in interleaved rounds, median per request:
+   - baseline: the same app with the middleware taken out;
+   - middleware, no log handler (log level above INFO: the access line is skipped);
+   - middleware + a JSON access line written (to /dev/null) for every request, as
+     `CLOSELOOP_LOG_FORMAT=json closeloop serve` does.
+   Figure: the added microseconds per request and the throughput ratio against the baseline.
+2. `GET /metrics` on a database holding 525,600 job runs (a year of the every-minute delivery
+   job, plus the others) and 100,000 outbox messages of which 1,000 are undelivered: median of
+   the scrape, beside the baseline of one `SELECT count(*)` over the undelivered messages.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fastapi import FastAPI  # noqa: E402
+from sqlalchemy import create_engine, func, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import col, select  # noqa: E402
+
+from api import observability  # noqa: E402
+from api.app import create_app  # noqa: E402
+from closeloop.clock import FixedClock  # noqa: E402
+from closeloop.db import make_engine, new_session, upgrade  # noqa: E402
+from models.enums import Channel, DeliveryStatus, JobStatus  # noqa: E402
+from models.jobs import JobRun  # noqa: E402
+from models.outbox import OutboxMessage  # noqa: E402
+
+NOW = datetime(2025, 11, 20, 2, 0, tzinfo=UTC)
+ROUNDS, PER_ROUND = 7, 2000
+
+
+async def call(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def per_request(app: Any, n: int) -> float:
+    headers = [(b"host", b"bench")]
+    start = time.perf_counter()
+    for _ in range(n):
+        await call(app, "/healthz", headers)
+    return (time.perf_counter() - start) / n
+
+
+def without_middleware(app: FastAPI) -> FastAPI:
+    del app.build_middleware_stack  # the class's own: no ObservabilityMiddleware
+    return app
+
+
+def overhead(engine: Any) -> dict[str, float]:
+    clock = FixedClock(NOW)
+    base = without_middleware(create_app(engine=engine, clock=clock))
+    with_mw = create_app(engine=engine, clock=clock)
+    root = logging.getLogger()
+    sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    sink.addFilter(observability.RequestIdFilter())
+    sink.setFormatter(observability.JsonFormatter())
+    results: dict[str, list[float]] = {"baseline": [], "middleware": [], "middleware+json": []}
+
+    async def run() -> None:
+        for app in (base, with_mw):  # warm up (builds the middleware stack)
+            assert await call(app, "/healthz", []) == 200
+        for _ in range(ROUNDS):
+            root.setLevel(logging.WARNING)
+            results["baseline"].append(await per_request(base, PER_ROUND))
+            results["middleware"].append(await per_request(with_mw, PER_ROUND))
+            root.addHandler(sink)
+            root.setLevel(logging.INFO)
+            results["middleware+json"].append(await per_request(with_mw, PER_ROUND))
+            root.removeHandler(sink)
+            root.setLevel(logging.WARNING)
+
+    asyncio.run(run())
+    return {k: statistics.median(v) for k, v in results.items()}
+
+
+def fill(engine: Any) -> None:
+    runs: list[dict[str, Any]] = []
+    start = NOW - timedelta(days=365)
+    for minute in range(365 * 24 * 60):
+        at = start + timedelta(minutes=minute)
+        runs.append(
+            {
+                "name": "delivery",
+                "holder": "bench",
+                "started_at": at,
+                "finished_at": at,
+                "status": JobStatus.ok.value,
+                "summary": "",
+            }
+        )
+        if minute % 10 == 0:
+            runs.append(
+                {
+                    "name": "escalation",
+                    "holder": "bench",
+                    "started_at": at,
+                    "finished_at": at,
+                    "status": JobStatus.ok.value,
+                    "summary": "",
+                }
+            )
+    messages = [
+        {
+            "key": f"bench-{i}",
+            "channel": Channel.email.value,
+            "recipient": "a@b.c",
+            "event": "e",
+            "subject": "s",
+            "body": "b",
+            "payload": {},
+            "status": (DeliveryStatus.pending if i < 1000 else DeliveryStatus.sent).value,
+            "attempts": 0,
+            "next_attempt_at": NOW,
+            "created_at": NOW - timedelta(minutes=i % 600),
+        }
+        for i in range(100_000)
+    ]
+    with new_session(engine) as s:
+        conn = s.connection()
+        for chunk in range(0, len(runs), 50_000):
+            conn.execute(insert(JobRun.__table__), runs[chunk : chunk + 50_000])  # type: ignore[attr-defined]
+        conn.execute(insert(OutboxMessage.__table__), messages)  # type: ignore[attr-defined]
+        s.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as c:
+            c.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+
+
+def scrape(engine: Any) -> tuple[float, float, int]:
+    from fastapi.testclient import TestClient
+
+    app = create_app(engine=engine, clock=FixedClock(NOW))
+    times, base = [], []
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        for _ in range(7):
+            t = time.perf_counter()
+            r = client.get("/metrics")
+            times.append(time.perf_counter() - t)
+            assert r.status_code == 200, r.text
+            with new_session(engine) as s:
+                t = time.perf_counter()
+                pending = s.exec(
+                    select(func.count()).where(col(OutboxMessage.status) == DeliveryStatus.pending)
+                ).one()
+                base.append(time.perf_counter() - t)
+                s.rollback()
+    assert 'closeloop_outbox_pending{channel="email"} 1000' in r.text
+    return statistics.median(times), statistics.median(base), int(pending)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pg", action="store_true")
+    args = parser.parse_args()
+    admin = None
+    if args.pg:
+        server = make_url(os.environ["CLOSELOOP_TEST_PG_URL"])
+        name = f"closeloop_bench_obs_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='closeloop-bench-')}/obs.db"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        print(f"database: {engine.dialect.name}; loaded 2-core machine: compare ratios")
+        o = overhead(engine)
+        b, m, j = o["baseline"], o["middleware"], o["middleware+json"]
+        print(f"GET /healthz in-process, median of {ROUNDS} rounds of {PER_ROUND}:")
+        print(f"  baseline (no middleware)   {b * 1e6:8.1f} µs/request  {1 / b:8.0f} req/s")
+        print(
+            f"  middleware, no log handler {m * 1e6:8.1f} µs/request  {1 / m:8.0f} req/s"
+            f"  +{(m - b) * 1e6:.1f} µs, ratio {m / b:.2f}"
+        )
+        print(
+            f"  middleware + JSON line     {j * 1e6:8.1f} µs/request  {1 / j:8.0f} req/s"
+            f"  +{(j - b) * 1e6:.1f} µs, ratio {j / b:.2f}"
+        )
+        t0 = time.perf_counter()
+        fill(engine)
+        print(
+            f"filled 525,600 delivery + 52,560 escalation runs, 100,000 outbox messages "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
+        scrape_s, base_s, pending = scrape(engine)
+        print(
+            f"GET /metrics: {scrape_s * 1000:.1f} ms; baseline count of the {pending} "
+            f"undelivered: {base_s * 1000:.2f} ms; ratio {scrape_s / base_s:.0f}"
+        )
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
