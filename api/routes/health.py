@@ -55,8 +55,11 @@ def check_access(request: Request) -> None:
         )
 
 
+# Not in the OpenAPI schema: an operator's endpoint with its own access rule (not the API's
+# bearer tokens), documented in the README's "Observability".
 @router.get(
     "/metrics",
+    include_in_schema=False,
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"}},
 )
