@@ -365,6 +365,7 @@ def route_uvicorn_logs() -> None:
         lg = logging.getLogger(name)
         lg.handlers.clear()
         lg.propagate = True
+        lg.disabled = False
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False

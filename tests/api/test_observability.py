@@ -149,7 +149,11 @@ def test_json_logs_are_one_switch_away(monkeypatch, client):
     try:
         observability.configure_logging(get_settings().log_format, stream=buf)
         observability.configure_logging(get_settings().log_format, stream=buf)  # idempotent
-        logging.getLogger("uvicorn.error").info("from uvicorn")
+        uvicorn_error = logging.getLogger("uvicorn.error")
+        uvicorn_level = uvicorn_error.level
+        uvicorn_error.setLevel(logging.INFO)  # as serve's log_level="info" sets it
+        uvicorn_error.info("from uvicorn")
+        uvicorn_error.setLevel(uvicorn_level)
         client.get("/healthz", headers={"X-Request-ID": "req-json"})
         lines = [json.loads(line) for line in buf.getvalue().splitlines()]  # all JSON
         assert [x["message"] for x in lines if x["logger"] == "uvicorn.error"] == ["from uvicorn"]
