@@ -203,15 +203,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         users = load_demo(engine, now=SystemClock().now())
         print_users(users)
     app = create_app(engine=engine)
+    from api.observability import configure_logging
+
+    configure_logging(settings.log_format)  # every line: JSON or text, with its request id
     print(
         f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
         f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}"
     )
     from workflows.embedded import start_embedded
 
-    from api.observability import configure_logging
-
-    configure_logging(settings.log_format)  # every line: JSON or text, with its request id
     scheduler = start_embedded(engine, settings)
     try:
         # log_config=None: configure_logging above has set every logger, uvicorn's included.
