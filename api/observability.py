@@ -195,11 +195,13 @@ class ObservabilityMiddleware:
                 if message.get("more_body", False):
                     return
                 start_message, held = held, None
-                body = with_request_id(b"".join(chunks), rid)
-                start_message["headers"] = [
-                    (k, str(len(body)).encode() if k == b"content-length" else v)
-                    for k, v in start_message["headers"]
-                ]
+                sent = b"".join(chunks)
+                body = with_request_id(sent, rid)
+                if body is not sent:  # (a HEAD's empty body keeps its announced length)
+                    start_message["headers"] = [
+                        (k, str(len(body)).encode() if k == b"content-length" else v)
+                        for k, v in start_message["headers"]
+                    ]
                 await send(start_message)
                 message = {"type": "http.response.body", "body": body}
             await send(message)

@@ -63,6 +63,9 @@ def test_problem_bodies_carry_the_id_and_keep_their_fields(client):
     assert int(r.headers["content-length"]) == len(r.content)
     r = client.get("/api/v1/no-such-thing")
     assert r.json()["request_id"] == r.headers["X-Request-ID"]
+    head = client.head("/api/v1/cases/1")
+    assert head.status_code in (401, 405) and head.content == b""
+    assert head.headers["X-Request-ID"]
 
 
 def test_an_internal_error_answers_with_the_id_and_logs_under_it(client, log_lines):
