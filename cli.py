@@ -105,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("jobs", help="list the scheduled jobs (the job table)")
     p.set_defaults(func=cmd_jobs)
 
+    p = sub.add_parser(
+        "status",
+        help="the health summary: database and schema, outbox, job runs, escalation lag; "
+        "exit 0 healthy, 1 unhealthy, 2 database unreachable",
+    )
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=cmd_status)
+
     p = sub.add_parser("run-job", help="run one scheduled job now (takes its lease)")
     p.add_argument("name")
     p.set_defaults(func=cmd_run_job)
@@ -214,6 +222,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         users = load_demo(engine, now=SystemClock().now())
         print_users(users)
     app = create_app(engine=engine)
+    from api.observability import configure_logging
+
+    configure_logging(settings.log_format)  # every line: JSON or text, with its request id
     print(
         f"Closeloop 闭环: http://{args.host}:{args.port}/  API docs: "
         f"http://{args.host}:{args.port}/docs  database: {_safe(settings.database_url)}"
@@ -222,7 +233,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     scheduler = start_embedded(engine, settings)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        # log_config=None: configure_logging above has set every logger, uvicorn's included.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None)
     finally:
         if scheduler is not None:
             scheduler.shutdown()
@@ -442,6 +454,17 @@ def _print_runs(limit: int = 20) -> None:
             f"{r.name:<16} {r.status:<8} {r.started_at.isoformat(timespec='seconds')}  "
             f"{finished:<25} {runs.where(r.holder)}  {r.summary[:200]}"
         )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from workflows import health
+
+    summary = health.summary(_engine(), SystemClock().now())
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(health.render_text(summary), end="")
+    return 0 if summary.healthy else (1 if summary.database_ok else 2)
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:

@@ -47,6 +47,9 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock or SystemClock()
     problems.install(app)
+    from api import observability
+
+    observability.install(app)  # X-Request-ID, the access log line, request metrics
     # metrics before reports: /reports/metrics must not reach /reports/{id}.
     for module in (
         auth,
@@ -75,6 +78,10 @@ def create_app(engine: Engine | None = None, clock: Clock | None = None) -> Fast
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    from api.routes import health as health_routes
+
+    app.include_router(health_routes.router)  # GET /metrics (Prometheus text format)
 
     web.install(app)  # the web pages (api/web), after the API so /api/v1 routes come first
     return app

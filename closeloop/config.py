@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
 
+    # Observability (README "Observability"). Log lines: "text" (one readable line each, for a
+    # terminal) or "json" (one JSON object a line, for a log shipper); both carry the request id.
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics: empty → answered to loopback clients only (a Prometheus on the same host);
+    # set → answered to any client sending `Authorization: Bearer <this token>`.
+    metrics_token: str = ""
+    # Health (GET /metrics, `closeloop status`): unhealthy when the oldest undelivered outbox
+    # message is older than this (0: never on that ground).
+    health_outbox_max_age_minutes: int = 120
+
     @field_validator("issuer_contact")
     @classmethod
     def _no_placeholder_phone(cls, value: str) -> str:
