@@ -32,6 +32,7 @@ from models.case import Case
 from models.enums import CaseState, DeliveryStatus, JobStatus
 from models.jobs import JobRun
 from models.outbox import OutboxMessage
+from workflows import lease
 from workflows.jobs import JOBS, TIMEZONE, Job
 
 
@@ -224,7 +225,11 @@ def _job_health(session: Any, job: Job, now: datetime, first_run: datetime | Non
         last is not None
         and last.status == JobStatus.running
         and last.started_at >= out.next_due_at - job.grace
-        and now < last.started_at + job.lease
+        # a live run renews its lease (workflows/lease.py) as long as it runs
+        and (
+            now < last.started_at + job.lease
+            or lease.holder_of(session, name=job.name, now=now) == last.holder
+        )
     )
     out.overdue = not still_running
     return out

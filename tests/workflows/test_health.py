@@ -8,7 +8,7 @@ from closeloop.db import make_engine, new_session
 from models.enums import CaseState, JobStatus
 from models.jobs import JobRun
 from tests.factories import new_case
-from workflows import health
+from workflows import health, lease
 from workflows.jobs import Job
 
 NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, a Tuesday
@@ -68,8 +68,13 @@ def test_overdue_against_the_cron(engine):
     assert not h.job("escalation").overdue and h.healthy  # type: ignore[union-attr]
     later = NOW + timedelta(minutes=5, seconds=1)
     assert health.summary(engine, later, jobs=jobs).job("escalation").overdue  # type: ignore[union-attr]
-    # a run started at the slot and still within its lease is not overdue
+    # a run started at the slot is not overdue while it holds the lease it keeps renewing;
+    # past its lease with nobody renewing it, it is (a lost run)
     run(engine, "escalation", NOW + timedelta(seconds=1), JobStatus.running)
+    assert health.summary(engine, later, jobs=jobs).job("escalation").overdue  # type: ignore[union-attr]
+    with new_session(engine) as s:
+        assert lease.acquire(s, name="escalation", holder="t", now=later, ttl=timedelta(seconds=60))
+        s.commit()
     assert not health.summary(engine, later, jobs=jobs).job("escalation").overdue  # type: ignore[union-attr]
     # ... a failed one is
     run(engine, "escalation", NOW + timedelta(seconds=2), JobStatus.failed)
