@@ -18,6 +18,7 @@ LAYERS = [
         "closeloop.db",
         "closeloop.templating",
         "closeloop.xlsx_stream",
+        "closeloop.sqlite_locking",
         "closeloop",
     },
     {"closeloop.auth"},
