@@ -204,7 +204,12 @@ def file_once(
     case = file_case(session, actor=actor, data=data, now=now)
     if then is not None:
         then(case)
-    body = public_one(session, case, actor, now).model_dump(mode="json")
+    if then is None:
+        # Just filed: no request, plan, recheck or assisting task yet (nothing to load).
+        assert case.id is not None
+        body = to_public(case, actor, pending=Pending(), now=now).model_dump(mode="json")
+    else:
+        body = public_one(session, case, actor, now).model_dump(mode="json")
     if claimed:
         assert actor.id is not None and key is not None
         idempotency.complete(
