@@ -13,6 +13,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import emergency as emergency_info
 from closeloop.cases import history, idempotency, lifecycle, numbering, search
+from closeloop.cases import reference_rows as reference_rows  # noqa: F401 (its listeners)
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.export import write_xlsx as write_xlsx
