@@ -19,6 +19,10 @@ the app's own) written again with plain Core statements:
   rows the filing made;
 - dispatch: UPDATE case … WHERE id AND version (the compare-and-swap), INSERT its history row,
   INSERT the outbox rows the dispatch made.
+The baseline runs on a plain engine, nothing of closeloop's (so it is the same before and after a
+change of closeloop/db.py): SQLAlchemy Core, WAL and synchronous=NORMAL on SQLite, where its
+writers queue on one lock and begin IMMEDIATE (the best one process can do: SQLite's busy handler
+polls with sleeps).
 API and raw phases alternate for a few rounds (the machine may be shared: both meet the same
 load); the ratio printed is the median over the rounds of baseline throughput / app throughput
 (3× is the goal), throughputs are medians, latencies pooled over the rounds.
@@ -33,7 +37,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import Engine, create_engine, insert, select, text, update  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from closeloop.db import make_engine, transaction, upgrade  # noqa: E402
@@ -225,12 +230,27 @@ def raw_statements(
     case, hist, out = rows_of(engine, dispatched)
     disp_out = [o for o in out if o["created_at"] == hist[-1]["at"]]
     upsert = _upsert(engine)
+    engine = raw_engine(engine.url.render_as_string(hide_password=False))
+    sqlite_lock = threading.Lock()
+
+    @contextmanager
+    def writer(conn: Any) -> Iterator[None]:
+        """One transaction. SQLite: the writers queue on a lock of ours and begin IMMEDIATE
+        (SQLite's busy handler polls with sleeps; a queue is the best one process can do)."""
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield
+            return
+        with sqlite_lock, conn.begin():
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield
+
     counter = f"bench:{uuid.uuid4().hex[:6]}"
     made: list[int] = []
     made_lock = threading.Lock()
 
     def file_raw(conn: Any, i: int) -> None:
-        with conn.begin():
+        with writer(conn):
             value = conn.execute(
                 upsert.values(name=counter, value=1)
                 .on_conflict_do_update(index_elements=["name"], set_={"value": COUNTER.c.value + 1})
@@ -253,7 +273,7 @@ def raw_statements(
             made.append(case_id)
 
     def dispatch_raw(conn: Any, case_id: int) -> None:
-        with conn.begin():
+        with writer(conn):
             done = conn.execute(
                 update(CASE)
                 .where(CASE.c.id == case_id, CASE.c.version == 1)
@@ -291,6 +311,23 @@ def raw_statements(
         return result
 
     return filing, dispatch
+
+
+def raw_engine(url: str) -> Engine:
+    """A plain engine for the baseline, nothing of closeloop's: on SQLite WAL, synchronous
+    NORMAL and the same busy timeout, transactions begun by hand."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=12)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    return engine
 
 
 def _drop_id(row: dict) -> dict:
