@@ -37,7 +37,8 @@ and leave it when their COMMIT or ROLLBACK is done, so the next one starts the m
 database lock is free; SQLite's own busy handler polls with sleeps growing to 100 ms, which left
 writers idle behind a free lock and made seconds-long tails. The wait for that lock is bounded by
 the busy timeout; past it the writer goes on to BEGIN IMMEDIATE and SQLite's busy timeout, as
-before. Other processes (a CLI command beside `serve`) still meet at SQLite's lock.
+before (so at worst a writer waits twice the busy timeout before "database is locked"). Other
+processes (a CLI command beside `serve`) still meet at SQLite's lock.
 """
 
 import sqlite3
