@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from closeloop import sqlite_locking
 from closeloop.config import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -60,11 +61,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # One writer at a time, decided when the transaction starts: a second writer waits for
-        # the first to commit and then reads the committed row, so version checks are exact.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads never wait for a writer; a transaction takes the write lock (BEGIN IMMEDIATE) at
+    # its first write, and why version checks stay exact: closeloop/sqlite_locking.py.
+    sqlite_locking.install(engine, busy_seconds=busy_ms / 1000)
 
     return engine
 

@@ -9,6 +9,8 @@ Services here only add rows and flush; the caller's boundary commits them togeth
 action, escalation or letter that caused them (or rolls them back with it). Delivery happens later
 (notifications.delivery). Each message has an idempotency key `{key}:{channel}:{recipient}`: adding
 a message whose key exists adds nothing, so a re-run of the cause never duplicates a message.
+A fan-out (a unit, its handlers, a region's users) is one INSERT … ON CONFLICT (key) DO NOTHING
+for all its recipients: no look-up, savepoint or flush per recipient.
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from closeloop import text
@@ -62,7 +64,7 @@ def languages(subject: Msg | str, body: Msg | str) -> dict[str, dict[str, str]] 
     }
 
 
-def _add(
+def _message(
     session: Session,
     *,
     key: str,
@@ -76,14 +78,11 @@ def _add(
     case_id: int | None,
     letter_id: int | None,
     payload: dict[str, Any] | None,
-) -> OutboxMessage | None:
-    """Add one message unless its key exists; the new row, or None when it was already there."""
-    full = message_key(key, channel, recipient)
-    if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == full)).first() is not None:
-        return None
+) -> OutboxMessage:
+    """One message, not yet added."""
     inapp = channel == Channel.inapp
     msg = OutboxMessage(
-        key=full,
+        key=message_key(key, channel, recipient),
         channel=channel,
         recipient=recipient,
         user_id=user_id,
@@ -104,15 +103,29 @@ def _add(
     msg.next_attempt_at = quiet.hold_until(  # quiet hours: routine notices wait for the morning
         session, now=now, channel=channel, event=event, case_id=case_id, letter_id=letter_id
     )
-    # A concurrent writer may have added the same key since the check: the unique constraint
-    # decides, inside a savepoint so the caller's transaction survives the conflict.
-    try:
-        with session.begin_nested():
-            session.add(msg)
-            session.flush()
-    except IntegrityError:
-        return None
     return msg
+
+
+def _insert_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Insert the messages whose key does not exist yet, in one statement, and return those
+    (in the order given): `INSERT … ON CONFLICT (key) DO NOTHING RETURNING …`. The unique key
+    decides, also against a concurrent writer that added the same key a moment ago, and a
+    conflict skips the row without failing the statement, so the caller's transaction needs no
+    savepoint."""
+    if not messages:
+        return []
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    names = [c.key for c in table.columns if c.key != "id"]
+    rows = [{name: getattr(m, name) for name in names} for m in messages]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage)
+    )
+    added = {m.key: m for m in session.scalars(stmt, rows)}
+    return [added[m.key] for m in messages if m.key in added]
 
 
 def _fan_out(
@@ -128,29 +141,31 @@ def _fan_out(
     letter_id: int | None,
     payload: dict[str, Any] | None,
 ) -> list[OutboxMessage]:
-    added: list[OutboxMessage] = []
+    """The message to each target (once per channel and recipient), unless its key exists:
+    the messages added."""
+    messages: list[OutboxMessage] = []
     seen: set[tuple[Channel, str]] = set()
     for channel, recipient, user_id in targets:
         if (channel, recipient) in seen:
             continue
         seen.add((channel, recipient))
-        msg = _add(
-            session,
-            key=key,
-            channel=channel,
-            recipient=recipient,
-            user_id=user_id,
-            event=event,
-            subject=subject,
-            body=body,
-            now=now,
-            case_id=case_id,
-            letter_id=letter_id,
-            payload=payload,
+        messages.append(
+            _message(
+                session,
+                key=key,
+                channel=channel,
+                recipient=recipient,
+                user_id=user_id,
+                event=event,
+                subject=subject,
+                body=body,
+                now=now,
+                case_id=case_id,
+                letter_id=letter_id,
+                payload=payload,
+            )
         )
-        if msg is not None:
-            added.append(msg)
-    return added
+    return _insert_new(session, messages)
 
 
 def notify_unit(

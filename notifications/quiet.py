@@ -1,6 +1,6 @@
 """Quiet hours (免打扰): a notice written outside working time waits for the next working morning.
 
-The one place the rule applies is where outbox messages are written (outbox._add calls
+The one place the rule applies is where outbox messages are written (outbox._message calls
 `hold_until`): an email or webhook message about a case (or a letter) written in quiet time gets
 `next_attempt_at` = the next working morning, so delivery sends it then. Not held:
 

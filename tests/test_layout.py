@@ -19,6 +19,7 @@ LAYERS = [
         "closeloop.templating",
         "closeloop.xlsx_stream",
         "closeloop.backup",
+        "closeloop.sqlite_locking",
         "closeloop",
     },
     {"closeloop.auth"},

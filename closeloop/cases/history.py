@@ -1,9 +1,20 @@
-"""The one function that writes a case's history. Rows are appended, never changed."""
+"""The one function that writes a case's history. Rows are appended, never changed.
+
+Each entry's `seq` is the case's previous one + 1 ((case_id, seq) is unique). The previous one is
+read once per case and transaction (`max(seq)`), then counted here: the session remembers, per
+case, the last entry it appended in its current transaction. A case inserted in this transaction
+starts at 0 without a read. The memory is dropped when the transaction ends, and not trusted when
+its last entry is no longer in the session (a savepoint rolled back): then `max(seq)` is read
+again. Concurrent appenders to one case are ordered as before: the read happens where it did (after
+the action's UPDATE of the case, under its row lock or SQLite's write lock), and a later entry of
+the same transaction follows the writer's own entries, which nobody else can interleave without
+colliding on the version or on (case_id, seq).
+"""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import event, func, inspect
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -26,12 +37,10 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> CaseHistory:
     assert case.id is not None
-    last = session.exec(
-        select(func.max(CaseHistory.seq)).where(CaseHistory.case_id == case.id)
-    ).one()
+    seq = _next_seq(session, case.id)
     entry = CaseHistory(
         case_id=case.id,
-        seq=(last or 0) + 1,
+        seq=seq,
         action=action,
         from_state=from_state,
         to_state=to_state,
@@ -48,7 +57,41 @@ def append(
         unit_code=case.unit_code,
     )
     session.add(entry)
+    _last_entries(session)[case.id] = entry
     return entry
+
+
+_LAST = "closeloop.history.last"  # in Session.info: (transaction, {case_id: last entry or None})
+
+
+def _last_entries(session: Session) -> dict[int, CaseHistory | None]:
+    transaction = session.get_transaction()
+    known = session.info.get(_LAST)
+    if known is None or known[0] is not transaction:
+        known = session.info[_LAST] = (transaction, {})
+    return known[1]
+
+
+def _next_seq(session: Session, case_id: int) -> int:
+    last_entries = _last_entries(session)
+    if case_id in last_entries:
+        last = last_entries[case_id]
+        if last is None:
+            return 1  # the case was inserted in this transaction and has no entry yet
+        state = inspect(last)
+        if (state.pending or state.persistent) and state.session_id == session.hash_key:
+            return last.seq + 1
+    previous = session.exec(
+        select(func.max(CaseHistory.seq)).where(CaseHistory.case_id == case_id)
+    ).one()
+    return (previous or 0) + 1
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _case_inserted(session: Session, instance: object) -> None:
+    """A case inserted by this session's transaction: its history starts at 1 (no read)."""
+    if isinstance(instance, Case) and instance.id is not None:
+        _last_entries(session).setdefault(instance.id, None)
 
 
 def history_of(session: Session, *, case_id: int) -> list[HistoryPublic]:

@@ -13,6 +13,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import emergency as emergency_info
 from closeloop.cases import history, idempotency, lifecycle, numbering, search
+from closeloop.cases import reference_rows as reference_rows  # noqa: F401 (its listeners)
 from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.export import write_xlsx as write_xlsx
@@ -205,7 +206,12 @@ def file_once(
     case = file_case(session, actor=actor, data=data, now=now)
     if then is not None:
         then(case)
-    body = public_one(session, case, actor, now).model_dump(mode="json")
+    if then is None:
+        # Just filed: no request, plan, recheck or assisting task yet (nothing to load).
+        assert case.id is not None
+        body = to_public(case, actor, pending=Pending(), now=now).model_dump(mode="json")
+    else:
+        body = public_one(session, case, actor, now).model_dump(mode="json")
     if claimed:
         assert actor.id is not None and key is not None
         idempotency.complete(

@@ -3,6 +3,7 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -110,3 +111,38 @@ def test_loser_that_read_before_the_winner_committed_gets_409(engine, org):
             .where(CaseHistory.case_id == case_id, CaseHistory.action == "sign")
         ).one()
         assert signs == 1
+
+
+def test_a_transaction_that_read_the_case_before_another_committed_gets_409(engine, org):
+    """B reads the case (on SQLite: a read snapshot, no lock), A acts and commits, then B acts
+    with the version it read: B's first write takes the lock and its UPDATE … WHERE version
+    matches nothing — a 409, not SQLITE_BUSY_SNAPSHOT and not a lost update."""
+    case_id, version = _dispatched(engine, org)
+    before = _history_count(engine, case_id)
+    b = new_session(engine)
+    try:
+        assert cases.load_case(b, actor=org["h_zj"], case_id=case_id).version == version
+        with transaction(engine) as a:
+            cases.perform(
+                a,
+                actor=org["h_zj"],
+                case_id=case_id,
+                action="sign",
+                data=ActionInput(version=version),
+                now=NOW,
+            )
+        with pytest.raises(Conflict):
+            cases.perform(
+                b,
+                actor=org["h_zj"],
+                case_id=case_id,
+                action="sign",
+                data=ActionInput(version=version),
+                now=NOW,
+            )
+        b.rollback()
+    finally:
+        b.close()
+    assert _history_count(engine, case_id) == before + 1
+    with new_session(engine) as s:
+        assert s.get(Case, case_id).version == version + 1

@@ -310,3 +310,21 @@ def _load(session, case_id: int) -> Case:
 
 def _count_in(session) -> int:
     return session.exec(select(func.count()).select_from(OutboxMessage)).one()
+
+
+def test_a_fan_out_adds_only_the_recipients_whose_key_is_new_in_the_targets_order(engine, org):
+    """One INSERT … ON CONFLICT DO NOTHING for the whole fan-out: the existing keys are skipped,
+    the rest come back in the order of the targets."""
+    _contacts(engine)
+    with transaction(engine) as s:
+        first = _notify_zj(s, key="part")
+        assert [(m.channel, m.recipient) for m in first] == [
+            (Channel.email, ZJ_MAIL),
+            (Channel.webhook, ZJ_HOOK),
+            (Channel.inapp, str(org["h_zj"].id)),
+        ]
+        assert all(m.id is not None for m in first)
+    with transaction(engine) as s:
+        again = _notify_zj(s, key="part", to_head=True)  # only the head's email is new
+        assert [(m.channel, m.recipient) for m in again] == [(Channel.email, ZJ_HEAD)]
+    assert len(_rows(engine, col(OutboxMessage.key).startswith("part:"))) == 4
