@@ -5,7 +5,8 @@
     .venv/bin/python bench/dashboard.py --pg --cases 1000000
     CLOSELOOP_BENCH_CODE=/work/main .venv/bin/python bench/dashboard.py   # another checkout's code
 
-The city (bench/citygen.py) is one district over the year before NOW. Then, median of 5:
+The city (bench/citygen.py) is one district over the year before NOW. Then, median of 3
+(after a warm-up call):
 - floor: `GET /healthz` over real HTTP (a uvicorn server on the same database), the HTTP floor;
 - page: `GET /dashboard` over real HTTP, as the district's supervisor (cookie session);
 - service: closeloop.reports.dashboard.dashboard() — what the page computes, without HTTP;
@@ -46,7 +47,7 @@ from closeloop.reports import periods  # noqa: E402
 from models.types import SHANGHAI  # noqa: E402
 
 
-def timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     times, result = [], None
     fn()  # warm
     for _ in range(repeat):

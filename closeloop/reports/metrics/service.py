@@ -103,6 +103,7 @@ def compute(
     total = _total(parts, cohort, actions, handling, backlog, total_letters.get(None, {}), weights)
     followups.fill(total, followups.summed(follow), weights)
     groups: list[GroupMetrics] = []
+    returned: dict[Any, tuple[int, ...]] | None = None
     if group_by:
         names = _names(session, group_by, scope, keys)
         for k, name in names.items():
@@ -119,7 +120,14 @@ def compute(
         for g in groups:
             assist.fill(g, assisted.get(g.key))
     safety.fill(total, safety.figures(session, scope, None).get(None))
-    return_review.fill(total, return_review.figures(session, scope, None).get(None), weights)
+    # Every history entry falls in exactly one group (the no-key group included), so the
+    # total's return-review counts are the groups' sums: no second pass over the history.
+    total_returns = (
+        (tuple(map(sum, zip(*returned.values(), strict=True))) if returned else None)
+        if returned is not None
+        else return_review.figures(session, scope, None).get(None)
+    )
+    return_review.fill(total, total_returns, weights)
     assist.fill(total, assist.figures(session, scope, None).get(None))
     emergency.fill(total, emergency.figures(session, scope))  # 紧急信息30分钟直达
     return MetricsReport(
