@@ -1,5 +1,6 @@
 """The metrics' backlog (overdue and listed at the report time) reads the cases not closed by
-then through an index on (state, closed_at, cancelled_at), not every case of the scope.
+then through an index on (state, closed_at, cancelled_at), not every case of the scope; the
+follow-up figures find a period's closures in the history by their close time.
 
 Revision ID: 0011_dash
 Revises: 0010_dispatch_practice
@@ -17,7 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_case_backlog", "case", ["state", "closed_at", "cancelled_at"])
+    op.create_index("ix_case_history_closed_at", "case_history", ["closed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_history_closed_at", table_name="case_history")
     op.drop_index("ix_case_backlog", table_name="case")
