@@ -31,6 +31,8 @@ class Case(SQLModel, table=True):
         Index("ix_case_state_sign_due", "state", "sign_due_at"),
         Index("ix_case_state_verify_due", "state", "verify_due_at"),
         Index("ix_case_state_follow_up_due", "state", "follow_up_due_at"),
+        # The metrics' backlog at a report time: the cases not closed by then (0011_dash).
+        Index("ix_case_backlog", "state", "closed_at", "cancelled_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=40)

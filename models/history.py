@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import LocalTime, UTCDateTime
@@ -12,7 +12,11 @@ from models.types import LocalTime, UTCDateTime
 
 class CaseHistory(SQLModel, table=True):
     __tablename__ = "case_history"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),
+        # The follow-up figures find the closures of a period by their close time (0011_dash).
+        Index("ix_case_history_closed_at", "closed_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     seq: int

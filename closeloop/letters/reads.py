@@ -144,8 +144,13 @@ def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
         return stmt.where(Letter.unit_code == (actor.unit_code or "\x00"))
     if actor.role == Role.reporter:
         raise Forbidden(Msg("网格员不能查看函件", "reporters may not read letters"))
-    own = jurisdiction(select(Case.id), actor)
+    # Correlated EXISTS, not IN (cases in jurisdiction): the database probes each letter's own
+    # few cases by key instead of planning over every case the actor may see (a whole district).
+    own = jurisdiction(select(Case.id), actor).where(col(Case.id) == col(Letter.case_id))
     covered = jurisdiction(
-        select(LetterItem.letter_id).join(Case, col(Case.id) == LetterItem.case_id), actor
+        select(LetterItem.letter_id)
+        .join(Case, col(Case.id) == LetterItem.case_id)
+        .where(col(LetterItem.letter_id) == col(Letter.id)),
+        actor,
     )
-    return stmt.where(or_(col(Letter.case_id).in_(own), col(Letter.id).in_(covered)))
+    return stmt.where(or_(own.exists(), covered.exists()))

@@ -31,7 +31,7 @@ from models.enums import CaseState, HistoryAction
 from models.history import CaseHistory
 
 # The case's columns that do not change with its history, carried through for grouping.
-FIXED = ("kind", "street_code", "community_code", "grid_code", "category_code")
+FIXED = ("kind", "street_code", "community_code", "grid_code", "category_code", "reported_at")
 
 OPEN = [s.value for s in CaseState.open_states()]
 CLOCK_RUNNING = [s.value for s in CaseState.clock_running_states()]

@@ -1,0 +1,133 @@
+"""The dashboard's shortcuts give exactly what the full computation gives: the six-month trend
+(metrics.closure_rates, one query per filing day) equals compute(...).total.closure_rate month
+by month, and the backlog's indexed narrowing counts what the old NOT(...) form counted — on
+random cases over several months, before and after later changes (closes, a reopen, returns)."""
+
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func
+from sqlmodel import Session, col
+
+from closeloop.reports import dashboard, periods
+from closeloop.reports.metrics import queries
+from closeloop.reports.metrics import service as metrics
+from models.case import Case
+from models.enums import CaseState
+from models.types import SHANGHAI
+from tests.factories import Org, act, evidence, new_case
+
+
+def sh(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2025, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+def _close(session: Session, o: Org, case: Case, at: datetime) -> None:
+    ids = [evidence(session, o, case, by="h_zj", now=at)]
+    act(session, o, case, "submit", "h_zj", at, note="已整改", attachment_ids=ids)
+    act(session, o, case, "approve", "disp", at, note="核查通过")
+
+
+def _random_cases(session: Session, o: Org, rng: random.Random, n: int) -> list[Case]:
+    """Events over June–October 2025 in two streets, in every state the metrics tell apart."""
+    made = []
+    for _ in range(n):
+        at = sh(rng.randint(6, 10), rng.randint(1, 28), rng.randint(8, 20))
+        grid = rng.choice(["G1", "G2", "G3"])
+        case = new_case(session, o, grid=grid, by="disp", now=at)
+        fate = rng.random()
+        if fate < 0.1:
+            act(session, o, case, "cancel", "disp", at + timedelta(hours=1), note="不予立案")
+        elif fate > 0.2:
+            act(session, o, case, "dispatch", "disp", at + timedelta(hours=1))
+            act(session, o, case, "sign", "h_zj", at + timedelta(hours=2))
+            if fate > 0.4:
+                _close(session, o, case, at + timedelta(days=rng.randint(0, 15)))
+        made.append(case)
+    session.flush()
+    return made
+
+
+def _old_backlog(scope: queries.Scope, stmt: Select[Any]) -> Select[Any]:
+    """The backlog narrowing as it was written before ix_case_backlog."""
+    ended = func.coalesce(col(Case.closed_at), col(Case.cancelled_at))
+    final = col(Case.state).in_([CaseState.closed.value, CaseState.cancelled.value])
+    return scope.backlog(stmt).where(~(final & (ended <= scope.as_of)))
+
+
+def _check(session: Session, o: Org, now: datetime) -> None:
+    this = periods.containing("monthly", now.astimezone(SHANGHAI).date())
+    before = periods.previous(this, 5)
+    for who, region in (("sup", None), ("sup", "S1"), ("sup_s2", None), ("admin", None)):
+        actor = o[who]
+        rates = metrics.closure_rates(
+            session,
+            actor=actor,
+            spans=[(p.start, p.end) for p in before],
+            now=now,
+            region_code=region,
+        )
+        full = [
+            metrics.compute(
+                session, actor=actor, date_from=p.start, date_to=p.end, now=now, region_code=region
+            ).total.closure_rate
+            for p in before
+        ]
+        assert rates == full, (who, region)
+        for p in before:
+            scope = metrics.checked_scope(
+                session, actor=actor, date_from=p.start, date_to=p.end, now=now, region_code=region
+            )
+            for group_by in (None, "street", "unit"):
+                new = queries.backlog_counts(session, scope, group_by)
+                old_scope = _OldScope(*scope.__dict__.values())
+                assert new == queries.backlog_counts(session, old_scope, group_by)
+    figures = dashboard.figures(session, actor=o["sup"], now=now)
+    assert [rate for _, rate in figures.trend[:-1]] == [
+        metrics.compute(
+            session, actor=o["sup"], date_from=p.start, date_to=p.end, now=now, region_code="D1"
+        ).total.closure_rate
+        for p in before
+    ]
+
+
+class _OldScope(queries.Scope):
+    def _open_at(self, stmt: Select[Any]) -> Select[Any]:
+        return _old_backlog(self, stmt)
+
+
+def test_trend_and_backlog_shortcuts_equal_the_full_computation(session, org) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(15)
+    made = _random_cases(session, org, rng, 60)
+    first = sh(11, 20)
+    _check(session, org, first)
+    # Changes after the first look: more closes, a reopen (rework), returns of open cases.
+    open_ = [c for c in made if c.state in (CaseState.rectifying, CaseState.dispatched)]
+    for case in open_[: len(open_) // 2]:
+        _close(session, org, case, sh(11, 25))
+    act(session, org, open_[0], "reopen", "sup", sh(11, 26), note="复查不合格")
+    session.flush()
+    _check(session, org, sh(11, 28))
+    _check(session, org, first)  # the earlier moment still answers as it did (from history)
+
+
+def test_closure_rates_keep_computes_checks(session, org) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from closeloop.errors import Forbidden, Invalid
+
+    now = sh(11, 20)
+    with pytest.raises(Forbidden):
+        metrics.closure_rates(
+            session, actor=org["rep1"], spans=[(date(2025, 10, 1), date(2025, 10, 31))], now=now
+        )
+    with pytest.raises(Invalid):
+        metrics.closure_rates(
+            session,
+            actor=org["sup"],
+            spans=[(date(2025, 10, 1), date(2025, 10, 31))],
+            now=now,
+            region_code="NOPE",
+        )
+    assert metrics.closure_rates(session, actor=org["sup"], spans=[], now=now) == []
