@@ -130,14 +130,32 @@ class WorkCalendar:
         return self.end_of_day(day), estimated
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days d with start < d <= end (0 when end <= start)."""
-        count = 0
-        day = start
-        while day < end:
-            day += timedelta(days=1)
-            if self.is_workday(day):
-                count += 1
+        """Working days d with start < d <= end (0 when end <= start). Counted from each year's
+        running totals (built once per calendar and year), not day by day: the dashboard and
+        escalation ask it for every open case."""
+        if end <= start:
+            return 0
+        count = self._through(end) - self._through(start)
+        for year in range(start.year, end.year):
+            count += self._year_totals(year)[-1]
         return count
+
+    def _through(self, day: date) -> int:
+        """Working days from 1 January of `day`'s year through `day`."""
+        return self._year_totals(day.year)[day.timetuple().tm_yday - 1]
+
+    def _year_totals(self, year: int) -> list[int]:
+        """Running count of working days of `year`, one entry per day from 1 January."""
+        cache: dict[int, list[int]] = self.__dict__.setdefault("_totals", {})
+        totals = cache.get(year)
+        if totals is None:
+            totals, count, day = [], 0, date(year, 1, 1)
+            while day.year == year:
+                count += self.is_workday(day)
+                totals.append(count)
+                day += timedelta(days=1)
+            cache[year] = totals
+        return totals
 
     def add_working_hours(self, at: datetime, hours: float) -> datetime:
         """`hours` of office time (work_start–work_end on working days) after `at`."""

@@ -164,3 +164,25 @@ def test_add_working_hours(start: datetime, hours: float, end: datetime) -> None
 def test_working_hours_follow_the_configured_window() -> None:
     cal = WorkCalendar(work_start=time(8, 30), work_end=time(17, 30))
     assert cal.add_working_hours(sh(2025, 9, 29, 17), 2) == sh(2025, 9, 30, 10)
+
+
+def test_working_days_between_equals_counting_day_by_day():
+    """The running-totals count equals walking the days one by one, across years (known and
+    unknown to the package) and with an admin's overrides on both sides of a year's end."""
+    import random
+    from datetime import date, timedelta
+
+    from closeloop.calendar.days import WorkCalendar
+
+    overrides = {date(2025, 12, 31): False, date(2026, 1, 3): True, date(2031, 6, 7): True}
+    rng = random.Random(15)
+    for calendar in (WorkCalendar(), WorkCalendar(overrides=overrides)):
+        for _ in range(300):
+            start = date(2023, 1, 1) + timedelta(days=rng.randrange(0, 9 * 365))
+            end = start + timedelta(days=rng.randrange(-5, 800))
+            naive, day = 0, start
+            while day < end:
+                day += timedelta(days=1)
+                naive += calendar.is_workday(day)
+            assert calendar.working_days_between(start, end) == naive, (start, end)
+        assert calendar.working_days_between(date(2025, 12, 30), date(2025, 12, 30)) == 0
