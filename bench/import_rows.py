@@ -200,8 +200,9 @@ def child(args: argparse.Namespace) -> None:
         return
     if args.phase == "import":  # load the application before the measurement starts
         sys.path.insert(0, args.code)
-        import closeloop.imports.service  # noqa: F401
         import sqlalchemy  # noqa: F401
+
+        import closeloop.imports.service  # noqa: F401
     else:
         import sqlite3  # noqa: F401
 
@@ -266,7 +267,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (CLOSELOOP_TEST_PG_URL)")
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose import is measured")
-    parser.add_argument("--phase", choices=["prepare", "baseline", "import"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=["prepare", "baseline", "import"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -52,7 +52,9 @@ def case_numbers(
     while len(numbers) < count:
         need = min(count - len(numbers), BLOCK)
         last = reserve_values(session, f"case:{kind}:{year}", need)
-        block = [f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)]
+        block = [
+            f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
+        ]
         taken = set(session.exec(select(Case.number).where(col(Case.number).in_(block))).all())
         numbers += [n for n in block if n not in taken and n not in avoid]
     return numbers

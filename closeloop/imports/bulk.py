@@ -104,8 +104,7 @@ class BulkTable:
     def _draw_ids(self, n: int) -> list[int]:
         name = self.dialect.identifier_preparer.quote(self.table.name)
         sql = (
-            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) "
-            "FROM generate_series(1, %(n)s)"
+            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(n)s)"
         )
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(sql, {"table": name, "n": n})

@@ -175,7 +175,8 @@ class _Writer:
             "note": None,
         }
         self.cases: BulkTable | None = None
-        self.memo: dict[Any, dict[int, Any]] = {}  # converted values of the current batch (bulk.BulkTable)
+        # The converted values of the current batch (bulk.BulkTable).
+        self.memo: dict[Any, dict[int, Any]] = {}
         columns = [c.name for c in HISTORY.c if c.name != "id"]
         self.history = BulkTable(session, HISTORY, columns, self.memo)
 
