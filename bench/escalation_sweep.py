@@ -218,7 +218,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (CLOSELOOP_TEST_PG_URL)")
     parser.add_argument("--big", action="store_true", help="also 1,000,000 open + 5,000 late")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="OPEN:LATE",
+        help="only these data sets (open not late : late), e.g. --set 50000:5000",
+    )
     args = parser.parse_args()
+    sets = [tuple(int(n) for n in s.split(":")) for s in args.set] if args.set else SETS
     summary: list[tuple[int, int, dict[str, tuple[float, Any]]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("CLOSELOOP_DATA_DIR", str(Path(tmp) / "data"))
@@ -226,7 +233,7 @@ def main() -> None:
             f"database: {'PostgreSQL' if args.pg else 'SQLite'}; now = {NOW.isoformat()}; "
             "a loaded shared 2-core machine: compare the ratios"
         )
-        for open_not_late, late in SETS + ([BIG] if args.big else []):
+        for open_not_late, late in sets + ([BIG] if args.big else []):
             url, drop = database(args.pg, Path(tmp), f"set_{open_not_late}_{late}")
             try:
                 upgrade(url)
