@@ -3,10 +3,12 @@
     .venv/bin/python bench/escalation_sweep.py            # SQLite (a temp file)
     .venv/bin/python bench/escalation_sweep.py --pg       # PostgreSQL: a throwaway database on
                                                           # the server of CLOSELOOP_TEST_PG_URL
+    .venv/bin/python bench/escalation_sweep.py --pg --big # also 1,000,000 open + 5,000 late
 
 For each data set — 50,000 open cases that are not late plus 500 late ones, the same plus 5,000
-late ones, and 5,000 open plus 500 late — a fresh database is filled with Core inserts, then in
-the same run it measures (median of 3 for the read-only ones):
+late ones, 5,000 open plus 500 late, 100,000 open plus 5,000 late (and 1,000,000 open plus 5,000
+late with --big) — a fresh database is filled (COPY on PostgreSQL, executemany on SQLite), then in
+the same run it measures (median of 3 for the read-only ones, 1 at a million):
 - baseline count: `SELECT count(*)` over every open case;
 - baseline naive: load every open case as an ORM object and apply the same pure rule (due_levels);
 - sweep: what a run reads before it writes — the one indexed candidate query, the lookup of levels
@@ -14,6 +16,9 @@ the same run it measures (median of 3 for the read-only ones):
 - first run: the escalation flow (`run_job("escalation")`, one transaction per unit) for real
   (claims, letters, notices, listing), committed;
 - rerun: the flow again at the same moment: everything has fired, nothing is written.
+At the end, per data set: the first run beside the naive load (the goal: within 2x with 5,000
+late of 50,000 open), and how the sweep and the first run grow with the open cases at a fixed
+late count (the goal: with the late cases, not the open ones).
 """
 
 import argparse
@@ -49,7 +54,8 @@ from workflows.flows import run_job  # noqa: E402
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)  # a Thursday
 UNITS = [f"U{n:02d}" for n in range(10)]
-SETS = [(50_000, 500), (50_000, 5_000), (5_000, 500)]
+SETS = [(50_000, 500), (50_000, 5_000), (5_000, 500), (100_000, 5_000)]
+BIG = (1_000_000, 5_000)
 GRIDS = [("G1", "/D1/S1/C1/G1/"), ("G2", "/D1/S1/C1/G2/"), ("G3", "/D1/S2/C2/G3/")]
 
 
@@ -120,15 +126,32 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
             }
         )
         if len(rows) == 5000:
-            with engine.begin() as conn:
-                conn.execute(insert(table), rows)
+            bulk_insert(engine, table, rows)
             rows = []
     if rows:
-        with engine.begin() as conn:
-            conn.execute(insert(table), rows)
+        bulk_insert(engine, table, rows)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text('ANALYZE "case"'))
+
+
+def bulk_insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY on PostgreSQL (psycopg's cursor.copy), a Core executemany on SQLite."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    raw = engine.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            names = ", ".join(columns)
+            with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -140,7 +163,7 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def measure(engine: Engine) -> dict[str, tuple[float, Any]]:
+def measure(engine: Engine, repeat: int = 3) -> dict[str, tuple[float, Any]]:
     open_states = [s.value for s in CaseState.open_states()]
     policy = load_policy(None)
 
@@ -164,9 +187,9 @@ def measure(engine: Engine) -> dict[str, tuple[float, Any]]:
             return checked
 
     return {
-        "baseline: count(*) of open cases": timed(count, 3),
-        "baseline: naive load of open cases": timed(naive, 3),
-        "sweep (query + fired + rule)": timed(sweep_only, 3),
+        "baseline: count(*) of open cases": timed(count, repeat),
+        "baseline: naive load of open cases": timed(naive, repeat),
+        "sweep (query + fired + rule)": timed(sweep_only, repeat),
         "first run (the flow, committed)": timed(
             lambda: run_job("escalation", now=NOW, engine=engine)
         ),
@@ -194,11 +217,23 @@ def database(pg: bool, tmp: Path, name: str) -> tuple[str, Callable[[], None]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (CLOSELOOP_TEST_PG_URL)")
+    parser.add_argument("--big", action="store_true", help="also 1,000,000 open + 5,000 late")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="OPEN:LATE",
+        help="only these data sets (open not late : late), e.g. --set 50000:5000",
+    )
     args = parser.parse_args()
+    sets = [tuple(int(n) for n in s.split(":")) for s in args.set] if args.set else SETS
+    summary: list[tuple[int, int, dict[str, tuple[float, Any]]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("CLOSELOOP_DATA_DIR", str(Path(tmp) / "data"))
-        print(f"database: {'PostgreSQL' if args.pg else 'SQLite'}; now = {NOW.isoformat()}")
-        for open_not_late, late in SETS:
+        print(
+            f"database: {'PostgreSQL' if args.pg else 'SQLite'}; now = {NOW.isoformat()}; "
+            "a loaded shared 2-core machine: compare the ratios"
+        )
+        for open_not_late, late in sets + ([BIG] if args.big else []):
             url, drop = database(args.pg, Path(tmp), f"set_{open_not_late}_{late}")
             try:
                 upgrade(url)
@@ -207,7 +242,9 @@ def main() -> None:
                 fill(engine, open_not_late, late)
                 built = time.perf_counter() - t0
                 print(f"\n{open_not_late:,} open not late + {late:,} late (built in {built:.1f} s)")
-                for label, (seconds, result) in measure(engine).items():
+                results = measure(engine, repeat=1 if open_not_late >= 1_000_000 else 3)
+                summary.append((open_not_late, late, results))
+                for label, (seconds, result) in results.items():
                     shown = (
                         result
                         if not isinstance(result, dict)
@@ -220,6 +257,19 @@ def main() -> None:
                 engine.dispose()
             finally:
                 drop()
+    print("\nsummary (first run / naive load: goal <= 2 at 50,000 + 5,000 late)")
+    print(
+        f"  {'open not late':>13} {'late':>6} {'naive ms':>10} {'sweep ms':>10} "
+        f"{'first run ms':>13} {'first/naive':>12}"
+    )
+    for open_not_late, late, results in summary:
+        naive = results["baseline: naive load of open cases"][0]
+        swept = results["sweep (query + fired + rule)"][0]
+        first = results["first run (the flow, committed)"][0]
+        print(
+            f"  {open_not_late:>13,} {late:>6,} {naive * 1000:>10.0f} {swept * 1000:>10.0f} "
+            f"{first * 1000:>13.0f} {first / naive:>12.2f}"
+        )
 
 
 if __name__ == "__main__":

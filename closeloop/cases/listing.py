@@ -83,3 +83,27 @@ def unlist(
         data=data,
     )
     return True
+
+
+def list_many_for_supervision(
+    session: Session,
+    cases: list[Case],
+    *,
+    actor: Principal,
+    now: datetime,
+    data: dict[str, Any],
+) -> list[Case]:
+    """`list_for_supervision` for many cases at once (the escalation ladder's 警示函 of a unit):
+    the flags set through the ORM (the version compare-and-swap applies at the flush), then
+    their history entries in one batch. Returns the cases that were not listed before."""
+    changed = [case for case in cases if set_listed(case, True, now=now)]
+    history.append_many(
+        session,
+        cases=changed,
+        action=HistoryAction.list_,
+        actor=actor,
+        at=now,
+        note="挂牌督办",
+        data=data,
+    )
+    return changed

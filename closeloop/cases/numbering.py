@@ -1,25 +1,35 @@
 """Named counters that never skip or repeat, safe when many writers draw at once."""
 
+from collections.abc import Collection
+
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.case import Case
 from models.enums import CaseKind
 from models.system import Counter
 
+BLOCK = 1000  # numbers reserved and looked up per statement (bound parameters stay few)
 CASE_PREFIX = {CaseKind.event: "SJ", CaseKind.hazard: "YH", CaseKind.letter: "DB"}
 
 
 def next_value(session: Session, name: str) -> int:
     """Increment counter `name` (creating it at 1) and return the new value, in one statement
     that takes the row lock until the transaction ends."""
+    return reserve_values(session, name, 1)
+
+
+def reserve_values(session: Session, name: str, count: int) -> int:
+    """Add `count` to counter `name` (creating it at `count`) and return the new value: the
+    values last - count + 1 … last are this transaction's. One statement, which takes the row
+    lock until the transaction ends, so concurrent reservations never overlap."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = Counter.__table__  # type: ignore[attr-defined]
     stmt = (
         insert(table)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + 1})
+        .values(name=name, value=count)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + count})
         .returning(table.c.value)
     )
     return int(session.execute(stmt).scalar_one())
@@ -27,9 +37,24 @@ def next_value(session: Session, name: str) -> int:
 
 def next_case_number(session: Session, kind: CaseKind, year: int) -> str:
     """SJ2025000123 (event), YH… (hazard), DB… (letter). Skips numbers an import already used."""
-    while True:
-        value = next_value(session, f"case:{kind}:{year}")
-        number = f"{CASE_PREFIX[kind]}{year}{value:06d}"
-        taken = session.exec(select(Case.id).where(Case.number == number)).first()
-        if taken is None:
-            return number
+    return case_numbers(session, kind, year, 1)[0]
+
+
+def case_numbers(
+    session: Session, kind: CaseKind, year: int, count: int, avoid: Collection[str] = ()
+) -> list[str]:
+    """`count` new case numbers of `kind` and `year`, in counter order, skipping numbers a case
+    already has (an imported ledger's own numbers) and those in `avoid` (numbers the caller is
+    about to insert). Two statements per block of numbers, whatever `count`: the block is
+    reserved at once, then the taken ones are looked up at once; a skipped number is used up,
+    as when drawing one at a time."""
+    numbers: list[str] = []
+    while len(numbers) < count:
+        need = min(count - len(numbers), BLOCK)
+        last = reserve_values(session, f"case:{kind}:{year}", need)
+        block = [
+            f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
+        ]
+        taken = set(session.exec(select(Case.number).where(col(Case.number).in_(block))).all())
+        numbers += [n for n in block if n not in taken and n not in avoid]
+    return numbers

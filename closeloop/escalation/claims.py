@@ -263,10 +263,10 @@ class UnitRun:
         todo = [c for c in cases if not c.listed]
         try:
             with self.session.begin_nested():
-                for case in todo:
-                    listing.list_for_supervision(
-                        self.session, case, actor=SYSTEM, now=self.ctx.now, data=data
-                    )
+                # The flags, then every history entry in one batch (cases.listing).
+                listing.list_many_for_supervision(
+                    self.session, todo, actor=SYSTEM, now=self.ctx.now, data=data
+                )
                 self.session.flush()
         except StaleDataError:
             todo = [c for c in todo if self._list_one(c, data)]

@@ -2,15 +2,17 @@
 
 Memory stays bounded whatever the file's size: rows are read one at a time (csv.reader over a
 text wrapper; openpyxl in read-only mode), validated against small lookup dicts of the
-organisation loaded once, and written with SQLAlchemy Core in batches (`INSERT … RETURNING id`,
-then the history rows), never as ORM objects. What is held is the current batch, the lookups, a
+organisation loaded once, and written in batches with the driver (imports.bulk: COPY on
+PostgreSQL, executemany on SQLite; the cases, then their history rows), never as ORM objects. What is held is the current batch, the lookups, a
 cache of computed deadlines keyed by (local date, working days), and at most `max_rejected`
 rejections (the total is in `rejected_count`).
 
 A given number must be unique in the database and in the file. Only the current batch keeps a set
 of its numbers: an earlier batch is already inserted, so the per-batch `number IN (…)` query
 catches repeats of earlier rows too (told apart from older cases by the highest case id before the
-import). A number the import generated for an earlier row counts as taken.
+import). Rows without a number are numbered when their batch is written: one block of numbers per
+kind and year (cases.numbering.case_numbers), skipping numbers already in the database and the
+batch's given numbers. A number the import generated for an earlier batch counts as taken.
 
 A bad row writes nothing, not even a counter value. The import is one transaction owned by the
 caller: the service never commits, and a file refused half-way (bad encoding) raises Invalid so the
@@ -24,13 +26,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any, TypedDict
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
+from closeloop.imports.bulk import BulkTable
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
 from closeloop.text import Msg
@@ -91,6 +94,7 @@ def import_ledger(
     batch: list[tuple[int, dict[str, Any], bool]] = []
     numbers: set[str] = set()  # the current batch's
     imported = 0
+    writer = _Writer(session, actor, source, now)
     for row, raw in rows:
         try:
             values = check(raw, lookups, now)
@@ -101,17 +105,13 @@ def import_ledger(
         if given and values["number"] in numbers:
             rejected.add(row, _repeat(values["number"]).both())
             continue
-        if not given:
-            kind = CaseKind(values["kind"])
-            year = values["reported_at"].astimezone(SHANGHAI).year
-            while values["number"] is None or values["number"] in numbers:
-                values["number"] = numbering.next_case_number(session, kind, year)
-        numbers.add(values["number"])
+        if given:
+            numbers.add(values["number"])
         batch.append((row, values, given))
         if len(batch) >= batch_size:
-            imported += _write(session, batch, before, actor, source, now, rejected)
+            imported += _write(session, batch, before, writer, rejected)
             batch, numbers = [], set()
-    imported += _write(session, batch, before, actor, source, now, rejected)
+    imported += _write(session, batch, before, writer, rejected)
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 
@@ -123,18 +123,19 @@ def _write(
     session: Session,
     batch: list[tuple[int, dict[str, Any], bool]],
     before: int,
-    actor: Principal,
-    source: str,
-    now: datetime,
+    writer: "_Writer",
     rejected: "_Rejections",
 ) -> int:
-    """Insert one batch: drop rows whose given number is taken, then the cases, then history."""
+    """Insert one batch: drop rows whose given number is taken, number the others (a block of
+    numbers per kind and year, skipping the batch's given numbers), then the cases, then
+    history."""
     given = [values["number"] for _, values, is_given in batch if is_given]
     taken: dict[str, int] = {}
     if given:
         found = session.execute(select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(given)))
         taken = {number: case_id for number, case_id in found}
     keep = []
+    unnumbered: dict[tuple[CaseKind, int], list[dict[str, Any]]] = {}
     for row, values, is_given in batch:
         number = values["number"]
         if is_given and number in taken:
@@ -144,35 +145,73 @@ def _write(
                 else Msg(f"编号 {number} 已存在", f"number {number!r} already exists")
             )
             rejected.add(row, error.both())
-        else:
-            keep.append((row, values))
-    if not keep:
-        return 0
-    stmt = insert(CASES).returning(CASES.c.id, sort_by_parameter_order=True)
-    ids = session.execute(stmt, [values for _, values in keep]).scalars().all()
-    entries = [
-        {
-            "case_id": case_id,
+            continue
+        if not is_given:
+            year = values["reported_at"].astimezone(SHANGHAI).year
+            unnumbered.setdefault((CaseKind(values["kind"]), year), []).append(values)
+        keep.append((row, values))
+    avoid = set(given)
+    for (kind, year), group in unnumbered.items():
+        drawn = numbering.case_numbers(session, kind, year, len(group), avoid)
+        for values, number in zip(group, drawn, strict=True):
+            values["number"] = number
+    writer.write(keep)
+    return len(keep)
+
+
+class _Writer:
+    """The batch's cases and their `import` history entries, written with the driver
+    (imports.bulk: COPY on PostgreSQL, executemany on SQLite)."""
+
+    def __init__(self, session: Session, actor: Principal, source: str, now: datetime) -> None:
+        self.session, self.source = session, source
+        self.constant = {
             "seq": 1,
-            "action": HistoryAction.import_,
+            "action": HistoryAction.import_.value,
             "from_state": None,
-            "to_state": values["state"],
             "actor_id": actor.id,
             "actor": actor.display_name,
             "at": now,
             "note": None,
-            "data": {"source": source, "row": row},
-            # The ledger's values (closed_at: the close or cancellation time) for "as of T".
-            "due_at": values["due_at"],
-            "dispatched_at": values["dispatched_at"],
-            "closed_at": values["closed_at"] or values["cancelled_at"],
-            "listed": values["listed"],
-            "unit_code": values["unit_code"],
         }
-        for case_id, (row, values) in zip(ids, keep, strict=True)
-    ]
-    session.execute(insert(HISTORY), entries)
-    return len(keep)
+        self.cases: BulkTable | None = None
+        # The converted values of the current batch (bulk.BulkTable).
+        self.memo: dict[Any, dict[int, Any]] = {}
+        columns = [c.name for c in HISTORY.c if c.name != "id"]
+        self.history = BulkTable(session, HISTORY, columns, self.memo)
+
+    def write(self, keep: list[tuple[int, dict[str, Any]]]) -> None:
+        if not keep:
+            return
+        if self.cases is None:  # the columns a checked row has, and the others' defaults
+            columns = list(keep[0][1])
+            self.defaults = {
+                c.name: c.default.arg
+                for c in CASES.c
+                if c.name != "id" and c.name not in columns and c.default is not None
+            }
+            self.cases = BulkTable(self.session, CASES, columns + list(self.defaults), self.memo)
+        rows = [values | self.defaults for _, values in keep]
+        ids = self.cases.insert_returning_ids(rows)
+        constant = self.constant
+        self.history.insert(
+            [
+                {
+                    **constant,
+                    "case_id": case_id,
+                    "to_state": values["state"],
+                    "data": {"source": self.source, "row": row},
+                    # The ledger's values (closed_at: the close or cancellation time) for "as of T".
+                    "due_at": values["due_at"],
+                    "dispatched_at": values["dispatched_at"],
+                    "closed_at": values["closed_at"] or values["cancelled_at"],
+                    "listed": values["listed"],
+                    "unit_code": values["unit_code"],
+                }
+                for case_id, (row, values) in zip(ids, keep, strict=True)
+            ]
+        )
+        self.memo.clear()
 
 
 class _Rejections:

@@ -185,18 +185,17 @@ def issue_letter(
         letter.case_id = own.id
         letter.content = {**letter.content, "case_number": own.number}
     marker = {"letter_id": letter.id, "number": number, "type": str(letter_type)}
+    # Every case's "letter" entry at once (a ladder letter may cover hundreds of cases).
+    history.append_many(
+        session,
+        cases=cases,
+        action=HistoryAction.letter,
+        actor=by,
+        at=now,
+        note=reason,
+        data=marker,
+    )
     for case in cases:
-        history.append(
-            session,
-            case=case,
-            action=HistoryAction.letter,
-            actor=by,
-            at=now,
-            from_state=case.state,
-            to_state=case.state,
-            note=reason,
-            data=marker,
-        )
         # A 警示函 lists its cases (挂牌督办). The escalation flow lists (and counts) them itself;
         # a supervisor's hand-issued warning does it here, so the letter's words hold true.
         if letter_type == LetterType.warning and actor is not None:
