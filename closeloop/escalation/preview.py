@@ -31,7 +31,7 @@ def preview(
 ) -> dict[str, Any]:
     """{"checked", "notifications", "letters", "listed", "would_fire", "letters_to_issue"} of a
     run at ctx.now; `region_path` keeps only the cases of that jurisdiction (a supervisor's)."""
-    checked, candidates = sweep(session, ctx)
+    checked, candidates = sweep(session, ctx, region_path=region_path)
     if region_path:
         candidates = [c for c in candidates if c.facts.region_path.startswith(region_path)]
     facts = {c.facts.case_id: c.facts for c in candidates}

@@ -187,13 +187,17 @@ def fired_levels(session: Session, facts: list[Facts]) -> dict[int, set[str]]:
     return out
 
 
-def sweep(session: Session, ctx: SweepContext) -> tuple[int, list[Candidate]]:
-    """(rows checked, candidates with at least one level due and not yet fired), by case id."""
-    rows = session.execute(
-        select(*FACT_COLUMNS)
-        .where(candidate_filter(ctx.now, ctx.window_end, ctx.policy.top_warning))
-        .order_by(col(Case.id))
-    ).all()
+def sweep(
+    session: Session, ctx: SweepContext, *, region_path: str | None = None
+) -> tuple[int, list[Candidate]]:
+    """(rows checked, candidates with at least one level due and not yet fired), by case id;
+    `region_path`: only the cases of that jurisdiction (a supervisor's dry run)."""
+    query = select(*FACT_COLUMNS).where(
+        candidate_filter(ctx.now, ctx.window_end, ctx.policy.top_warning)
+    )
+    if region_path:
+        query = query.where(col(Case.region_path).startswith(region_path, autoescape=True))
+    rows = session.execute(query.order_by(col(Case.id))).all()
     facts = [facts_of(row) for row in rows]
     fired = fired_levels(session, facts)
     out = []

@@ -219,3 +219,20 @@ def test_cli_refuses_a_future_now_and_dry_runs_it(  # type: ignore[no-untyped-de
     assert main(["escalate", "--dry-run", "--now", future]) == 0  # a dry run may look ahead
     assert json.loads(capsys.readouterr().out)["checked"] >= 1
     assert snapshot(engine) == before
+
+
+def test_a_supervisors_dry_run_reads_only_their_jurisdiction(engine: Engine, org) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's preview for a supervisor sweeps their region's cases in SQL, not the
+    whole city's: another street's late case is neither checked nor fired."""
+    with transaction(engine) as s:
+        mine = late_case(s, org, due="2025-09-30", dispatched="2025-09-26")
+        theirs = late_case(s, org, due="2025-09-30", dispatched="2025-09-26")
+        theirs.region_path = "/elsewhere/" + theirs.region_path
+        s.add(theirs)
+        region = mine.region_path
+    with new_session(engine) as s:
+        everywhere = escalation.preview(s, now=sh(T1))
+        only_mine = escalation.preview(s, now=sh(T1), region_path=region)
+    assert {f["case_id"] for f in everywhere["would_fire"]} >= {mine.id, theirs.id}
+    assert {f["case_id"] for f in only_mine["would_fire"]} == {mine.id}
+    assert only_mine["checked"] == everywhere["checked"] - 1
