@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, insert  # noqa: E402
 
+from bench.escalation_sweep import database  # noqa: E402
 from closeloop.auth import security  # noqa: E402
 from closeloop.auth.policy import SYSTEM  # noqa: E402
 from closeloop.db import make_engine, transaction, upgrade  # noqa: E402
@@ -99,23 +98,6 @@ def run_import(engine: Engine, data: bytes) -> dict[str, Any]:
         result = import_org(session, data=data, filename="luohu.xlsx", actor=SYSTEM, now=NOW)
     assert not result["rejected"], result["rejected"][:5]
     return dict(result)
-
-
-def database(pg: bool, tmp: Path, name: str) -> tuple[str, Callable[[], None]]:
-    if not pg:
-        return f"sqlite:///{tmp / name}.db", lambda: None
-    server = make_url(os.environ["CLOSELOOP_TEST_PG_URL"])
-    db = f"closeloop_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=db).render_as_string(hide_password=False), drop
 
 
 def fresh(pg: bool, tmp: Path, name: str, work: Callable[[Engine], Any]) -> Any:

@@ -47,9 +47,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, insert, select, update  # noqa: E402
 
+from bench.escalation_sweep import database  # noqa: E402
 from closeloop.db import make_engine, transaction, upgrade  # noqa: E402
 from models.case import Case  # noqa: E402
 from models.history import CaseHistory  # noqa: E402
@@ -69,23 +69,6 @@ BODY = {
     "address": "东门路12号",
     "location": {"lat": 22.548, "lon": 114.118},
 }
-
-
-def database(pg: bool, tmp: Path) -> tuple[str, Callable[[], None]]:
-    if not pg:
-        return f"sqlite:///{tmp / 'writes.db'}", lambda: None
-    server = make_url(os.environ["CLOSELOOP_TEST_PG_URL"])
-    db = f"closeloop_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=db).render_as_string(hide_password=False), drop
 
 
 def cpu_seconds(pid: int) -> float:
@@ -377,7 +360,7 @@ def main() -> None:
     args = parser.parse_args()
     port = args.port or 18000 + os.getpid() % 1000
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = database(args.pg, Path(tmp))
+        url, drop = database(args.pg, Path(tmp), "writes")
         proc = None
         try:
             upgrade(url)
