@@ -46,13 +46,18 @@ NowDep = Annotated[datetime, Depends(get_now)]
 
 
 def get_claims(
-    session: SessionDep, now: NowDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    token: Annotated[str | None, Depends(oauth2)],
 ) -> tuple[Principal, dict]:
     if not token:
         raise Unauthorized(
             Msg("需要登录", "authentication required: send Authorization: Bearer <token>")
         )
-    return auth.principal_for(session, token=token, now=now)
+    claims = auth.principal_for(session, token=token, now=now)
+    request.state.user_id = claims[0].id  # for the request's access log line (api/observability)
+    return claims
 
 
 ClaimsDep = Annotated[tuple[Principal, dict], Depends(get_claims)]

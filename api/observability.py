@@ -28,9 +28,9 @@ import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -251,9 +251,8 @@ def with_request_id(body: bytes, rid: str) -> bytes:
 
 def install(app: FastAPI) -> None:
     """Wrap `app` in the middleware, outermost (outside Starlette's error middleware, so an
-    internal error's 500 carries the id too), and note who is signed in for the access line."""
-    from api import deps
-
+    internal error's 500 carries the id too). Who is signed in is noted on the request by
+    api/deps.get_claims (the API) and api/web/deps.py (the pages)."""
     metrics = RequestMetrics()
     app.state.request_metrics = metrics
     build = app.build_middleware_stack
@@ -262,18 +261,6 @@ def install(app: FastAPI) -> None:
         return ObservabilityMiddleware(build(), metrics)
 
     app.build_middleware_stack = build_with_observability  # type: ignore[method-assign]
-
-    def claims_noted(
-        request: Request,
-        session: deps.SessionDep,
-        now: deps.NowDep,
-        token: Annotated[str | None, Depends(deps.oauth2)],
-    ) -> tuple[Any, dict]:
-        claims = deps.get_claims(session, now, token)
-        request.state.user_id = claims[0].id
-        return claims
-
-    app.dependency_overrides[deps.get_claims] = claims_noted
 
 
 # -- log lines ---------------------------------------------------------------------------------
