@@ -36,7 +36,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 import closeloop
+from closeloop.cases.attachments import blob_name
 from closeloop.errors import Conflict, Invalid
+from closeloop.reports.stored import report_folder
 from closeloop.text import Msg
 
 FORMAT = "closeloop-backup"
@@ -142,11 +144,11 @@ def _read_snapshot(execute: Any) -> Snapshot:
     revision = sorted(str(r[0]) for r in execute("SELECT version_num FROM alembic_version"))
     files: dict[str, str] = {}
     for (sha,) in execute("SELECT DISTINCT sha256 FROM attachment"):
-        files[f"attachments/{sha[:2]}/{sha}"] = sha
+        files[blob_name(sha).as_posix()] = sha
     for report_id, stored in execute("SELECT id, files FROM report"):
         stored = json.loads(stored) if isinstance(stored, str) else (stored or {})
         for meta in stored.values():
-            files[f"reports/{report_id}/{meta['name']}"] = meta["sha256"]
+            files[(report_folder(report_id) / meta["name"]).as_posix()] = meta["sha256"]
     return Snapshot(revision, files, {})
 
 

@@ -18,7 +18,6 @@ LAYERS = [
         "closeloop.db",
         "closeloop.templating",
         "closeloop.xlsx_stream",
-        "closeloop.backup",
         "closeloop.sqlite_locking",
         "closeloop",
     },
@@ -31,7 +30,7 @@ LAYERS = [
     {"closeloop.escalation"},
     {"closeloop.reports"},
     {"closeloop.maps"},
-    {"closeloop.demo"},
+    {"closeloop.demo", "closeloop.backup"},
 ]
 EDGES = {"api", "workflows", "cli"}
 

@@ -65,7 +65,12 @@ def refused_type(name: str, accepted: tuple[str, ...]) -> Msg:
 
 
 def blob_path(settings: Settings, sha256: str) -> Path:
-    return settings.data_dir / "attachments" / sha256[:2] / sha256
+    return settings.data_dir / blob_name(sha256)
+
+
+def blob_name(sha256: str) -> Path:
+    """Where an attachment's bytes lie under the data dir (content-addressed, written once)."""
+    return Path("attachments") / sha256[:2] / sha256
 
 
 def add_attachment(

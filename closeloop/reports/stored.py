@@ -45,7 +45,12 @@ STALE_ERROR = Msg(
 
 
 def report_dir(settings: Settings, report_id: int) -> Path:
-    return settings.data_dir / "reports" / str(report_id)
+    return settings.data_dir / report_folder(report_id)
+
+
+def report_folder(report_id: int) -> Path:
+    """Where a report's files lie under the data dir (written once, before its row commits)."""
+    return Path("reports") / str(report_id)
 
 
 def file_urls(report_id: int) -> dict[str, str]:
