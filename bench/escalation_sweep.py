@@ -8,27 +8,33 @@
 For each data set — 50,000 open cases that are not late plus 500 late ones, the same plus 5,000
 late ones, 5,000 open plus 500 late, 100,000 open plus 5,000 late (and 1,000,000 open plus 5,000
 late with --big) — a fresh database is filled (COPY on PostgreSQL, executemany on SQLite), then in
-the same run it measures (median of 3 for the read-only ones, 1 at a million):
+the same run it measures (median of 3 for count and sweep, 1 at a million):
 - baseline count: `SELECT count(*)` over every open case;
-- baseline naive: load every open case as an ORM object and apply the same pure rule (due_levels);
 - sweep: what a run reads before it writes — the one indexed candidate query, the lookup of levels
   already fired, and the pure rule;
+- baseline naive (once to warm up, then measured): load every open case as an ORM object and
+  apply the same pure rule (due_levels);
 - first run: the escalation flow (`run_job("escalation")`, one transaction per unit) for real
   (claims, letters, notices, listing), committed;
+- baseline naive again, right after the first run (the first run can be done once per data set:
+  the naive load on either side of it brackets the machine's load at that moment);
 - rerun: the flow again at the same moment: everything has fired, nothing is written.
-At the end, per data set: the first run beside the naive load (the goal: within 2x with 5,000
-late of 50,000 open), and how the sweep and the first run grow with the open cases at a fixed
-late count (the goal: with the late cases, not the open ones).
+Each figure is wall time, the client process's CPU time, and on PostgreSQL the server's CPU time
+(its backends' utime + stime from /proc, when the server runs on this machine): on a loaded
+machine CPU time is the comparable figure. At the end, per data set: the first run beside the
+mean of the two naive loads around it (the goal: within 2x with 5,000 late of 50,000 open), in
+wall, client CPU and client + database CPU; and how the sweep and the first run grow with the
+open cases at a fixed late count (the goal: with the late cases, not the open ones).
 """
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, create_engine, func, insert, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, func, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
@@ -154,18 +160,80 @@ def bulk_insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
         raw.close()
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    times, result = [], None
+@dataclass
+class Took:
+    """One measurement: wall seconds, the client process's CPU seconds, and the database
+    server's CPU seconds (the backends of the engine's connections, read from /proc when the
+    server runs on this machine; None when it cannot be read, and always on SQLite, where the
+    database works inside the client process)."""
+
+    wall: float
+    cpu: float
+    db_cpu: float | None
+    result: Any = None
+
+
+class Backends:
+    """The PostgreSQL backend processes behind an engine's connections (pg_backend_pid() at
+    each connect), and their CPU time from /proc/<pid>/stat: the database's share of the work,
+    which the client's CPU time does not see."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pids: set[int] = set()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connected)
+            engine.dispose()  # connections opened before are not known: open new ones
+
+    def _connected(self, dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            self.pids.add(int(cur.fetchone()[0]))
+        dbapi_conn.commit()
+
+    def cpu(self) -> dict[int, float] | None:
+        """pid → CPU seconds so far, of every backend seen; None if none can be read."""
+        out: dict[int, float] = {}
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone (its time is lost) or another machine's
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return out or None
+
+
+def used(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    if after is None:
+        return None
+    return sum(t - (before or {}).get(pid, 0.0) for pid, t in after.items())
+
+
+def timed(fn: Callable[[], Any], backends: Backends, repeat: int = 1) -> Took:
+    """The median of `repeat` runs (by wall time)."""
+    runs = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        db0, cpu0, start = backends.cpu(), time.process_time(), time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        runs.append(Took(wall, cpu, used(db0, backends.cpu()), result))
+    return sorted(runs, key=lambda t: t.wall)[len(runs) // 2]
 
 
-def measure(engine: Engine, repeat: int = 3) -> dict[str, tuple[float, Any]]:
+NAIVE_1, FIRST, NAIVE_2 = (
+    "baseline: naive load (before first run)",
+    "first run (the flow, committed)",
+    "baseline: naive load (after first run)",
+)
+
+
+def measure(engine: Engine, repeat: int = 3) -> dict[str, Took]:
+    """The read-only measurements, then the naive load, the first run and the naive load again
+    back to back on the same data (the first run can be done once: the naive load on either side
+    of it brackets the machine's load at that moment), then the rerun."""
     open_states = [s.value for s in CaseState.open_states()]
     policy = load_policy(None)
+    backends = Backends(engine)
 
     def count() -> int:
         with new_session(engine) as s:
@@ -186,15 +254,45 @@ def measure(engine: Engine, repeat: int = 3) -> dict[str, tuple[float, Any]]:
             s.rollback()
             return checked
 
-    return {
-        "baseline: count(*) of open cases": timed(count, repeat),
-        "baseline: naive load of open cases": timed(naive, repeat),
-        "sweep (query + fired + rule)": timed(sweep_only, repeat),
-        "first run (the flow, committed)": timed(
-            lambda: run_job("escalation", now=NOW, engine=engine)
-        ),
-        "rerun (all fired)": timed(lambda: run_job("escalation", now=NOW, engine=engine)),
+    def flow() -> dict[str, Any]:
+        return run_job("escalation", now=NOW, engine=engine)
+
+    out = {
+        "baseline: count(*) of open cases": timed(count, backends, repeat),
+        "sweep (query + fired + rule)": timed(sweep_only, backends, repeat),
     }
+    timed(naive, backends)  # warm: the table in the server's cache, the classes imported
+    out[NAIVE_1] = timed(naive, backends)
+    out[FIRST] = timed(flow, backends)
+    out[NAIVE_2] = timed(naive, backends)
+    out["rerun (all fired)"] = timed(flow, backends)
+    return out
+
+
+def ratio(results: dict[str, Took]) -> tuple[float, float, float | None]:
+    """First run / naive load (the mean of the two around it): wall, client CPU, client +
+    database CPU."""
+    first, n1, n2 = results[FIRST], results[NAIVE_1], results[NAIVE_2]
+    wall = first.wall / ((n1.wall + n2.wall) / 2)
+    cpu = first.cpu / ((n1.cpu + n2.cpu) / 2)
+    both = None
+    if first.db_cpu is not None and n1.db_cpu is not None and n2.db_cpu is not None:
+        both = (first.cpu + first.db_cpu) / ((n1.cpu + n1.db_cpu + n2.cpu + n2.db_cpu) / 2)
+    return wall, cpu, both
+
+
+def shown(result: Any) -> Any:
+    if not isinstance(result, dict):
+        return result
+    return (
+        f"letters {', '.join(f'{k} {n}' for k, n in result['letters'].items())}, notices {result['notifications']}, "
+        f"listed {result['listed']}, checked {result['checked']}"
+    )
+
+
+def cpu_text(took: Took) -> str:
+    db = f"{took.db_cpu:7.2f}" if took.db_cpu is not None else "      -"
+    return f"{took.wall:8.2f} {took.cpu:8.2f} {db}"
 
 
 def database(pg: bool, tmp: Path, name: str) -> tuple[str, Callable[[], None]]:
@@ -244,31 +342,31 @@ def main() -> None:
                 print(f"\n{open_not_late:,} open not late + {late:,} late (built in {built:.1f} s)")
                 results = measure(engine, repeat=1 if open_not_late >= 1_000_000 else 3)
                 summary.append((open_not_late, late, results))
-                for label, (seconds, result) in results.items():
-                    shown = (
-                        result
-                        if not isinstance(result, dict)
-                        else (
-                            f"letters {result['letters']}, notices {result['notifications']}, "
-                            f"listed {result['listed']}, checked {result['checked']}"
-                        )
-                    )
-                    print(f"  {label:<38} {seconds * 1000:9.1f} ms   {shown}")
+                print(f"  {'':<42} {'wall s':>8} {'CPU s':>8} {'db CPU':>7}")
+                for label, took in results.items():
+                    print(f"  {label:<42} {cpu_text(took)}   {shown(took.result)}")
                 engine.dispose()
             finally:
                 drop()
-    print("\nsummary (first run / naive load: goal <= 2 at 50,000 + 5,000 late)")
     print(
-        f"  {'open not late':>13} {'late':>6} {'naive ms':>10} {'sweep ms':>10} "
-        f"{'first run ms':>13} {'first/naive':>12}"
+        "\nsummary (first run / naive load, the naive load being the mean of the two measured "
+        "just before and after the first run: goal <= 2 at 50,000 + 5,000 late)"
+    )
+    print(
+        f"  {'open':>9} {'late':>6} | {'naive s':>7} {'CPU':>6} | {'sweep s':>7} | "
+        f"{'first s':>7} {'CPU':>6} {'db CPU':>6} | {'first/naive wall':>16} {'CPU':>5} "
+        f"{'CPU+db':>6}"
     )
     for open_not_late, late, results in summary:
-        naive = results["baseline: naive load of open cases"][0]
-        swept = results["sweep (query + fired + rule)"][0]
-        first = results["first run (the flow, committed)"][0]
+        n1, n2, first = results[NAIVE_1], results[NAIVE_2], results[FIRST]
+        swept = results["sweep (query + fired + rule)"]
+        wall, cpu, both = ratio(results)
+        db = f"{first.db_cpu:6.2f}" if first.db_cpu is not None else "     -"
         print(
-            f"  {open_not_late:>13,} {late:>6,} {naive * 1000:>10.0f} {swept * 1000:>10.0f} "
-            f"{first * 1000:>13.0f} {first / naive:>12.2f}"
+            f"  {open_not_late:>9,} {late:>6,} | {(n1.wall + n2.wall) / 2:>7.2f} "
+            f"{(n1.cpu + n2.cpu) / 2:>6.2f} | {swept.wall:>7.2f} | {first.wall:>7.2f} "
+            f"{first.cpu:>6.2f} {db} | {wall:>16.2f} {cpu:>5.2f} "
+            f"{(f'{both:.2f}' if both is not None else '-'):>6}"
         )
 
 
