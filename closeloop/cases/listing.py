@@ -3,13 +3,16 @@
 A major hazard is listed for itself from its dispatch until it is returned; any other case is
 listed by a 警示函 (by hand or by the escalation ladder) and unlisted when the last warning that
 kept it listed is withdrawn. Listing and unlisting go through the ORM, so the version
-compare-and-swap applies, and leave a history entry; a dispatch or a return records the change in
-its own entry.
+compare-and-swap applies (the ladder's batch writes the same compare-and-swap as one executemany),
+and leave a history entry; a dispatch or a return records the change in its own entry.
 """
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
@@ -93,17 +96,47 @@ def list_many_for_supervision(
     now: datetime,
     data: dict[str, Any],
 ) -> list[Case]:
-    """`list_for_supervision` for many cases at once (the escalation ladder's 警示函 of a unit):
-    the flags set through the ORM (the version compare-and-swap applies at the flush), then
-    their history entries in one batch. Returns the cases that were not listed before."""
-    changed = [case for case in cases if set_listed(case, True, now=now)]
-    history.append_many(
-        session,
-        cases=changed,
-        action=HistoryAction.list_,
-        actor=actor,
-        at=now,
-        note="挂牌督办",
-        data=data,
+    """`list_for_supervision` for many cases at once (the escalation ladder's 警示函 of a unit),
+    in three statements whatever their number: the flags set by one executemany of the ORM's own
+    compare-and-swap (`UPDATE case … WHERE id = :id AND version = :v`, the version bumped), then
+    their history entries in one batch. Returns the cases that were not listed before.
+
+    As with the ORM's flush, a case whose version moved meanwhile makes the whole batch raise
+    StaleDataError (the caller's savepoint undoes the rows already updated); the cases in the
+    session are changed only once every row matched."""
+    changed = sorted((c for c in cases if not c.listed), key=lambda c: c.id or 0)
+    if not changed:
+        return []
+    session.flush()  # pending changes first: the versions compared are the ones written
+    table = Case.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+        .values(listed=True, updated_at=now, version=bindparam("b_version") + 1)
     )
+    params = [{"b_id": c.id, "b_version": c.version} for c in changed]
+    matched = session.connection().execute(stmt, params).rowcount
+    if matched != len(changed):
+        raise StaleDataError(
+            f"UPDATE statement on table 'case' expected to update {len(changed)} row(s); "
+            f"{matched} were matched."
+        )
+    for case in changed:  # the session's copies as written (set_listed's change, version + 1)
+        set_committed_value(case, "listed", True)
+        set_committed_value(case, "updated_at", now)
+        set_committed_value(case, "version", case.version + 1)
+    try:
+        history.append_many(
+            session,
+            cases=changed,
+            action=HistoryAction.list_,
+            actor=actor,
+            at=now,
+            note="挂牌督办",
+            data=data,
+        )
+    except BaseException:
+        for case in changed:  # the rows may go back with a savepoint: read them again
+            session.expire(case)
+        raise
     return changed

@@ -238,6 +238,7 @@ class UnitRun:
                 now=self.ctx.now,
                 actor=None,
                 settings=self.ctx.settings,
+                locked=self.cases,  # locked by this run: the letter does not read them again
             )
             assert letter.id is not None
             self.counts.letters[level] += 1

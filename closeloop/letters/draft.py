@@ -7,6 +7,7 @@ What a letter may be about: open events, hazards and letter cases a unit holds w
 verification (the unit has answered) is refused: a letter about it would say something untrue.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -57,9 +58,11 @@ def draft(
     reply_due_at: datetime | date | None,
     settings: Settings,
     lock: bool,
+    locked: Mapping[int, Case] | None = None,
 ) -> Draft:
     """Check that the actor may issue this letter about these cases now and gather what it says;
-    `lock` (issuing) locks the case rows, a preview does not."""
+    `lock` (issuing) locks the case rows, a preview does not; `locked`: cases this transaction
+    has already locked (read FOR UPDATE), not read again."""
     letter_type = LetterType(letter_type)
     if actor is not None:
         policy.require_role(actor, Role.supervisor)
@@ -68,7 +71,9 @@ def draft(
         raise Invalid(
             Msg(f"处置单位 {unit_code} 不存在", f"unit_code {unit_code!r} does not exist")
         )
-    cases = _load_cases(session, actor=actor, unit=unit, case_ids=case_ids, lock=lock)
+    cases = _load_cases(
+        session, actor=actor, unit=unit, case_ids=case_ids, lock=lock, locked=locked or {}
+    )
     cal = load_calendar(session, settings)
     ids = [c.id for c in cases if c.id is not None]
     rows = case_rows(
@@ -134,7 +139,13 @@ def may_issue_about(actor: Principal, case: Case | CasePublic) -> bool:
 
 
 def _load_cases(
-    session: Session, *, actor: Principal | None, unit: Unit, case_ids: list[int], lock: bool
+    session: Session,
+    *,
+    actor: Principal | None,
+    unit: Unit,
+    case_ids: list[int],
+    lock: bool,
+    locked: Mapping[int, Case],
 ) -> list[Case]:
     ids = list(dict.fromkeys(case_ids))
     if not ids:
@@ -145,10 +156,14 @@ def _load_cases(
         )
     # Lock the rows (in id order, so two issuers never deadlock): a concurrent action on one of
     # them waits for this letter, and the states checked below are the latest committed ones.
-    stmt = select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = {c.id: c for c in session.exec(stmt)}
+    # Cases this transaction locked already stand in the session as they are in the database:
+    # nobody else may have changed them since, and our own changes are there.
+    found: dict[int | None, Case] = {i: locked[i] for i in ids if i in locked}
+    if len(found) < len(ids):
+        stmt = select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        found = {c.id: c for c in session.exec(stmt)}
     missing = [i for i in ids if i not in found]
     if missing:
         raise Invalid(Msg(f"案件 {missing} 不存在", f"case_ids {missing} do not exist"))

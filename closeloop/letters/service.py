@@ -10,9 +10,11 @@ be about and what it says), writes nothing and draws no number. `withdraw_letter
 is the only change an issued letter takes.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from closeloop.auth.policy import SYSTEM, Principal
@@ -24,6 +26,7 @@ from closeloop.letters.draft import MAX_CASES, NEEDS_REPLY, Draft, draft, may_is
 from closeloop.letters.reads import get_letter, letter_public, list_letters
 from closeloop.letters.render import PENDING_NUMBER, Wording, render_content, snapshot, word
 from closeloop.letters.withdraw import withdraw_letter
+from models.case import Case
 from models.enums import EscalationLevel, HistoryAction, LetterType
 from models.letter import Letter, LetterItem
 from notifications import outbox
@@ -126,9 +129,12 @@ def issue_letter(
     reason: str | None = None,
     settings: Settings | None = None,
     reply_due_at: datetime | date | None = None,
+    locked: Mapping[int, Case] | None = None,
 ) -> Letter:
     """Issue one letter to `unit_code` about `case_ids` (actor None: the escalation flow);
-    `reply_due_at`: the supervisor's chosen reply date (督办函, 警示函)."""
+    `reply_due_at`: the supervisor's chosen reply date (督办函, 警示函). `locked`: cases this
+    transaction has already read FOR UPDATE (the escalation flow's unit locks its cases before
+    it claims), taken as they stand in the session instead of being read again."""
     settings = settings or get_settings()
     d = draft(
         session,
@@ -140,6 +146,7 @@ def issue_letter(
         reply_due_at=reply_due_at,
         settings=settings,
         lock=True,
+        locked=locked,
     )
     letter_type, unit, cases, cal = d.letter_type, d.unit, d.cases, d.cal
     reply_due_at = d.reply_due_at
@@ -167,8 +174,11 @@ def issue_letter(
     session.add(letter)
     session.flush()
     assert letter.id is not None
-    for case in cases:
-        session.add(LetterItem(letter_id=letter.id, case_id=case.id or 0))
+    # The items in one statement (a ladder letter may cover hundreds of cases).
+    session.execute(
+        insert(LetterItem.__table__),  # type: ignore[attr-defined]
+        [{"letter_id": letter.id, "case_id": case.id} for case in cases],
+    )
     if letter_type in NEEDS_REPLY:
         assert reply_due_at is not None
         own = open_letter_case(
