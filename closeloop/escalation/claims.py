@@ -308,9 +308,10 @@ class UnitRun:
             self.session.execute(stmt.values(letter_id=letter_id))
 
     def list_cases(self, cases: list[Case], letter: Letter) -> None:
-        """挂牌督办 through cases.listing (the ORM, so the version compare-and-swap applies).
-        The rows are locked, so a conflict is not expected; if one comes anyway, each case is
-        refreshed and tried once more on its own."""
+        """挂牌督办 through cases.listing: one batch of the version compare-and-swap. The rows
+        are locked, so a conflict is not expected; if one comes anyway (StaleDataError, the batch
+        undone with its savepoint), each case is refreshed and tried once more on its own,
+        through the ORM."""
         data = {"letter_id": letter.id, "number": letter.number, "level": EscalationLevel.warning}
         todo = [c for c in cases if not c.listed]
         try:
