@@ -15,7 +15,7 @@ in a timestamptz), and the columns the caller gives in their stored form (`store
 text). Nothing here commits.
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -33,7 +33,8 @@ def sqlite_utc_text(value: datetime) -> str:
     """An aware time as UTCDateTime stores it in SQLite ("2025-09-30 02:00:00.000000")."""
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: pass an aware datetime")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # UTC's isoformat ends in "+00:00": cut rather than a replace(tzinfo=None) first.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
 
 
 def _aware(value: datetime) -> datetime:
@@ -46,8 +47,9 @@ def _aware(value: datetime) -> datetime:
 
 class BulkTable:
     """Inserts into `table` with the columns `columns` (in that order; the id is added for the
-    tables whose ids are returned); the values of the columns `stored` come as the driver stores
-    them (not converted)."""
+    tables whose ids are returned), then the columns of `constant`, the same on every row
+    (converted once); the values of the columns `stored` come as the driver stores them (not
+    converted)."""
 
     def __init__(
         self,
@@ -56,11 +58,14 @@ class BulkTable:
         columns: Sequence[str],
         memo: dict[Any, dict[int, Any]] | None = None,
         stored: Collection[str] = (),
+        constant: Mapping[str, Any] | None = None,
     ) -> None:
         self.connection: Connection = session.connection()
         self.dialect = self.connection.dialect
         self.table = table
-        self.columns = list(columns)
+        self.varying = list(columns)
+        constant = constant or {}
+        self.columns = [*self.varying, *constant]
         # Converted values by processor, then by id(value): the same time object often fills
         # several columns and tables (a case's times and its history entry's). The caller owns
         # it, keeps the values alive while it holds it, and clears it after each batch.
@@ -68,8 +73,12 @@ class BulkTable:
         self.postgres = self.dialect.name == "postgresql"
         self._processors = [
             (None, None) if name in stored else self._processor(table.c[name].type)
-            for name in self.columns
+            for name in self.varying
         ]
+        self._tail = []
+        for name, value in constant.items():
+            process = None if name in stored else self._processor(table.c[name].type)[0]
+            self._tail.append(value if value is None or process is None else process(value))
 
     def _processor(self, type_: Any) -> tuple[Processor, type | None]:
         """The column type's bind processor for this database, and the type of the values it
@@ -83,7 +92,8 @@ class BulkTable:
     def _tuples(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         """Each row's values in column order, converted for the driver (only the columns whose
         type converts are touched; the others go as they are)."""
-        get = itemgetter(*self.columns)
+        get = itemgetter(*self.varying)
+        tail = self._tail
         convert = [
             (i, p, self.memo.setdefault(p, {}), as_is)
             for i, (p, as_is) in enumerate(self._processors)
@@ -91,7 +101,7 @@ class BulkTable:
         ]
         out = []
         for row in rows:
-            values = list(get(row))
+            values = [*get(row), *tail]
             for i, process, memo, as_is in convert:
                 value = values[i]
                 if value is not None and type(value) is not as_is:
@@ -104,7 +114,8 @@ class BulkTable:
         return out
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert `rows` (each with every column of `columns`; enum members as their values)."""
+        """Insert `rows` (each with every column of `columns`, and any other keys; enum members
+        as their values)."""
         if rows:
             self._write(self.columns, self._tuples(rows))
 
@@ -135,7 +146,7 @@ class BulkTable:
         ids = list(range(last - len(rows) + 1, last + 1))
         # The rowids of one executemany are consecutive (one writer; rowid = largest + 1):
         # check it on the first row rather than trust it.
-        key = "number" if "number" in self.columns else None
+        key = "number" if "number" in self.varying else None
         if key is not None:
             sql = f"SELECT {key} FROM {self._quoted()} WHERE id = ?"
             first = cursor.execute(sql, (ids[0],)).fetchone()

@@ -45,6 +45,7 @@ from models.history import CaseHistory
 MAX_REJECTED = 1000
 CASES = Case.__table__  # type: ignore[attr-defined]
 HISTORY = CaseHistory.__table__  # type: ignore[attr-defined]
+KIND_OF = {k.value: k for k in CaseKind}
 
 
 class Rejection(TypedDict):
@@ -149,7 +150,7 @@ def _write(
             continue
         if not is_given:
             year = values["reported_at"].astimezone(SHANGHAI).year
-            unnumbered.setdefault((CaseKind(values["kind"]), year), []).append(values)
+            unnumbered.setdefault((KIND_OF[values["kind"]], year), []).append(values)
         keep.append((row, values))
     avoid = set(given)
     for (kind, year), group in unnumbered.items():
@@ -182,7 +183,14 @@ class _Writer:
         # The entry's data {"source": …, "row": n} as its JSON column stores it (json.dumps),
         # written from a template: one json.dumps per import instead of one per row.
         self.data = json.dumps({"source": source, "row": 0}).removesuffix("0}")
-        self.history = BulkTable(session, HISTORY, columns, self.memo, stored=("data",))
+        self.history = BulkTable(
+            session,
+            HISTORY,
+            [c for c in columns if c not in self.constant],
+            self.memo,
+            stored=("data",),
+            constant=self.constant,
+        )
 
     def write(self, keep: list[tuple[int, dict[str, Any]]]) -> None:
         if not keep:
@@ -194,14 +202,11 @@ class _Writer:
                 for c in CASES.c
                 if c.name != "id" and c.name not in columns and c.default is not None
             }
-            self.cases = BulkTable(self.session, CASES, columns + list(self.defaults), self.memo)
-        rows = [values | self.defaults for _, values in keep]
-        ids = self.cases.insert_returning_ids(rows)
-        constant = self.constant
+            self.cases = BulkTable(self.session, CASES, columns, self.memo, constant=self.defaults)
+        ids = self.cases.insert_returning_ids([values for _, values in keep])
         self.history.insert(
             [
                 {
-                    **constant,
                     "case_id": case_id,
                     "to_state": values["state"],
                     "data": f"{self.data}{row}}}",
