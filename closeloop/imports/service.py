@@ -34,7 +34,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
-from closeloop.imports.bulk import BulkTable
+from closeloop.imports.bulk import BulkTable, sqlite_cache
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
 from closeloop.text import Msg
@@ -90,6 +90,20 @@ def import_ledger(
     """Import `rows` — (row number as the user sees it, {column: value}) — as cases in their
     ledger state, each with one `import` history entry. Rows are streamed and written in batches
     of `batch_size`; returns how many went in and why the others did not."""
+    with sqlite_cache(session):
+        return _import(session, actor, rows, source, now, batch_size, max_rejected, settings)
+
+
+def _import(
+    session: Session,
+    actor: Principal,
+    rows: Iterable[tuple[int, Mapping[str, Cell]]],
+    source: str,
+    now: datetime,
+    batch_size: int,
+    max_rejected: int,
+    settings: Settings | None,
+) -> ImportResult:
     lookups = Lookups(session, settings or get_settings())
     before = session.execute(select(func.max(CASES.c.id))).scalar() or 0
     rejected = _Rejections(max_rejected)
