@@ -33,7 +33,7 @@ Processor = Callable[[Any], Any] | None
 # land all over the case table's fifteen indexes (times, states, places): with the default cache
 # each insert reads back pages it just pushed out, and the import's writes took half again as
 # long at 100k rows. Bounded, so the import's memory stays flat (up to this much more).
-SQLITE_CACHE_KIB = 32 * 1024
+SQLITE_CACHE_KIB = 16 * 1024
 
 
 @contextmanager
