@@ -136,6 +136,7 @@ class Lookups:
             select(col(Region.code), col(Region.path)).where(col(Region.level) == RegionLevel.grid)
         )
         self.grids: dict[str, str] = {code: path for code, path in grids}
+        self.places = {code: street_and_community(path) for code, path in self.grids.items()}
         self.units = set(session.execute(select(col(Unit.code))).scalars())
         self._due: dict[tuple[date, int], tuple[datetime, bool]] = {}
 
@@ -175,7 +176,7 @@ def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]
     if path is None:
         bad.append(Msg(f"网格 {grid} 不存在", f"grid_code {grid!r} is not a grid"))
     else:
-        v["street_code"], v["community_code"] = street_and_community(path)
+        v["street_code"], v["community_code"] = lk.places[grid or ""]
     v["grade"] = grade = _lower(raw.get("grade"))
     if kind == CaseKind.hazard and grade not in (Grade.general, Grade.major):
         bad.append(
