@@ -1,8 +1,7 @@
 """Named counters that never skip or repeat, safe when many writers draw at once."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, String, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -56,15 +55,6 @@ def case_numbers(
         block = [
             f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
         ]
-        taken = set(session.exec(select(Case.number).where(number_in(session, block))).all())
+        taken = set(session.exec(select(Case.number).where(col(Case.number).in_(block))).all())
         numbers += [n for n in block if n not in taken and n not in avoid]
     return numbers
-
-
-def number_in(session: Session, numbers: Sequence[str]) -> ColumnElement[bool]:
-    """`case.number IN numbers`: on PostgreSQL as `= ANY(one array parameter)`, which costs far
-    less than an IN list of a thousand parameters to send (the same rows); on SQLite as IN."""
-    if session.get_bind().dialect.name == "postgresql":
-        array = bindparam("numbers", list(numbers), type_=postgresql.ARRAY(String()))
-        return col(Case.number) == any_(array)
-    return col(Case.number).in_(numbers)

@@ -148,9 +148,7 @@ def _write(
     given = [values["number"] for _, values, is_given in batch if is_given]
     taken: dict[str, int] = {}
     if given:
-        found = session.execute(
-            select(CASES.c.number, CASES.c.id).where(numbering.number_in(session, given))
-        )
+        found = session.execute(select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(given)))
         taken = {number: case_id for number, case_id in found}
     keep = []
     unnumbered: dict[tuple[CaseKind, int], list[dict[str, Any]]] = {}
