@@ -8,33 +8,77 @@ type processing through generic layers), so an import writes with the driver:
   `last_insert_rowid()` (SQLite has one writer, and a new rowid is the largest plus one), and
   the first is checked.
 Each value is converted by its column type's own bind processor, exactly as SQLAlchemy would, so
-what is stored is what an ORM insert would store. Nothing here commits.
+what is stored is what an ORM insert would store; except where the value is already what the driver
+stores: a bool for a boolean (the processor's bool() / int() changes nothing the driver stores), an
+aware time on PostgreSQL (checked aware; the processor's conversion to UTC names the same instant
+in a timestamptz), and the columns the caller gives in their stored form (`stored`, e.g. JSON
+text). Nothing here commits.
 """
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Boolean, Table
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from models.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
+# SQLite's page cache while an import writes, in KiB (SQLite's default: 2,000). A ledger's rows
+# land all over the case table's fifteen indexes (times, states, places): with the default cache
+# each insert reads back pages it just pushed out, and the import's writes took half again as
+# long at 100k rows. Bounded, so the import's memory stays flat (up to this much more).
+SQLITE_CACHE_KIB = 16 * 1024
+
+
+@contextmanager
+def sqlite_cache(session: Session, kib: int = SQLITE_CACHE_KIB) -> Iterator[None]:
+    """On SQLite, a page cache of at least `kib` for the session's connection while the block
+    runs, the connection's own size restored after (it goes back to the pool); elsewhere
+    nothing."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    before = driver.execute("PRAGMA cache_size").fetchone()[0]  # type: ignore[union-attr]
+    if before < 0 and -before >= kib:  # already as large (negative: KiB; positive: pages)
+        yield
+        return
+    driver.execute(f"PRAGMA cache_size = -{int(kib)}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        with suppress(sqlite3.Error):  # a connection broken meanwhile is discarded anyway
+            driver.execute(f"PRAGMA cache_size = {int(before)}")  # type: ignore[union-attr]
 
 
 def sqlite_utc_text(value: datetime) -> str:
     """An aware time as UTCDateTime stores it in SQLite ("2025-09-30 02:00:00.000000")."""
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: pass an aware datetime")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # UTC's isoformat ends in "+00:00": cut rather than a replace(tzinfo=None) first.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
+
+
+def _aware(value: datetime) -> datetime:
+    """An aware time as psycopg sends it to a timestamptz (UTCDateTime converts it to UTC first:
+    the same instant)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused: pass an aware datetime")
+    return value
 
 
 class BulkTable:
     """Inserts into `table` with the columns `columns` (in that order; the id is added for the
-    tables whose ids are returned)."""
+    tables whose ids are returned), then the columns of `constant`, the same on every row
+    (converted once); the values of the columns `stored` come as the driver stores them (not
+    converted)."""
 
     def __init__(
         self,
@@ -42,40 +86,54 @@ class BulkTable:
         table: Table,
         columns: Sequence[str],
         memo: dict[Any, dict[int, Any]] | None = None,
+        stored: Collection[str] = (),
+        constant: Mapping[str, Any] | None = None,
     ) -> None:
         self.connection: Connection = session.connection()
         self.dialect = self.connection.dialect
         self.table = table
-        self.columns = list(columns)
+        self.varying = list(columns)
+        constant = constant or {}
+        self.columns = [*self.varying, *constant]
         # Converted values by processor, then by id(value): the same time object often fills
         # several columns and tables (a case's times and its history entry's). The caller owns
         # it, keeps the values alive while it holds it, and clears it after each batch.
         self.memo = {} if memo is None else memo
         self.postgres = self.dialect.name == "postgresql"
-        self._processors = [self._processor(table.c[name].type) for name in self.columns]
+        self._processors = [
+            (None, None) if name in stored else self._processor(table.c[name].type)
+            for name in self.varying
+        ]
+        self._tail = []
+        for name, value in constant.items():
+            process = None if name in stored else self._processor(table.c[name].type)[0]
+            self._tail.append(value if value is None or process is None else process(value))
 
-    def _processor(self, type_: Any) -> Processor:
-        """The column type's bind processor for this database (SQLite's timestamps, the
-        most frequent, by a faster route to the same text: tested against SQLAlchemy's)."""
-        if self.dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
-            return sqlite_utc_text
-        return type_.dialect_impl(self.dialect).bind_processor(self.dialect)  # type: ignore[no-any-return]
+    def _processor(self, type_: Any) -> tuple[Processor, type | None]:
+        """The column type's bind processor for this database, and the type of the values it
+        leaves as they are (see the module's docstring). The timestamps, the most frequent, by a
+        faster route to the same stored value (tested against SQLAlchemy's)."""
+        if isinstance(type_, UTCDateTime):
+            return (_aware if self.postgres else sqlite_utc_text), None
+        process = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
+        return process, (bool if isinstance(type_, Boolean) else None)
 
     def _tuples(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         """Each row's values in column order, converted for the driver (only the columns whose
         type converts are touched; the others go as they are)."""
-        get = itemgetter(*self.columns)
+        get = itemgetter(*self.varying)
+        tail = self._tail
         convert = [
-            (i, p, self.memo.setdefault(p, {}))
-            for i, p in enumerate(self._processors)
+            (i, p, self.memo.setdefault(p, {}), as_is)
+            for i, (p, as_is) in enumerate(self._processors)
             if p is not None
         ]
         out = []
         for row in rows:
-            values = list(get(row))
-            for i, process, memo in convert:
+            values = [*get(row), *tail]
+            for i, process, memo, as_is in convert:
                 value = values[i]
-                if value is not None:
+                if value is not None and type(value) is not as_is:
                     key = id(value)
                     done = memo.get(key)
                     if done is None:
@@ -85,7 +143,8 @@ class BulkTable:
         return out
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert `rows` (each with every column of `columns`; enum members as their values)."""
+        """Insert `rows` (each with every column of `columns`, and any other keys; enum members
+        as their values)."""
         if rows:
             self._write(self.columns, self._tuples(rows))
 
@@ -116,7 +175,7 @@ class BulkTable:
         ids = list(range(last - len(rows) + 1, last + 1))
         # The rowids of one executemany are consecutive (one writer; rowid = largest + 1):
         # check it on the first row rather than trust it.
-        key = "number" if "number" in self.columns else None
+        key = "number" if "number" in self.varying else None
         if key is not None:
             sql = f"SELECT {key} FROM {self._quoted()} WHERE id = ?"
             first = cursor.execute(sql, (ids[0],)).fetchone()

@@ -86,7 +86,7 @@ def _csv_rows(
             row = 1
             for values in reader:
                 row += 1
-                record = _record(columns, values)
+                record = _text_record(columns, values)
                 if record is not None:
                     yield row, record
         except UnicodeDecodeError:
@@ -190,4 +190,18 @@ def _record(columns: list[str | None], values: Iterable[Cell]) -> dict[str, Cell
         blank = blank and value is None
         if name is not None:
             record[name] = value
+    return None if blank else record
+
+
+def _text_record(columns: list[str | None], values: list[str]) -> dict[str, Cell] | None:
+    """_record of a row whose cells are all text (a CSV row), with fewer steps per cell."""
+    record: dict[str, Cell] = {}
+    blank = True
+    for name, value in zip(columns, values, strict=False):
+        if value.strip():
+            blank = False
+            if name is not None:
+                record[name] = value
+        elif name is not None:
+            record[name] = None
     return None if blank else record

@@ -12,6 +12,7 @@ and a major hazard is listed as a dispatch lists it (cases.listing).
 
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from models.org import Category, Region, Unit
 
 KINDS = (CaseKind.event.value, CaseKind.hazard.value)
 STATES = tuple(s.value for s in CaseState)
+STATE_OF = {s.value: s for s in CaseState}  # CaseState(text) without the Enum call's cost
 DISPATCHED = (*CaseState.dispatched_states(), CaseState.closed)
 SIGNED = (CaseState.rectifying, CaseState.suspended, CaseState.verifying, CaseState.closed)
 NEVER_DISPATCHED = (CaseState.reported, CaseState.cancelled)
@@ -72,21 +74,74 @@ class RowError(Exception):
         return self.both()
 
 
+class _ImportCalendar(WorkCalendar):
+    """The calendar as loaded, remembering what an import asks of it many times over (the
+    overrides do not change during an import):
+    - its known years, which WorkCalendar derives from the overrides on each call;
+    - the signing deadline (add_working_hours) of a time outside office hours, by (local date,
+      before opening or not, hours): before opening, office time counts from that day's opening,
+      and after closing or on a day off from the next working day's opening, whatever the time.
+      A time within office hours is worked out as it comes."""
+
+    @cached_property
+    def known_years(self) -> frozenset[int]:  # type: ignore[override]
+        return super().known_years
+
+    @cached_property
+    def _memo(self) -> "_Memo":
+        return _Memo(self.work_start.replace(tzinfo=None), self.work_end.replace(tzinfo=None))
+
+    def add_working_hours(self, at: datetime, hours: float) -> datetime:
+        memo = self._memo
+        local = at.astimezone(self.tz)
+        day = local.date()
+        workday = memo.workday.get(day)
+        if workday is None:
+            workday = memo.workday[day] = self.is_workday(day)
+        moment = local.time()
+        if workday and moment < memo.closes:
+            if moment >= memo.opens:
+                return super().add_working_hours(at, hours)
+            key = (day, True, hours)
+        else:
+            key = (day, False, hours)
+        due = memo.sign.get(key)
+        if due is None:
+            due = memo.sign[key] = super().add_working_hours(at, hours)
+        return due
+
+
+class _Memo:
+    def __init__(self, opens: time, closes: time) -> None:
+        self.opens, self.closes = opens, closes
+        self.workday: dict[date, bool] = {}
+        self.sign: dict[tuple[date, bool, float], datetime] = {}
+
+
 class Lookups:
-    """The organisation and the calendar, loaded once per import."""
+    """The organisation and the calendar, loaded once per import, and the deadlines computed so
+    far (many rows share a dispatch day)."""
 
     def __init__(self, session: Session, settings: Settings) -> None:
         self.settings = settings
-        self.cal: WorkCalendar = load_calendar(session, settings)
+        loaded = load_calendar(session, settings)
+        self.cal: WorkCalendar = _ImportCalendar(
+            overrides=loaded.overrides,
+            tz=loaded.tz,
+            work_start=loaded.work_start,
+            work_end=loaded.work_end,
+        )
         self.categories = {c.code: c for c in session.execute(select(Category)).scalars()}
         grids = session.execute(
             select(col(Region.code), col(Region.path)).where(col(Region.level) == RegionLevel.grid)
         )
         self.grids: dict[str, str] = {code: path for code, path in grids}
+        self.places = {code: street_and_community(path) for code, path in self.grids.items()}
         self.units = set(session.execute(select(col(Unit.code))).scalars())
         self._due: dict[tuple[date, int], tuple[datetime, bool]] = {}
 
     def due_after(self, at: datetime, days: int) -> tuple[datetime, bool]:
+        """cal.due_after, by (local date, days): the answer does not depend on the time of day."""
         key = (self.cal.local_date(at), days)
         if key not in self._due:
             self._due[key] = self.cal.due_after(at, days)
@@ -121,7 +176,7 @@ def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]
     if path is None:
         bad.append(Msg(f"网格 {grid} 不存在", f"grid_code {grid!r} is not a grid"))
     else:
-        v["street_code"], v["community_code"] = street_and_community(path)
+        v["street_code"], v["community_code"] = lk.places[grid or ""]
     v["grade"] = grade = _lower(raw.get("grade"))
     if kind == CaseKind.hazard and grade not in (Grade.general, Grade.major):
         bad.append(
@@ -144,11 +199,11 @@ def check(raw: Mapping[str, Cell], lk: Lookups, now: datetime) -> dict[str, Any]
         bad.append(Msg("上报时间不能为空", "reported_at is empty"))
     v["unit_code"] = _text(raw.get("unit_code"))
     if state in STATES:
-        _state_rules(v, CaseState(state), times, category, lk, now, bad)
+        _state_rules(v, STATE_OF[state], times, category, lk, now, bad)
     if bad:
         raise RowError(bad)
     assert category is not None
-    _deadlines(v, CaseState(v["state"]), times, category, lk, now)
+    _deadlines(v, STATE_OF[v["state"]], times, category, lk, now)
     return v
 
 
@@ -262,11 +317,15 @@ def _time(value: Cell, column: str, *, end_of_day: bool = False) -> datetime | N
         text = value.strip()
         if not text:
             return None
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
+        parsed: date | None = None
+        if len(text) <= 10:  # every form date.fromisoformat reads; a longer text is a time
             try:
-                value = datetime.fromisoformat(text)
+                parsed = date.fromisoformat(text)
+            except ValueError:
+                pass
+        if parsed is None:
+            try:
+                parsed = datetime.fromisoformat(text)
             except ValueError:
                 raise RowError(
                     [
@@ -277,6 +336,7 @@ def _time(value: Cell, column: str, *, end_of_day: bool = False) -> datetime | N
                         )
                     ]
                 ) from None
+        value = parsed
     if value is None:
         return None
     if not isinstance(value, datetime):

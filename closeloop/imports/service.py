@@ -21,6 +21,7 @@ One row's checks and its column values are in rows.py.
 """
 
 import heapq
+import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -33,7 +34,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
-from closeloop.imports.bulk import BulkTable
+from closeloop.imports.bulk import BulkTable, sqlite_cache
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
 from closeloop.text import Msg
@@ -44,6 +45,7 @@ from models.history import CaseHistory
 MAX_REJECTED = 1000
 CASES = Case.__table__  # type: ignore[attr-defined]
 HISTORY = CaseHistory.__table__  # type: ignore[attr-defined]
+KIND_OF = {k.value: k for k in CaseKind}
 
 
 class Rejection(TypedDict):
@@ -88,6 +90,20 @@ def import_ledger(
     """Import `rows` — (row number as the user sees it, {column: value}) — as cases in their
     ledger state, each with one `import` history entry. Rows are streamed and written in batches
     of `batch_size`; returns how many went in and why the others did not."""
+    with sqlite_cache(session):
+        return _import(session, actor, rows, source, now, batch_size, max_rejected, settings)
+
+
+def _import(
+    session: Session,
+    actor: Principal,
+    rows: Iterable[tuple[int, Mapping[str, Cell]]],
+    source: str,
+    now: datetime,
+    batch_size: int,
+    max_rejected: int,
+    settings: Settings | None,
+) -> ImportResult:
     lookups = Lookups(session, settings or get_settings())
     before = session.execute(select(func.max(CASES.c.id))).scalar() or 0
     rejected = _Rejections(max_rejected)
@@ -148,7 +164,7 @@ def _write(
             continue
         if not is_given:
             year = values["reported_at"].astimezone(SHANGHAI).year
-            unnumbered.setdefault((CaseKind(values["kind"]), year), []).append(values)
+            unnumbered.setdefault((KIND_OF[values["kind"]], year), []).append(values)
         keep.append((row, values))
     avoid = set(given)
     for (kind, year), group in unnumbered.items():
@@ -178,7 +194,17 @@ class _Writer:
         # The converted values of the current batch (bulk.BulkTable).
         self.memo: dict[Any, dict[int, Any]] = {}
         columns = [c.name for c in HISTORY.c if c.name != "id"]
-        self.history = BulkTable(session, HISTORY, columns, self.memo)
+        # The entry's data {"source": …, "row": n} as its JSON column stores it (json.dumps),
+        # written from a template: one json.dumps per import instead of one per row.
+        self.data = json.dumps({"source": source, "row": 0}).removesuffix("0}")
+        self.history = BulkTable(
+            session,
+            HISTORY,
+            [c for c in columns if c not in self.constant],
+            self.memo,
+            stored=("data",),
+            constant=self.constant,
+        )
 
     def write(self, keep: list[tuple[int, dict[str, Any]]]) -> None:
         if not keep:
@@ -190,17 +216,14 @@ class _Writer:
                 for c in CASES.c
                 if c.name != "id" and c.name not in columns and c.default is not None
             }
-            self.cases = BulkTable(self.session, CASES, columns + list(self.defaults), self.memo)
-        rows = [values | self.defaults for _, values in keep]
-        ids = self.cases.insert_returning_ids(rows)
-        constant = self.constant
+            self.cases = BulkTable(self.session, CASES, columns, self.memo, constant=self.defaults)
+        ids = self.cases.insert_returning_ids([values for _, values in keep])
         self.history.insert(
             [
                 {
-                    **constant,
                     "case_id": case_id,
                     "to_state": values["state"],
-                    "data": {"source": self.source, "row": row},
+                    "data": f"{self.data}{row}}}",
                     # The ledger's values (closed_at: the close or cancellation time) for "as of T".
                     "due_at": values["due_at"],
                     "dispatched_at": values["dispatched_at"],

@@ -7,7 +7,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects import sqlite
 
 from closeloop.calendar.days import SHANGHAI
-from closeloop.imports.bulk import BulkTable, sqlite_utc_text
+from closeloop.imports.bulk import BulkTable, sqlite_cache, sqlite_utc_text
 from models.case import Case
 from models.history import CaseHistory
 from models.types import UTCDateTime
@@ -91,3 +91,18 @@ def test_generated_numbers_follow_the_counter_across_batches(session, org):
     assert result == {"imported": 8, "rejected": [], "rejected_count": 0}
     numbers = session.execute(select(Case.number).order_by(Case.id)).scalars().all()
     assert sorted(numbers) == [f"SJ2025{i:06d}" for i in range(1, 9)]
+
+
+def test_the_sqlite_page_cache_is_larger_while_an_import_writes_only(session, org):
+    def cache_size() -> int | None:
+        if session.get_bind().dialect.name != "sqlite":
+            return None  # PostgreSQL: nothing to change
+        return session.connection().exec_driver_sql("PRAGMA cache_size").scalar()  # type: ignore[no-any-return]
+
+    before = cache_size()
+    with sqlite_cache(session, kib=4096):
+        inside = cache_size()
+    assert (before, inside) in ((None, None), (-2000, -4096))
+    assert cache_size() == before
+    assert run(session, org, csv_bytes([row(number="C1")]))["imported"] == 1
+    assert cache_size() == before
