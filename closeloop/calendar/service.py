@@ -17,7 +17,7 @@ from models.system import CalendarOverride, CalendarOverrideIn
 
 # Each override's day and kind, as plain values (built once; no entities: the calendar is read
 # for every deadline an action sets).
-_OVERRIDES = select(CalendarOverride.day, CalendarOverride.workday)
+_OVERRIDES = select(col(CalendarOverride.day), col(CalendarOverride.workday))
 
 
 def load_calendar(session: Session, settings: Settings | None = None) -> WorkCalendar:

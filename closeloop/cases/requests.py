@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func
+from sqlalchemy import select as sa_select  # six columns: more than sqlmodel.select types
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -94,13 +95,13 @@ def _all_statement() -> Any:
     latest = (  # the case's latest recheck
         select(r.id)
         .where(r.case_id == case_id)
-        .order_by(r.at.desc(), r.id.desc())
+        .order_by(col(r.at).desc(), col(r.id).desc())
         .limit(1)
         .correlate(Case)
         .scalar_subquery()
     )
     return (
-        select(case_id, CaseRequest, open_tasks, planned, Recheck.at, Recheck.result)
+        sa_select(case_id, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
         .select_from(Case)
         .outerjoin(
             CaseRequest,
