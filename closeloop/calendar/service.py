@@ -15,10 +15,14 @@ from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.system import CalendarOverride, CalendarOverrideIn
 
+# Each override's day and kind, as plain values (built once; no entities: the calendar is read
+# for every deadline an action sets).
+_OVERRIDES = select(col(CalendarOverride.day), col(CalendarOverride.workday))
+
 
 def load_calendar(session: Session, settings: Settings | None = None) -> WorkCalendar:
     settings = settings or get_settings()
-    overrides = {row.day: row.workday for row in session.exec(select(CalendarOverride))}
+    overrides = dict(session.exec(_OVERRIDES).all())
     return WorkCalendar(
         overrides=overrides,
         work_start=time.fromisoformat(settings.work_start),

@@ -14,7 +14,7 @@ colliding on the version or on (case_id, seq).
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect
+from sqlalchemy import bindparam, event, func, insert, inspect
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -81,10 +81,12 @@ def _next_seq(session: Session, case_id: int) -> int:
         state = inspect(last)
         if (state.pending or state.persistent) and state.session_id == session.hash_key:
             return last.seq + 1
-    previous = session.exec(
-        select(func.max(CaseHistory.seq)).where(CaseHistory.case_id == case_id)
-    ).one()
+    previous = session.exec(_LAST_SEQ, params={"case_id": case_id}).one()
     return (previous or 0) + 1
+
+
+# Built once: building the statement costs more than running it.
+_LAST_SEQ = select(func.max(CaseHistory.seq)).where(CaseHistory.case_id == bindparam("case_id"))
 
 
 @event.listens_for(Session, "pending_to_persistent")

@@ -1,7 +1,10 @@
 """Named counters that never skip or repeat, safe when many writers draw at once."""
 
 from collections.abc import Collection
+from functools import cache
+from typing import Any
 
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -23,16 +26,25 @@ def reserve_values(session: Session, name: str, count: int) -> int:
     """Add `count` to counter `name` (creating it at `count`) and return the new value: the
     values last - count + 1 … last are this transaction's. One statement, which takes the row
     lock until the transaction ends, so concurrent reservations never overlap."""
-    dialect = session.get_bind().dialect.name
+    stmt = _reserve_statement(session.get_bind().dialect.name)
+    return int(session.execute(stmt, {"name": name, "count": count}).scalar_one())
+
+
+@cache
+def _reserve_statement(dialect: str) -> Any:
+    """The upsert of `reserve_values`, built once (building it costs more than running it)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = Counter.__table__  # type: ignore[attr-defined]
-    stmt = (
+    count = bindparam("count", type_=Integer)
+    return (
         insert(table)
-        .values(name=name, value=count)
+        .values(name=bindparam("name"), value=count)
         .on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + count})
         .returning(table.c.value)
     )
-    return int(session.execute(stmt).scalar_one())
+
+
+_TAKEN = select(Case.number).where(col(Case.number).in_(bindparam("numbers", expanding=True)))
 
 
 def next_case_number(session: Session, kind: CaseKind, year: int) -> str:
@@ -55,6 +67,6 @@ def case_numbers(
         block = [
             f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
         ]
-        taken = set(session.exec(select(Case.number).where(col(Case.number).in_(block))).all())
+        taken = set(session.exec(_TAKEN, params={"numbers": block}).all())
         numbers += [n for n in block if n not in taken and n not in avoid]
     return numbers

@@ -4,8 +4,12 @@ request for a page or an action, and the writes that open and decide them."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, bindparam, exists, func
+from sqlalchemy import select as sa_select  # six columns: more than sqlmodel.select types
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -13,7 +17,8 @@ from closeloop.cases.major import Dossier, dossiers
 from closeloop.config import Settings
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
-from models.enums import RequestStatus, RequestType, TaskState
+from models.dossier import HazardPlan, Recheck
+from models.enums import RecheckResult, RequestStatus, RequestType, TaskState
 from models.task import CaseTask
 
 
@@ -45,12 +50,69 @@ Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
 
 def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending]:
     """Every fact an action may need of these cases, loaded now (an action, a page that shows
-    the requests)."""
+    the requests), in one query: each case with its pending requests (outer join: a case with
+    none gives one row) and, as correlated subqueries, its open task count and its dossier
+    facts. The same facts as the loaders of `pending_on_demand` read one kind at a time
+    (tests/cases/test_pending_one_query.py holds them equal)."""
     result: dict[int, Pending] = {cid: Pending() for cid in case_ids}
-    if case_ids:
-        for load in _LOADERS.values():
-            load(session, result)
+    if not case_ids:
+        return result
+    for start in range(0, len(case_ids), 1000):
+        _load_all(session, result, case_ids[start : start + 1000])
     return result
+
+
+def _load_all(session: Session, result: dict[int, Pending], case_ids: list[int]) -> None:
+    for cid, request, n, plan, recheck_at, recheck_result in session.exec(
+        _all_statement(), params={"ids": case_ids}
+    ):
+        pending = result[cid]
+        if request is not None:
+            setattr(pending, request.type, request)
+        pending.open_tasks = n
+        pending.dossier = Dossier(
+            planned=bool(plan),
+            recheck_at=recheck_at,
+            recheck_passed=recheck_at is not None and recheck_result == RecheckResult.pass_,
+        )
+
+
+@cache
+def _all_statement() -> Any:
+    """The one query of `pending_requests`, built once (building it costs more Python than
+    running it); the case ids are its expanding parameter `ids`."""
+    case_id = col(Case.id)
+    open_tasks = (
+        select(func.count())
+        .where(
+            col(CaseTask.case_id) == case_id,
+            col(CaseTask.state).in_([TaskState.open, TaskState.signed]),
+        )
+        .scalar_subquery()
+    )
+    planned = exists().where(col(HazardPlan.case_id) == case_id)
+    r = aliased(Recheck)
+    latest = (  # the case's latest recheck
+        select(r.id)
+        .where(r.case_id == case_id)
+        .order_by(col(r.at).desc(), col(r.id).desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    return (
+        sa_select(case_id, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
+        .select_from(Case)
+        .outerjoin(
+            CaseRequest,
+            and_(
+                col(CaseRequest.case_id) == case_id,
+                col(CaseRequest.status) == RequestStatus.pending,
+            ),
+        )
+        .outerjoin(Recheck, col(Recheck.id) == latest)
+        .where(case_id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def pending_on_demand(session: Session, case_ids: list[int]) -> dict[int, Pending]:

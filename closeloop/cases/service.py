@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
@@ -41,13 +42,16 @@ from models.enterprise import Enterprise
 from models.enums import CaseKind, CaseState, Grade, HistoryAction, RegionLevel
 from models.org import Category, Region
 
+# Which of these regions is deactivated (built once: building costs more than running it).
+_INACTIVE = select(Region.code).where(
+    col(Region.code).in_(bindparam("codes", expanding=True)), col(Region.active).is_(False)
+)
+
 
 def _require_active(session: Session, *, grid: Region, category: Category) -> None:
     """A deactivated region (the grid or any region above it) or category takes no new case."""
     codes = [c for c in grid.path.split("/") if c]
-    inactive = session.exec(
-        select(Region.code).where(col(Region.code).in_(codes), col(Region.active).is_(False))
-    ).first()
+    inactive = session.exec(_INACTIVE, params={"codes": codes}).first()
     if inactive is not None:
         raise Invalid(
             Msg(

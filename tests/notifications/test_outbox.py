@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, inspect
 from sqlmodel import col, select
 
 from closeloop.db import new_session, transaction
@@ -328,3 +328,24 @@ def test_a_fan_out_adds_only_the_recipients_whose_key_is_new_in_the_targets_orde
         again = _notify_zj(s, key="part", to_head=True)  # only the head's email is new
         assert [(m.channel, m.recipient) for m in again] == [(Channel.email, ZJ_HEAD)]
     assert len(_rows(engine, col(OutboxMessage.key).startswith("part:"))) == 4
+
+
+def test_the_messages_added_are_the_sessions_own_and_hold_their_rows_exactly(engine, org):
+    """The fan-out writes through Core and hands the messages to the session: each is persistent,
+    fully loaded (no read on access), equal to its row as read back, and a change to it is
+    written at the next flush like any loaded row's."""
+    _contacts(engine)
+    columns = [c.key for c in OutboxMessage.__table__.columns]
+    with transaction(engine) as s:
+        added = _notify_zj(s, key="own")
+        assert added
+        for m in added:
+            state = inspect(m)
+            assert state.persistent and not state.unloaded and not state.modified
+            assert s.get(OutboxMessage, m.id) is m
+        mine = {m.id: {c: getattr(m, c) for c in columns} for m in added}
+        added[0].last_error = "changed"
+    stored = {r.id: {c: getattr(r, c) for c in columns} for r in _rows(engine)}
+    assert stored[added[0].id]["last_error"] == "changed"
+    mine[added[0].id]["last_error"] = "changed"
+    assert stored == mine
