@@ -1,12 +1,15 @@
 """Dependencies: the request's session (the unit of work), the clock and the current user."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
@@ -88,3 +91,28 @@ def get_admin(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(get_admin)]
+
+
+# The bearer token alone (OAuth2PasswordBearer is async: read in the event loop, no thread).
+TokenDep = Annotated[str | None, Depends(oauth2)]
+
+
+async def read_as_user(
+    request: Request,
+    token: str | None,
+    read: Callable[[Session, Principal, datetime], Response],
+) -> Response:
+    """A read route's whole work in one hop to a worker thread: the session (get_session: its
+    commit and rollback), the clock, the signed-in user (get_claims and get_user themselves: the
+    same one statement, the same refusals, nothing kept between requests) and `read`, which
+    answers the serialised response. FastAPI runs each sync dependency and a sync endpoint in a
+    thread hop of its own (seven for a case: 0.2-0.5 ms each on a loaded machine, more than the
+    case's SQL); a route that declares only `TokenDep` and async-validated parameters pays one."""
+
+    def run() -> Response:
+        with contextmanager(get_session)(request) as session:
+            now = get_now(request)
+            user = get_user(get_claims(request, session, now, token))
+            return read(session, user, now)
+
+    return await run_in_threadpool(run)
