@@ -13,6 +13,8 @@ from closeloop.cases import service as cases
 from closeloop.cases.requests import pending_on_demand, pending_requests
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
+from closeloop.errors import DomainError
+from models.case import CasePage, CasePublic
 from models.enums import CaseKind, CaseState, Grade
 from tests.factories import NOW, USERS, act, case_in, new_case
 
@@ -111,3 +113,63 @@ def test_reading_a_finished_case_reads_nothing_else(engine, client, auth, org, s
         r = client.get("/api/v1/cases", params={"state": state.value}, headers=headers)
         assert r.status_code == 200 and r.json()["total"] == 1
     assert len(seen) == 3, seen  # who asks, the count, the page
+
+
+def test_a_case_read_as_a_row_answers_as_the_loaded_case(session, org):
+    """GET /cases/{id} reads the case as a plain row (lookup.case_row), not as a Case: for every
+    case and every user, the same answer or the same refusal as load_case."""
+    _every_situation(session, org)
+    ids = [
+        c.id
+        for c in cases.list_cases(
+            session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
+        ).items
+    ]
+    shown = 0
+    for username, *_ in USERS:
+        actor = org[username]
+        for case_id in [*ids, max(ids) + 1]:
+            try:
+                case = cases.load_case(session, actor=actor, case_id=case_id)
+            except DomainError as refused:
+                with pytest.raises(type(refused)) as again:
+                    cases.case_row(session, actor=actor, case_id=case_id)
+                assert str(again.value) == str(refused)
+                continue
+            row = cases.case_row(session, actor=actor, case_id=case_id)
+            loaded = cases.public_one(session, case, actor, NOW)
+            assert cases.public_one(session, row, actor, NOW) == loaded, (username, case.state)
+            shown += 1
+    assert shown > 80  # not vacuous
+
+
+def test_the_answers_are_the_validated_models_serialised(engine, client, auth, org):
+    """The two reads answer from their own thread (api/deps.read_as_user) with the response
+    model serialised there: the bytes are those of the model validated from the service's
+    answer, as FastAPI's response_model gives them, for cases in every state, to a supervisor
+    and a handler."""
+    with new_session(engine) as s:
+        _every_situation(s, org)
+    for username in ("sup", "h_zj"):
+        actor = org[username]
+        r = client.get("/api/v1/cases", params={"page_size": 500}, headers=auth(username))
+        assert r.status_code == 200, r.text
+        with new_session(engine) as s:
+            page = cases.list_cases(
+                s, actor=actor, filters=CaseFilter(), page=1, page_size=500, now=NOW
+            )
+            assert (
+                r.content == CasePage.model_validate(page.model_dump()).model_dump_json().encode()
+            )
+            # Every state (a handler's unit: every state after dispatch but cancelled).
+            assert {c.state for c in page.items} == set(CaseState) - (
+                set() if username == "sup" else {CaseState.reported, CaseState.cancelled}
+            )
+            for item in page.items:
+                one = client.get(f"/api/v1/cases/{item.id}", headers=auth(username))
+                assert one.status_code == 200, one.text
+                case = cases.load_case(s, actor=actor, case_id=item.id)
+                expected = CasePublic.model_validate(
+                    cases.public_one(s, case, actor, NOW).model_dump()
+                )
+                assert one.content == expected.model_dump_json().encode()
