@@ -144,8 +144,8 @@ def export_cases(
 @router.get("/cases/{case_id}", response_model=CasePublic)
 async def get_case(request: Request, token: TokenDep, case_id: PathId) -> Response:
     def read(session: Session, user: Principal, now: datetime) -> Response:
-        case = cases.case_row(session, actor=user, case_id=case_id)
-        return json_response(CASE_JSON, cases.public_one(session, case, user, now))
+        case, pending = cases.case_read(session, actor=user, case_id=case_id)
+        return json_response(CASE_JSON, cases.to_public(case, user, pending=pending, now=now))
 
     return await read_as_user(request, token, read)
 

@@ -68,6 +68,24 @@ def pending_on_demand(session: Session, case_ids: list[int]) -> dict[int, Pendin
     return result
 
 
+def pending_read_with(
+    session: Session, case_id: int, *, requests: list[CaseRequest], open_tasks: int
+) -> Pending:
+    """pending_on_demand for one case whose pending requests and open task count were read in
+    the case's own statement (lookup.case_read): those facts are as given, the rest (the
+    dossier) is loaded at its first read, as pending_on_demand does."""
+    result: dict[int, Pending] = {}
+    batch = _Batch(session, result)
+    batch.loaded.update({"requests", "tasks"})
+    pending = _OnDemand()
+    object.__setattr__(pending, "_batch", batch)
+    result[case_id] = pending
+    for req in requests:
+        setattr(pending, req.type, req)
+    pending.open_tasks = open_tasks
+    return pending
+
+
 def _load_requests(session: Session, result: dict[int, Pending]) -> None:
     rows = session.exec(
         select(CaseRequest).where(

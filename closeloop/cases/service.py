@@ -18,7 +18,7 @@ from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.export import write_xlsx as write_xlsx
 from closeloop.cases.lifecycle import allowed_actions as allowed_actions
-from closeloop.cases.lookup import case_row as case_row
+from closeloop.cases.lookup import case_read as case_read
 from closeloop.cases.lookup import jurisdiction as jurisdiction
 from closeloop.cases.lookup import leaf_category as leaf_category
 from closeloop.cases.lookup import load_case as load_case
@@ -300,9 +300,8 @@ def to_public(
     )
 
 
-def public_one(session: Session, case: Case | Any, actor: Principal, now: datetime) -> CasePublic:
-    """The case (a Case, or a row of its table: lookup.case_row) as `actor` sees it now (its
-    pending requests loaded once, here)."""
+def public_one(session: Session, case: Case, actor: Principal, now: datetime) -> CasePublic:
+    """The case as `actor` sees it now (its pending requests loaded once, here)."""
     assert case.id is not None
     pending = pending_on_demand(session, [case.id])[case.id]
     return to_public(case, actor, pending=pending, now=now)

@@ -14,7 +14,7 @@ from closeloop.cases.requests import pending_on_demand, pending_requests
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
 from closeloop.errors import DomainError
-from models.case import CasePage, CasePublic
+from models.case import CasePage, CasePublic, CaseRequest
 from models.enums import CaseKind, CaseState, Grade
 from tests.factories import NOW, USERS, act, case_in, new_case
 
@@ -115,9 +115,15 @@ def test_reading_a_finished_case_reads_nothing_else(engine, client, auth, org, s
     assert len(seen) == 3, seen  # who asks, the count, the page
 
 
-def test_a_case_read_as_a_row_answers_as_the_loaded_case(session, org):
-    """GET /cases/{id} reads the case as a plain row (lookup.case_row), not as a Case: for every
-    case and every user, the same answer or the same refusal as load_case."""
+def _columns(request: CaseRequest | None) -> dict | None:  # type: ignore[type-arg]
+    return request and {name: getattr(request, name) for name in CaseRequest.model_fields}
+
+
+def test_a_case_read_in_one_statement_answers_as_the_loaded_case(engine, session, org):
+    """GET /cases/{id} reads the case as a plain row with its pending requests and open task
+    count in one statement (lookup.case_read): for every case and every user, the same answer
+    or the same refusal as load_case, the facts those of pending_requests (loaded eagerly), and
+    nothing more read for the allowed actions (but a major hazard's dossier)."""
     _every_situation(session, org)
     ids = [
         c.id
@@ -125,6 +131,8 @@ def test_a_case_read_as_a_row_answers_as_the_loaded_case(session, org):
             session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
         ).items
     ]
+    eager = pending_requests(session, ids)
+    session.commit()
     shown = 0
     for username, *_ in USERS:
         actor = org[username]
@@ -133,14 +141,25 @@ def test_a_case_read_as_a_row_answers_as_the_loaded_case(session, org):
                 case = cases.load_case(session, actor=actor, case_id=case_id)
             except DomainError as refused:
                 with pytest.raises(type(refused)) as again:
-                    cases.case_row(session, actor=actor, case_id=case_id)
+                    cases.case_read(session, actor=actor, case_id=case_id)
                 assert str(again.value) == str(refused)
                 continue
-            row = cases.case_row(session, actor=actor, case_id=case_id)
             loaded = cases.public_one(session, case, actor, NOW)
-            assert cases.public_one(session, row, actor, NOW) == loaded, (username, case.state)
+            with selects(engine) as seen:
+                row, pending = cases.case_read(session, actor=actor, case_id=case_id)
+                answer = cases.to_public(row, actor, pending=pending, now=NOW)
+            assert answer == loaded, (username, case.state)
+            full = eager[case_id]
+            for kind in ("extension", "suspension", "return_"):
+                got, want = getattr(pending, kind), getattr(full, kind)
+                assert _columns(got) == _columns(want), kind
+            assert pending.open_tasks == full.open_tasks
+            major = case.grade == Grade.major and case.kind == CaseKind.hazard
+            assisting = actor.unit_code not in (None, case.unit_code)  # its task: asked apart
+            assert len(seen) == 1 + assisting or major, seen
             shown += 1
     assert shown > 80  # not vacuous
+    assert any(p.extension for p in eager.values()) and any(p.open_tasks for p in eager.values())
 
 
 def test_the_answers_are_the_validated_models_serialised(engine, client, auth, org):
