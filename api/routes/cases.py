@@ -1,13 +1,13 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, UploadFile, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
 from api import case_export, downloads
-from api.deps import CurrentUser, NowDep, SessionDep, TokenDep, read_as_user
+from api.deps import CurrentUser, NowDep, ReaderDep, SessionDep
 from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, history, lifecycle
 from closeloop.cases import service as cases
@@ -103,7 +103,7 @@ CaseQuery = Annotated[CaseFilter, Depends(case_filter)]
 
 
 # The answers of the two reads, serialised as FastAPI serialises a response model (its fast
-# path: the model's TypeAdapter.dump_json), but in the read's own thread (api/deps.read_as_user).
+# path: the model's TypeAdapter.dump_json), but in the read's own thread hop (api/deps.Reader).
 CASE_JSON = TypeAdapter(CasePublic)
 PAGE_JSON = TypeAdapter(CasePage)
 
@@ -114,8 +114,7 @@ def json_response(adapter: TypeAdapter, value: object) -> Response:  # type: ign
 
 @router.get("/cases", response_model=CasePage)
 async def list_cases(
-    request: Request,
-    token: TokenDep,
+    reader: ReaderDep,
     filters: CaseQuery,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -126,7 +125,7 @@ async def list_cases(
         )
         return json_response(PAGE_JSON, listing)
 
-    return await read_as_user(request, token, read)
+    return await reader.run(read)
 
 
 @router.get(
@@ -142,12 +141,12 @@ def export_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-async def get_case(request: Request, token: TokenDep, case_id: PathId) -> Response:
+async def get_case(reader: ReaderDep, case_id: PathId) -> Response:
     def read(session: Session, user: Principal, now: datetime) -> Response:
         case, pending = cases.case_read(session, actor=user, case_id=case_id)
         return json_response(CASE_JSON, cases.to_public(case, user, pending=pending, now=now))
 
-    return await read_as_user(request, token, read)
+    return await reader.run(read)
 
 
 ACTIONS_DOC = (

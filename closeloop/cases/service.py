@@ -29,7 +29,7 @@ from closeloop.cases.perform import perform as perform
 from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
-from closeloop.cases.requests import pending_on_demand
+from closeloop.cases.requests import pending_on_demand, pending_on_demand_together
 from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
@@ -336,7 +336,7 @@ def list_cases(
     rows, total = search.find_page(
         session, actor=actor, filters=filters, page=page, page_size=page_size, now=now
     )
-    pending = pending_on_demand(session, [r.id for r in rows if r.id is not None])
+    pending = pending_on_demand_together(session, [r.id for r in rows if r.id is not None])
     settings = get_settings()
     items = [
         to_public(r, actor, pending=pending[r.id], now=now, settings=settings) for r in rows if r.id

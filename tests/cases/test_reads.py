@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy import Engine, event
 
 from closeloop.cases import service as cases
-from closeloop.cases.requests import pending_on_demand, pending_requests
+from closeloop.cases.requests import (
+    pending_on_demand,
+    pending_on_demand_together,
+    pending_requests,
+)
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
 from closeloop.errors import DomainError
@@ -97,6 +101,34 @@ def test_a_fact_is_loaded_once_for_the_page_and_only_when_read(engine, session, 
         for p in pending.values():
             p.return_, p.dossier, p.open_tasks  # noqa: B018
         assert len(seen) == 4
+
+
+def test_a_page_reads_its_requests_and_open_tasks_in_one_statement(engine, session, org):
+    """A list page (pending_on_demand_together): the first read of a pending request or of an
+    open task count loads both for the whole page in one statement, the same facts as
+    pending_requests; the dossiers stay on demand."""
+    _every_situation(session, org)
+    ids = [
+        c.id
+        for c in cases.list_cases(
+            session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
+        ).items
+    ]
+    eager = pending_requests(session, ids)
+    session.commit()
+    with selects(engine) as seen:
+        pending = pending_on_demand_together(session, ids)
+        assert seen == []
+        assert any(p.open_tasks for p in pending.values())
+        assert len(seen) == 1
+        for case_id, p in pending.items():
+            for kind in ("extension", "suspension", "return_"):
+                assert _columns(getattr(p, kind)) == _columns(getattr(eager[case_id], kind))
+            assert p.open_tasks == eager[case_id].open_tasks
+        assert len(seen) == 1
+        assert sum(p.dossier.planned for p in pending.values()) == 2
+        assert len(seen) == 3  # the dossiers: plans, rechecks
+    assert any(p.extension for p in eager.values()) and any(p.suspension for p in eager.values())
 
 
 @pytest.mark.parametrize("state", [CaseState.closed, CaseState.cancelled])
