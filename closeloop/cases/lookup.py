@@ -5,6 +5,7 @@ the organisation only, never the action table."""
 from typing import Any
 
 from sqlalchemy import Connection, and_, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
@@ -53,7 +54,7 @@ def case_read(session: Session, *, actor: Principal, case_id: int) -> tuple[Any,
         .scalar_subquery()
     )
     stmt = (
-        select(
+        sa_select(
             *table.c,
             unfinished.label("_open_tasks"),
             *(c.label(f"_request_{c.name}") for c in asked.c),

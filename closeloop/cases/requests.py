@@ -195,9 +195,10 @@ def _load_requests_and_tasks(session: Session, result: dict[int, Pending]) -> No
         .where(col(Case.id).in_(list(result)))
     )
     for case_id, open_tasks, request in rows:
-        result[case_id].open_tasks = open_tasks or 0
+        pending = result[case_id]  # type: ignore[index]  # an id of the page, never None
+        pending.open_tasks = open_tasks or 0
         if request is not None:
-            setattr(result[case_id], request.type, request)
+            setattr(pending, request.type, request)
 
 
 def open_request(
