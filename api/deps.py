@@ -1,12 +1,15 @@
 """Dependencies: the request's session (the unit of work), the clock and the current user."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
@@ -88,3 +91,64 @@ def get_admin(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(get_admin)]
+
+
+# The bearer token alone (OAuth2PasswordBearer is async: read in the event loop, no thread).
+TokenDep = Annotated[str | None, Depends(oauth2)]
+
+
+class Reader:
+    """A read route's session and signed-in user (the dependency `signed_in`), and `run`, which
+    does the read and ends the session (get_session's commit or rollback) in one thread hop."""
+
+    def __init__(self, request: Request, token: str | None) -> None:
+        self.request = request
+        self.token = token
+        self.unit = contextmanager(get_session)(request)
+        self.session = self.unit.__enter__()  # no I/O: the connection is taken at the first query
+        self.now = get_now(request)
+        self.ended = False
+
+    def sign_in(self) -> Principal:
+        try:
+            self.user = get_user(get_claims(self.request, self.session, self.now, self.token))
+        except BaseException as exc:
+            self.end(exc)
+            raise
+        return self.user
+
+    def end(self, exc: BaseException | None = None) -> None:
+        if not self.ended:
+            self.ended = True
+            self.unit.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    async def run(self, read: Callable[[Session, Principal, datetime], Response]) -> Response:
+        def work() -> Response:
+            try:
+                answer = read(self.session, self.user, self.now)
+            except BaseException as exc:
+                self.end(exc)
+                raise
+            self.end()
+            return answer
+
+        return await run_in_threadpool(work)
+
+
+async def signed_in(request: Request, token: TokenDep) -> AsyncIterator[Reader]:
+    """The session and the signed-in user of a read route (GET /cases, /cases/{id}): get_session,
+    get_now, get_claims and get_user themselves (the same one statement, the same refusals,
+    nothing kept between requests, and, being a dependency, before any parameter is refused),
+    in one thread hop; the route's `Reader.run` reads, serialises and ends the session in a
+    second. FastAPI runs each sync dependency and a sync endpoint in a hop of its own (seven
+    for a case: 0.2-0.5 ms each on a loaded machine, more than the case's SQL)."""
+    reader = Reader(request, token)
+    try:
+        await run_in_threadpool(reader.sign_in)
+        yield reader
+    finally:
+        if not reader.ended:  # the route never ran (a parameter was refused): end it anyway
+            await run_in_threadpool(reader.end)
+
+
+ReaderDep = Annotated[Reader, Depends(signed_in)]

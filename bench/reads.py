@@ -197,17 +197,34 @@ def serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start")
 
 
-def medians(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
-    """Each function's median time and last result, the calls interleaved (a, b, c, a, b, c …)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int) -> float:
+    """The CPU time the server process has used so far, in seconds (user + system, all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def medians(
+    fns: list[Callable[[], Any]], repeat: int, pid: int | None = None
+) -> list[tuple[float, Any, float]]:
+    """Each function's median time, last result and the server's CPU time per call (its mean:
+    the clock ticks of /proc summed over the calls), the calls interleaved (a, b, c, a, b, c …)
     so that the load of a shared machine weighs on all of them alike."""
     results = [fn() for fn in fns]  # warm: the first call pays for imports, plans and caches
     times: list[list[float]] = [[] for _ in fns]
+    cpu = [0.0 for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
+            c0 = server_cpu(pid) if pid else 0.0
             t0 = time.perf_counter()
             results[i] = fn()
             times[i].append(time.perf_counter() - t0)
-    return [(statistics.median(t), r) for t, r in zip(times, results, strict=True)]
+            cpu[i] += (server_cpu(pid) if pid else 0.0) - c0
+    return [
+        (statistics.median(t), r, c / repeat) for t, r, c in zip(times, results, cpu, strict=True)
+    ]
 
 
 # The raw SQL of each list (jurisdiction, then the filter), as search.py composes it.
@@ -323,7 +340,7 @@ def main() -> None:
                 f"(built in {time.perf_counter() - t0:.1f} s); median of {args.repeat}"
             )
             proc, base = serve(url, Path(tmp) / "data")
-            report(engine, base, args.repeat, now)
+            report(engine, base, args.repeat, now, proc.pid)
             engine.dispose()
         finally:
             if proc is not None:
@@ -332,7 +349,7 @@ def main() -> None:
             drop()
 
 
-def report(engine: Engine, base: str, repeat: int, now: datetime) -> None:
+def report(engine: Engine, base: str, repeat: int, now: datetime, pid: int) -> None:
     sqlite = engine.dialect.name == "sqlite"
     with httpx.Client(base_url=base, timeout=60) as client:
         headers = {}
@@ -354,7 +371,7 @@ def report(engine: Engine, base: str, repeat: int, now: datetime) -> None:
 
         print(
             f"{'path':<26} {'figure':>9} {'raw SQL':>9} {'floor':>8} {'baseline':>9} {'ratio':>6}"
-            "  rows"
+            f" {'server CPU':>10} {'floor CPU':>9}  rows"
         )
         met = True
 
@@ -364,7 +381,8 @@ def report(engine: Engine, base: str, repeat: int, now: datetime) -> None:
             met = met and ratio <= 1.5
             print(
                 f"{label:<26} {spent * 1000:7.2f}ms {raw * 1000:7.2f}ms {floor * 1000:6.2f}ms "
-                f"{(raw + floor) * 1000:7.2f}ms {ratio:5.2f}x  {shown}"
+                f"{(raw + floor) * 1000:7.2f}ms {ratio:5.2f}x {cpu[0] * 1000:8.2f}ms "
+                f"{cpu[1] * 1000:7.2f}ms  {shown}"
             )
 
         with engine.connect() as conn:
@@ -377,10 +395,12 @@ def report(engine: Engine, base: str, repeat: int, now: datetime) -> None:
             }
         for state, case_id in ids.items():
             for who in ("sup", "hdl"):
-                (spent, body), (raw, got), (floor, _) = medians(
+                (spent, body, api_cpu), (raw, got, _), (floor, _, floor_cpu) = medians(
                     [get(f"/api/v1/cases/{case_id}", who), raw_case(engine, case_id), healthz],
                     repeat,
+                    pid,
                 )
+                cpu = (api_cpu, floor_cpu)
                 assert body["id"] == got
                 line(f"case ({state}, {who})", spent, raw, floor, "1")
         for label, who, path, where, params in paths("U03"):
@@ -395,9 +415,10 @@ def report(engine: Engine, base: str, repeat: int, now: datetime) -> None:
                 params = {**params, "now": clock}
             overdue = "overdue" in path
             n = max(repeat // 3, 5) if "q=" in path else repeat
-            (spent, body), (raw, (total, page_ids)), (floor, _) = medians(
-                [get(path, who), raw_list(engine, where, params, overdue), healthz], n
+            (spent, body, api_cpu), (raw, (total, page_ids), _), (floor, _, floor_cpu) = medians(
+                [get(path, who), raw_list(engine, where, params, overdue), healthz], n, pid
             )
+            cpu = (api_cpu, floor_cpu)
             assert body["total"] == total, (label, body["total"], total)
             assert [c["id"] for c in body["items"]] == page_ids, label
             line(label, spent, raw, floor, f"{len(page_ids)} of {total:,}")

@@ -1,11 +1,14 @@
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from pydantic import TypeAdapter
+from sqlmodel import Session
 
 from api import case_export, downloads
-from api.deps import CurrentUser, NowDep, SessionDep
+from api.deps import CurrentUser, NowDep, ReaderDep, SessionDep
+from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, history, lifecycle
 from closeloop.cases import service as cases
 from closeloop.cases.service import SORTS, CaseFilter
@@ -41,7 +44,7 @@ Code = Annotated[str | None, Query(max_length=40)]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD, a Shanghai day (both ends included)")]
 
 
-def case_filter(
+async def case_filter(  # async: it reads nothing, so FastAPI calls it without a thread hop
     state: Annotated[list[CaseState] | None, Query(description="one or several")] = None,
     kind: CaseKind | None = None,
     unit_code: Code = None,
@@ -99,18 +102,30 @@ def case_filter(
 CaseQuery = Annotated[CaseFilter, Depends(case_filter)]
 
 
+# The answers of the two reads, serialised as FastAPI serialises a response model (its fast
+# path: the model's TypeAdapter.dump_json), but in the read's own thread hop (api/deps.Reader).
+CASE_JSON = TypeAdapter(CasePublic)
+PAGE_JSON = TypeAdapter(CasePage)
+
+
+def json_response(adapter: TypeAdapter, value: object) -> Response:  # type: ignore[type-arg]
+    return Response(adapter.dump_json(value, by_alias=True), media_type="application/json")
+
+
 @router.get("/cases", response_model=CasePage)
-def list_cases(
-    session: SessionDep,
-    user: CurrentUser,
-    now: NowDep,
+async def list_cases(
+    reader: ReaderDep,
     filters: CaseQuery,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> object:
-    return cases.list_cases(
-        session, actor=user, filters=filters, page=page, page_size=page_size, now=now
-    )
+) -> Response:
+    def read(session: Session, user: Principal, now: datetime) -> Response:
+        listing = cases.list_cases(
+            session, actor=user, filters=filters, page=page, page_size=page_size, now=now
+        )
+        return json_response(PAGE_JSON, listing)
+
+    return await reader.run(read)
 
 
 @router.get(
@@ -126,9 +141,12 @@ def export_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-def get_case(session: SessionDep, user: CurrentUser, now: NowDep, case_id: PathId) -> object:
-    case = cases.load_case(session, actor=user, case_id=case_id)
-    return cases.public_one(session, case, user, now)
+async def get_case(reader: ReaderDep, case_id: PathId) -> Response:
+    def read(session: Session, user: Principal, now: datetime) -> Response:
+        case, pending = cases.case_read(session, actor=user, case_id=case_id)
+        return json_response(CASE_JSON, cases.to_public(case, user, pending=pending, now=now))
+
+    return await reader.run(read)
 
 
 ACTIONS_DOC = (

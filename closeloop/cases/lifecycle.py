@@ -18,11 +18,11 @@ from statemachine.exceptions import TransitionNotAllowed
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.cases.actions import EVERY_KIND, TABLE, Definition
-from closeloop.cases.requests import Pending
+from closeloop.cases.requests import Pending, Precondition
 from closeloop.config import Settings
 from closeloop.text import Msg
 from models.case import Case
-from models.enums import Action, CaseKind, CaseState
+from models.enums import Action, CaseKind, CaseState, Role
 
 
 def _guard_name(kinds: frozenset[CaseKind]) -> str:
@@ -131,12 +131,45 @@ def allowed_actions(
         actor, unit_code=case.unit_code, region_path=case.region_path, reporter_id=case.reporter_id
     ):
         return []
+    own = actor.role == Role.reporter and case.reporter_id == actor.id
     return [
         action
-        for action in actions_in(case.state, case.kind)
-        if may_take(actor, TABLE[Action(action)], case)
-        and not precondition_failure(case, TABLE[Action(action)], pending, now, settings)
+        for action, precondition in _candidates(str(case.state), str(case.kind), actor.role, own)
+        if precondition is None or not precondition(case, pending, now, settings)
     ]
+
+
+# (state, kind, role, own) → (the definitions asked, the actions that passed the role rule).
+_CANDIDATES: dict[
+    tuple[str, str, str, bool],
+    tuple[tuple[tuple[str, Definition], ...], tuple[tuple[str, Precondition | None], ...]],
+] = {}
+
+
+def _candidates(
+    state: str, kind: str, role: str, own: bool
+) -> tuple[tuple[str, Precondition | None], ...]:
+    """The actions of `state` and `kind` that the table's role rule lets a user of `role` take
+    (`own`: a reporter asking about a case they filed), with their preconditions: may_take
+    itself, asked once per key and kept while the table holds the same definitions, instead of
+    for every action of every row of a list. The role rule (actions.Who.may) reads only the
+    user's role and whether they reported the case, so a user with just these stands for any
+    user of the key."""
+    key = (state, kind, role, own)
+    kept = _CANDIDATES.get(key)
+    if kept is not None and all(TABLE.get(a) is d for a, d in kept[0]):  # type: ignore[call-overload]
+        return kept[1]
+    user = Principal(id=0, username="", display_name="", role=Role(role))
+    holder = _Holder(state, kind)
+    holder.reporter_id = 0 if own else None  # type: ignore[attr-defined]
+    asked = tuple((a, TABLE[Action(a)]) for a in actions_in(state, kind))
+    passed = tuple(
+        (a, d.precondition)
+        for a, d in asked
+        if may_take(user, d, holder)  # type: ignore[arg-type]
+    )
+    _CANDIDATES[key] = (asked, passed)
+    return passed
 
 
 def may_take(actor: Principal, d: Definition, case: Case) -> bool:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
 from closeloop.cases.deadlines import overdue_clause
-from closeloop.cases.lookup import jurisdiction
+from closeloop.cases.lookup import connection, jurisdiction
 from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.case import Case
@@ -215,10 +215,12 @@ def find_page(
 ) -> tuple[list[Any], int]:
     """One page of the filtered cases, in order, and how many there are in all. The page's
     cases are plain rows of the case table (each column an attribute, as on Case), not ORM
-    objects: a list only shows them, and building 50 tracked objects costs more than the query."""
+    objects: a list only shows them, and building 50 tracked objects costs more than the query.
+    Both statements run on the session's connection (Core: no ORM execution path)."""
     stmt, order = search(session, actor=actor, filters=filters, now=now)
     count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
-    total = session.exec(count).one()
+    conn = connection(session)
+    total = conn.execute(count).scalar_one()
     columns = stmt.with_only_columns(*Case.__table__.c)  # type: ignore[attr-defined]
-    rows = session.execute(columns.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+    rows = conn.execute(columns.order_by(*order).offset((page - 1) * page_size).limit(page_size))
     return list(rows), int(total)

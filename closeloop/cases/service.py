@@ -19,6 +19,7 @@ from closeloop.cases.deadlines import is_overdue as is_overdue
 from closeloop.cases.deadlines import overdue_clause as overdue_clause
 from closeloop.cases.export import write_xlsx as write_xlsx
 from closeloop.cases.lifecycle import allowed_actions as allowed_actions
+from closeloop.cases.lookup import case_read as case_read
 from closeloop.cases.lookup import jurisdiction as jurisdiction
 from closeloop.cases.lookup import leaf_category as leaf_category
 from closeloop.cases.lookup import load_case as load_case
@@ -29,7 +30,7 @@ from closeloop.cases.perform import perform as perform
 from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
-from closeloop.cases.requests import pending_on_demand
+from closeloop.cases.requests import pending_on_demand, pending_on_demand_together
 from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
@@ -339,7 +340,7 @@ def list_cases(
     rows, total = search.find_page(
         session, actor=actor, filters=filters, page=page, page_size=page_size, now=now
     )
-    pending = pending_on_demand(session, [r.id for r in rows if r.id is not None])
+    pending = pending_on_demand_together(session, [r.id for r in rows if r.id is not None])
     settings = get_settings()
     items = [
         to_public(r, actor, pending=pending[r.id], now=now, settings=settings) for r in rows if r.id

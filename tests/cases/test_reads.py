@@ -10,9 +10,15 @@ import pytest
 from sqlalchemy import Engine, event
 
 from closeloop.cases import service as cases
-from closeloop.cases.requests import pending_on_demand, pending_requests
+from closeloop.cases.requests import (
+    pending_on_demand,
+    pending_on_demand_together,
+    pending_requests,
+)
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
+from closeloop.errors import DomainError
+from models.case import CasePage, CasePublic, CaseRequest
 from models.enums import CaseKind, CaseState, Grade
 from tests.factories import NOW, USERS, act, case_in, new_case
 
@@ -97,6 +103,34 @@ def test_a_fact_is_loaded_once_for_the_page_and_only_when_read(engine, session, 
         assert len(seen) == 4
 
 
+def test_a_page_reads_its_requests_and_open_tasks_in_one_statement(engine, session, org):
+    """A list page (pending_on_demand_together): the first read of a pending request or of an
+    open task count loads both for the whole page in one statement, the same facts as
+    pending_requests; the dossiers stay on demand."""
+    _every_situation(session, org)
+    ids = [
+        c.id
+        for c in cases.list_cases(
+            session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
+        ).items
+    ]
+    eager = pending_requests(session, ids)
+    session.commit()
+    with selects(engine) as seen:
+        pending = pending_on_demand_together(session, ids)
+        assert seen == []
+        assert any(p.open_tasks for p in pending.values())
+        assert len(seen) == 1
+        for case_id, p in pending.items():
+            for kind in ("extension", "suspension", "return_"):
+                assert _columns(getattr(p, kind)) == _columns(getattr(eager[case_id], kind))
+            assert p.open_tasks == eager[case_id].open_tasks
+        assert len(seen) == 1
+        assert sum(p.dossier.planned for p in pending.values()) == 2
+        assert len(seen) == 3  # the dossiers: plans, rechecks
+    assert any(p.extension for p in eager.values()) and any(p.suspension for p in eager.values())
+
+
 @pytest.mark.parametrize("state", [CaseState.closed, CaseState.cancelled])
 def test_reading_a_finished_case_reads_nothing_else(engine, client, auth, org, state):
     with new_session(engine) as s:
@@ -111,3 +145,82 @@ def test_reading_a_finished_case_reads_nothing_else(engine, client, auth, org, s
         r = client.get("/api/v1/cases", params={"state": state.value}, headers=headers)
         assert r.status_code == 200 and r.json()["total"] == 1
     assert len(seen) == 3, seen  # who asks, the count, the page
+
+
+def _columns(request: CaseRequest | None) -> dict | None:  # type: ignore[type-arg]
+    return request and {name: getattr(request, name) for name in CaseRequest.model_fields}
+
+
+def test_a_case_read_in_one_statement_answers_as_the_loaded_case(engine, session, org):
+    """GET /cases/{id} reads the case as a plain row with its pending requests and open task
+    count in one statement (lookup.case_read): for every case and every user, the same answer
+    or the same refusal as load_case, the facts those of pending_requests (loaded eagerly), and
+    nothing more read for the allowed actions (but a major hazard's dossier)."""
+    _every_situation(session, org)
+    ids = [
+        c.id
+        for c in cases.list_cases(
+            session, actor=org["admin"], filters=CaseFilter(), page=1, page_size=500, now=NOW
+        ).items
+    ]
+    eager = pending_requests(session, ids)
+    session.commit()
+    shown = 0
+    for username, *_ in USERS:
+        actor = org[username]
+        for case_id in [*ids, max(ids) + 1]:
+            try:
+                case = cases.load_case(session, actor=actor, case_id=case_id)
+            except DomainError as refused:
+                with pytest.raises(type(refused)) as again:
+                    cases.case_read(session, actor=actor, case_id=case_id)
+                assert str(again.value) == str(refused)
+                continue
+            loaded = cases.public_one(session, case, actor, NOW)
+            with selects(engine) as seen:
+                row, pending = cases.case_read(session, actor=actor, case_id=case_id)
+                answer = cases.to_public(row, actor, pending=pending, now=NOW)
+            assert answer == loaded, (username, case.state)
+            full = eager[case_id]
+            for kind in ("extension", "suspension", "return_"):
+                got, want = getattr(pending, kind), getattr(full, kind)
+                assert _columns(got) == _columns(want), kind
+            assert pending.open_tasks == full.open_tasks
+            major = case.grade == Grade.major and case.kind == CaseKind.hazard
+            assisting = actor.unit_code not in (None, case.unit_code)  # its task: asked apart
+            assert len(seen) == 1 + assisting or major, seen
+            shown += 1
+    assert shown > 80  # not vacuous
+    assert any(p.extension for p in eager.values()) and any(p.open_tasks for p in eager.values())
+
+
+def test_the_answers_are_the_validated_models_serialised(engine, client, auth, org):
+    """The two reads answer from their own thread (api/deps.read_as_user) with the response
+    model serialised there: the bytes are those of the model validated from the service's
+    answer, as FastAPI's response_model gives them, for cases in every state, to a supervisor
+    and a handler."""
+    with new_session(engine) as s:
+        _every_situation(s, org)
+    for username in ("sup", "h_zj"):
+        actor = org[username]
+        r = client.get("/api/v1/cases", params={"page_size": 500}, headers=auth(username))
+        assert r.status_code == 200, r.text
+        with new_session(engine) as s:
+            page = cases.list_cases(
+                s, actor=actor, filters=CaseFilter(), page=1, page_size=500, now=NOW
+            )
+            assert (
+                r.content == CasePage.model_validate(page.model_dump()).model_dump_json().encode()
+            )
+            # Every state (a handler's unit: every state after dispatch but cancelled).
+            assert {c.state for c in page.items} == set(CaseState) - (
+                set() if username == "sup" else {CaseState.reported, CaseState.cancelled}
+            )
+            for item in page.items:
+                one = client.get(f"/api/v1/cases/{item.id}", headers=auth(username))
+                assert one.status_code == 200, one.text
+                case = cases.load_case(s, actor=actor, case_id=item.id)
+                expected = CasePublic.model_validate(
+                    cases.public_one(s, case, actor, NOW).model_dump()
+                )
+                assert one.content == expected.model_dump_json().encode()
