@@ -83,8 +83,8 @@ def at_live(
     (filing or import, in the same transaction) and every change of the snapshot columns
     appends an entry stamped with the clock's now (cases/history.append), so when no entry but
     import entries is later than T, each case's entry at T is its last one and the live columns
-    are its snapshot — read as they are if it is a live entry, by the ledger rule if it is the
-    import entry. Where the ledger rule leaves the live columns as they are (almost every case:
+    are its snapshot (an import entry's, with closed_at the close or cancellation time) — read
+    as they are if it is a live entry, by the ledger rule if it is the import entry. Where the ledger rule leaves the live columns as they are (almost every case:
     a closed ledger closed by T, an open one dispatched by T and in a dispatched state), both
     readings agree and the live columns are the answer without asking which entry it is; the
     few cases the rule would change are answered by `at` itself, from their history.
@@ -97,7 +97,10 @@ def at_live(
         "listed": col(Case.listed),
         "unit_code": col(Case.unit_code),
     }
-    as_live, as_ledger = _rule(live, False, as_of), _rule(live, True, as_of)
+    # An import entry holds the ledger's values as the case was written (imports/service.py),
+    # its closed_at being the close or the cancellation time.
+    ledger = {**live, "closed_at": func.coalesce(col(Case.closed_at), col(Case.cancelled_at))}
+    as_live, as_ledger = _rule(live, False, as_of), _rule(ledger, True, as_of)
     ruled = or_(*(as_ledger[name].is_distinct_from(as_live[name]) for name in as_live))
 
     def scoped(stmt: Select[Any]) -> Select[Any]:
