@@ -23,7 +23,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from models.case import Case
@@ -44,7 +55,6 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
     narrowed by `narrow` keeps (the scope: the window then runs only over those cases)."""
     h = CaseHistory
     is_import = col(h.action) == HistoryAction.import_
-    order = (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
     inner = (
         select(
             col(h.case_id).label("case_id"),
@@ -56,7 +66,7 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
             col(h.listed).label("listed"),
             col(h.unit_code).label("unit_code"),
             *(getattr(Case, name).label(name) for name in FIXED),
-            func.row_number().over(partition_by=col(h.case_id), order_by=order).label("n"),
+            func.row_number().over(partition_by=col(h.case_id), order_by=_order(h)).label("n"),
         )
         .select_from(h)
         .join(Case, col(Case.id) == col(h.case_id))
@@ -110,7 +120,23 @@ def at_live(
         return {**reading, "closed_at": case((is_closed, reading["closed_at"]), else_=None)}
 
     one, two = compared(as_ledger), compared(as_live)
-    ruled = or_(*(one[name].is_distinct_from(two[name]) for name in one))
+    # Most cases are dispatched by T and either open in a dispatched state or closed by T: the
+    # rule leaves those as they are (each arm of _rule keeps them), so the comparison below is
+    # skipped for them — a shortcut in cost only, not in what is compared.
+    state, dispatched, closed_at = col(Case.state), col(Case.dispatched_at), col(Case.closed_at)
+    closed = CaseState.closed.value
+    kept = (dispatched <= as_of) & or_(
+        state.in_(_DISPATCHED_OPEN), (state == closed) & (closed_at <= as_of)
+    )
+    # Its complement, spelled out in plain column tests (NULLs included) for the planner's
+    # statistics: it then expects few such cases and looks their entries up one by one.
+    not_kept = or_(
+        dispatched.is_(None),
+        dispatched > as_of,
+        state.not_in(_DISPATCHED_OPEN)
+        & or_(state != closed, closed_at.is_(None), closed_at > as_of),
+    )
+    differs = or_(*(one[name].is_distinct_from(two[name]) for name in one))
 
     def scoped(stmt: Select[Any]) -> Select[Any]:
         return narrow(stmt) if narrow is not None else stmt
@@ -120,10 +146,51 @@ def at_live(
             col(Case.id).label("case_id"),
             *(as_live[name].label(name) for name in as_live),
             *(getattr(Case, name).label(name) for name in FIXED),
-        ).where(ruled.is_not(True))
+        ).where(case((kept, False), else_=differs).is_not(True))
     )
-    from_history = at(as_of, narrow=lambda stmt: scoped(stmt).where(ruled.is_(True)))
-    return plain.union_all(select(from_history)).subquery("asof")
+    # The few others: their entry at T — found by the index on (case_id, seq) per case, as `at`
+    # orders them (a live entry before the import entry, then the latest) — read as `at` reads it.
+    h, other = CaseHistory, aliased(CaseHistory)
+    latest = (
+        select(col(other.id))
+        .where(
+            col(other.case_id) == col(Case.id),
+            or_(col(other.action) == HistoryAction.import_, col(other.at) <= as_of),
+            col(other.to_state).is_not(None),
+        )
+        .order_by(*_order(other))
+        .limit(1)
+        .scalar_subquery()
+    )
+    entry = {
+        "to_state": col(h.to_state),
+        "due_at": col(h.due_at),
+        "dispatched_at": col(h.dispatched_at),
+        "closed_at": col(h.closed_at),
+        "listed": col(h.listed),
+        "unit_code": col(h.unit_code),
+    }
+    read = _rule(entry, col(h.action) == HistoryAction.import_, as_of)
+    from_history = scoped(
+        select(
+            col(Case.id).label("case_id"),
+            *(read[name].label(name) for name in read),
+            *(getattr(Case, name).label(name) for name in FIXED),
+        )
+        .select_from(Case)
+        .join(h, col(h.id) == latest)
+        .where(not_kept, differs)
+    )
+    # OFFSET 0 keeps the outer filters out of this branch: pushed onto the entry's columns they
+    # would make the planner expect few entries and hash the history instead of the few cases.
+    return plain.union_all(select(from_history.offset(0).subquery())).subquery("asof")
+
+
+def _order(h: Any) -> tuple[Any, ...]:
+    """The order of a case's entries at T, the one at T first: a live entry before the import
+    entry, then the latest by (at, seq)."""
+    is_import = col(h.action) == HistoryAction.import_
+    return (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
 
 
 def _rule(e: Any, imported: Any, as_of: datetime) -> dict[str, Any]:
