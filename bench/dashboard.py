@@ -46,7 +46,6 @@ from closeloop.reports import dashboard as dashboards  # noqa: E402
 from closeloop.reports import periods  # noqa: E402
 from models.types import SHANGHAI  # noqa: E402
 
-
 CPU: dict[str, float] = {}  # this process's CPU time (median) of the last call timed under a name
 
 

@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from closeloop.calendar.service import load_calendar
 from closeloop.imports import service as imports
 from closeloop.reports.metrics import asof, queries
 from closeloop.reports.metrics import service as metrics
-from closeloop.calendar.service import load_calendar
 from models.case import Case
 from tests.factories import Org, act, evidence
 from tests.reports.october import after, before, sh
@@ -118,7 +118,16 @@ def test_the_live_reading_equals_the_history_at_every_settled_moment(session, or
 
     after(session, org, c)  # 6–20 November: a reopen, an extension, a return, closes, listing
     ids = [evidence(session, org, ledgers["L10"], by="h_zj", now=sh(11, 21))]
-    act(session, org, ledgers["L10"], "submit", "h_zj", sh(11, 21), note="已整改", attachment_ids=ids)
+    act(
+        session,
+        org,
+        ledgers["L10"],
+        "submit",
+        "h_zj",
+        sh(11, 21),
+        note="已整改",
+        attachment_ids=ids,
+    )
     act(session, org, ledgers["L10"], "approve", "disp", sh(11, 21), note="核查通过")
     act(session, org, ledgers["L6"], "resume", "sup", sh(11, 22))
     session.flush()

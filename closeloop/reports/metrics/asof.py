@@ -113,6 +113,7 @@ def at_live(
     # its closed_at being the close or the cancellation time.
     ledger = {**live, "closed_at": func.coalesce(col(Case.closed_at), col(Case.cancelled_at))}
     as_live, as_ledger = _rule(live, False, as_of), _rule(ledger, True, as_of)
+
     # closed_at is compared where the case is closed at T: no figure reads a cancelled case's
     # close time, which the import entry holds (the cancellation) and the case does not.
     def compared(reading: dict[str, Any]) -> dict[str, Any]:
