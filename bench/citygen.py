@@ -245,7 +245,10 @@ def _cases(
         if state == "verifying":
             submitted = min(now, (dispatched or reported) + timedelta(days=2))
         cancelled = reported + timedelta(hours=3) if state == "cancelled" else None
-        suspended = (dispatched or reported) + timedelta(days=1) if state == "suspended" else None
+        # Suspended a day after dispatch, but never after now (no history entry is in the future).
+        suspended = (
+            min(now, (dispatched or reported) + timedelta(days=1)) if state == "suspended" else None
+        )
         listed = state in ("rectifying", "suspended") and h % 50 == 0
         alerted = reported + timedelta(minutes=5 + h * 3 % 50) if emergency and h % 2 == 0 else None
         held_unit = None if state in ("reported", "cancelled") else unit

@@ -16,6 +16,8 @@ class CaseHistory(SQLModel, table=True):
         UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),
         # The follow-up figures find the closures of a period by their close time (0011_dash).
         Index("ix_case_history_closed_at", "closed_at"),
+        # Whether anything is later than a report time (metrics asof.settled, 0012_dash).
+        Index("ix_case_history_at", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -23,8 +23,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, literal, or_, select
-from sqlmodel import col
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
 
 from models.case import Case
 from models.enums import CaseState, HistoryAction
@@ -44,7 +55,6 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
     narrowed by `narrow` keeps (the scope: the window then runs only over those cases)."""
     h = CaseHistory
     is_import = col(h.action) == HistoryAction.import_
-    order = (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
     inner = (
         select(
             col(h.case_id).label("case_id"),
@@ -56,7 +66,7 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
             col(h.listed).label("listed"),
             col(h.unit_code).label("unit_code"),
             *(getattr(Case, name).label(name) for name in FIXED),
-            func.row_number().over(partition_by=col(h.case_id), order_by=order).label("n"),
+            func.row_number().over(partition_by=col(h.case_id), order_by=_order(h)).label("n"),
         )
         .select_from(h)
         .join(Case, col(Case.id) == col(h.case_id))
@@ -64,38 +74,178 @@ def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None =
     inner = inner.where(or_(is_import, col(h.at) <= as_of), col(h.to_state).is_not(None))
     if narrow is not None:
         inner = narrow(inner)
-    e = inner.subquery("entries")
-    imported = e.c.imported
-    ended = e.c.to_state.in_(_FINAL) & (e.c.closed_at.is_(None) | (e.c.closed_at <= as_of))
-    undispatched = e.c.dispatched_at.is_(None) | (e.c.dispatched_at > as_of)
-    state = case(
-        (~imported, e.c.to_state),
-        (ended, e.c.to_state),
-        (undispatched, literal(CaseState.reported.value)),
-        (e.c.to_state.in_(_DISPATCHED_OPEN), e.c.to_state),
-        else_=literal(CaseState.rectifying.value),
-    ).label("state")
-    # What a ledger entry says of a case not yet dispatched at T: no deadline, unit or listing.
-    live_or_dispatched = or_(~imported, ~undispatched)
+    return _read(inner.subquery("entries"), as_of)
 
-    def dispatched_only(column: Any, name: str) -> Any:
-        return case((live_or_dispatched, column), else_=None).label(name)
 
-    listed = case((and_(live_or_dispatched, e.c.listed.is_(True)), True), else_=False)
-    return (
-        select(
-            e.c.case_id,
-            state,
-            dispatched_only(e.c.due_at, "due_at"),
-            dispatched_only(e.c.dispatched_at, "dispatched_at"),
-            case((imported & ~ended, None), else_=e.c.closed_at).label("closed_at"),
-            listed.label("listed"),
-            dispatched_only(e.c.unit_code, "unit_code"),
-            *(e.c[name] for name in FIXED),
-        )
-        .where(e.c.n == 1)
-        .subquery("asof")
+def settled(session: Session, as_of: datetime) -> bool:
+    """Whether nothing in the history but import entries is later than `as_of` — then `at_live`
+    answers exactly what `at` answers (one indexed probe, ix_case_history_at)."""
+    h = CaseHistory
+    later = select(col(h.id)).where(col(h.at) > as_of, col(h.action) != HistoryAction.import_)
+    return session.execute(later.limit(1)).first() is None
+
+
+def at_live(
+    as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None = None
+) -> Subquery:
+    """`at(as_of, narrow=…)` read from the live columns of the cases, exact when `settled` holds
+    (the live dashboard, any figure as of now). Every case is written with its first entry
+    (filing or import, in the same transaction) and every change of the snapshot columns
+    appends an entry stamped with the clock's now (cases/history.append), so when no entry but
+    import entries is later than T, each case's entry at T is its last one and the live columns
+    are its snapshot (an import entry's, with closed_at the close or cancellation time) — read
+    as they are if it is a live entry, by the ledger rule if it is the import entry. Where the ledger rule leaves the live columns as they are (almost every case:
+    a closed ledger closed by T, an open one dispatched by T and in a dispatched state), both
+    readings agree and the live columns are the answer without asking which entry it is; the
+    few cases the rule would change are answered by `at` itself, from their history. One column
+    is left out: the close time of a case cancelled at T, which no figure reads (at gives an
+    imported one its cancellation time, at_live the case's closed_at, None).
+    tests/reports/test_as_of_live.py asserts both give the same rows and figures."""
+    live = {
+        "to_state": col(Case.state),
+        "due_at": col(Case.due_at),
+        "dispatched_at": col(Case.dispatched_at),
+        "closed_at": col(Case.closed_at),
+        "listed": col(Case.listed),
+        "unit_code": col(Case.unit_code),
+    }
+    # An import entry holds the ledger's values as the case was written (imports/service.py),
+    # its closed_at being the close or the cancellation time.
+    ledger = {**live, "closed_at": func.coalesce(col(Case.closed_at), col(Case.cancelled_at))}
+    as_live, as_ledger = _rule(live, False, as_of), _rule(ledger, True, as_of)
+
+    # closed_at is compared where the case is closed at T: no figure reads a cancelled case's
+    # close time, which the import entry holds (the cancellation) and the case does not.
+    def compared(reading: dict[str, Any]) -> dict[str, Any]:
+        is_closed = reading["state"] == CaseState.closed.value
+        return {**reading, "closed_at": case((is_closed, reading["closed_at"]), else_=None)}
+
+    one, two = compared(as_ledger), compared(as_live)
+    # Most cases are dispatched by T and either open in a dispatched state or closed by T: the
+    # rule leaves those as they are (each arm of _rule keeps them), so the comparison below is
+    # skipped for them — a shortcut in cost only, not in what is compared.
+    state, dispatched, closed_at = col(Case.state), col(Case.dispatched_at), col(Case.closed_at)
+    closed = CaseState.closed.value
+    kept = (dispatched <= as_of) & or_(
+        state.in_(_DISPATCHED_OPEN), (state == closed) & (closed_at <= as_of)
     )
+    # Its complement, spelled out in plain column tests (NULLs included) for the planner's
+    # statistics: it then expects few such cases and looks their entries up one by one.
+    not_kept = or_(
+        dispatched.is_(None),
+        dispatched > as_of,
+        state.not_in(_DISPATCHED_OPEN)
+        & or_(state != closed, closed_at.is_(None), closed_at > as_of),
+    )
+    differs = or_(*(one[name].is_distinct_from(two[name]) for name in one))
+
+    def scoped(stmt: Select[Any]) -> Select[Any]:
+        return narrow(stmt) if narrow is not None else stmt
+
+    plain = scoped(
+        select(
+            col(Case.id).label("case_id"),
+            *(as_live[name].label(name) for name in as_live),
+            *(getattr(Case, name).label(name) for name in FIXED),
+        ).where(case((kept, False), else_=differs).is_not(True))
+    )
+    # The few others: their entry at T — found by the index on (case_id, seq) per case, as `at`
+    # orders them (a live entry before the import entry, then the latest) — read as `at` reads it.
+    h, other = CaseHistory, aliased(CaseHistory)
+    latest = (
+        select(col(other.id))
+        .where(
+            col(other.case_id) == col(Case.id),
+            or_(col(other.action) == HistoryAction.import_, col(other.at) <= as_of),
+            col(other.to_state).is_not(None),
+        )
+        .order_by(*_order(other))
+        .limit(1)
+        .scalar_subquery()
+    )
+    entry = {
+        "to_state": col(h.to_state),
+        "due_at": col(h.due_at),
+        "dispatched_at": col(h.dispatched_at),
+        "closed_at": col(h.closed_at),
+        "listed": col(h.listed),
+        "unit_code": col(h.unit_code),
+    }
+    read = _rule(entry, col(h.action) == HistoryAction.import_, as_of)
+    from_history = scoped(
+        select(
+            col(Case.id).label("case_id"),
+            *(read[name].label(name) for name in read),
+            *(getattr(Case, name).label(name) for name in FIXED),
+        )
+        .select_from(Case)
+        .join(h, col(h.id) == latest)
+        .where(not_kept, differs)
+    )
+    # OFFSET 0 keeps the outer filters out of this branch: pushed onto the entry's columns they
+    # would make the planner expect few entries and hash the history instead of the few cases.
+    return plain.union_all(select(from_history.offset(0).subquery())).subquery("asof")
+
+
+def _order(h: Any) -> tuple[Any, ...]:
+    """The order of a case's entries at T, the one at T first: a live entry before the import
+    entry, then the latest by (at, seq)."""
+    is_import = col(h.action) == HistoryAction.import_
+    return (case((is_import, 0), else_=1).desc(), col(h.at).desc(), col(h.seq).desc())
+
+
+def _rule(e: Any, imported: Any, as_of: datetime) -> dict[str, Any]:
+    """The case at T from the columns of its entry at T (`e`: to_state, due_at, dispatched_at,
+    closed_at, listed, unit_code) and whether that entry is an import entry (a column, or True
+    or False): a live entry as it is; an import entry by the ledger rule (the module's
+    docstring)."""
+    if imported is False:
+        return {
+            "state": e["to_state"],
+            "due_at": e["due_at"],
+            "dispatched_at": e["dispatched_at"],
+            "closed_at": e["closed_at"],
+            "listed": case((e["listed"].is_(True), True), else_=False),
+            "unit_code": e["unit_code"],
+        }
+    ended = e["to_state"].in_(_FINAL) & (e["closed_at"].is_(None) | (e["closed_at"] <= as_of))
+    undispatched = e["dispatched_at"].is_(None) | (e["dispatched_at"] > as_of)
+    ledger = [
+        (ended, e["to_state"]),
+        (undispatched, literal(CaseState.reported.value)),
+        (e["to_state"].in_(_DISPATCHED_OPEN), e["to_state"]),
+    ]
+    # What a ledger entry says of a case not yet dispatched at T: no deadline, unit or listing.
+    live_or_dispatched = ~undispatched
+    not_ended = ~ended
+    if imported is not True:
+        ledger.insert(0, (~imported, e["to_state"]))
+        live_or_dispatched = or_(~imported, live_or_dispatched)
+        not_ended = imported & not_ended
+    state = case(*ledger, else_=literal(CaseState.rectifying.value))
+
+    def dispatched_only(column: Any) -> Any:
+        return case((live_or_dispatched, column), else_=None)
+
+    return {
+        "state": state,
+        "due_at": dispatched_only(e["due_at"]),
+        "dispatched_at": dispatched_only(e["dispatched_at"]),
+        "closed_at": case((not_ended, None), else_=e["closed_at"]),
+        "listed": case((and_(live_or_dispatched, e["listed"].is_(True)), True), else_=False),
+        "unit_code": dispatched_only(e["unit_code"]),
+    }
+
+
+def _read(e: Subquery, as_of: datetime) -> Subquery:
+    """The columns of `asof` from the numbered entries `e` (each case's entry at T is n = 1)."""
+    read = _rule(e.c, e.c.imported, as_of)
+    stmt = select(
+        e.c.case_id,
+        *(read[name].label(name) for name in read),
+        *(e.c[name] for name in FIXED),
+    )
+    return stmt.where(e.c.n == 1).subquery("asof")
 
 
 def is_open(a: Subquery) -> ColumnElement[bool]:

@@ -60,6 +60,9 @@ class Scope:
     start: datetime  # the period, [start, end)
     end: datetime
     as_of: datetime  # the report time
+    # Nothing in the history but import entries is later than as_of (asof.settled): the cases
+    # at T are read from their live columns (asof.at_live), which then equal the history's.
+    settled: bool = False
 
     def cases(self, stmt: Select[Any]) -> Select[Any]:
         """Narrow a statement over Case to the scope (jurisdiction, kinds, region)."""
@@ -82,7 +85,8 @@ class Scope:
     def at(self, *, cohort: bool) -> Subquery:
         """The scope's cases as they stood at the report time (asof.at): the cohort's, or the
         backlog's. Queries group over this alone; see asof.py on why nothing is joined to it."""
-        return asof.at(self.as_of, narrow=self.cohort if cohort else self._open_at)
+        read = asof.at_live if self.settled else asof.at
+        return read(self.as_of, narrow=self.cohort if cohort else self._open_at)
 
     def _open_at(self, stmt: Select[Any]) -> Select[Any]:
         """The backlog less the cases certainly closed at T: a case closed (or cancelled) now

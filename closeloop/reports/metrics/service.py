@@ -33,7 +33,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
-from closeloop.reports.metrics import emergency, followups, queries, ranking, safety
+from closeloop.reports.metrics import asof, emergency, followups, queries, ranking, safety
 from closeloop.reports.metrics import returns as return_review
 from closeloop.reports.metrics import tasks as assist
 from closeloop.reports.metrics.sql import ratio, rounded
@@ -271,7 +271,7 @@ def _scope(
             )
         path = region.path
     kinds: tuple[str, ...] = (kind,) if kind else DEFAULT_KINDS
-    return queries.Scope(actor, kinds, path, start, end, as_of)
+    return queries.Scope(actor, kinds, path, start, end, as_of, asof.settled(session, as_of))
 
 
 def _median(hist: Counter[int]) -> float | None:
