@@ -17,13 +17,25 @@ batch's given numbers. A number the import generated for an earlier batch counts
 A bad row writes nothing, not even a counter value. The import is one transaction owned by the
 caller: the service never commits, and a file refused half-way (bad encoding) raises Invalid so the
 caller rolls back the batches already written.
+
+Checking and writing overlap (`_Pipeline`): a second thread writes each batch — its number
+look-ups, numbering and inserts, in file order, on the caller's one connection and transaction —
+while this thread reads and checks the next one. The database's work (PostgreSQL's COPY, SQLite's
+inserts in C) runs while the driver waits without the GIL, so it no longer adds to the checks'
+time. Only the writing thread touches the session until the import returns; an error on either side
+stops both and is raised here once the writer has stopped, so the caller's rollback finds the
+connection idle.
 One row's checks and its column values are in rows.py.
 """
 
 import heapq
 import json
 import os
-from collections.abc import Iterable, Mapping
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import IO, Any, TypedDict
 
@@ -46,6 +58,7 @@ MAX_REJECTED = 1000
 CASES = Case.__table__  # type: ignore[attr-defined]
 HISTORY = CaseHistory.__table__  # type: ignore[attr-defined]
 KIND_OF = {k.value: k for k in CaseKind}
+Batch = list[tuple[int, dict[str, Any], bool]]  # (row number, checked values, number given)
 
 
 class Rejection(TypedDict):
@@ -86,12 +99,17 @@ def import_ledger(
     batch_size: int = 1000,
     max_rejected: int = MAX_REJECTED,
     settings: Settings | None = None,
+    overlap: bool = True,
 ) -> ImportResult:
     """Import `rows` — (row number as the user sees it, {column: value}) — as cases in their
     ledger state, each with one `import` history entry. Rows are streamed and written in batches
-    of `batch_size`; returns how many went in and why the others did not."""
+    of `batch_size`; returns how many went in and why the others did not. `overlap=False` writes
+    each batch on this thread before checking the next (the same statements in the same order:
+    the tests compare the two)."""
     with sqlite_cache(session):
-        return _import(session, actor, rows, source, now, batch_size, max_rejected, settings)
+        return _import(
+            session, actor, rows, source, now, batch_size, max_rejected, settings, overlap
+        )
 
 
 def _import(
@@ -103,32 +121,41 @@ def _import(
     batch_size: int,
     max_rejected: int,
     settings: Settings | None,
+    overlap: bool,
 ) -> ImportResult:
     lookups = Lookups(session, settings or get_settings())
     before = session.execute(select(func.max(CASES.c.id))).scalar() or 0
     rejected = _Rejections(max_rejected)
-    batch: list[tuple[int, dict[str, Any], bool]] = []
+    batch: Batch = []
     numbers: set[str] = set()  # the current batch's
-    imported = 0
     writer = _Writer(session, actor, source, now)
-    for row, raw in rows:
-        try:
-            values = check(raw, lookups, now)
-        except RowError as exc:
-            rejected.add(row, exc.both())
-            continue
-        given = values["number"] is not None
-        if given and values["number"] in numbers:
-            rejected.add(row, _repeat(values["number"]).both())
-            continue
-        if given:
-            numbers.add(values["number"])
-        batch.append((row, values, given))
-        if len(batch) >= batch_size:
-            imported += _write(session, batch, before, writer, rejected)
-            batch, numbers = [], set()
-    imported += _write(session, batch, before, writer, rejected)
-    return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
+
+    def write(batch: Batch) -> int:
+        return _write(session, batch, before, writer, rejected)
+
+    with _pipeline(write, overlap) as pipeline:
+        for row, raw in rows:
+            try:
+                values = check(raw, lookups, now)
+            except RowError as exc:
+                rejected.add(row, exc.both())
+                continue
+            given = values["number"] is not None
+            if given and values["number"] in numbers:
+                rejected.add(row, _repeat(values["number"]).both())
+                continue
+            if given:
+                numbers.add(values["number"])
+            batch.append((row, values, given))
+            if len(batch) >= batch_size:
+                pipeline.put(batch)
+                batch, numbers = [], set()
+        pipeline.put(batch)
+    return {
+        "imported": pipeline.imported,
+        "rejected": rejected.first(),
+        "rejected_count": rejected.count,
+    }
 
 
 def _repeat(number: str) -> Msg:
@@ -137,7 +164,7 @@ def _repeat(number: str) -> Msg:
 
 def _write(
     session: Session,
-    batch: list[tuple[int, dict[str, Any], bool]],
+    batch: Batch,
     before: int,
     writer: "_Writer",
     rejected: "_Rejections",
@@ -237,6 +264,67 @@ class _Writer:
         self.memo.clear()
 
 
+# Python hands the GIL to a waiting thread after this many seconds (default 5 ms). The writer
+# waits on the database a few times per batch (look-ups, ids, the end of each COPY) and would
+# then wait up to this long for the checking thread: shorter while an import overlaps.
+SWITCH_INTERVAL = 0.0005
+
+
+class _Pipeline:
+    """Batches written by `write` in the order they are put, on a second thread (`overlap`) or
+    at once. At most one batch waits while one is written; the writer's error is raised by the
+    next put and by the end of the block."""
+
+    def __init__(self, write: Callable[[Batch], int], overlap: bool) -> None:
+        self.write, self.imported = write, 0
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.thread: threading.Thread | None = None
+        if overlap:
+            self.thread = threading.Thread(target=self._run, name="closeloop-import", daemon=True)
+            self.thread.start()
+
+    def put(self, batch: Batch) -> None:
+        if not batch:
+            return
+        if self.thread is None:
+            self.imported += self.write(batch)
+            return
+        if self.error is not None:
+            raise self.error
+        self.queue.put(batch)
+
+    def _run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:  # after an error: drain, so that put() never blocks
+                try:
+                    self.imported += self.write(batch)
+                except BaseException as exc:  # raised on the caller's thread
+                    self.error = exc
+
+    def close(self) -> None:
+        """Wait for the writer to finish what was put (after an error: to stop)."""
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+
+
+@contextmanager
+def _pipeline(write: Callable[[Batch], int], overlap: bool) -> Iterator[_Pipeline]:
+    interval = sys.getswitchinterval()
+    if overlap:
+        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+    pipeline = _Pipeline(write, overlap)
+    try:
+        yield pipeline
+    finally:  # on every exit: the connection is idle when the caller rolls back
+        pipeline.close()
+        if overlap:
+            sys.setswitchinterval(interval)
+    if pipeline.error is not None:
+        raise pipeline.error
+
+
 class _Rejections:
     """The first `cap` rejections by row number (rows of a batch are judged out of order when
     their numbers are checked), and how many there were in all."""
@@ -245,13 +333,15 @@ class _Rejections:
         self.cap = cap
         self.count = 0
         self._heap: list[tuple[int, str]] = []  # (-row, error): the largest row is on top
+        self._lock = threading.Lock()  # the checks and the writer (taken numbers) both add
 
     def add(self, row: int, error: str) -> None:
-        self.count += 1
-        if len(self._heap) < self.cap:
-            heapq.heappush(self._heap, (-row, error))
-        elif self._heap and row < -self._heap[0][0]:
-            heapq.heapreplace(self._heap, (-row, error))
+        with self._lock:
+            self.count += 1
+            if len(self._heap) < self.cap:
+                heapq.heappush(self._heap, (-row, error))
+            elif self._heap and row < -self._heap[0][0]:
+                heapq.heapreplace(self._heap, (-row, error))
 
     def first(self) -> list[Rejection]:
         return [{"row": -r, "error": e} for r, e in sorted(self._heap, reverse=True)]
