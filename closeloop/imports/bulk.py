@@ -111,6 +111,7 @@ class BulkTable:
         self.postgres = self.dialect.name == "postgresql"
         self.stored = frozenset(stored)
         self._oids: dict[str, int] | None = None  # the table's column types (PostgreSQL)
+        self._sequence: str | None = None  # the id column's sequence (PostgreSQL)
         self._processors = [
             (None, None) if name in stored else self._processor(table.c[name].type)
             for name in self.varying
@@ -172,12 +173,14 @@ class BulkTable:
         return self._sqlite_ids(rows)
 
     def _draw_ids(self, n: int) -> list[int]:
-        name = self.dialect.identifier_preparer.quote(self.table.name)
-        sql = (
-            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(n)s)"
-        )
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(sql, {"table": name, "n": n})
+        if self._sequence is None:
+            # Looked up once: pg_get_serial_sequence in the SELECT below ran once per id drawn
+            # (a stable function is not folded), ~2 us of the server's a row.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (self._quoted(),))
+            self._sequence = cursor.fetchone()[0]
+        sql = "SELECT nextval(%(sequence)s::regclass) FROM generate_series(1, %(n)s)"
+        cursor.execute(sql, {"sequence": self._sequence, "n": n})
         return sorted(row[0] for row in cursor.fetchall())
 
     def _sqlite_ids(self, rows: Sequence[dict[str, Any]]) -> list[int]:
