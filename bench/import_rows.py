@@ -10,8 +10,9 @@ database (schema by closeloop.db.upgrade, the test organisation by tests.factori
   from `csv.reader`, skipping the bad rows by their grid, in one transaction; the floor the import
   is held against;
 - import: `closeloop.imports.service.import_file` (what `closeloop import` runs), one transaction.
-Printed: wall seconds, rows/s, the process's CPU seconds (the database server's not included on
-PostgreSQL), the peak RSS of the process (VmHWM, reset when the measured work
+Printed: wall seconds, rows/s, the process's CPU seconds, on PostgreSQL the CPU seconds of the
+server's backend process doing the work (read from /proc: the server must run on this machine;
+"-" if it cannot be read), the peak RSS of the process (VmHWM, reset when the measured work
 starts) and its growth, and the import's rows/s as a share of the baseline's in the same run.
 `--pg` uses a throwaway database per measurement on the server of CLOSELOOP_TEST_PG_URL.
 `--code DIR` imports the application from another checkout (e.g. `git archive main` unpacked), to
@@ -44,6 +45,20 @@ CASE_COLUMNS = (
     "deadline_version due_estimated listed rework_count emergency version updated_at"
 ).split()
 HISTORY_COLUMNS = "case_id seq action to_state actor at data".split()
+
+
+def backend_cpu(pid: int) -> float | None:
+    """The CPU seconds so far of PostgreSQL's backend process `pid`, or None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int, before: float | None) -> dict[str, object]:
+    after = backend_cpu(pid)
+    return {"server_cpu": None if before is None or after is None else after - before}
 
 
 def prepare(url: str, code: str) -> None:
@@ -138,6 +153,8 @@ def phase_baseline(csv_path: Path, url: str) -> dict[str, object]:
 
         dsn = url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+            pid = conn.info.backend_pid
+            server = backend_cpu(pid)
             for cases, histories in batches(csv_path, now_text):
                 cur.execute(
                     "SELECT nextval(pg_get_serial_sequence('\"case\"', 'id')) "
@@ -154,6 +171,8 @@ def phase_baseline(csv_path: Path, url: str) -> dict[str, object]:
                     for i, h in zip(ids, histories, strict=True):
                         copy.write_row([i, *h])
                 written += len(cases)
+            conn.commit()
+            return {"imported": written, **server_cpu(pid, server)}
     return {"imported": written}
 
 
@@ -172,7 +191,7 @@ def batches(csv_path: Path, now_text: str):  # type: ignore[no-untyped-def]
 
 def phase_import(csv_path: Path, url: str, code: str) -> dict[str, object]:
     sys.path.insert(0, code)
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from closeloop.auth import service as auth
     from closeloop.db import make_engine, new_session, transaction
@@ -183,13 +202,19 @@ def phase_import(csv_path: Path, url: str, code: str) -> dict[str, object]:
     with new_session(engine) as s:
         user = s.execute(select(User).where(User.username == "admin")).scalar_one()
         admin = auth.principal_of(s, user)
+    pg = engine.dialect.name == "postgresql"
     with transaction(engine) as session, csv_path.open("rb") as handle:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one() if pg else 0
+        server = backend_cpu(pid) if pg else None
         result = imports.import_file(
             session, actor=admin, fileobj=handle, filename=csv_path.name, now=NOW
         )
+        session.commit()
+        done = server_cpu(pid, server) if pg else {}
     return {
         "imported": result["imported"],
         "rejected": result["rejected_count"],
+        **done,
     }
 
 
@@ -283,7 +308,8 @@ def main() -> None:
         f"code {code}; a loaded shared 2-core machine: compare the ratios"
     )
     print(
-        f"{'rows':>9} {'what':<12} {'wall s':>8} {'rows/s':>8} {'cpu s':>7} {'peak RSS':>12} "
+        f"{'rows':>9} {'what':<12} {'wall s':>8} {'rows/s':>8} {'cpu s':>7} {'server':>7} "
+        f"{'peak RSS':>12} "
         f"{'RSS growth':>12} {'share':>6}  result"
     )
     with tempfile.TemporaryDirectory(prefix="closeloop-bench-") as tmp:
@@ -300,9 +326,12 @@ def main() -> None:
                     rate = rows / float(r["seconds"])  # type: ignore[arg-type]
                     share = rate / (rows / float(results["baseline"]["seconds"]))  # type: ignore[arg-type]
                     shown = {k: v for k, v in r.items() if k in ("imported", "rejected")}
+                    used = r.get("server_cpu")
+                    server = "-" if used is None else f"{used:.2f}"
                     label = what if phase == "baseline" else "import"
                     print(
                         f"{rows:>9} {label:<12} {r['seconds']:>8.2f} {rate:>8.0f} {r['cpu']:>7.2f} "
+                        f"{server:>7} "
                         f"{mib(r['peak_kb']):>12} {mib(r['growth_kb']):>12} {share:>6.0%}  {shown}"
                     )
                 csv_path.unlink()

@@ -35,7 +35,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import IO, Any, TypedDict
 
@@ -331,17 +331,35 @@ class _Pipeline:
 
 
 @contextmanager
-def _pipeline(write: Callable[[Batch], int], overlap: bool) -> Iterator[_Pipeline]:
-    interval = sys.getswitchinterval()
-    if overlap:
-        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    pipeline = _Pipeline(write, overlap)
+def _short_switches() -> Iterator[None]:
+    """SWITCH_INTERVAL while any import of the process overlaps; the first in sets it, the last
+    out restores the interval it found (imports may run at once in a server)."""
+    with _SWITCHES_LOCK:
+        if not _SWITCHES:
+            _SWITCHES.append(sys.getswitchinterval())
+            sys.setswitchinterval(min(_SWITCHES[0], SWITCH_INTERVAL))
+        _SWITCHES.append(0.0)
     try:
-        yield pipeline
-    finally:  # on every exit: the connection is idle when the caller rolls back
-        pipeline.close()
-        if overlap:
-            sys.setswitchinterval(interval)
+        yield
+    finally:
+        with _SWITCHES_LOCK:
+            _SWITCHES.pop()
+            if len(_SWITCHES) == 1:
+                sys.setswitchinterval(_SWITCHES.pop())
+
+
+_SWITCHES: list[float] = []  # the interval found by the first, then one entry per import
+_SWITCHES_LOCK = threading.Lock()
+
+
+@contextmanager
+def _pipeline(write: Callable[[Batch], int], overlap: bool) -> Iterator[_Pipeline]:
+    with _short_switches() if overlap else nullcontext():
+        pipeline = _Pipeline(write, overlap)
+        try:
+            yield pipeline
+        finally:  # on every exit: the connection is idle when the caller rolls back
+            pipeline.close()
     if pipeline.error is not None:
         raise pipeline.error
 

@@ -5,6 +5,7 @@ checked (compared on both databases)."""
 
 import json
 import sqlite3
+import sys
 
 import psycopg
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import insert, select, text
 
 from closeloop.errors import Invalid
 from closeloop.imports.bulk import BulkTable
+from closeloop.imports.service import SWITCH_INTERVAL, _short_switches
 from models.case import Case
 from models.history import CaseHistory
 from tests.factories import NOW
@@ -135,3 +137,20 @@ def test_json_text_by_binary_copy_reads_back_like_core_rows(session, org):
     ).all()
     assert got[0] == got[1]
     assert got[0].data == data and got[0].actor == "测试 \t\\ \n"
+
+
+def test_the_switch_interval_is_restored_by_the_last_import_out(session, org):
+    found = sys.getswitchinterval()
+    assert run(session, org, csv_bytes([row()] * 3), batch_size=2)["imported"] == 3
+    with pytest.raises(Invalid):
+        run(session, org, csv_bytes([row()] * 3) + "坏".encode("gbk") + b",x\n", batch_size=2)
+    assert sys.getswitchinterval() == found
+    # Two imports at once, the first to start ending first.
+    first, second = _short_switches(), _short_switches()
+    first.__enter__()
+    second.__enter__()
+    assert sys.getswitchinterval() == min(found, SWITCH_INTERVAL)
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == min(found, SWITCH_INTERVAL)
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == found
