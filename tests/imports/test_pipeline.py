@@ -1,7 +1,7 @@
-"""The import checks a batch while a second thread writes the previous one (service._Pipeline),
-and writes PostgreSQL's rows with a binary COPY (bulk.BulkTable): what is stored, what is
-rejected and what a failure leaves are the same as when each batch is written before the next is
-checked (compared on both databases)."""
+"""The import checks a batch while a second thread writes the previous one (service._Pipeline;
+by default on PostgreSQL) and writes PostgreSQL's rows with a binary COPY (bulk.BulkTable): what
+is stored, what is rejected and what a failure leaves are the same as when each batch is written
+before the next is checked (compared on both databases, the thread used on both)."""
 
 import json
 import sqlite3
@@ -87,7 +87,7 @@ def test_a_database_error_in_a_later_batch_rolls_back_the_batches_already_writte
     ledger = [row(title=f"t{i}") for i in range(4)] + [row(title="boom")] + [row()] * 6
     # The driver's own error (the writes go through the driver), raised by the writer thread.
     with pytest.raises((sqlite3.Error, psycopg.Error)) as info:
-        run(session, org, csv_bytes(ledger), batch_size=2)
+        run(session, org, csv_bytes(ledger), batch_size=2, overlap=True)
     assert "boom refused" in str(info.value)
     session.rollback()
     assert count(session, Case) == 0 and count(session, CaseHistory) == 0
@@ -98,7 +98,7 @@ def test_a_database_error_in_a_later_batch_rolls_back_the_batches_already_writte
 def test_a_bad_file_after_batches_were_written_waits_for_the_writer(session, org):
     data = csv_bytes([row() for _ in range(9)]) + "坏".encode("gbk") + b",x\n"
     with pytest.raises(Invalid):
-        run(session, org, data, batch_size=2)
+        run(session, org, data, batch_size=2, overlap=True)
     # Raised once the writer is idle: the four whole batches are in, the connection usable.
     assert count(session, Case) == 8 and count(session, CaseHistory) == 8
     session.rollback()
@@ -141,9 +141,10 @@ def test_json_text_by_binary_copy_reads_back_like_core_rows(session, org):
 
 def test_the_switch_interval_is_restored_by_the_last_import_out(session, org):
     found = sys.getswitchinterval()
-    assert run(session, org, csv_bytes([row()] * 3), batch_size=2)["imported"] == 3
+    assert run(session, org, csv_bytes([row()] * 3), batch_size=2, overlap=True)["imported"] == 3
+    bad = csv_bytes([row()] * 3) + "坏".encode("gbk") + b",x\n"
     with pytest.raises(Invalid):
-        run(session, org, csv_bytes([row()] * 3) + "坏".encode("gbk") + b",x\n", batch_size=2)
+        run(session, org, bad, batch_size=2, overlap=True)
     assert sys.getswitchinterval() == found
     # Two imports at once, the first to start ending first.
     first, second = _short_switches(), _short_switches()
