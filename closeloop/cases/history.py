@@ -3,12 +3,12 @@
 Each entry's `seq` is the case's previous one + 1 ((case_id, seq) is unique). The previous one is
 read once per case and transaction (`max(seq)`), then counted here: the session remembers, per
 case, the last entry it appended in its current transaction. A case inserted in this transaction
-starts at 0 without a read. The memory is kept per innermost transaction (it is dropped when
-the transaction or savepoint it was made in ends) and not trusted when its last entry is no
-longer in the session: then `max(seq)` is read again. An entry is written at once, by a Core
-INSERT (`_insert`), not by the unit of work. Concurrent appenders to one case are ordered as before: the read happens where it did (after
-the action's UPDATE of the case, under its row lock or SQLite's write lock), and a later entry of
-the same transaction follows the writer's own entries, which nobody else can interleave without
+starts at 0 without a read. The memory is dropped when the transaction ends, and not trusted when
+its last entry is no longer in the session (a savepoint rolled back): then `max(seq)` is read
+again. An entry is written at once, by a Core INSERT (`_insert`), not by the unit of work.
+Concurrent appenders to one case are ordered as before: the read happens where it did (after the
+action's UPDATE of the case, under its row lock or SQLite's write lock), and a later entry of the
+same transaction follows the writer's own entries, which nobody else can interleave without
 colliding on the version or on (case_id, seq).
 """
 
@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, insert, inspect
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -64,15 +63,17 @@ def append(
 
 
 def _insert(session: Session, entry: CaseHistory) -> None:
-    """The entry's row, written now with one Core `INSERT … RETURNING id`; the entry joins the
-    session as the persistent object of that row, as the ORM's flush would have left it (the
-    unit of work for one row costs several times the statement in Python). The session's pending
-    changes are flushed first, so the case's own UPDATE or INSERT still comes before its entry."""
+    """The entry's row, written now with one Core `INSERT … RETURNING id`; the entry is left in
+    the session as the ORM's flush would have left it (the unit of work for one row costs
+    several times the statement in Python). The session's pending changes are flushed first,
+    so the case's own UPDATE or INSERT still comes before its entry."""
     session.flush()
     row = {name: getattr(entry, name) for name in _COLUMNS}
-    entry.id = session.connection().execute(_INSERT, row).scalar_one()
-    make_transient_to_detached(entry)
     session.add(entry)
+    entry.id = session.connection().execute(_INSERT, row).scalar_one()
+    # As the flush ends for an inserted row: pending → persistent, in the identity map, and
+    # recorded as new in this transaction, so a rollback (of a savepoint too) expunges it.
+    session._register_persistent({inspect(entry)})
 
 
 _TABLE = CaseHistory.__table__  # type: ignore[attr-defined]
@@ -83,10 +84,7 @@ _LAST = "closeloop.history.last"  # in Session.info: (transaction, {case_id: las
 
 
 def _last_entries(session: Session) -> dict[int, CaseHistory | None]:
-    """What this transaction remembers. Kept per innermost transaction: an entry written in a
-    savepoint that is rolled back is gone from the database but not from the session (it was
-    written past the unit of work), so after a savepoint ends `max(seq)` is read again."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    transaction = session.get_transaction()
     known = session.info.get(_LAST)
     if known is None or known[0] is not transaction:
         known = session.info[_LAST] = (transaction, {})

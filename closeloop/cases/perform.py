@@ -160,7 +160,7 @@ def write_case(session: Session, case: Case) -> None:
     When the case is the session's only change, one Core statement (the unit of work for one
     row costs several times the statement in Python): the columns whose attributes changed since
     the case was loaded or last written, and the case left as a flush leaves it (those
-    attributes committed, the new version). Anything else pending (a request, a task, another
+    attributes committed, the new version, a rollback expiring it). Anything else pending (a request, a task, another
     row), or a change that is not a plain column of the case: `session.flush()`."""
     state = inspect(case)
     changed = state.committed_state
@@ -192,7 +192,9 @@ def write_case(session: Session, case: Case) -> None:
             f"UPDATE statement on table 'case' expected to update 1 row(s); {done} were matched."
         )
     state.dict["version"] = old + 1
-    state._commit_all(state.dict, session.identity_map)
+    # As the flush ends: the attributes committed, and the case marked written in this
+    # transaction, so a rollback (of a savepoint too) expires it.
+    session._register_persistent({state})
 
 
 _CASE_TABLE = Case.__table__  # type: ignore[attr-defined]

@@ -168,3 +168,31 @@ def test_an_entry_of_a_rolled_back_savepoint_is_not_counted(session: Session, or
         select(HISTORY.c.seq).where(HISTORY.c.case_id == case.id).order_by(HISTORY.c.seq)
     )
     assert [s for (s,) in seqs] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("path", ["core", "flush"])
+def test_a_rolled_back_savepoint_takes_the_write_back(
+    session: Session, org: Org, path: str
+) -> None:
+    case = new_case(session, org)
+    session.commit()
+    before = _row(session, case.id or 0)
+    savepoint = session.begin_nested()
+    _change(case)
+    write_case(session, case) if path == "core" else session.flush()
+    entry = history.append(
+        session,
+        case=case,
+        action="note",
+        actor=org["disp"],
+        at=NOW,
+        from_state=None,
+        to_state=None,
+    )
+    savepoint.rollback()
+    assert inspect(entry).transient  # expunged, as the flush's own inserts are
+    assert case.version == 1 and case.state == before["state"]  # expired: read again
+    _change(case)
+    write_case(session, case)  # the next write meets the row as it is
+    assert case.version == 2
+    session.commit()
