@@ -160,8 +160,9 @@ def write_case(session: Session, case: Case) -> None:
     When the case is the session's only change, one Core statement (the unit of work for one
     row costs several times the statement in Python): the columns whose attributes changed since
     the case was loaded or last written, and the case left as a flush leaves it (those
-    attributes committed, the new version, a rollback expiring it). Anything else pending (a request, a task, another
-    row), or a change that is not a plain column of the case: `session.flush()`."""
+    attributes committed, the new version, a rollback expiring it). Anything else pending (a
+    request, a task, another row), or a change that is not a plain column of the case:
+    `session.flush()`."""
     state = inspect(case)
     changed = state.committed_state
     columns = _CASE_COLUMNS
@@ -172,7 +173,7 @@ def write_case(session: Session, case: Case) -> None:
         or not state.persistent
         or state.expired_attributes
         or "version" in changed
-        or not all(key in columns for key in changed)
+        or not all(key in columns and key in state.dict for key in changed)
         or any(other is not case and session.is_modified(other) for other in session.dirty)
     ):
         session.flush()
