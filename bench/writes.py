@@ -6,7 +6,7 @@ statements the same operations need, in the same run.
                                                 # of CLOSELOOP_TEST_PG_URL
     options: --n 240 (operations of each kind per round), --rounds 3, --clients 8
 
-The app runs in its own process (uvicorn, one worker, as `closeloop serve` runs it) on a
+The app runs in its own process (`closeloop serve`: uvicorn, one worker, scheduler off) on a
 throwaway database seeded with the test district (tests/factories.build_org). Eight client
 threads with persistent HTTP connections (httpx) file N cases (as a reporter), then dispatch
 them (as the district's dispatcher). For each: throughput, p50/p99 latency and the server's CPU
@@ -77,28 +77,26 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """`closeloop serve` itself (its start-up, logging and memory settling included), with the
+    in-process scheduler off (its jobs are not the writes measured); its output goes to a file
+    beside the data."""
     env = {
         **os.environ,
         "CLOSELOOP_DATABASE_URL": url,
         "CLOSELOOP_DATA_DIR": str(data_dir),
+        "CLOSELOOP_SCHEDULER": "off",
         "PYTHONPATH": str(ROOT),
     }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        [sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    log.close()  # the server holds its own copy
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

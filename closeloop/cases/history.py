@@ -5,9 +5,10 @@ read once per case and transaction (`max(seq)`), then counted here: the session 
 case, the last entry it appended in its current transaction. A case inserted in this transaction
 starts at 0 without a read. The memory is dropped when the transaction ends, and not trusted when
 its last entry is no longer in the session (a savepoint rolled back): then `max(seq)` is read
-again. Concurrent appenders to one case are ordered as before: the read happens where it did (after
-the action's UPDATE of the case, under its row lock or SQLite's write lock), and a later entry of
-the same transaction follows the writer's own entries, which nobody else can interleave without
+again. An entry is written at once, by a Core INSERT (`_insert`), not by the unit of work.
+Concurrent appenders to one case are ordered as before: the read happens where it did (after the
+action's UPDATE of the case, under its row lock or SQLite's write lock), and a later entry of the
+same transaction follows the writer's own entries, which nobody else can interleave without
 colliding on the version or on (case_id, seq).
 """
 
@@ -56,10 +57,28 @@ def append(
         listed=case.listed,
         unit_code=case.unit_code,
     )
-    session.add(entry)
+    _insert(session, entry)
     _last_entries(session)[case.id] = entry
     return entry
 
+
+def _insert(session: Session, entry: CaseHistory) -> None:
+    """The entry's row, written now with one Core `INSERT … RETURNING id`; the entry is left in
+    the session as the ORM's flush would have left it (the unit of work for one row costs
+    several times the statement in Python). The session's pending changes are flushed first,
+    so the case's own UPDATE or INSERT still comes before its entry."""
+    session.flush()
+    row = {name: getattr(entry, name) for name in _COLUMNS}
+    session.add(entry)
+    entry.id = session.connection().execute(_INSERT, row).scalar_one()
+    # As the flush ends for an inserted row: pending → persistent, in the identity map, and
+    # recorded as new in this transaction, so a rollback (of a savepoint too) expunges it.
+    session._register_persistent({inspect(entry)})
+
+
+_TABLE = CaseHistory.__table__  # type: ignore[attr-defined]
+_COLUMNS = [c.key for c in _TABLE.columns if c.key != "id"]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once
 
 _LAST = "closeloop.history.last"  # in Session.info: (transaction, {case_id: last entry or None})
 

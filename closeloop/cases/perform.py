@@ -11,6 +11,7 @@ the notices the definition names → flush, where the UPDATE is `… WHERE id = 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, inspect
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -126,7 +127,7 @@ def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
         _, after = lifecycle.fire(case, d.action)
         case.updated_at = now
         flag_modified(case, "updated_at")  # every action bumps the version, even a request
-        session.flush()  # the version compare-and-swap happens here
+        write_case(session, case)  # the version compare-and-swap happens here
         history.append(
             session,
             case=case,
@@ -150,6 +151,67 @@ def _apply(ctx: ActionContext, d: Definition) -> ActionContext:
             )
         ) from None
     return ctx
+
+
+def write_case(session: Session, case: Case) -> None:
+    """The case's changes written as the unit of work writes them: `UPDATE case SET … ,
+    version = v + 1 WHERE id = :id AND version = v`, a lost race raising StaleDataError.
+
+    When the case is the session's only change, one Core statement (the unit of work for one
+    row costs several times the statement in Python): the columns whose attributes changed since
+    the case was loaded or last written, and the case left as a flush leaves it (those
+    attributes committed, the new version, a rollback expiring it). Anything else pending (a
+    request, a task, another row), or a change that is not a plain column of the case:
+    `session.flush()`."""
+    state = inspect(case)
+    changed = state.committed_state
+    columns = _CASE_COLUMNS
+    if (
+        session.new
+        or session.deleted
+        or state.session_id != session.hash_key
+        or not state.persistent
+        or state.expired_attributes
+        or "version" in changed
+        or not all(key in columns and key in state.dict for key in changed)
+        or any(other is not case and session.is_modified(other) for other in session.dirty)
+    ):
+        session.flush()
+        return
+    if not changed:
+        return  # nothing to write, as a flush would find
+    old = case.version
+    values = {columns[key]: state.dict[key] for key in changed}
+    values["version"] = old + 1
+    done = (
+        session.connection()
+        .execute(_UPDATE_CASE, {**values, "_id": case.id, "_version": old})
+        .rowcount
+    )
+    if done != 1:
+        raise StaleDataError(
+            f"UPDATE statement on table 'case' expected to update 1 row(s); {done} were matched."
+        )
+    state.dict["version"] = old + 1
+    # As the flush ends: the attributes committed, and the case marked written in this
+    # transaction, so a rollback (of a savepoint too) expires it.
+    session._register_persistent({state})
+
+
+_CASE_TABLE = Case.__table__  # type: ignore[attr-defined]
+# attribute → column name, for the plain columns of the case (every one but the id)
+_CASE_COLUMNS = {
+    prop.key: prop.columns[0].key
+    for prop in inspect(Case).column_attrs
+    if len(prop.columns) == 1
+    and prop.columns[0].table is _CASE_TABLE
+    and not prop.columns[0].primary_key
+}
+_UPDATE_CASE = (  # built once; the values given are the SET list
+    _CASE_TABLE.update().where(
+        _CASE_TABLE.c.id == bindparam("_id"), _CASE_TABLE.c.version == bindparam("_version")
+    )
+)
 
 
 def _then(ctx: ActionContext, d: Definition) -> ActionContext:
