@@ -22,6 +22,7 @@ Definitions where DESIGN.md leaves room (README, "Metrics"):
 - Rates are rounded half up to four decimals (0.9793); a rate with a zero denominator is null.
 """
 
+import dataclasses
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -89,6 +90,9 @@ def compute(
     cal = load_calendar(session)
 
     cohort = queries.cohort_counts(session, scope, group_by)
+    # The figures read by action reach the history case by case when the cohort is small.
+    lateral = queries.by_case(session, sum(counts[0] for counts in cohort.values()))
+    scope = dataclasses.replace(scope, lateral=lateral)
     actions = queries.action_counts(session, scope, group_by)
     handling = queries.handling_histograms(session, scope, group_by, cal, date_from)
     backlog = queries.backlog_counts(session, scope, group_by)
