@@ -5,7 +5,8 @@ form, every other plan) — by every grouping, for several periods, report times
 a district with dispatches, signings, submissions, rejections, returns, re-dispatches, return
 requests granted and refused, follow-ups, imported ledgers and a reopened case. On SQLite the
 LATERAL form does not exist: there both readings are the join, and the test checks the figures
-against each other all the same."""
+against each other all the same. Also: the action counts and the return review counted in one
+pass (queries.action_counts_and, what compute runs unless grouped by unit) equal each alone."""
 
 import dataclasses
 from datetime import date, datetime
@@ -81,6 +82,15 @@ def _same(session: Session, o: Org, now: datetime) -> int:
                         two = figures(session, joined, group_by)
                         assert one == two, (figures.__module__, who, first, as_of, group_by)
                         seen += sum(1 for counts in one.values() for n in counts if n)
+                    if group_by == "unit":
+                        continue
+                    for form in (by_case, joined):  # one pass for both, as compute runs them
+                        actions, reviewed = queries.action_counts_and(
+                            session, form, group_by, return_review.ACTIONS
+                        )
+                        assert actions == queries.action_counts(session, form, group_by)
+                        alone = return_review.figures(session, form, group_by)
+                        assert return_review.by_case_column(reviewed) == alone
     return seen
 
 

@@ -15,7 +15,7 @@ dispatched_at as the signing time), a verifying or closed case was submitted onc
 """
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -234,6 +234,16 @@ def action_counts(
     of the cohort up to the report time. Grouped by unit, an action counts for the unit that held
     the case then: a dispatch and its return for the unit they name, a signing or submission for
     the unit the entry's snapshot names."""
+    return action_counts_and(session, scope, group_by, ())[0]
+
+
+def action_counts_and(
+    session: Session, scope: Scope, group_by: str | None, more: Sequence[str]
+) -> tuple[dict[Any, tuple[int, ...]], dict[Any, tuple[int, ...]]]:
+    """`action_counts`, and in the same pass over the history key → (entries of each action of
+    `more`, in order) over the cohort's entries up to the report time — for keys that have one
+    of them (the return review's actions, grouped by a case column: returns.figures). Each
+    dictionary holds exactly the keys its own query would give."""
     actions = [
         Action.dispatch,
         Action.return_,
@@ -244,7 +254,7 @@ def action_counts(
     ]
     h, cases_and_entries = entries(
         scope,
-        lambda e: col(e.action).in_(actions),
+        lambda e: col(e.action).in_([*actions, *more]),
         lambda e: (col(e.action) == HistoryAction.import_) | (col(e.at) <= scope.as_of),
     )
     action, to_state = col(h.action), col(h.to_state)
@@ -264,8 +274,16 @@ def action_counts(
         _count(submit),
         _count(action == Action.reject),
         _count(signed),
+        *([_count(action.in_(actions))] if more else []),  # whether the key has any
+        *(_count(action == a) for a in more),
     ).select_from(cases_and_entries)
-    return _rows(session, scope.cohort(stmt).group_by(*_by(key)))
+    rows = _rows(session, scope.cohort(stmt).group_by(*_by(key)))
+    if not more:
+        return rows, {}
+    return (
+        {k: v[:5] for k, v in rows.items() if v[5]},
+        {k: v[6:] for k, v in rows.items() if any(v[6:])},
+    )
 
 
 def handling_histograms(

@@ -53,8 +53,8 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     )
     stmt = scope.cohort(stmt)
     rows = _rows(session, stmt.group_by(*_by(key)))
-    if group_by != "unit":  # the unit given and the unit taken from fall in the same group
-        return {k: (*v, v[0]) for k, v in rows.items()}
+    if group_by != "unit":
+        return by_case_column(rows)
     # Per unit, a re-dispatch is also a dispatch to the unit it went to.
     h, cases_and_entries = entries(
         scope, lambda e: col(e.action) == Action.redispatch, lambda e: col(e.at) <= scope.as_of
@@ -68,6 +68,13 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     keys = set(rows) | set(received)
     zero = (0, 0, 0, 0)
     return {k: (*rows.get(k, zero), received.get(k, (0,))[0]) for k in keys}
+
+
+def by_case_column(counts: dict[Any, tuple[int, ...]]) -> dict[Any, Counts]:
+    """`figures` for a grouping by a case column (not by unit) or none, from the counts of
+    ACTIONS per key (queries.action_counts_and, the action counts' pass): the unit given and
+    the unit taken from fall in the same group."""
+    return {k: (*v, v[0]) for k, v in counts.items()}
 
 
 def fill(m: Metrics, counts: Counts | None, weights: Mapping[str, float]) -> None:
