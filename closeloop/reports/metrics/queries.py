@@ -44,7 +44,7 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.cases.service import jurisdiction
 from closeloop.letters.reads import standing_at
 from closeloop.reports.metrics import asof
-from closeloop.reports.metrics.sql import local_date, workday_ordinals
+from closeloop.reports.metrics.sql import local_date, not_indexed, workday_ordinals
 from models.case import Case
 from models.enums import Action, CaseState, HistoryAction, LetterType
 from models.history import CaseHistory
@@ -146,8 +146,11 @@ def entries(scope: Scope, *where: Callable[[Any], Any]) -> tuple[Any, FromClause
         inner = select(h).where(col(h.case_id) == col(Case.id), *(w(h) for w in where))
         sub = inner.offset(0).lateral("h")
         return aliased(CaseHistory, sub), join(Case, sub, true())
+    # SQLite: `+case.id` (sql.not_indexed) keeps its planner from scanning the whole history
+    # and looking each entry's case up; it goes from the cases to their entries instead.
     h = aliased(CaseHistory, name="h")
-    return h, join(Case, h, and_(col(h.case_id) == col(Case.id), *(w(h) for w in where)))
+    on = and_(col(h.case_id) == not_indexed(col(Case.id)), *(w(h) for w in where))
+    return h, join(Case, h, on)
 
 
 _KEYS: dict[str, Any] = {
@@ -264,7 +267,8 @@ def action_counts_and(
         imported & to_state.in_(SIGNED)
     )
     submit = (action == Action.submit) | (imported & to_state.in_(SUBMITTED))
-    key = group_key(group_by, None)
+    # Grouped by a case column: not from its index (SQLite would walk every case in its order).
+    key = None if group_by is None else not_indexed(group_key(group_by, None))
     if group_by == "unit":
         key = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code), col(Case.unit_code))
     stmt: Select[Any] = select(
