@@ -47,7 +47,7 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     h = CaseHistory
     # The closures of the period first, from the history alone (the index on closed_at), then
     # each one's case: looked up by id (LATERAL, PostgreSQL, scope.lateral) or joined.
-    closures = (
+    closures: Any = (
         select(col(h.case_id).label("case_id"), func.max(col(h.unit_code)).label("unit_code"))
         .where(
             col(h.to_state) == CaseState.closed.value,

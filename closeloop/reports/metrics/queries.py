@@ -268,7 +268,7 @@ def action_counts_and(
     )
     submit = (action == Action.submit) | (imported & to_state.in_(SUBMITTED))
     # Grouped by a case column: not from its index (SQLite would walk every case in its order).
-    key = None if group_by is None else not_indexed(group_key(group_by, None))
+    key: Any = None if group_by is None else not_indexed(group_key(group_by, None))
     if group_by == "unit":
         key = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code), col(Case.unit_code))
     stmt: Select[Any] = select(

@@ -43,7 +43,7 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
         scope, lambda e: col(e.action).in_(ACTIONS), lambda e: col(e.at) <= scope.as_of
     )
     action = col(h.action)
-    key = None if group_by is None else not_indexed(group_key(group_by, None))
+    key: Any = None if group_by is None else not_indexed(group_key(group_by, None))
     if group_by == "unit":
         key = func.coalesce(
             h.data["from_unit_code"].as_string(), h.data["unit_code"].as_string(), col(h.unit_code)
