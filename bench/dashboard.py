@@ -4,6 +4,9 @@
     .venv/bin/python bench/dashboard.py --pg             # PostgreSQL (CLOSELOOP_TEST_PG_URL)
     .venv/bin/python bench/dashboard.py --pg --cases 1000000
     CLOSELOOP_BENCH_CODE=/work/main .venv/bin/python bench/dashboard.py   # another checkout's code
+    .venv/bin/python bench/dashboard.py --pg --keep dash_300k   # build once into a kept database,
+    .venv/bin/python bench/dashboard.py --pg --keep dash_300k   # then reuse it (before and after
+                                                                # on the same city); drop it by hand
 
 The city (bench/citygen.py) is one district over the year before NOW. Then, median of 3
 (after a warm-up call):
@@ -37,13 +40,15 @@ if os.environ.get("CLOSELOOP_BENCH_CODE"):  # time another checkout's code (main
     sys.path.insert(0, os.environ["CLOSELOOP_BENCH_CODE"])
 
 import httpx  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, make_url, text  # noqa: E402
 
-from bench.citygen import NOW, City, build  # noqa: E402
+from bench.citygen import NOW, build  # noqa: E402
 from bench.escalation_sweep import database  # noqa: E402
+from closeloop.auth.policy import Principal  # noqa: E402
 from closeloop.db import make_engine, new_session, upgrade  # noqa: E402
 from closeloop.reports import dashboard as dashboards  # noqa: E402
 from closeloop.reports import periods  # noqa: E402
+from models.enums import Role  # noqa: E402
 from models.types import SHANGHAI  # noqa: E402
 
 CPU: dict[str, float] = {}  # this process's CPU time (median) of the last call timed under a name
@@ -152,8 +157,21 @@ def raw_queries(engine: Engine, region_path: str) -> Callable[[], Any]:
     return run
 
 
-def service(engine: Engine, city: City) -> Callable[[], Any]:
-    sup = city.supervisors["D0"]
+def supervisor(engine: Engine) -> Principal:
+    """The district's supervisor of a city built before (citygen's sup0 of D0)."""
+    with engine.connect() as conn:
+        uid = conn.execute(text("SELECT id FROM \"user\" WHERE username = 'sup0'")).scalar()
+    return Principal(
+        id=uid,
+        username="sup0",
+        display_name="督办员",
+        role=Role.supervisor,
+        region_code="D0",
+        region_path="/D0/",
+    )
+
+
+def service(engine: Engine, sup: Principal) -> Callable[[], Any]:
 
     def run() -> Any:
         with new_session(engine) as s:
@@ -234,21 +252,52 @@ def set_password(engine: Engine, username: str, password: str) -> None:
         )
 
 
+def kept(pg: bool, name: str) -> tuple[str, Callable[[], None], bool]:
+    """(url, nothing to drop, whether the city is there already) of a kept database."""
+    if not pg:
+        path = Path(name).resolve()
+        return f"sqlite:///{path}", lambda: None, path.exists()
+    server = make_url(os.environ["CLOSELOOP_TEST_PG_URL"])
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        there = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        built = there.first() is not None
+        if not built:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False), lambda: None, built
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (CLOSELOOP_TEST_PG_URL)")
     parser.add_argument("--cases", type=int, default=300_000)
     parser.add_argument("--no-http", action="store_true", help="the service call only")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="build the city into this database (PostgreSQL) or file (SQLite) and keep it; "
+        "if it exists already, reuse it as it is (--cases is then only printed)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         os.environ.setdefault("CLOSELOOP_DATA_DIR", str(data))
-        url, drop = database(args.pg, Path(tmp), "dashboard")
+        url, drop, built = (
+            kept(args.pg, args.keep)
+            if args.keep
+            else (
+                *database(args.pg, Path(tmp), "dashboard"),
+                False,
+            )
+        )
         try:
-            upgrade(url)
-            engine = make_engine(url)
             t0 = time.perf_counter()
-            city = build(engine, cases=args.cases, districts=1, years=1)
+            if not built:
+                upgrade(url)
+            engine = make_engine(url)
+            if not built:
+                build(engine, cases=args.cases, districts=1, years=1)
             set_password(engine, "sup0", "Bench-pass-2025")
             code = os.environ.get("CLOSELOOP_BENCH_CODE") or "this checkout"
             print(
@@ -256,7 +305,7 @@ def main() -> None:
                 f"(built in {time.perf_counter() - t0:.1f} s); code: {code}; now {NOW.isoformat()}"
             )
             base, rows = timed(raw_queries(engine, "/D0/"))
-            spent, d = timed(service(engine, city), name="service")
+            spent, d = timed(service(engine, supervisor(engine)), name="service")
             print(f"baseline (raw queries)   {base * 1000:8.0f} ms  ({rows} rows/counts)")
             print(
                 f"service dashboard()      {spent * 1000:8.0f} ms  ratio {spent / base:5.1f}x  "

@@ -39,12 +39,20 @@ def claim_row(ctx: SweepContext, f: Facts, level: str, **data: Any) -> dict[str,
 
 
 def decide(
-    ctx: SweepContext, facts: Iterable[Facts], fired: dict[int, set[str]]
+    ctx: SweepContext,
+    facts: Iterable[Facts],
+    fired: dict[int, set[str]],
+    levels: dict[int, tuple[str, ...]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The claims due for these cases at ctx.now, in case order then ladder order."""
+    """The claims due for these cases at ctx.now, in case order then ladder order. `levels`:
+    the levels due and not fired per case when the sweep has them already (its Candidate.levels,
+    the same computation), so they are not worked out twice."""
     wanted: list[dict[str, Any]] = []
     for f in facts:
-        due = [lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ())]
+        if levels is not None:
+            due = list(levels[f.case_id])
+        else:
+            due = [lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ())]
         if not f.unit_code:  # nobody to address a letter to (an imported odd row)
             due = [lv for lv in due if lv not in LETTER_LEVELS]
         top = max((lv for lv in due if lv in LETTER_LEVELS), key=LETTER_LEVELS.index, default=None)

@@ -14,12 +14,12 @@ from sqlmodel import Session, col, select
 from closeloop.escalation import plan
 from closeloop.escalation.claims import Counts
 from closeloop.escalation.sweep import (
-    CHUNK,
     SweepContext,
     by_unit,
     facts_of,
     fired_levels,
-    sweep,
+    id_chunks,
+    sweep_fired,
 )
 from models.case import Case
 from models.enums import EscalationLevel
@@ -31,20 +31,21 @@ def preview(
 ) -> dict[str, Any]:
     """{"checked", "notifications", "letters", "listed", "would_fire", "letters_to_issue"} of a
     run at ctx.now; `region_path` keeps only the cases of that jurisdiction (a supervisor's)."""
-    checked, candidates = sweep(session, ctx, region_path=region_path)
+    # The sweep's own reading of the levels fired (it read them for every row it checked, the
+    # candidates among them) and of the levels due: the same answers, not asked twice.
+    checked, candidates, fired = sweep_fired(session, ctx, region_path=region_path)
     if region_path:
         candidates = [c for c in candidates if c.facts.region_path.startswith(region_path)]
     facts = {c.facts.case_id: c.facts for c in candidates}
-    fired = fired_levels(session, list(facts.values()))
+    levels = {c.facts.case_id: c.levels for c in candidates}
     counts = Counts(checked=checked)
     would: list[dict[str, Any]] = []
     letter_cases: dict[tuple[str, str], list[int]] = defaultdict(list)
-    kinds = _read(session, list(facts), Case.kind)
     for unit, ids in by_unit(candidates).items():
-        rows = plan.decide(ctx, [facts[i] for i in ids], fired)
+        rows = plan.decide(ctx, [facts[i] for i in ids], fired, levels)
         replies = []
         for row in rows:
-            what = plan.route(row, kinds[row["case_id"]])
+            what = plan.route(row, facts[row["case_id"]].kind)
             would.append(_fire(row, what))
             if what == plan.NOTICE:
                 counts.notifications += 1
@@ -114,9 +115,6 @@ def _reply_targets(
 
 def _read(session: Session, ids: list[int], column: Any) -> dict[int, Any]:
     out: dict[int, Any] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = session.execute(
-            select(col(Case.id), column).where(col(Case.id).in_(ids[start : start + CHUNK]))
-        )
-        out.update({i: v for i, v in rows})
+    for where in id_chunks(session, col(Case.id), ids):
+        out.update({i: v for i, v in session.execute(select(col(Case.id), column).where(where))})
     return out

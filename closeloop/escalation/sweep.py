@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy import Integer, String, and_, any_, bindparam, cast, exists, literal, or_, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from closeloop.calendar.days import WorkCalendar
@@ -30,6 +31,18 @@ from models.escalation import EscalationFire
 from models.org import Category
 
 CHUNK = 1000  # ids per IN list
+
+
+def id_chunks(session: Session, column: Any, ids: list[int]) -> list[Any]:
+    """`column IN ids` as a list of conditions to run one by one: on PostgreSQL one
+    `column = ANY(:ids)` with the ids as a single array parameter (thousands of ids cost no
+    more to send than one; an IN list costs a bind parameter each to render and parse), else
+    IN lists of CHUNK ids."""
+    if not ids:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))]
+    return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
 
 
 @dataclass
@@ -175,11 +188,9 @@ def fired_levels(session: Session, facts: list[Facts]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = defaultdict(set)
     ids = sorted(version)
     fire = EscalationFire
-    for start in range(0, len(ids), CHUNK):
+    for where in id_chunks(session, col(fire.case_id), ids):
         rows = session.execute(
-            select(fire.case_id, fire.deadline_version, fire.level).where(  # type: ignore[call-overload]
-                col(fire.case_id).in_(ids[start : start + CHUNK])
-            )
+            select(fire.case_id, fire.deadline_version, fire.level).where(where)  # type: ignore[call-overload]
         )
         for case_id, ver, level in rows:
             if version[case_id] == ver:
@@ -192,6 +203,15 @@ def sweep(
 ) -> tuple[int, list[Candidate]]:
     """(rows checked, candidates with at least one level due and not yet fired), by case id;
     `region_path`: only the cases of that jurisdiction (a supervisor's dry run)."""
+    checked, candidates, _ = sweep_fired(session, ctx, region_path=region_path)
+    return checked, candidates
+
+
+def sweep_fired(
+    session: Session, ctx: SweepContext, *, region_path: str | None = None
+) -> tuple[int, list[Candidate], dict[int, set[str]]]:
+    """`sweep`, with the levels already fired for every case it read (fired_levels of the
+    rows checked, the candidates among them): the dry run asks the plan with them."""
     query = select(*FACT_COLUMNS).where(
         candidate_filter(ctx.now, ctx.window_end, ctx.policy.top_warning)
     )
@@ -205,7 +225,7 @@ def sweep(
         levels = tuple(lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ()))
         if levels:
             out.append(Candidate(f, levels))
-    return len(rows), out
+    return len(rows), out, fired
 
 
 def by_unit(candidates: list[Candidate]) -> dict[str, list[int]]:

@@ -16,7 +16,7 @@ Definitions (README, "Follow-up and satisfaction"):
 
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, func, join, literal, or_, select, true
 from sqlmodel import Session, col
 
 from closeloop.reports.charts import number, percent
@@ -45,22 +45,20 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     if CaseKind.event.value not in scope.kinds:
         return {}
     h = CaseHistory
-    picked: Any = select(
-        col(h.case_id).label("case_id"), func.max(col(h.unit_code)).label("unit_code")
-    )
-    closures = scope.cases(
-        picked.select_from(h)
-        .join(Case, col(Case.id) == col(h.case_id))
+    # The closures of the period first, from the history alone (the index on closed_at), then
+    # each one's case: looked up by id (LATERAL, PostgreSQL, scope.lateral) or joined.
+    closures: Any = (
+        select(col(h.case_id).label("case_id"), func.max(col(h.unit_code)).label("unit_code"))
         .where(
-            col(Case.kind) == CaseKind.event.value,
             col(h.to_state) == CaseState.closed.value,
             col(h.closed_at) >= scope.start,
             col(h.closed_at) < scope.end,
             col(h.closed_at) <= scope.as_of,
             or_(col(h.action) == HistoryAction.import_.value, col(h.at) <= scope.as_of),
         )
+        .group_by(col(h.case_id))
     )
-    c = closures.group_by(col(h.case_id)).subquery("closures")
+    c = closures.subquery("closures")
     f = FollowUp
     order = (col(f.at).desc(), col(f.id).desc())
     ranked = (
@@ -76,12 +74,24 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
         )
         .subquery("ranked")
     )
+    event = col(Case.kind) == CaseKind.event.value
+    names = list(_CASE_KEYS.values())
+    if scope.lateral:
+        found = scope.cases(
+            select(*(getattr(Case, n) for n in names)).where(col(Case.id) == c.c.case_id, event)
+        )
+        the_case = found.limit(1).lateral("the_case")
+        source: Any = join(c, the_case, true())
+        columns: Any = the_case.c
+    else:
+        source = join(c, Case, col(Case.id) == c.c.case_id)
+        columns = {n: getattr(Case, n) for n in names}
     if group_by is None:
         key: Any = literal(None)
     elif group_by == "unit":
         key = c.c.unit_code
     else:
-        key = getattr(Case, _CASE_KEYS[group_by])
+        key = columns[_CASE_KEYS[group_by]]
     key = key.label("k")
     followed = ranked.c.case_id.is_not(None)
     happy = ranked.c.satisfaction.in_(SATISFIED)
@@ -92,10 +102,11 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
             func.coalesce(func.sum(case((followed, 1), else_=0)), 0),
             func.coalesce(func.sum(case((happy, 1), else_=0)), 0),
         )
-        .select_from(c)
-        .join(Case, col(Case.id) == c.c.case_id)
+        .select_from(source)
         .outerjoin(ranked, (ranked.c.case_id == c.c.case_id) & (ranked.c.n == 1))
     )
+    if not scope.lateral:
+        stmt = scope.cases(stmt).where(event)
     if group_by is not None:
         stmt = stmt.group_by(key)
     return {

@@ -19,11 +19,17 @@ from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from closeloop.reports.metrics import ranking
-from closeloop.reports.metrics.queries import Scope, _by, _count, _key, _rows, group_key
-from closeloop.reports.metrics.sql import ratio
-from models.case import Case
+from closeloop.reports.metrics.queries import (
+    Scope,
+    _by,
+    _count,
+    _key,
+    _rows,
+    entries,
+    group_key,
+)
+from closeloop.reports.metrics.sql import not_indexed, ratio
 from models.enums import Action
-from models.history import CaseHistory
 from models.metrics import Metrics, ReturnRequestCounts
 
 ACTIONS = [Action.redispatch, Action.request_return, Action.approve_return, Action.reject_return]
@@ -33,36 +39,42 @@ Counts = tuple[int, ...]  # redispatches, requested, granted, refused, received
 
 def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, Counts]:
     """key → (redispatches, return requests made, granted, refused)."""
-    h = CaseHistory
+    h, cases_and_entries = entries(
+        scope, lambda e: col(e.action).in_(ACTIONS), lambda e: col(e.at) <= scope.as_of
+    )
     action = col(h.action)
-    key = group_key(group_by, None)
+    key: Any = None if group_by is None else not_indexed(group_key(group_by, None))
     if group_by == "unit":
         key = func.coalesce(
             h.data["from_unit_code"].as_string(), h.data["unit_code"].as_string(), col(h.unit_code)
         )
-    stmt: Select[Any] = (
-        select(_key(key), *(_count(action == a) for a in ACTIONS))
-        .select_from(h)
-        .join(Case, col(Case.id) == col(h.case_id))
+    stmt: Select[Any] = select(_key(key), *(_count(action == a) for a in ACTIONS)).select_from(
+        cases_and_entries
     )
-    stmt = scope.cohort(stmt).where(action.in_(ACTIONS), col(h.at) <= scope.as_of)
+    stmt = scope.cohort(stmt)
     rows = _rows(session, stmt.group_by(*_by(key)))
-    if group_by != "unit":  # the unit given and the unit taken from fall in the same group
-        return {k: (*v, v[0]) for k, v in rows.items()}
+    if group_by != "unit":
+        return by_case_column(rows)
     # Per unit, a re-dispatch is also a dispatch to the unit it went to.
+    h, cases_and_entries = entries(
+        scope, lambda e: col(e.action) == Action.redispatch, lambda e: col(e.at) <= scope.as_of
+    )
     to_unit = func.coalesce(h.data["unit_code"].as_string(), col(h.unit_code))
-    received_stmt: Select[Any] = (
-        select(_key(to_unit), _count(action == Action.redispatch))
-        .select_from(h)
-        .join(Case, col(Case.id) == col(h.case_id))
-    )
-    received_stmt = scope.cohort(received_stmt).where(
-        action == Action.redispatch, col(h.at) <= scope.as_of
-    )
+    received_stmt: Select[Any] = select(
+        _key(to_unit), _count(col(h.action) == Action.redispatch)
+    ).select_from(cases_and_entries)
+    received_stmt = scope.cohort(received_stmt)
     received = _rows(session, received_stmt.group_by(*_by(to_unit)))
     keys = set(rows) | set(received)
     zero = (0, 0, 0, 0)
     return {k: (*rows.get(k, zero), received.get(k, (0,))[0]) for k in keys}
+
+
+def by_case_column(counts: dict[Any, tuple[int, ...]]) -> dict[Any, Counts]:
+    """`figures` for a grouping by a case column (not by unit) or none, from the counts of
+    ACTIONS per key (queries.action_counts_and, the action counts' pass): the unit given and
+    the unit taken from fall in the same group."""
+    return {k: (*v, v[0]) for k, v in counts.items()}
 
 
 def fill(m: Metrics, counts: Counts | None, weights: Mapping[str, float]) -> None:

@@ -22,6 +22,7 @@ Definitions where DESIGN.md leaves room (README, "Metrics"):
 - Rates are rounded half up to four decimals (0.9793); a rate with a zero denominator is null.
 """
 
+import dataclasses
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -89,7 +90,15 @@ def compute(
     cal = load_calendar(session)
 
     cohort = queries.cohort_counts(session, scope, group_by)
-    actions = queries.action_counts(session, scope, group_by)
+    # The figures read by action reach the history case by case when the cohort is small.
+    lateral = queries.by_case(session, sum(counts[0] for counts in cohort.values()))
+    scope = dataclasses.replace(scope, lateral=lateral)
+    # Grouped by a case column (or not at all), the return review's actions are counted in the
+    # action counts' pass over the history (by unit they have keys of their own: returns.py).
+    together = group_by != "unit"
+    more = return_review.ACTIONS if together else []
+    actions, reviewed = queries.action_counts_and(session, scope, group_by, more)
+    returned_early = return_review.by_case_column(reviewed) if together else None
     handling = queries.handling_histograms(session, scope, group_by, cal, date_from)
     backlog = queries.backlog_counts(session, scope, group_by)
     letters = queries.letter_counts(session, scope, group_by)
@@ -110,7 +119,11 @@ def compute(
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
         followups.fill_all(groups, follow, weights)
-        returned = return_review.figures(session, scope, group_by)
+        returned = (
+            returned_early
+            if returned_early is not None
+            else return_review.figures(session, scope, group_by)
+        )
         for g in groups:  # before ranking: they change rates the score counts
             return_review.fill(g, returned.get(g.key), weights)
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
@@ -125,7 +138,7 @@ def compute(
     total_returns = (
         (tuple(map(sum, zip(*returned.values(), strict=True))) if returned else None)
         if returned is not None
-        else return_review.figures(session, scope, None).get(None)
+        else (returned_early or {}).get(None)
     )
     return_review.fill(total, total_returns, weights)
     assist.fill(total, assist.figures(session, scope, None).get(None))

@@ -37,6 +37,27 @@ def _local_date_default(element: local_date, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
 
 
+class not_indexed(FunctionElement[Any]):  # noqa: N801 - reads like the SQL it is
+    """A column's value that SQLite's planner may not answer from an index (`+column`, its
+    documented way): a condition on it stays a filter. PostgreSQL: the column itself."""
+
+    inherit_cache = True
+
+    def __init__(self, expr: Any) -> None:
+        super().__init__(expr)
+        self.type = expr.type
+
+
+@compiles(not_indexed, "sqlite")
+def _not_indexed_sqlite(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(not_indexed)
+def _not_indexed_default(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
 def workday_ordinals(cal: WorkCalendar, first: date, last: date) -> Any:
     """A VALUES table (day, n): n = working days from `first` up to and including `day`, so the
     working days from a dispatch day to a close day are n(close) − n(dispatch) (0 the same day;
