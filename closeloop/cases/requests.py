@@ -240,6 +240,8 @@ class _BatchTogether(_Batch):
 
 def _load_requests_and_tasks(session: Session, result: dict[int, Pending]) -> None:
     asked = CaseRequest.__table__  # type: ignore[attr-defined]
+    if session.autoflush:  # what the ORM's query would flush first: its pending requests
+        session.flush()
     conn = session.connection()  # Core: the rows are few, the ORM's execution path is not
     rows = conn.execute(_requests_and_tasks_statement(), {"ids": list(result)})
     for row in rows:

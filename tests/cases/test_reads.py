@@ -278,3 +278,25 @@ def test_the_request_preconditions_refuse_as_before():
         assert one(None, empty, NOW, None) == Msg(  # type: ignore[arg-type]
             f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request"
         )
+
+
+def test_a_page_sees_the_requests_its_session_has_not_flushed(session, org):
+    """The page's requests are read on the session's connection after what the ORM's own query
+    would have flushed first: a request added in this session and not yet flushed is seen."""
+    case = case_in(session, org, CaseState.rectifying)
+    session.commit()
+    assert case.id is not None
+    session.add(
+        CaseRequest(
+            case_id=case.id,
+            type="extension",
+            status="pending",
+            days=2,
+            reason="材料未到",
+            requested_by=org["h_zj"].id,
+            requested_at=NOW,
+        )
+    )
+    pending = pending_on_demand_together(session, [case.id])
+    assert pending[case.id].extension is not None
+    assert pending[case.id].extension.days == 2  # type: ignore[union-attr]
