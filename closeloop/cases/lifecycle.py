@@ -10,6 +10,7 @@ preconditions for one caller.
 
 from datetime import datetime
 from functools import lru_cache
+from operator import is_
 from typing import Any
 
 from statemachine import State, StateMachine
@@ -139,10 +140,13 @@ def allowed_actions(
     ]
 
 
-# (state, kind, role, own) → (the definitions asked, the actions that passed the role rule).
+# (state, kind, role, own) → ((the actions asked, their definitions), the actions that passed
+# the role rule).
 _CANDIDATES: dict[
     tuple[str, str, str, bool],
-    tuple[tuple[tuple[str, Definition], ...], tuple[tuple[str, Precondition | None], ...]],
+    tuple[
+        tuple[tuple[str, ...], tuple[Definition, ...]], tuple[tuple[str, Precondition | None], ...]
+    ],
 ] = {}
 
 
@@ -157,7 +161,7 @@ def _candidates(
     user of the key."""
     key = (state, kind, role, own)
     kept = _CANDIDATES.get(key)
-    if kept is not None and all(TABLE.get(a) is d for a, d in kept[0]):  # type: ignore[call-overload]
+    if kept is not None and all(map(is_, map(TABLE.get, kept[0][0]), kept[0][1])):  # type: ignore[arg-type]
         return kept[1]
     user = Principal(id=0, username="", display_name="", role=Role(role))
     holder = _Holder(state, kind)
@@ -168,7 +172,8 @@ def _candidates(
         for a, d in asked
         if may_take(user, d, holder)  # type: ignore[arg-type]
     )
-    _CANDIDATES[key] = (asked, passed)
+    # The actions asked and their definitions apart: checked against the table by two maps.
+    _CANDIDATES[key] = ((tuple(a for a, _ in asked), tuple(d for _, d in asked)), passed)
     return passed
 
 

@@ -239,28 +239,43 @@ class _BatchTogether(_Batch):
 
 
 def _load_requests_and_tasks(session: Session, result: dict[int, Pending]) -> None:
+    asked = CaseRequest.__table__  # type: ignore[attr-defined]
+    if session.autoflush:  # what the ORM's query would flush first: its pending requests
+        session.flush()
+    conn = session.connection()  # Core: the rows are few, the ORM's execution path is not
+    rows = conn.execute(_requests_and_tasks_statement(), {"ids": list(result)})
+    for row in rows:
+        pending = result[row[0]]  # an id of the page, never None
+        pending.open_tasks = row[1] or 0
+        if row[2] is not None:  # a pending request: the row as the ORM would have built it
+            request = CaseRequest(**{c.name: row[i] for i, c in enumerate(asked.c, start=2)})
+            setattr(pending, request.type, request)
+
+
+@cache
+def _requests_and_tasks_statement() -> Any:
+    """_load_requests_and_tasks's statement, built once (composing it costs more Python than
+    running it); the case ids are its expanding parameter `ids`."""
+    table = Case.__table__  # type: ignore[attr-defined]
+    asked = CaseRequest.__table__  # type: ignore[attr-defined]
+    tasks = CaseTask.__table__  # type: ignore[attr-defined]
     unfinished = (
-        select(func.count())
+        sa_select(func.count())
+        .select_from(tasks)
         .where(
-            col(CaseTask.case_id) == col(Case.id),
-            col(CaseTask.state).in_([TaskState.open, TaskState.signed]),
+            tasks.c.case_id == table.c.id,
+            tasks.c.state.in_([TaskState.open, TaskState.signed]),
         )
         .scalar_subquery()
     )
-    rows = session.exec(
-        select(col(Case.id), unfinished, CaseRequest)
+    return (
+        sa_select(table.c.id, unfinished, *asked.c)
+        .select_from(table)
         .outerjoin(
-            CaseRequest,
-            (col(CaseRequest.case_id) == col(Case.id))
-            & (col(CaseRequest.status) == RequestStatus.pending),
+            asked, and_(asked.c.case_id == table.c.id, asked.c.status == RequestStatus.pending)
         )
-        .where(col(Case.id).in_(list(result)))
+        .where(table.c.id.in_(bindparam("ids", expanding=True)))
     )
-    for case_id, open_tasks, request in rows:
-        pending = result[case_id]  # type: ignore[index]  # an id of the page, never None
-        pending.open_tasks = open_tasks or 0
-        if request is not None:
-            setattr(pending, request.type, request)
 
 
 def open_request(
@@ -315,14 +330,20 @@ _NAMES = {
 }
 
 
+def _attribute(kind: RequestType) -> str:
+    """Pending's attribute for a request type (read directly: not through its alias)."""
+    return _ALIASES.get(kind.value, kind.value)
+
+
 def none_pending(kind: RequestType) -> Precondition:
     """A precondition: no request of this kind is pending (one at a time)."""
     zh, en = _NAMES[kind]
+    name = _attribute(kind)
+    # Built once: a list page asks this of every case on it, a Msg is immutable.
+    refused = Msg(f"已有待审批的{zh}申请", f"{en} request is already pending")
 
     def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
-        if getattr(pending, kind) is None:
-            return None
-        return Msg(f"已有待审批的{zh}申请", f"{en} request is already pending")
+        return None if getattr(pending, name) is None else refused
 
     return why
 
@@ -330,10 +351,10 @@ def none_pending(kind: RequestType) -> Precondition:
 def one_pending(kind: RequestType) -> Precondition:
     """A precondition: a request of this kind is pending (to be decided)."""
     zh, en = _NAMES[kind]
+    name = _attribute(kind)
+    refused = Msg(f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request")
 
     def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
-        if getattr(pending, kind) is not None:
-            return None
-        return Msg(f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request")
+        return None if getattr(pending, name) is not None else refused
 
     return why

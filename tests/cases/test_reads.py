@@ -11,6 +11,9 @@ from sqlalchemy import Engine, event
 
 from closeloop.cases import service as cases
 from closeloop.cases.requests import (
+    Pending,
+    none_pending,
+    one_pending,
     pending_on_demand,
     pending_on_demand_together,
     pending_requests,
@@ -18,8 +21,9 @@ from closeloop.cases.requests import (
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
 from closeloop.errors import DomainError
+from closeloop.text import Msg
 from models.case import CasePage, CasePublic, CaseRequest
-from models.enums import CaseKind, CaseState, Grade
+from models.enums import CaseKind, CaseState, Grade, RequestType
 from tests.factories import NOW, USERS, act, case_in, new_case
 
 
@@ -224,3 +228,75 @@ def test_the_answers_are_the_validated_models_serialised(engine, client, auth, o
                     cases.public_one(s, case, actor, NOW).model_dump()
                 )
                 assert one.content == expected.model_dump_json().encode()
+
+
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ({"state": "rectifying"}, CaseFilter(state=CaseState.rectifying)),
+        ({"unit_code": "ZJ"}, CaseFilter(unit_code="ZJ")),
+        ({"state": ["verifying", "suspended"]}, CaseFilter(state=["verifying", "suspended"])),  # type: ignore[list-item]
+    ],
+)
+def test_a_filtered_list_answers_the_validated_model_serialised(
+    engine, client, auth, org, query, filters
+):
+    """The filtered lists (state, unit; a supervisor's and a handler's) answer the same bytes as
+    the response model validated from the service's answer, with pending requests and open
+    assisting tasks on the page."""
+    with new_session(engine) as s:
+        _every_situation(s, org)
+    for username in ("sup", "h_zj"):
+        r = client.get("/api/v1/cases", params={**query, "page_size": 500}, headers=auth(username))
+        assert r.status_code == 200, r.text
+        with new_session(engine) as s:
+            page = cases.list_cases(
+                s, actor=org[username], filters=filters, page=1, page_size=500, now=NOW
+            )
+        assert page.items  # not vacuous
+        assert r.content == CasePage.model_validate(page.model_dump()).model_dump_json().encode()
+
+
+def test_the_request_preconditions_refuse_as_before():
+    """none_pending / one_pending (their refusal built once, the attribute read directly, the
+    return request's too): None or the same message as they formatted for every call."""
+    names = {
+        RequestType.extension: ("延期", "an extension"),
+        RequestType.suspension: ("挂起", "a suspension"),
+        RequestType.return_: ("退单", "a return"),
+    }
+    request = CaseRequest(case_id=1, type="extension", status="pending", reason="r", requested_by=1)
+    for kind, (zh, en) in names.items():
+        asked, empty = Pending(), Pending()
+        setattr(asked, kind.value, request)  # by the type's value, as the loaders set it
+        none, one = none_pending(kind), one_pending(kind)
+        assert none(None, empty, NOW, None) is None  # type: ignore[arg-type]
+        assert none(None, asked, NOW, None) == Msg(
+            f"已有待审批的{zh}申请", f"{en} request is already pending"
+        )  # type: ignore[arg-type]
+        assert one(None, asked, NOW, None) is None  # type: ignore[arg-type]
+        assert one(None, empty, NOW, None) == Msg(  # type: ignore[arg-type]
+            f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request"
+        )
+
+
+def test_a_page_sees_the_requests_its_session_has_not_flushed(session, org):
+    """The page's requests are read on the session's connection after what the ORM's own query
+    would have flushed first: a request added in this session and not yet flushed is seen."""
+    case = case_in(session, org, CaseState.rectifying)
+    session.commit()
+    assert case.id is not None
+    session.add(
+        CaseRequest(
+            case_id=case.id,
+            type="extension",
+            status="pending",
+            days=2,
+            reason="材料未到",
+            requested_by=org["h_zj"].id,
+            requested_at=NOW,
+        )
+    )
+    pending = pending_on_demand_together(session, [case.id])
+    assert pending[case.id].extension is not None
+    assert pending[case.id].extension.days == 2  # type: ignore[union-attr]
