@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Column, Index, Integer, String
+from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
 from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
@@ -21,6 +21,14 @@ class Location(BaseModel):
 _version_column = Column("version", Integer, nullable=False, default=1)
 
 
+# The predicate of ix_case_ledger_few, written as asof.at_live writes its condition (SQLite uses
+# a partial index only for a query term that implies this text).
+LEDGER_FEW = (
+    "dispatched_at IS NULL"
+    " OR state NOT IN ('dispatched', 'rectifying', 'suspended', 'verifying', 'closed')"
+)
+
+
 class Case(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _version_column}
     __table_args__ = (
@@ -33,6 +41,17 @@ class Case(SQLModel, table=True):
         Index("ix_case_state_follow_up_due", "state", "follow_up_due_at"),
         # The metrics' backlog at a report time: the cases not closed by then (0011_dash).
         Index("ix_case_backlog", "state", "closed_at", "cancelled_at"),
+        # The few cases whose live columns the ledger rule of an imported case may change at any
+        # report time (asof.at_live): never dispatched, or neither in a dispatched state nor
+        # closed — found by their filing time; those dispatched after T by dispatched_at, and
+        # those closed after T (or closed without a time) by ix_case_backlog (0013_dash).
+        Index(
+            "ix_case_ledger_few",
+            "reported_at",
+            postgresql_where=text(LEDGER_FEW),
+            sqlite_where=text(LEDGER_FEW),
+        ),
+        Index("ix_case_dispatched_at", "dispatched_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=40)

@@ -7,10 +7,12 @@ dispatched after T, never dispatched, in every ledger state), an imported case a
 and cases changed after T (where the fast path is not taken)."""
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import Select, case, select
+from sqlmodel import Session, col
 
 from closeloop.calendar.service import load_calendar
 from closeloop.imports import service as imports
@@ -69,9 +71,22 @@ def _rows(session: Session, a: object) -> list[tuple]:
     return sorted(tuple(r.values()) for r in rows)
 
 
+def _few(session: Session, as_of: datetime, scoped: Callable[[Select[Any]], Select[Any]]) -> int:
+    """Both forms of asof.not_kept (ids from the UNION of its arms, SQLite's; the arms' OR,
+    PostgreSQL's) select exactly the cases that asof.live_kept does not keep, in the scope."""
+    kept = case((asof.live_kept(as_of), 1), else_=0)
+    rows = session.execute(scoped(select(col(Case.id), kept))).all()
+    want = {case_id for case_id, k in rows if k == 0}
+    by_ids, by_arms = asof.not_kept(as_of, scoped)
+    assert set(session.scalars(scoped(select(col(Case.id)).where(by_ids)))) == want
+    assert set(session.scalars(scoped(select(col(Case.id)).where(by_arms)))) == want
+    return len(want)
+
+
 def _same(session: Session, o: Org, as_of: datetime) -> None:
     """Both readings at `as_of`: the rows, then the figures of several periods and scopes."""
     assert asof.settled(session, as_of)
+    assert _few(session, as_of, lambda stmt: stmt) > 0
     assert _rows(session, asof.at_live(as_of)) == _rows(session, asof.at(as_of))
     cal = load_calendar(session)
     today = as_of.date()
@@ -88,6 +103,7 @@ def _same(session: Session, o: Org, as_of: datetime) -> None:
                 as_of=as_of,
             )
             assert fast.settled
+            _few(session, as_of, fast.cohort)
             full = dataclasses.replace(fast, settled=False)
             for group_by in (None, "grid", "unit"):
                 for q in (queries.cohort_counts, queries.backlog_counts):

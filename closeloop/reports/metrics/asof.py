@@ -24,20 +24,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     Subquery,
     and_,
+    bindparam,
     case,
     func,
     literal,
     or_,
     select,
+    union,
 )
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from closeloop.reports.metrics.sql import not_indexed
+from closeloop.reports.metrics.sql import not_indexed, on_sqlite
 from models.case import Case
 from models.enums import CaseState, HistoryAction
 from models.history import CaseHistory
@@ -49,6 +52,15 @@ OPEN = [s.value for s in CaseState.open_states()]
 CLOCK_RUNNING = [s.value for s in CaseState.clock_running_states()]
 _DISPATCHED_OPEN = [s.value for s in CaseState.dispatched_states()]
 _FINAL = [CaseState.closed.value, CaseState.cancelled.value]
+# Written into the SQL as values, as in the predicate of ix_case_ledger_few
+# (models.case.LEDGER_FEW): SQLite uses a partial index only for a term that matches that
+# predicate, and bound parameters do not.
+_NEITHER: BindParameter[list[str]] = bindparam(
+    "neither_dispatched_nor_closed",
+    [*_DISPATCHED_OPEN, CaseState.closed.value],
+    expanding=True,
+    literal_execute=True,
+)
 
 
 def at(as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None = None) -> Subquery:
@@ -125,23 +137,17 @@ def at_live(
     # Most cases are dispatched by T and either open in a dispatched state or closed by T: the
     # rule leaves those as they are (each arm of _rule keeps them), so the comparison below is
     # skipped for them — a shortcut in cost only, not in what is compared.
-    state, dispatched, closed_at = col(Case.state), col(Case.dispatched_at), col(Case.closed_at)
-    closed = CaseState.closed.value
-    kept = (dispatched <= as_of) & or_(
-        state.in_(_DISPATCHED_OPEN), (state == closed) & (closed_at <= as_of)
-    )
-    # Its complement, spelled out in plain column tests (NULLs included) for the planner's
-    # statistics: it then expects few such cases and looks their entries up one by one.
-    not_kept = or_(
-        dispatched.is_(None),
-        dispatched > as_of,
-        state.not_in(_DISPATCHED_OPEN)
-        & or_(state != closed, closed_at.is_(None), closed_at > as_of),
-    )
-    differs = or_(*(one[name].is_distinct_from(two[name]) for name in one))
+    kept = live_kept(as_of)
 
     def scoped(stmt: Select[Any]) -> Select[Any]:
         return narrow(stmt) if narrow is not None else stmt
+
+    by_ids, by_arms = not_kept(as_of, scoped)
+    # PostgreSQL answers the arms' OR with a BitmapOr of their indexes. SQLite (no statistics)
+    # would rather read the scope's filing period again than use an index per arm: there the
+    # cases are looked up by id (rowid IN …) from the UNION of the arms, each on its index.
+    few = on_sqlite(by_ids, by_arms)
+    differs = or_(*(one[name].is_distinct_from(two[name]) for name in one))
 
     # SQLite would answer a figure's condition on the state (closed, say) from an index on the
     # state over the whole city rather than the scope's own narrowing (the filing period):
@@ -185,11 +191,46 @@ def at_live(
         )
         .select_from(Case)
         .join(h, col(h.id) == latest)
-        .where(not_kept, differs)
+        .where(few, differs)
     )
     # OFFSET 0 keeps the outer filters out of this branch: pushed onto the entry's columns they
     # would make the planner expect few entries and hash the history instead of the few cases.
     return plain.union_all(select(from_history.offset(0).subquery())).subquery("asof")
+
+
+def live_kept(as_of: datetime) -> ColumnElement[bool]:
+    """The cases whose live columns the ledger rule leaves as they are at `as_of`, whichever
+    entry is the case's at T: dispatched by T and open in a dispatched state or closed by T."""
+    state, dispatched, closed_at = col(Case.state), col(Case.dispatched_at), col(Case.closed_at)
+    closed = CaseState.closed.value
+    return (dispatched <= as_of) & or_(
+        state.in_(_DISPATCHED_OPEN), (state == closed) & (closed_at <= as_of)
+    )
+
+
+def not_kept(
+    as_of: datetime, scoped: Callable[[Select[Any]], Select[Any]]
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The complement of `live_kept` (NULLs included; the state is never NULL) among the cases
+    a statement narrowed by `scoped` keeps, written two ways that select the same cases: the
+    case's id in a UNION of the arms below, and the arms' OR. Each arm has its index, so that
+    the planner finds these few cases without reading the scope's cases a second time: never
+    dispatched, or neither in a dispatched state nor closed — ix_case_ledger_few, whose
+    predicate is these two terms as written here (models.case.LEDGER_FEW), within the scope;
+    dispatched after T — ix_case_dispatched_at; closed without a close time or after T —
+    ix_case_backlog. tests/reports/test_as_of_live.py asserts both equal NOT live_kept."""
+    state, dispatched, closed_at = col(Case.state), col(Case.dispatched_at), col(Case.closed_at)
+    closed = CaseState.closed.value
+    arms = [
+        or_(dispatched.is_(None), state.not_in(_NEITHER)),
+        dispatched > as_of,
+        (state == closed) & closed_at.is_(None),
+        (state == closed) & (closed_at > as_of),
+    ]
+    ids = [scoped(select(col(Case.id)).where(arms[0]))]
+    ids += [select(col(Case.id)).where(arm) for arm in arms[1:]]
+    by_ids = col(Case.id).in_(union(*(i.correlate(None) for i in ids)))
+    return by_ids, or_(*arms)
 
 
 def _order(h: Any) -> tuple[Any, ...]:

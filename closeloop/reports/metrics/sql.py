@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Date, Integer, column, values
+from sqlalchemy import Boolean, Date, Integer, column, values
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -56,6 +56,28 @@ def _not_indexed_sqlite(element: not_indexed, compiler: Any, **kw: Any) -> str:
 @compiles(not_indexed)
 def _not_indexed_default(element: not_indexed, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(element.clauses, **kw))
+
+
+class on_sqlite(FunctionElement[bool]):  # noqa: N801 - reads like the condition it stands for
+    """One condition written two ways, the same rows either way: `sqlite` on SQLite, `other`
+    elsewhere — for a condition whose best form for one planner is a scan for the other."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition: in WHERE as it is, not compared to 1
+
+    def __init__(self, sqlite: Any, other: Any) -> None:
+        super().__init__(sqlite, other)
+
+
+@compiles(on_sqlite, "sqlite")
+def _on_sqlite_sqlite(element: on_sqlite, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses.clauses[0], **kw)})"
+
+
+@compiles(on_sqlite)
+def _on_sqlite_default(element: on_sqlite, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses.clauses[1], **kw)})"
 
 
 def workday_ordinals(cal: WorkCalendar, first: date, last: date) -> Any:
