@@ -102,6 +102,17 @@ def _wipe(eng: Engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
+            # A session an earlier test left open (a request abandoned at a client's timeout,
+            # kept alive by the failure's traceback) would hold its locks until the process
+            # ends, and TRUNCATE would wait for it forever: that test has failed already, so
+            # end its transaction instead of hanging every test after it.
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state LIKE 'idle in transaction%'"
+                )
+            )
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
