@@ -5,17 +5,17 @@ the organisation only, never the action table."""
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases.requests import Pending, pending_read_with
+from closeloop.cases.requests import Pending, open_task_count, pending_of_case, pending_read_with
 from closeloop.errors import Invalid, NotFound
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
-from models.enums import RequestStatus, Role, TaskState
+from models.enums import Role
 from models.org import Category, Unit
 from models.task import CaseTask
 
@@ -65,26 +65,14 @@ def _case_read_statement() -> Any:
     """case_read's statement, built once (its 48 columns cost more to compose than to run)."""
     table = Case.__table__  # type: ignore[attr-defined]
     asked = CaseRequest.__table__  # type: ignore[attr-defined]
-    tasks = CaseTask.__table__  # type: ignore[attr-defined]
-    unfinished = (
-        select(func.count())
-        .select_from(tasks)
-        .where(
-            tasks.c.case_id == table.c.id,
-            tasks.c.state.in_([TaskState.open, TaskState.signed]),
-        )
-        .scalar_subquery()
-    )
     stmt = (
         sa_select(
             *table.c,
-            unfinished.label("_open_tasks"),
+            open_task_count().label("_open_tasks"),
             *(c.label(f"_request_{c.name}") for c in asked.c),
         )
         .select_from(table)
-        .outerjoin(
-            asked, and_(asked.c.case_id == table.c.id, asked.c.status == RequestStatus.pending)
-        )
+        .outerjoin(asked, pending_of_case())
         .where(table.c.id == bindparam("case_id"))
     )
     return stmt

@@ -82,14 +82,7 @@ def _all_statement() -> Any:
     """The one query of `pending_requests`, built once (building it costs more Python than
     running it); the case ids are its expanding parameter `ids`."""
     case_id = col(Case.id)
-    open_tasks = (
-        select(func.count())
-        .where(
-            col(CaseTask.case_id) == case_id,
-            col(CaseTask.state).in_([TaskState.open, TaskState.signed]),
-        )
-        .scalar_subquery()
-    )
+    open_tasks = open_task_count()
     planned = exists().where(col(HazardPlan.case_id) == case_id)
     r = aliased(Recheck)
     latest = (  # the case's latest recheck
@@ -103,13 +96,7 @@ def _all_statement() -> Any:
     return (
         sa_select(case_id, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
         .select_from(Case)
-        .outerjoin(
-            CaseRequest,
-            and_(
-                col(CaseRequest.case_id) == case_id,
-                col(CaseRequest.status) == RequestStatus.pending,
-            ),
-        )
+        .outerjoin(CaseRequest, pending_of_case())
         .outerjoin(Recheck, col(Recheck.id) == latest)
         .where(case_id.in_(bindparam("ids", expanding=True)))
     )
@@ -165,7 +152,7 @@ def _load_dossiers(session: Session, result: dict[int, Pending]) -> None:
 
 
 def _load_tasks(session: Session, result: dict[int, Pending]) -> None:
-    unfinished = col(CaseTask.state).in_([TaskState.open, TaskState.signed])
+    unfinished = col(CaseTask.state).in_(UNFINISHED)
     for cid, n in session.exec(
         select(CaseTask.case_id, func.count())
         .where(col(CaseTask.case_id).in_(list(result)), unfinished)
@@ -258,24 +245,36 @@ def _requests_and_tasks_statement() -> Any:
     running it); the case ids are its expanding parameter `ids`."""
     table = Case.__table__  # type: ignore[attr-defined]
     asked = CaseRequest.__table__  # type: ignore[attr-defined]
-    tasks = CaseTask.__table__  # type: ignore[attr-defined]
-    unfinished = (
-        sa_select(func.count())
-        .select_from(tasks)
-        .where(
-            tasks.c.case_id == table.c.id,
-            tasks.c.state.in_([TaskState.open, TaskState.signed]),
-        )
-        .scalar_subquery()
-    )
     return (
-        sa_select(table.c.id, unfinished, *asked.c)
+        sa_select(table.c.id, open_task_count(), *asked.c)
         .select_from(table)
-        .outerjoin(
-            asked, and_(asked.c.case_id == table.c.id, asked.c.status == RequestStatus.pending)
-        )
+        .outerjoin(asked, pending_of_case())
         .where(table.c.id.in_(bindparam("ids", expanding=True)))
     )
+
+
+# A co-handling task still to be done (tasks.py's rules use it too).
+UNFINISHED = (TaskState.open, TaskState.signed)
+
+
+def open_task_count() -> Any:
+    """A case's unfinished co-handling tasks, counted in a scalar subquery correlated to the
+    case table of the enclosing statement: the one form every statement reading it uses."""
+    case = Case.__table__  # type: ignore[attr-defined]
+    tasks = CaseTask.__table__  # type: ignore[attr-defined]
+    return (
+        sa_select(func.count())
+        .select_from(tasks)
+        .where(tasks.c.case_id == case.c.id, tasks.c.state.in_(UNFINISHED))
+        .scalar_subquery()
+    )
+
+
+def pending_of_case() -> Any:
+    """The join condition of a case (the case table) and its pending requests."""
+    case = Case.__table__  # type: ignore[attr-defined]
+    asked = CaseRequest.__table__  # type: ignore[attr-defined]
+    return and_(asked.c.case_id == case.c.id, asked.c.status == RequestStatus.pending)
 
 
 def open_request(

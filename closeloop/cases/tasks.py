@@ -18,7 +18,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.cases import deadlines, history
 from closeloop.cases.lookup import load_case
-from closeloop.cases.requests import Pending, Precondition
+from closeloop.cases.requests import UNFINISHED, Pending, Precondition
 from closeloop.config import Settings
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
 from closeloop.org import service as org
@@ -29,7 +29,6 @@ from models.enums import CaseState, HistoryAction, Role, TaskState
 from models.org import Category, Unit
 from models.task import CaseTask, TaskActionInput, TaskPublic
 
-UNFINISHED = (TaskState.open, TaskState.signed)
 # A task is worked on while the lead unit holds the case (after closing nothing is left to do).
 HELD = (CaseState.dispatched, CaseState.rectifying, CaseState.suspended, CaseState.verifying)
 DESK = (Role.dispatcher, Role.supervisor)
