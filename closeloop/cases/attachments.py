@@ -86,7 +86,7 @@ def add_attachment(
     settings = settings or get_settings()
     case = load_case(session, actor=actor, case_id=case_id)
     _require_uploader(actor, case)
-    if case.state in (CaseState.cancelled, CaseState.closed):
+    if case.state in CaseState.closed_states():
         raise Conflict(
             Msg(
                 f"案件{STATE[CaseState(case.state)]:zh}，不能再上传附件",

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from closeloop.calendar.service import load_calendar
+from closeloop.cases.requests import UNFINISHED
 from closeloop.config import Settings, get_settings
 from closeloop.safety import fires
 from closeloop.text import Msg, local_minute
@@ -30,8 +31,8 @@ def escalate_late(session: Session, *, now: datetime, settings: Settings | None 
         session.exec(
             select(CaseTask, Case)
             .join(Case, col(Case.id) == col(CaseTask.case_id))
-            .where(col(CaseTask.state).in_([TaskState.open, TaskState.signed]))
-            .where(col(Case.state).not_in([CaseState.closed, CaseState.cancelled]))
+            .where(col(CaseTask.state).in_(UNFINISHED))
+            .where(col(Case.state).not_in(CaseState.closed_states()))
             .where(col(CaseTask.due_at) < now + LOOKAHEAD)
             .order_by(col(CaseTask.id))
         )

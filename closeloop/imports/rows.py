@@ -235,7 +235,7 @@ def _state_rules(
         bad.append(Msg(f"{state} 状态需要派遣时间", f"state {state} needs dispatched_at"))
     if state == CaseState.closed and "closed_at" in times and closed is None:
         bad.append(Msg("closed 状态需要结案时间", "state closed needs closed_at"))
-    if state not in (CaseState.closed, CaseState.cancelled) and closed is not None:
+    if state not in CaseState.closed_states() and closed is not None:
         bad.append(Msg(f"{state} 案件未结案", f"a {state} case has no closed_at: leave it empty"))
     for column in ("reported_at", "dispatched_at", "closed_at"):
         at = times.get(column)
