@@ -2,8 +2,10 @@
 `closeloop deploy --print-yaml` deployed with `prefect deploy --all` from a directory that is not
 the checkout, a process worker in yet another directory, and runs of the escalation and monthly
 report deployments: their job_run rows, their report files served by the API (which runs in this
-process and directory), no duplicate on a rerun. SQLite here: the flows' database behaviour is
-tested on both databases elsewhere. One test: the route costs ~30-60 s to set up."""
+process and directory), no duplicate on a rerun. The application database is PostgreSQL, as at
+scale (the flows' database behaviour is tested on both databases elsewhere); on a machine without
+CLOSELOOP_TEST_PG_URL the route runs on SQLite instead, saying so (in CI, which requires
+PostgreSQL, that fails). One test: the route costs ~30-60 s to set up."""
 
 import json
 import os
@@ -12,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +34,7 @@ from models.escalation import EscalationFire
 from models.jobs import JobRun
 from models.letter import Letter
 from models.report import Report
+from tests.conftest import PG_URL, REQUIRE_PG, _create_pg_database
 from tests.escalation.escalation_helpers import late_case, totals
 from tests.factories import PASSWORD, build_org
 from tests.reports.seed import seed
@@ -196,9 +200,9 @@ def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Route]:
             server,
             cwd=tmp,
         )
-        # Meanwhile: the application database (SQLite at an absolute path) with a case late
-        # since the end of 2025-09-30 and a September to report on.
-        url = f"sqlite:///{tmp / 'closeloop.db'}"
+        # Meanwhile: the application database with a case late since the end of 2025-09-30 and
+        # a September to report on.
+        url = _route_database(tmp)
         upgrade(url)
         engine = make_engine(url)
         with transaction(engine) as s:
@@ -234,6 +238,20 @@ def route(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Route]:
         engine.dispose()
     finally:
         procs.stop()
+
+
+def _route_database(tmp: Path) -> str:
+    """A PostgreSQL database of its own, as an operator at scale has; SQLite (an absolute path)
+    on a developer's machine without PostgreSQL."""
+    if PG_URL:
+        return _create_pg_database()
+    if REQUIRE_PG:
+        pytest.fail("CLOSELOOP_TEST_PG_URL is not set but CI requires PostgreSQL tests to run")
+    warnings.warn(
+        "scale route: PostgreSQL not configured, the application database is SQLite",
+        stacklevel=2,
+    )
+    return f"sqlite:///{tmp / 'closeloop.db'}"
 
 
 def _api(method: str, url: str, **kwargs: object) -> httpx.Response:
