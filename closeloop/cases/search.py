@@ -145,8 +145,24 @@ def _dates(stmt: Any, filters: CaseFilter) -> Any:
     return stmt
 
 
-def filtered(session: Session, *, actor: Principal, filters: CaseFilter, now: datetime) -> Any:
-    """SELECT Case … narrowed to `actor`'s jurisdiction, then to `filters`; unordered."""
+def require_unit(session: Session, code: str) -> None:
+    """The unit filter's check: a unit that does not exist is refused (422), not an empty list."""
+    if session.get(Unit, code) is None:
+        raise Invalid(
+            Msg(f"处置单位（unit_code）{code} 不存在", f"unit_code {code!r} does not exist")
+        )
+
+
+def filtered(
+    session: Session,
+    *,
+    actor: Principal,
+    filters: CaseFilter,
+    now: datetime,
+    check_unit: bool = True,
+) -> Any:
+    """SELECT Case … narrowed to `actor`'s jurisdiction, then to `filters`; unordered.
+    `check_unit=False`: the caller checks the unit filter's code itself (require_unit)."""
     stmt = jurisdiction(select(Case), actor)
     states = filters.states()
     if len(states) == 1:
@@ -158,11 +174,8 @@ def filtered(session: Session, *, actor: Principal, filters: CaseFilter, now: da
     if filters.grade:
         stmt = stmt.where(Case.grade == filters.grade)
     if filters.unit_code:
-        if session.get(Unit, filters.unit_code) is None:
-            code = filters.unit_code
-            raise Invalid(
-                Msg(f"处置单位（unit_code）{code} 不存在", f"unit_code {code!r} does not exist")
-            )
+        if check_unit:
+            require_unit(session, filters.unit_code)
         stmt = stmt.where(Case.unit_code == filters.unit_code)
     if filters.region_code:
         path = _region(session, "region_code", filters.region_code, None, Msg("区域", "region"))
@@ -204,6 +217,10 @@ def search(
     return filtered(session, actor=actor, filters=filters, now=now), order
 
 
+# The page's column holding the count of the whole list (find_page).
+TOTAL = "_list_total"
+
+
 def find_page(
     session: Session,
     *,
@@ -216,11 +233,25 @@ def find_page(
     """One page of the filtered cases, in order, and how many there are in all. The page's
     cases are plain rows of the case table (each column an attribute, as on Case), not ORM
     objects: a list only shows them, and building 50 tracked objects costs more than the query.
-    Both statements run on the session's connection (Core: no ORM execution path)."""
-    stmt, order = search(session, actor=actor, filters=filters, now=now)
+
+    One statement on the session's connection (Core: no ORM execution path): the page, with
+    the count of the whole list as an uncorrelated scalar subquery beside its columns (the
+    database runs it once, with the count's own plan), so a list is one round trip, not two.
+    Only a page past the end (no rows) asks the count on its own. The unit filter's code is
+    checked only when nothing matched: a case naming a unit proves the unit exists (a foreign
+    key), so a list by unit does not pay a look-up of its own."""
+    order = order_by(filters.sort, filters.overdue)
+    stmt = filtered(session, actor=actor, filters=filters, now=now, check_unit=False)
     count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
+    total_of_list = count.scalar_subquery().correlate(None).label(TOTAL)
+    columns = stmt.with_only_columns(*Case.__table__.c, total_of_list)  # type: ignore[attr-defined]
     conn = connection(session)
-    total = conn.execute(count).scalar_one()
-    columns = stmt.with_only_columns(*Case.__table__.c)  # type: ignore[attr-defined]
-    rows = conn.execute(columns.order_by(*order).offset((page - 1) * page_size).limit(page_size))
-    return list(rows), int(total)
+    page_of = columns.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    rows = list(conn.execute(page_of))
+    if rows:
+        total = rows[0]._mapping[TOTAL]
+    else:
+        total = 0 if page == 1 else conn.execute(count).scalar_one()
+    if not total and filters.unit_code:
+        require_unit(session, filters.unit_code)
+    return rows, int(total)

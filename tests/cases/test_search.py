@@ -3,11 +3,14 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func
 
+from closeloop.cases import search
 from closeloop.cases import service as cases
 from closeloop.cases.search import CaseFilter
 from closeloop.errors import Invalid
 from models.enums import CaseKind, CaseState, Grade
+from tests.cases.test_reads import selects
 from tests.factories import NOW, act, case_in, new_case
 
 # 00:30 on 30 September in Shanghai is still the 29th in UTC.
@@ -142,3 +145,56 @@ def test_jurisdiction_is_applied_before_the_filters(session, org, world):
     assert names(world, ids(session, org, user="h_sw", category_code="01")) == []
     assert sorted(names(world, ids(session, org, user="rep1", street_code="S1"))) == ["a", "d"]
     assert names(world, ids(session, org, user="sup_s2", state=[CaseState.reported])) == ["b"]
+
+
+PAGES = [
+    ("disp", {}),
+    ("disp", {"unit_code": "ZJ"}),
+    ("disp", {"unit_code": "SW"}),
+    ("disp", {"state": [CaseState.reported, CaseState.closed]}),
+    ("disp", {"overdue": True}),
+    ("disp", {"category_code": "01", "sort": "-reported_at"}),
+    ("disp_s2", {}),
+    ("h_sw", {}),
+    ("rep1", {"street_code": "S1"}),
+]
+
+
+@pytest.mark.parametrize(("user", "filters"), PAGES)
+def test_a_page_and_its_total_in_one_statement_are_the_plain_count_and_page(
+    engine, session, org, world, user, filters
+):
+    """find_page reads the page with the list's count beside it (one statement); the same
+    total and rows as the plain count and the plain ordered page, on every page size and
+    page, a page past the end included (its total asked on its own)."""
+    f = CaseFilter(**filters)
+    stmt, order = search.search(session, actor=org[user], filters=f, now=NOW)
+    conn = session.connection()
+    plain_total = conn.execute(
+        stmt.with_only_columns(func.count(), maintain_column_froms=True)
+    ).scalar_one()
+    plain = [r.id for r in conn.execute(stmt.order_by(*order))]
+    for size in (1, 2, 50):
+        for page in range(1, len(plain) // size + 3):
+            with selects(engine) as seen:
+                rows, total = search.find_page(
+                    session, actor=org[user], filters=f, page=page, page_size=size, now=NOW
+                )
+            assert total == plain_total
+            assert [r.id for r in rows] == plain[(page - 1) * size : page * size]
+            past_the_end = not rows and page > 1
+            checks_unit = not total and "unit_code" in filters  # may be in the session already
+            assert 1 + past_the_end <= len(seen) <= 1 + past_the_end + checks_unit
+
+
+def test_a_list_by_unit_checks_the_unit_only_when_nothing_matched(engine, session, org, world):
+    """A unit on some case exists (a foreign key): its list is one statement; a unit without
+    cases answers an empty list after looking it up, one that does not exist is refused."""
+    for code, expected in (("ZJ", 1), ("SW", 2)):
+        session.expunge_all()  # the unit, when looked up, is read from the database
+        with selects(engine) as seen:
+            ids(session, org, unit_code=code)
+        assert len(seen) == expected, code
+    with pytest.raises(Invalid) as e:
+        ids(session, org, unit_code="NOPE")
+    assert e.value.msg.en == "unit_code 'NOPE' does not exist"
