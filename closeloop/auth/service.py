@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth import security
 from closeloop.auth.policy import Principal
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Invalid, TooManyRequests, Unauthorized
 from closeloop.text import Msg
 from models.org import Region
@@ -132,13 +133,8 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
         raise Unauthorized(INVALID_TOKEN)
     uid, jti = seen
     settings = get_settings()
-    if session.autoflush:  # as a query through the session would (a login's own changes)
-        session.flush()
-    row = (
-        session.connection()
-        .execute(_who_statement(with_key=not settings.secret_key), {"uid": uid, "jti": jti})
-        .first()
-    )
+    who = _who_statement(with_key=not settings.secret_key)
+    row = connection(session).execute(who, {"uid": uid, "jti": jti}).first()
     secret = settings.secret_key or (row.secret if row is not None else None)
     if secret:
         session.info[_SECRET_INFO] = secret

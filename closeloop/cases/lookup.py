@@ -5,13 +5,14 @@ the organisation only, never the action table."""
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.cases.requests import Pending, open_task_count, pending_of_case, pending_read_with
+from closeloop.db import connection as connection
 from closeloop.errors import Invalid, NotFound
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
@@ -76,14 +77,6 @@ def _case_read_statement() -> Any:
         .where(table.c.id == bindparam("case_id"))
     )
     return stmt
-
-
-def connection(session: Session) -> Connection:
-    """The session's connection for a Core read, after what the session would flush before a
-    query of its own (its autoflush): the read sees the session's pending changes either way."""
-    if session.autoflush:
-        session.flush()
-    return session.connection()
 
 
 def _require_visible(session: Session, actor: Principal, case: Any, *, acting: bool) -> None:

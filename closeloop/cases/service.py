@@ -35,6 +35,7 @@ from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Invalid
 from closeloop.geo.locate import locate
 from closeloop.text import Msg
@@ -52,7 +53,7 @@ _INACTIVE = select(Region.code).where(
 def _require_active(session: Session, *, grid: Region, category: Category) -> None:
     """A deactivated region (the grid or any region above it) or category takes no new case."""
     codes = [c for c in grid.path.split("/") if c]
-    inactive = session.exec(_INACTIVE, params={"codes": codes}).first()
+    inactive = connection(session).execute(_INACTIVE, {"codes": codes}).scalar()
     if inactive is not None:
         raise Invalid(
             Msg(
