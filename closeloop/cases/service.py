@@ -26,8 +26,8 @@ from closeloop.cases.lookup import load_case as load_case
 from closeloop.cases.lookup import require_unit as require_unit
 from closeloop.cases.lookup import require_visible as require_visible
 from closeloop.cases.lookup import street_and_community as street_and_community
+from closeloop.cases.perform import insert_case, perform_in
 from closeloop.cases.perform import perform as perform
-from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
 from closeloop.cases.requests import pending_on_demand, pending_on_demand_together
@@ -161,7 +161,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         enterprise_code=enterprise.code if enterprise else None,
         emergency=emergency_info.is_emergency(session, urgent=data.urgent, category=category),
     )
-    session.flush()
+    insert_case(session, case)
     history.append(
         session,
         case=case,
