@@ -5,7 +5,7 @@ the organisation only, never the action table."""
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import String, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -137,6 +137,34 @@ def leaf_category(session: Session, code: str) -> Category:
             Msg("请选择小类", f"category {code!r} is a class (大类); file against one of its items")
         )
     return category
+
+
+def category_and_unit(
+    session: Session, category_code: str | None, unit_code: str | None
+) -> tuple[Category | None, Unit | None]:
+    """A case's category and the unit named (or else the category's default unit), as
+    `session.get` finds each, in ONE statement when both are asked (a dispatch's input check:
+    two ORM look-ups were ~19 % of the action). Either is None when it does not exist."""
+    if category_code is None:
+        return None, session.get(Unit, unit_code) if unit_code else None
+    row = session.exec(  # type: ignore[call-overload]
+        _CATEGORY_AND_UNIT, params={"category_code": category_code, "unit_code": unit_code}
+    ).first()
+    if row is None:  # no such category: the unit named, if any
+        return None, session.get(Unit, unit_code) if unit_code else None
+    return row[0], row[1]
+
+
+# The category, and the unit named or else the category's default (built once).
+_CATEGORY_AND_UNIT = (
+    select(Category, Unit)
+    .outerjoin(
+        Unit,
+        col(Unit.code)
+        == func.coalesce(bindparam("unit_code", type_=String), col(Category.unit_code)),
+    )
+    .where(col(Category.code) == bindparam("category_code"))
+)
 
 
 def require_unit(session: Session, code: str) -> Unit:
