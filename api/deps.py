@@ -98,8 +98,9 @@ TokenDep = Annotated[str | None, Depends(oauth2)]
 
 
 class Reader:
-    """A read route's session and signed-in user (the dependency `signed_in`), and `run`, which
-    does the read and ends the session (get_session's commit or rollback) in one thread hop."""
+    """A route's session and signed-in user (the dependency `signed_in`), and `run`, which does
+    the route's work — a read, or a write (filing, a case action) — and ends the session
+    (get_session's commit or rollback) in one thread hop, before the answer is sent."""
 
     def __init__(self, request: Request, token: str | None) -> None:
         self.request = request
@@ -136,12 +137,13 @@ class Reader:
 
 
 async def signed_in(request: Request, token: TokenDep) -> AsyncIterator[Reader]:
-    """The session and the signed-in user of a read route (GET /cases, /cases/{id}): get_session,
+    """The session and the signed-in user of the busiest routes (GET /cases, /cases/{id}, POST
+    /cases, /cases/{id}/actions/{action}): get_session,
     get_now, get_claims and get_user themselves (the same one statement, the same refusals,
     nothing kept between requests, and, being a dependency, before any parameter is refused),
-    in one thread hop; the route's `Reader.run` reads, serialises and ends the session in a
-    second. FastAPI runs each sync dependency and a sync endpoint in a hop of its own (seven
-    for a case: 0.2-0.5 ms each on a loaded machine, more than the case's SQL)."""
+    in one thread hop; the route's `Reader.run` reads or writes, serialises and ends the session
+    (commits) in a second. FastAPI runs each sync dependency and a sync endpoint in a hop of its
+    own (seven for a case: 0.2-0.5 ms each on a loaded machine, more than the case's SQL)."""
     reader = Reader(request, token)
     try:
         await run_in_threadpool(reader.sign_in)
@@ -152,3 +154,4 @@ async def signed_in(request: Request, token: TokenDep) -> AsyncIterator[Reader]:
 
 
 ReaderDep = Annotated[Reader, Depends(signed_in)]
+SignedInDep = ReaderDep  # a write route's: the same session, sign-in and single hop

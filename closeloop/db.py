@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -70,6 +70,16 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
 def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
+
+
+def connection(session: Session) -> Connection:
+    """The session's connection for a Core statement, after what the session would flush before
+    a query of its own (its autoflush): the statement sees the session's pending changes either
+    way. A SELECT of plain columns costs a fraction of the ORM's execution path this way (no
+    compile state, no ORM result); entities to change are still loaded through the session."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 @contextmanager

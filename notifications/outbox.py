@@ -25,6 +25,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from closeloop import text
+from closeloop.db import connection
 from closeloop.errors import NotFound
 from closeloop.text import Msg
 from models.enums import Channel, DeliveryStatus, Role
@@ -228,7 +229,7 @@ def notify_unit(
         targets.append((Channel.email, unit.head_email, None))
     if unit.webhook_url:
         targets.append((Channel.webhook, unit.webhook_url, None))
-    handlers = session.exec(_HANDLERS, params={"unit_code": unit_code})
+    handlers = connection(session).execute(_HANDLERS, {"unit_code": unit_code}).scalars()
     targets.extend((Channel.inapp, str(uid), uid) for uid in handlers)
     return _fan_out(
         session,

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 from sqlmodel import Session
 
 from api import case_export, downloads
-from api.deps import CurrentUser, NowDep, ReaderDep, SessionDep
+from api.deps import CurrentUser, NowDep, ReaderDep, SessionDep, SignedInDep
 from closeloop.auth.policy import Principal
 from closeloop.cases import attachments, history, lifecycle
 from closeloop.cases import service as cases
@@ -22,10 +22,8 @@ PathId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
-def file_case(
-    session: SessionDep,
-    user: CurrentUser,
-    now: NowDep,
+async def file_case(
+    unit: SignedInDep,
     data: CaseCreate,
     idempotency_key: Annotated[
         str | None,
@@ -36,8 +34,11 @@ def file_case(
         ),
     ] = None,
 ) -> Response:
-    filed = cases.file_once(session, actor=user, data=data, now=now, key=idempotency_key)
-    return JSONResponse(filed.body, status_code=filed.status)
+    def write(session: Session, user: Principal, now: datetime) -> Response:
+        filed = cases.file_once(session, actor=user, data=data, now=now, key=idempotency_key)
+        return JSONResponse(filed.body, status_code=filed.status)
+
+    return await unit.run(write)
 
 
 Code = Annotated[str | None, Query(max_length=40)]
@@ -102,8 +103,9 @@ async def case_filter(  # async: it reads nothing, so FastAPI calls it without a
 CaseQuery = Annotated[CaseFilter, Depends(case_filter)]
 
 
-# The answers of the two reads, serialised as FastAPI serialises a response model (its fast
-# path: the model's TypeAdapter.dump_json), but in the read's own thread hop (api/deps.Reader).
+# The answers of the two reads and of an action, serialised as FastAPI serialises a response
+# model (its fast path: the model's TypeAdapter.dump_json), but in the route's own thread hop
+# (api/deps.Reader).
 CASE_JSON = TypeAdapter(CasePublic)
 PAGE_JSON = TypeAdapter(CasePage)
 
@@ -163,17 +165,19 @@ ACTIONS_DOC = (
 @router.post(
     "/cases/{case_id}/actions/{action}", response_model=CasePublic, description=ACTIONS_DOC
 )
-def act(
-    session: SessionDep,
-    user: CurrentUser,
-    now: NowDep,
+async def act(
+    unit: SignedInDep,
     case_id: PathId,
     action: str,
     data: Annotated[ActionInput | None, Body()] = None,
-) -> object:
-    return cases.act(
-        session, actor=user, case_id=case_id, action=action, data=data or ActionInput(), now=now
-    )
+) -> Response:
+    def write(session: Session, user: Principal, now: datetime) -> Response:
+        case = cases.act(
+            session, actor=user, case_id=case_id, action=action, data=data or ActionInput(), now=now
+        )
+        return json_response(CASE_JSON, case)
+
+    return await unit.run(write)
 
 
 @router.get("/cases/{case_id}/history", response_model=list[HistoryPublic])

@@ -5,11 +5,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from closeloop.auth import security
 from closeloop.auth.policy import Principal
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Invalid, TooManyRequests, Unauthorized
 from closeloop.text import Msg
 from models.org import Region
@@ -131,10 +133,9 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
         raise Unauthorized(INVALID_TOKEN)
     uid, jti = seen
     settings = get_settings()
-    row = session.exec(
-        _who_statement(with_key=not settings.secret_key), params={"uid": uid, "jti": jti}
-    ).first()
-    secret = settings.secret_key or (row[3] if row is not None else None)
+    who = _who_statement(with_key=not settings.secret_key)
+    row = connection(session).execute(who, {"uid": uid, "jti": jti}).first()
+    secret = settings.secret_key or (row.secret if row is not None else None)
     if secret:
         session.info[_SECRET_INFO] = secret
     claims = security.decode_token(token, secret=secret or signing_secret(session), now=now)
@@ -142,32 +143,46 @@ def principal_for(session: Session, *, token: str, now: datetime) -> tuple[Princ
         raise Unauthorized(INVALID_TOKEN)
     if row is None:
         raise Unauthorized(REVOKED_TOKEN)
-    user, region_path, revoked = row[0], row[1], row[2]
-    if not user.active or claims.get("gen") != user.token_generation:
+    if not row.active or claims.get("gen") != row.token_generation:
         raise Unauthorized(REVOKED_TOKEN)
-    if revoked:
+    if row.revoked:
         raise Unauthorized(LOGGED_OUT)
-    return _principal(user, region_path), claims
+    return _principal(row, row.region_path), claims
 
 
 @lru_cache(maxsize=2)
 def _who_statement(*, with_key: bool) -> Any:
-    """The one authentication query, built once: the user with their region's path, whether
-    the token was logged out, and (unless the settings give it) the signing key."""
+    """The one authentication query, built once: the user's columns a Principal needs (a row,
+    not an entity: nothing to build and track) with their region's path, whether the token was
+    logged out, and (unless the settings give it) the signing key."""
     columns: list[Any] = [
-        User,
-        Region.path,
+        *(getattr(User, name) for name in _PRINCIPAL_COLUMNS),
+        col(User.active),
+        col(User.token_generation),
+        col(Region.path).label("region_path"),
         exists().where(col(RevokedToken.jti) == bindparam("jti")).label("revoked"),
     ]
     if with_key:
         kept = select(AppSetting.value).where(col(AppSetting.key) == SECRET_KEY)
         columns.append(kept.scalar_subquery().label("secret"))
     return (
-        select(*columns)
+        sa_select(*columns)
         .select_from(User)
         .outerjoin(Region, col(Region.code) == col(User.region_code))
         .where(col(User.id) == bindparam("uid"))
     )
+
+
+# What a Principal takes from the user (its region path aside).
+_PRINCIPAL_COLUMNS = (
+    "id",
+    "username",
+    "display_name",
+    "role",
+    "unit_code",
+    "region_code",
+    "must_change_password",
+)
 
 
 def principal_of(session: Session, user: User) -> Principal:
@@ -175,7 +190,8 @@ def principal_of(session: Session, user: User) -> Principal:
     return _principal(user, region.path if region else None)
 
 
-def _principal(user: User, region_path: str | None) -> Principal:
+def _principal(user: Any, region_path: str | None) -> Principal:
+    """`user`: a User, or a row with its _PRINCIPAL_COLUMNS."""
     return Principal(
         id=user.id,
         username=user.username,

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import PACKAGE_YEARS, DayRun, WorkCalendar, runs, statutory
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Invalid
 from closeloop.text import Msg
 from models.system import CalendarOverride, CalendarOverrideIn
@@ -22,7 +23,7 @@ _OVERRIDES = select(col(CalendarOverride.day), col(CalendarOverride.workday))
 
 def load_calendar(session: Session, settings: Settings | None = None) -> WorkCalendar:
     settings = settings or get_settings()
-    overrides = dict(session.exec(_OVERRIDES).all())
+    overrides = {day: workday for day, workday in connection(session).execute(_OVERRIDES)}
     return WorkCalendar(
         overrides=overrides,
         work_start=time.fromisoformat(settings.work_start),

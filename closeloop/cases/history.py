@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, event, func, insert, inspect
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
+from closeloop.db import connection
 from closeloop.errors import NotFound
 from closeloop.text import Msg
 from models.case import Case
@@ -100,7 +101,7 @@ def _next_seq(session: Session, case_id: int) -> int:
         state = inspect(last)
         if (state.pending or state.persistent) and state.session_id == session.hash_key:
             return last.seq + 1
-    previous = session.exec(_LAST_SEQ, params={"case_id": case_id}).one()
+    previous = connection(session).execute(_LAST_SEQ, {"case_id": case_id}).scalar_one()
     return (previous or 0) + 1
 
 

@@ -5,13 +5,15 @@ the organisation only, never the action table."""
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import String, bindparam, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
 from closeloop.cases.requests import Pending, open_task_count, pending_of_case, pending_read_with
+from closeloop.db import connection as connection
 from closeloop.errors import Invalid, NotFound
 from closeloop.text import Msg
 from models.case import Case, CaseRequest
@@ -78,14 +80,6 @@ def _case_read_statement() -> Any:
     return stmt
 
 
-def connection(session: Session) -> Connection:
-    """The session's connection for a Core read, after what the session would flush before a
-    query of its own (its autoflush): the read sees the session's pending changes either way."""
-    if session.autoflush:
-        session.flush()
-    return session.connection()
-
-
 def _require_visible(session: Session, actor: Principal, case: Any, *, acting: bool) -> None:
     assisting = not acting and _assists(session, actor, case)
     policy.require_visible(
@@ -136,7 +130,11 @@ def case_by_number(session: Session, *, actor: Principal, number: str) -> Case |
 
 
 def leaf_category(session: Session, code: str) -> Category:
-    category = session.get(Category, code)
+    """The category `code`, an item (小类). Its class is read in the same statement and stays in
+    the session with it (reference_rows), so the checks that look the class up next (active,
+    emergency) find it there: filing read it with a statement of its own."""
+    row = session.exec(_WITH_CLASS, params={"code": code}).first()  # type: ignore[call-overload]
+    category = row[0] if row is not None else None
     if category is None:
         raise Invalid(Msg(f"类别 {code} 不存在", f"category_code {code!r} does not exist"))
     if category.parent_code is None:
@@ -144,6 +142,42 @@ def leaf_category(session: Session, code: str) -> Category:
             Msg("请选择小类", f"category {code!r} is a class (大类); file against one of its items")
         )
     return category
+
+
+_CLASS = aliased(Category)
+_WITH_CLASS = (  # a category and its class (built once)
+    select(Category, _CLASS)
+    .outerjoin(_CLASS, col(_CLASS.code) == col(Category.parent_code))
+    .where(col(Category.code) == bindparam("code"))
+)
+
+
+def category_and_unit(
+    session: Session, category_code: str | None, unit_code: str | None
+) -> tuple[Category | None, Unit | None]:
+    """A case's category and the unit named (or else the category's default unit), as
+    `session.get` finds each, in ONE statement when both are asked (a dispatch's input check:
+    two ORM look-ups were ~19 % of the action). Either is None when it does not exist."""
+    if category_code is None:
+        return None, session.get(Unit, unit_code) if unit_code else None
+    row = session.exec(  # type: ignore[call-overload]
+        _CATEGORY_AND_UNIT, params={"category_code": category_code, "unit_code": unit_code}
+    ).first()
+    if row is None:  # no such category: the unit named, if any
+        return None, session.get(Unit, unit_code) if unit_code else None
+    return row[0], row[1]
+
+
+# The category, and the unit named or else the category's default (built once).
+_CATEGORY_AND_UNIT = (
+    select(Category, Unit)
+    .outerjoin(
+        Unit,
+        col(Unit.code)
+        == func.coalesce(bindparam("unit_code", type_=String), col(Category.unit_code)),
+    )
+    .where(col(Category.code) == bindparam("category_code"))
+)
 
 
 def require_unit(session: Session, code: str) -> Unit:

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from closeloop.cases import followups, reasons
 from closeloop.cases.effects import ActionContext
-from closeloop.cases.lookup import load_case, require_unit
+from closeloop.cases.lookup import category_and_unit, load_case, require_unit
 from closeloop.errors import Invalid, NotFound
 from closeloop.labels import KIND
 from closeloop.org import service as org
@@ -18,7 +18,6 @@ from closeloop.text import Msg
 from models.attachment import Attachment
 from models.case import ActionInput
 from models.enums import CaseKind, CaseState
-from models.org import Category
 
 KIND_ZH = {CaseKind.event: "事件", CaseKind.hazard: "隐患", CaseKind.letter: "督办件"}
 # The most working days an extension may ask for (ActionInput.days says it).
@@ -64,7 +63,7 @@ def check(ctx: ActionContext, name: Msg, needs: Needs) -> None:
 
 def _unit(ctx: ActionContext, name: Msg) -> None:
     case = ctx.case
-    ctx.category = ctx.session.get(Category, case.category_code) if case.category_code else None
+    ctx.category, unit = category_and_unit(ctx.session, case.category_code, ctx.data.unit_code)
     ctx.unit_code = ctx.data.unit_code or (ctx.category.unit_code if ctx.category else None)
     if not ctx.unit_code:
         raise Invalid(
@@ -73,7 +72,8 @@ def _unit(ctx: ActionContext, name: Msg) -> None:
                 f"{name:en} needs a unit: the category names no default unit",
             )
         )
-    unit = require_unit(ctx.session, ctx.unit_code)
+    if unit is None:
+        unit = require_unit(ctx.session, ctx.unit_code)  # refused: it does not exist
     if not unit.active:
         raise Invalid(
             Msg(

@@ -8,6 +8,7 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from closeloop.db import connection
 from models.case import Case
 from models.enums import CaseKind
 from models.system import Counter
@@ -67,6 +68,6 @@ def case_numbers(
         block = [
             f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
         ]
-        taken = set(session.exec(_TAKEN, params={"numbers": block}).all())
+        taken = set(connection(session).execute(_TAKEN, {"numbers": block}).scalars())
         numbers += [n for n in block if n not in taken and n not in avoid]
     return numbers

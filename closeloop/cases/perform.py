@@ -198,6 +198,28 @@ def write_case(session: Session, case: Case) -> None:
     session._register_persistent({state})
 
 
+def insert_case(session: Session, case: Case) -> None:
+    """A new case (added to the session, not yet written) inserted as the unit of work inserts
+    it, with one Core `INSERT … RETURNING id` (the unit of work's flush of one new row cost ~10 %
+    of a filing's server CPU): what the session held before it flushed first, every column given
+    from the object (SQLModel sets each field at construction), and the case left as a flush
+    leaves it — persistent, its attributes committed, recorded as new in the transaction (a
+    rollback expunges it), `pending_to_persistent` fired (history starts at 1 without a read)."""
+    state = inspect(case)
+    if not state.pending or state.session_id != session.hash_key:
+        session.flush()
+        return
+    if any(key not in state.dict for key in _CASE_COLUMNS):  # a default the flush would apply
+        session.flush()
+        return
+    session.expunge(case)
+    session.flush()  # what was added before the case comes first, as in the flush
+    values = {column: state.dict[key] for key, column in _CASE_COLUMNS.items()}
+    session.add(case)
+    case.id = session.connection().execute(_INSERT_CASE, values).scalar_one()
+    session._register_persistent({state})
+
+
 _CASE_TABLE = Case.__table__  # type: ignore[attr-defined]
 # attribute → column name, for the plain columns of the case (every one but the id)
 _CASE_COLUMNS = {
@@ -207,6 +229,7 @@ _CASE_COLUMNS = {
     and prop.columns[0].table is _CASE_TABLE
     and not prop.columns[0].primary_key
 }
+_INSERT_CASE = _CASE_TABLE.insert().returning(_CASE_TABLE.c.id)  # built once
 _UPDATE_CASE = (  # built once; the values given are the SET list
     _CASE_TABLE.update().where(
         _CASE_TABLE.c.id == bindparam("_id"), _CASE_TABLE.c.version == bindparam("_version")

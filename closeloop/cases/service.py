@@ -26,8 +26,8 @@ from closeloop.cases.lookup import load_case as load_case
 from closeloop.cases.lookup import require_unit as require_unit
 from closeloop.cases.lookup import require_visible as require_visible
 from closeloop.cases.lookup import street_and_community as street_and_community
+from closeloop.cases.perform import insert_case, perform_in
 from closeloop.cases.perform import perform as perform
-from closeloop.cases.perform import perform_in
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case
 from closeloop.cases.requests import Pending as Pending
 from closeloop.cases.requests import pending_on_demand, pending_on_demand_together
@@ -35,6 +35,7 @@ from closeloop.cases.requests import pending_requests as pending_requests
 from closeloop.cases.search import SORTS as SORTS
 from closeloop.cases.search import CaseFilter as CaseFilter
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Invalid
 from closeloop.geo.locate import locate
 from closeloop.text import Msg
@@ -52,7 +53,7 @@ _INACTIVE = select(Region.code).where(
 def _require_active(session: Session, *, grid: Region, category: Category) -> None:
     """A deactivated region (the grid or any region above it) or category takes no new case."""
     codes = [c for c in grid.path.split("/") if c]
-    inactive = session.exec(_INACTIVE, params={"codes": codes}).first()
+    inactive = connection(session).execute(_INACTIVE, {"codes": codes}).scalar()
     if inactive is not None:
         raise Invalid(
             Msg(
@@ -160,7 +161,7 @@ def file_case(session: Session, *, actor: Principal, data: CaseCreate, now: date
         enterprise_code=enterprise.code if enterprise else None,
         emergency=emergency_info.is_emergency(session, urgent=data.urgent, category=category),
     )
-    session.flush()
+    insert_case(session, case)
     history.append(
         session,
         case=case,

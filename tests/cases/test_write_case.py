@@ -14,10 +14,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from closeloop.cases import history
-from closeloop.cases.perform import write_case
+from closeloop.cases.perform import insert_case, write_case
 from models.case import Case
-from models.enums import CaseState
+from models.enums import CaseKind, CaseState
 from models.history import CaseHistory
+from models.org import Region
 from tests.factories import NOW, Org, new_case
 
 CASE = Case.__table__  # type: ignore[attr-defined]
@@ -37,6 +38,21 @@ def unit_of_work_updates() -> Iterator[list[int]]:
         yield seen
     finally:
         event.remove(Case, "before_update", record)
+
+
+@contextmanager
+def unit_of_work_inserts() -> Iterator[list[int]]:
+    """The ids of the cases the unit of work inserted meanwhile."""
+    seen: list[int] = []
+
+    def record(_mapper: Any, _conn: Any, target: Case) -> None:
+        seen.append(target.id or 0)
+
+    event.listen(Case, "after_insert", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Case, "after_insert", record)
 
 
 def _row(session: Session, case_id: int) -> dict[str, Any]:
@@ -196,3 +212,72 @@ def test_a_rolled_back_savepoint_takes_the_write_back(
     write_case(session, case)  # the next write meets the row as it is
     assert case.version == 2
     session.commit()
+
+
+def _filing(session: Session, org: Org, *, urgent: bool = False) -> Case:
+    """A new case as filing builds it: added, not yet written."""
+    from closeloop.cases.service import new_case as build
+
+    return build(
+        session,
+        kind=CaseKind.event,
+        state=CaseState.reported,
+        region_path=session.get(Region, "G1").path,  # type: ignore[union-attr]
+        by=org["rep1"],
+        now=NOW,
+        title="测试案件",
+        category_code="0101",
+        grid_code="G1",
+        urgent=urgent,
+    )
+
+
+def test_a_new_case_is_inserted_as_a_flush_inserts_it(session: Session, org: Org) -> None:
+    """`insert_case` (filing's Core INSERT) writes the row the unit of work writes and leaves the
+    case as the flush leaves it: persistent, committed, new in the transaction, its history
+    starting at 1 without a read; a rollback expunges it."""
+    fast = _filing(session, org, urgent=True)
+    with unit_of_work_inserts() as seen:
+        insert_case(session, fast)
+    assert seen == [] and fast.id is not None
+    slow = _filing(session, org, urgent=True)
+    with unit_of_work_inserts() as seen:
+        session.flush()
+    assert seen == [slow.id]
+    fast_row, slow_row = _row(session, fast.id), _row(session, slow.id or 0)
+    assert fast_row == slow_row
+    assert fast_row["version"] == 1 and fast_row["urgent"] is True
+    for case in (fast, slow):
+        state = inspect(case)
+        assert state.persistent and not state.modified and not state.committed_state
+        assert session.get(Case, case.id) is case  # in the identity map
+    entry = history.append(
+        session,
+        case=fast,
+        action="file",
+        actor=org["rep1"],
+        at=NOW,
+        from_state=None,
+        to_state=CaseState.reported,
+    )
+    assert entry.seq == 1
+    fast.title = "改名"  # later changes are written as for a flushed case
+    write_case(session, fast)
+    assert _row(session, fast.id)["title"] == "改名" and fast.version == 2
+    savepoint = session.begin_nested()
+    inner = _filing(session, org)
+    insert_case(session, inner)
+    inner_id = inner.id
+    savepoint.rollback()
+    assert inspect(inner).transient and inner not in session
+    assert session.connection().execute(select(CASE).where(CASE.c.id == inner_id)).first() is None
+
+
+def test_a_case_with_something_added_before_it_goes_after_it(session: Session, org: Org) -> None:
+    """What the session held before the case is written first, as in the flush."""
+    first = _filing(session, org)
+    second = _filing(session, org)
+    session.expunge(second)
+    session.add(second)  # first, then second: both pending
+    insert_case(session, second)
+    assert first.id is not None and second.id is not None and first.id < second.id
