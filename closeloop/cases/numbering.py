@@ -1,12 +1,13 @@
 """Named counters that never skip or repeat, safe when many writers draw at once."""
 
+import json
 from collections.abc import Collection
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, String, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.case import Case
 from models.enums import CaseKind
@@ -44,7 +45,35 @@ def _reserve_statement(dialect: str) -> Any:
     )
 
 
-_TAKEN = select(Case.number).where(col(Case.number).in_(bindparam("numbers", expanding=True)))
+CASES = Case.__table__  # type: ignore[attr-defined]
+
+
+@cache
+def _taken_statement(dialect: str) -> Any:
+    """The cases having one of the numbers given as ONE parameter (was an IN list, one bound
+    parameter a number): PostgreSQL joins the rows of a varchar[] (`IN (SELECT unnest(…))`:
+    look-ups in case_number_key or a hash join, never a scan comparing each row with every
+    element, as `= ANY(array)` was planned); SQLite reads a JSON array (json_each). An IN list
+    of ~1,000 parameters was rewritten by the driver and planned by the server every block:
+    ~6 us of the client's and 5-7 us of the server's per number on PostgreSQL."""
+    numbers = bindparam("numbers")
+    if dialect == "postgresql":
+        given: Any = func.unnest(cast(numbers, postgresql.ARRAY(String)))
+    else:
+        given = func.json_each(numbers).table_valued("value").c.value
+    return select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(select(given)))
+
+
+def taken(session: Session, numbers: Collection[str]) -> dict[str, int]:
+    """The ids of the cases that have one of `numbers`, by number, in one statement."""
+    if not numbers:
+        return {}
+    connection = session.connection()
+    param: Any = list(numbers)
+    if connection.dialect.name != "postgresql":
+        param = json.dumps(param)
+    found = connection.execute(_taken_statement(connection.dialect.name), {"numbers": param})
+    return {number: case_id for number, case_id in found}
 
 
 def next_case_number(session: Session, kind: CaseKind, year: int) -> str:
@@ -67,6 +96,6 @@ def case_numbers(
         block = [
             f"{CASE_PREFIX[kind]}{year}{value:06d}" for value in range(last - need + 1, last + 1)
         ]
-        taken = set(session.exec(_TAKEN, params={"numbers": block}).all())
-        numbers += [n for n in block if n not in taken and n not in avoid]
+        used = taken(session, block)
+        numbers += [n for n in block if n not in used and n not in avoid]
     return numbers
