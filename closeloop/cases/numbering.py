@@ -50,18 +50,25 @@ CASES = Case.__table__  # type: ignore[attr-defined]
 
 @cache
 def _taken_statement(dialect: str) -> Any:
-    """The cases having one of the numbers given as ONE parameter (was an IN list, one bound
-    parameter a number): PostgreSQL joins the rows of a varchar[] (`IN (SELECT unnest(…))`:
-    look-ups in case_number_key or a hash join, never a scan comparing each row with every
-    element, as `= ANY(array)` was planned); SQLite reads a JSON array (json_each). An IN list
-    of ~1,000 parameters was rewritten by the driver and planned by the server every block:
-    ~6 us of the client's and 5-7 us of the server's per number on PostgreSQL."""
-    numbers = bindparam("numbers")
+    """The ids of the numbers given as ONE parameter (was an IN list, one bound parameter a
+    number, rewritten by the driver and planned by the server every block: ~6 us of the
+    client's and 5-7 us of the server's per number on PostgreSQL).
+
+    PostgreSQL: each element of a varchar[] looked up by a subquery, an id or NULL per number.
+    Not `number IN (SELECT unnest(…))`: psycopg prepares a statement run five times, and the
+    server kept the plan it made while an import's case table was still small, a hash join
+    over a scan of the whole table, for every later block (measured: every look-up of a 30k
+    import a scan, 2.2M rows read). A look-up per element is an index probe of
+    case_number_key whatever the table's size. SQLite: the numbers as a JSON array
+    (json_each), probed in the same index."""
+    numbers: Any = bindparam("numbers")
     if dialect == "postgresql":
-        given: Any = func.unnest(cast(numbers, postgresql.ARRAY(String)))
-    else:
-        given = func.json_each(numbers).table_valued("value").c.value
-    return select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(select(given)))
+        given = func.unnest(cast(numbers, postgresql.ARRAY(String)))
+        each = given.table_valued("number").render_derived(name="given")
+        case_id = select(CASES.c.id).where(CASES.c.number == each.c.number).scalar_subquery()
+        return select(each.c.number, case_id)
+    listed = func.json_each(numbers).table_valued("value").c.value
+    return select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(select(listed)))
 
 
 def taken(session: Session, numbers: Collection[str]) -> dict[str, int]:
@@ -73,7 +80,7 @@ def taken(session: Session, numbers: Collection[str]) -> dict[str, int]:
     if connection.dialect.name != "postgresql":
         param = json.dumps(param)
     found = connection.execute(_taken_statement(connection.dialect.name), {"numbers": param})
-    return {number: case_id for number, case_id in found}
+    return {number: case_id for number, case_id in found if case_id is not None}
 
 
 def next_case_number(session: Session, kind: CaseKind, year: int) -> str:
