@@ -29,6 +29,12 @@ LEDGER_FEW = (
 )
 
 
+def _when_given(column: str) -> dict[str, Any]:
+    """A partial index's predicate: the rows whose `column` is not empty."""
+    where = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": where, "sqlite_where": where}
+
+
 class Case(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _version_column}
     __table_args__ = (
@@ -52,6 +58,14 @@ class Case(SQLModel, table=True):
             sqlite_where=text(LEDGER_FEW),
         ),
         Index("ix_case_dispatched_at", "dispatched_at"),
+        # References most cases leave empty: only the cases that have one are indexed (0014_import).
+        # Each look-up compares the column (= a value, as a foreign key's check does), which
+        # implies IS NOT NULL, so these partial indexes serve them; an empty value cost every
+        # filed or imported case one index insert each (~1.2 us a row of PostgreSQL's, 4 of 57).
+        *(
+            Index(f"ix_case_{column}", column, **_when_given(column))
+            for column in ("reporter_id", "merged_into_id", "enterprise_code", "inspection_id")
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=40)
@@ -71,7 +85,7 @@ class Case(SQLModel, table=True):
     unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
     grade: Grade | None = Field(default=None, sa_column=Column(String(10)))
     urgent: bool = False
-    reporter_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="user.id")
     reported_at: datetime = Field(sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sign_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -88,14 +102,13 @@ class Case(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     listed: bool = False
     rework_count: int = 0
-    # Indexed: deleting or merging checks who points here, and "what was merged into X" reads it.
-    merged_into_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    # Indexed (given only): deleting or merging checks who points here, and "what was merged into
+    # X" reads it.
+    merged_into_id: int | None = Field(default=None, foreign_key="case.id")
     # The enterprise or place the case belongs to (一企一档); its grid follows from it.
-    enterprise_code: str | None = Field(
-        default=None, foreign_key="enterprise.code", max_length=40, index=True
-    )
+    enterprise_code: str | None = Field(default=None, foreign_key="enterprise.code", max_length=40)
     # The inspection whose failed item this hazard is.
-    inspection_id: int | None = Field(default=None, foreign_key="inspection.id", index=True)
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
     # Return review (派单异议审核): the units that have returned this case (退单); such a unit may
     # only ask to return it again (request_return). None: none has.
     returned_units: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -13,6 +13,7 @@ from models.types import LocalTime, UTCDateTime
 class CaseHistory(SQLModel, table=True):
     __tablename__ = "case_history"
     __table_args__ = (
+        # Also the index by case (its first column): no index on case_id alone (0014_import).
         UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),
         # The follow-up figures find the closures of a period by their close time (0011_dash).
         Index("ix_case_history_closed_at", "closed_at"),
@@ -20,7 +21,7 @@ class CaseHistory(SQLModel, table=True):
         Index("ix_case_history_at", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case.id", index=True)
+    case_id: int = Field(foreign_key="case.id")
     seq: int
     action: str = Field(max_length=40)
     from_state: str | None = Field(default=None, max_length=12)

@@ -8,9 +8,9 @@ cache of computed deadlines keyed by (local date, working days), and at most `ma
 rejections (the total is in `rejected_count`).
 
 A given number must be unique in the database and in the file. Only the current batch keeps a set
-of its numbers: an earlier batch is already inserted, so the per-batch `number IN (…)` query
-catches repeats of earlier rows too (told apart from older cases by the highest case id before the
-import). Rows without a number are numbered when their batch is written: one block of numbers per
+of its numbers: an earlier batch is already inserted, so the batch's one look-up of its numbers
+(cases.numbering.taken) catches repeats of earlier rows too (told apart from older cases by the
+highest case id before the import). Rows without a number are numbered when their batch is written: one block of numbers per
 kind and year (cases.numbering.case_numbers), skipping numbers already in the database and the
 batch's given numbers. A number the import generated for an earlier batch counts as taken.
 
@@ -179,7 +179,7 @@ def _write(
     numbers per kind and year, skipping the batch's given numbers), then the cases, then
     history."""
     given = [values["number"] for _, values, is_given in batch if is_given]
-    taken = _taken(session, given) if given else {}
+    taken = numbering.taken(session, given)
     keep = []
     unnumbered: dict[tuple[CaseKind, int], list[dict[str, Any]]] = {}
     for row, values, is_given in batch:
@@ -203,30 +203,6 @@ def _write(
             values["number"] = number
     writer.write(keep)
     return len(keep)
-
-
-# The cases that have one of the numbers (a varchar[] parameter). One parameter instead of an IN
-# list of ~500: psycopg rewrote and sent each list's query text anew (~8 us a row of the client's),
-# and the server planned each. Joined to the array's rows rather than `= ANY(array)`: planned
-# as look-ups in case_number_key or a hash join whatever the table's size, never a scan that
-# compares each row with every element.
-_TAKEN_PG = (
-    'SELECT c.number, c.id FROM "case" AS c WHERE c.number IN (SELECT unnest(%s::varchar[]))'
-)
-
-
-def _taken(session: Session, numbers: list[str]) -> dict[str, int]:
-    """The ids of the cases that have one of `numbers`, by number."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(_TAKEN_PG, (numbers,))
-        found = cursor.fetchall()
-    else:
-        found = session.execute(
-            select(CASES.c.number, CASES.c.id).where(CASES.c.number.in_(numbers))
-        )
-    return {number: case_id for number, case_id in found}
 
 
 class _Writer:

@@ -3,7 +3,7 @@ already taken, and never twice even while others file and import at once."""
 
 import threading
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from closeloop.cases import numbering
@@ -60,3 +60,27 @@ def test_blocks_and_single_draws_at_once_never_share_a_number(engine: Engine) ->
         assert values == list(range(values[0], values[0] + len(values)))
     with new_session(engine) as s:
         assert s.exec(select(Case.id)).first() is None
+
+
+def test_taken_finds_what_reading_every_case_finds(session: Session, org: Org) -> None:
+    cases = [new_case(session, org) for _ in range(3)]
+    cases[1].number = "LEDGER-7"  # an imported ledger's own number
+    session.flush()
+    every = {c.number: c.id for c in session.exec(select(Case)).all()}
+    asked = ["LEDGER-7", cases[0].number, "SJ2025999999", "LEDGER-7", "", "编号-1"]
+    assert numbering.taken(session, asked) == {n: every[n] for n in asked if n in every}
+    assert numbering.taken(session, []) == {}
+
+
+def test_taken_probes_the_index_at_any_table_size(session: Session, org: Org) -> None:
+    """PostgreSQL prepares a statement after five runs and may keep the plan made while the
+    table was small: the look-up must stay an index probe, never a scan of every case."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    block = [f"SJ2025{i:06d}" for i in range(1, 1001)]
+    scans = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'case'")
+    before = session.execute(scans).scalar_one()
+    for round_ in range(12):
+        new_case(session, org)
+        assert len(numbering.taken(session, block)) == round_ + 1
+    assert session.execute(scans).scalar_one() == before
