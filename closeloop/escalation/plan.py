@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from closeloop.cases.deadlines import is_overdue
 from closeloop.escalation import warnings
-from closeloop.escalation.policy import LETTER_LEVELS, Facts, overdue_working_days
+from closeloop.escalation.policy import LETTER_LEVELS, Facts
 from closeloop.escalation.sweep import SweepContext
 from models.enums import CaseKind, EscalationLevel
 from models.letter import MAX_LETTER_CASES
@@ -27,7 +27,7 @@ NOTICE, LETTER, REPLY, SUPERSEDED = "notice", "letter", EscalationLevel.reply_ov
 def claim_row(ctx: SweepContext, f: Facts, level: str, **data: Any) -> dict[str, Any]:
     """One escalation_fire row as the run inserts it."""
     if f.due_at is not None and level in LETTER_LEVELS:
-        data["overdue_working_days"] = overdue_working_days(f.due_at, ctx.cal, ctx.now)
+        data["overdue_working_days"] = ctx.late_days(f.due_at)
     return {
         "case_id": f.case_id,
         "deadline_version": f.deadline_version,

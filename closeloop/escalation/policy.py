@@ -7,7 +7,7 @@ key or value. `due_levels` is the pure rule: given a case's facts, its ladder, t
 """
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
@@ -287,8 +287,16 @@ def overdue_working_days(due_at: datetime, cal: WorkCalendar, now: datetime) -> 
     return cal.working_days_between(cal.local_date(due_at), cal.local_date(now))
 
 
-def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> list[str]:
+def due_levels(
+    facts: Facts,
+    rule: Ladder,
+    cal: WorkCalendar,
+    now: datetime,
+    *,
+    late_days: Callable[[datetime], int] | None = None,
+) -> list[str]:
     """Every level due for this case now, in ladder order (whether or not it already fired).
+    `late_days`: overdue_working_days(due_at, cal, now) when the caller keeps it per deadline.
 
     Suspended cases never escalate (the clock stands still); submitted ones (verifying) only for
     an overdue verification; the rectification levels need the clock running (dispatched,
@@ -309,7 +317,11 @@ def due_levels(facts: Facts, rule: Ladder, cal: WorkCalendar, now: datetime) -> 
                 now=now,
             )
         else:
-            late = overdue_working_days(facts.due_at, cal, now)
+            late = (
+                late_days(facts.due_at)
+                if late_days is not None
+                else overdue_working_days(facts.due_at, cal, now)
+            )
             levels += [lv for lv, days in rule.letter_thresholds if late >= days]
     if (
         rule.sign_overdue

@@ -78,8 +78,11 @@ def preview(
         to_issue.append({"unit_code": unit, "type": level, "case_ids": chunk})
         if level == EscalationLevel.warning:
             listed.update(chunk)
-    counts.listed = len(listed) - sum(_read(session, sorted(listed), Case.listed).values())
-    numbers = _read(session, sorted({w["case_id"] for w in would} | listed), Case.number)
+    # The cases' numbers and, for those a warning would list, whether they are listed already:
+    # one read of both.
+    read = _read(session, sorted({w["case_id"] for w in would} | listed))
+    counts.listed = len(listed) - sum(read[i][1] for i in listed)
+    numbers = {i: number for i, (number, _) in read.items()}
     for w in would:
         w["case_number"] = numbers[w["case_id"]]
     for letter in to_issue:
@@ -113,8 +116,12 @@ def _reply_targets(
     ]
 
 
-def _read(session: Session, ids: list[int], column: Any) -> dict[int, Any]:
-    out: dict[int, Any] = {}
+def _read(session: Session, ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """Case id → (number, listed)."""
+    out: dict[int, tuple[str, bool]] = {}
+    columns = (col(Case.id), col(Case.number), col(Case.listed))
     for where in id_chunks(session, col(Case.id), ids):
-        out.update({i: v for i, v in session.execute(select(col(Case.id), column).where(where))})
+        out.update(
+            {i: (n, listed) for i, n, listed in session.execute(select(*columns).where(where))}
+        )
     return out

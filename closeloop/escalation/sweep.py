@@ -24,6 +24,7 @@ from closeloop.escalation.policy import (
     Policy,
     claim_level,
     due_levels,
+    overdue_working_days,
 )
 from models.case import Case
 from models.enums import CaseState, EscalationLevel
@@ -37,11 +38,14 @@ def id_chunks(session: Session, column: Any, ids: list[int]) -> list[Any]:
     """`column IN ids` as a list of conditions to run one by one: on PostgreSQL one
     `column = ANY(:ids)` with the ids as a single array parameter (thousands of ids cost no
     more to send than one; an IN list costs a bind parameter each to render and parse), else
-    IN lists of CHUNK ids."""
+    IN lists of CHUNK ids. The array goes as one text value cast to integer[]: as a list, the
+    driver converts and quote-checks every element (~0.4 µs each, thousands per preview)."""
     if not ids:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return [column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))]
+        text_array = "{" + ",".join(str(int(i)) for i in ids) + "}"
+        array = cast(bindparam(None, text_array, type_=String), ARRAY(Integer))
+        return [column == any_(array)]
     return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
 
 
@@ -55,6 +59,7 @@ class SweepContext:
     settings: Settings
     classes: dict[str, str | None] = field(default_factory=dict)
     _ladders: dict[tuple[str, str | None, str | None], Ladder] = field(default_factory=dict)
+    _late: dict[datetime, int] = field(default_factory=dict)
 
     def ladder(self, facts: Facts) -> Ladder:
         key = (facts.kind, facts.category, facts.grade)
@@ -67,8 +72,18 @@ class SweepContext:
 
     def due(self, facts: Facts) -> list[str]:
         """Claim levels due now (verification rounds carry their number)."""
-        levels = due_levels(facts, self.ladder(facts), self.cal, self.now)
+        rule = self.ladder(facts)
+        levels = due_levels(facts, rule, self.cal, self.now, late_days=self.late_days)
         return [claim_level(level, facts) for level in levels]
+
+    def late_days(self, due_at: datetime) -> int:
+        """overdue_working_days(due_at, cal, now), worked out once per deadline in a run: the
+        due levels and the letter claims ask it for thousands of cases, which share their
+        deadlines (the end of a working day)."""
+        days = self._late.get(due_at)
+        if days is None:
+            days = self._late[due_at] = overdue_working_days(due_at, self.cal, self.now)
+        return days
 
     @property
     def window_end(self) -> datetime:

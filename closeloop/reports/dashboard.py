@@ -33,7 +33,7 @@ TREND_MONTHS = 6
 class Figures:
     """This month so far, by street, and the closure rate of the last six months."""
 
-    month: MetricsReport
+    month: MetricsReport  # the figures this page shows only (metrics.compute's shown_only)
     start: date
     today: date
     by_street: list[tuple[str, float | None]]  # (street, closure rate)
@@ -67,6 +67,7 @@ def figures(session: Session, *, actor: Principal, now: datetime) -> Figures:
         now=now,
         group_by="street",
         region_code=region,
+        shown_only=True,  # what this page shows, the same (test_dashboard_figures.py)
     )
     # The months before: only their closure rate is drawn, so one query of the cohort counts
     # per filing day (metrics.closure_rates), not the full metrics once per month.

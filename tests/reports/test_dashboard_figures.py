@@ -1,17 +1,20 @@
 """The dashboard's shortcuts give exactly what the full computation gives: the six-month trend
 (metrics.closure_rates, one query per filing day) equals compute(...).total.closure_rate month
-by month, and the backlog's indexed narrowing counts what the old NOT(...) form counted — on
-random cases over several months, before and after later changes (closes, a reopen, returns)."""
+by month, the backlog's indexed narrowing counts what the old NOT(...) form counted, and the
+month's figures computed `shown_only` equal the full computation's in every figure the page
+shows or the score reads, over the same groups — on random cases over several months, before
+and after later changes (closes, a reopen, returns, follow-ups)."""
 
 import random
 from datetime import date, datetime, timedelta
+from itertools import product
 from typing import Any
 
 from sqlalchemy import Select, func
 from sqlmodel import Session, col
 
 from closeloop.reports import dashboard, periods
-from closeloop.reports.metrics import queries
+from closeloop.reports.metrics import queries, ranking
 from closeloop.reports.metrics import service as metrics
 from models.case import Case
 from models.enums import CaseState
@@ -83,6 +86,7 @@ def _check(session: Session, o: Org, now: datetime) -> None:
                 new = queries.backlog_counts(session, scope, group_by)
                 old_scope = _OldScope(*scope.__dict__.values())
                 assert new == queries.backlog_counts(session, old_scope, group_by)
+    _shown_equal(session, o, now)
     figures = dashboard.figures(session, actor=o["sup"], now=now)
     assert [rate for _, rate in figures.trend[:-1]] == [
         metrics.compute(
@@ -90,6 +94,59 @@ def _check(session: Session, o: Org, now: datetime) -> None:
         ).total.closure_rate
         for p in before
     ]
+
+
+# What `shown_only` leaves out: nothing the dashboard shows or the score reads.
+NOT_SHOWN = {
+    "handling_closed",
+    "handling_days_median",
+    "handling_days_mean",
+    "letters",
+    "inspections",
+    "hazards_found",
+    "risk_reports",
+    "risk_reviewed",
+    "review_rate",
+    "risk_points",
+    "assist_tasks",
+    "assist_signed_on_time",
+    "assist_sign_on_time_rate",
+    "assist_done_on_time",
+    "assist_done_on_time_rate",
+    "emergencies",
+    "emergency_alerted",
+    "emergency_alert_median_minutes",
+    "emergency_alerted_within_30m",
+    "emergency_within_30m_rate",
+}
+FOLLOW_UPS = {"closed_events", "followed_up", "follow_up_rate", "satisfied", "satisfaction_rate"}
+
+
+def _shown_equal(session: Session, o: Org, now: datetime) -> None:
+    """compute(shown_only=True) equals compute() in every figure but NOT_SHOWN (and the
+    follow-ups when the weights do not count them), total and groups, for the month so far."""
+    this = periods.containing("monthly", now.astimezone(SHANGHAI).date())
+    weighted = ranking.parse_weights("satisfaction_rate=20,follow_up_rate=10")
+    runs = [("sup", "street", None), ("sup", None, None), ("sup_s2", "unit", None)]
+    starts = (this.start, periods.previous(this, 2)[0].start)
+    for (who, group_by, weights), start in product([*runs, ("sup", "street", weighted)], starts):
+        args = {
+            "actor": o[who],
+            "date_from": start,
+            "date_to": now.astimezone(SHANGHAI).date(),
+            "now": now,
+            "group_by": group_by,
+            "weights": weights,
+        }
+        left_out = NOT_SHOWN if weights else NOT_SHOWN | FOLLOW_UPS
+        full = metrics.compute(session, **args).model_dump()
+        shown = metrics.compute(session, shown_only=True, **args).model_dump()
+        for report in (full, shown):
+            report["total"] = {k: v for k, v in report["total"].items() if k not in left_out}
+            report["groups"] = [
+                {k: v for k, v in g.items() if k not in left_out} for g in report["groups"]
+            ]
+        assert shown == full, (who, group_by, start, weights)
 
 
 class _OldScope(queries.Scope):
@@ -107,6 +164,10 @@ def test_trend_and_backlog_shortcuts_equal_the_full_computation(session, org) ->
     for case in open_[: len(open_) // 2]:
         _close(session, org, case, sh(11, 25))
     act(session, org, open_[0], "reopen", "sup", sh(11, 26), note="复查不合格")
+    closed = [c for c in made if c.state == CaseState.closed]
+    for i, case in enumerate(closed[:6]):
+        answer = ("satisfied", "basically_satisfied", "unsatisfied")[i % 3]
+        act(session, org, case, "follow_up", "disp", sh(11, 27), satisfaction=answer)
     session.flush()
     _check(session, org, sh(11, 28))
     _check(session, org, first)  # the earlier moment still answers as it did (from history)

@@ -40,8 +40,17 @@ _CASE_KEYS = {
 }
 
 
-def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, Counts]:
-    """key → (closed_events, followed_up, satisfied); the key None when `group_by` is None."""
+def scored(weights: dict[str, float]) -> bool:
+    """Whether these figures count in the score with these weights (0 by default)."""
+    return any(weights.get(name, 0) > 0 for name in ("follow_up_rate", "satisfaction_rate"))
+
+
+def figures(
+    session: Session, scope: Scope, group_by: str | None, *, counted: bool = True
+) -> dict[Any, Counts]:
+    """key → (closed_events, followed_up, satisfied); the key None when `group_by` is None.
+    `counted=False`: the same keys, each with (0, 0, 0) — the groups these figures have,
+    without reading the follow-ups (the dashboard, when the score does not count them)."""
     if CaseKind.event.value not in scope.kinds:
         return {}
     h = CaseHistory
@@ -95,16 +104,19 @@ def figures(session: Session, scope: Scope, group_by: str | None) -> dict[Any, C
     key = key.label("k")
     followed = ranked.c.case_id.is_not(None)
     happy = ranked.c.satisfaction.in_(SATISFIED)
-    stmt = (
-        select(
-            key,
-            func.count(),
-            func.coalesce(func.sum(case((followed, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((happy, 1), else_=0)), 0),
+    if counted:
+        stmt = (
+            select(
+                key,
+                func.count(),
+                func.coalesce(func.sum(case((followed, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((happy, 1), else_=0)), 0),
+            )
+            .select_from(source)
+            .outerjoin(ranked, (ranked.c.case_id == c.c.case_id) & (ranked.c.n == 1))
         )
-        .select_from(source)
-        .outerjoin(ranked, (ranked.c.case_id == c.c.case_id) & (ranked.c.n == 1))
-    )
+    else:
+        stmt = select(key, literal(0), literal(0), literal(0)).select_from(source).distinct()
     if not scope.lateral:
         stmt = scope.cases(stmt).where(event)
     if group_by is not None:

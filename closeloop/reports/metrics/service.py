@@ -72,7 +72,16 @@ def compute(
     region_code: str | None = None,
     as_of: datetime | None = None,
     weights: dict[str, float] | None = None,
+    shown_only: bool = False,
 ) -> MetricsReport:
+    """The figures of the period (the module's docstring). `shown_only`: only what the
+    dashboard shows — the cohort counts and rates, the action counts and the return review
+    (the score reads them), the backlog, the score and the ranking, over exactly the same
+    groups — and not the figures nothing there reads, which keep their empty values: the
+    handling time, the letters' counts, safety, co-handling, emergencies, and the follow-ups
+    unless the weights count them (their groups are still found). The handling time's query
+    is the costliest of all. tests/reports/test_dashboard_figures.py asserts the shown figures
+    equal the full computation's."""
     if actor.role == Role.reporter:
         raise Forbidden(
             Msg(
@@ -87,7 +96,6 @@ def compute(
         )
     weights = weights or ranking.parse_weights(None)
     min_accepted, behind_score = ranking.limits()
-    cal = load_calendar(session)
 
     cohort = queries.cohort_counts(session, scope, group_by)
     # The figures read by action reach the history case by case when the cohort is small.
@@ -99,18 +107,30 @@ def compute(
     more = return_review.ACTIONS if together else []
     actions, reviewed = queries.action_counts_and(session, scope, group_by, more)
     returned_early = return_review.by_case_column(reviewed) if together else None
-    handling = queries.handling_histograms(session, scope, group_by, cal, date_from)
+    handling = (
+        {}
+        if shown_only
+        else queries.handling_histograms(
+            session, scope, group_by, load_calendar(session), date_from
+        )
+    )
     backlog = queries.backlog_counts(session, scope, group_by)
     letters = queries.letter_counts(session, scope, group_by)
-    total_letters = letters if group_by is None else queries.letter_counts(session, scope, None)
+    total_letters = (
+        letters if group_by is None or shown_only else queries.letter_counts(session, scope, None)
+    )
 
     safe = safety.figures(session, scope, group_by) if group_by else {}
     keys = set(cohort) | set(actions) | set(backlog) | set(letters) | set(safe)
-    follow = followups.figures(session, scope, group_by)  # 回访率, 满意率
+    scored = not shown_only or followups.scored(weights)
+    follow = followups.figures(session, scope, group_by, counted=scored)  # 回访率, 满意率
     keys |= set(follow)
+    if shown_only:  # the groups' letters were read for their keys only
+        letters, total_letters = {}, {}
     parts = {k: _metrics(k, cohort, actions, handling, backlog, letters, weights) for k in keys}
     total = _total(parts, cohort, actions, handling, backlog, total_letters.get(None, {}), weights)
-    followups.fill(total, followups.summed(follow), weights)
+    if scored:
+        followups.fill(total, followups.summed(follow), weights)
     groups: list[GroupMetrics] = []
     returned: dict[Any, tuple[int, ...]] | None = None
     if group_by:
@@ -118,7 +138,8 @@ def compute(
         for k, name in names.items():
             m = parts.get(k) or _metrics(k, {}, {}, {}, {}, {}, weights)
             groups.append(GroupMetrics(key=k, name=name, **m.model_dump()))
-        followups.fill_all(groups, follow, weights)
+        if scored:
+            followups.fill_all(groups, follow, weights)
         returned = (
             returned_early
             if returned_early is not None
@@ -127,12 +148,14 @@ def compute(
         for g in groups:  # before ranking: they change rates the score counts
             return_review.fill(g, returned.get(g.key), weights)
         groups = ranking.rank(groups, min_accepted=min_accepted, behind_score=behind_score)
-        for g in groups:
-            safety.fill(g, safe.get(g.key))
-        assisted = assist.figures(session, scope, group_by)
-        for g in groups:
-            assist.fill(g, assisted.get(g.key))
-    safety.fill(total, safety.figures(session, scope, None).get(None))
+        if not shown_only:
+            for g in groups:
+                safety.fill(g, safe.get(g.key))
+            assisted = assist.figures(session, scope, group_by)
+            for g in groups:
+                assist.fill(g, assisted.get(g.key))
+    if not shown_only:
+        safety.fill(total, safety.figures(session, scope, None).get(None))
     # Every history entry falls in exactly one group (the no-key group included), so the
     # total's return-review counts are the groups' sums: no second pass over the history.
     total_returns = (
@@ -141,8 +164,9 @@ def compute(
         else (returned_early or {}).get(None)
     )
     return_review.fill(total, total_returns, weights)
-    assist.fill(total, assist.figures(session, scope, None).get(None))
-    emergency.fill(total, emergency.figures(session, scope))  # 紧急信息30分钟直达
+    if not shown_only:
+        assist.fill(total, assist.figures(session, scope, None).get(None))
+        emergency.fill(total, emergency.figures(session, scope))  # 紧急信息30分钟直达
     return MetricsReport(
         from_=date_from,
         to=date_to,
