@@ -3,6 +3,9 @@ case page, the supervisor dashboard, the escalation sweep and the monthly report
 
     .venv/bin/python bench/scale_3m.py                    # 3,000,000 cases (PostgreSQL only)
     .venv/bin/python bench/scale_3m.py --cases 1000000    # the same city at 1,000,000
+    .venv/bin/python bench/scale_3m.py --keep scale_3m    # build once into a kept database, then
+                                                          # reuse it (migrated to the checkout's
+                                                          # head first) to time another checkout
 
 The city is bench/citygen.py's (COPY), `--districts` 10 and `--years` 3; each district's
 supervisor asks for their own district (a tenth of the cases). Timed, median of 3, as the
@@ -35,7 +38,8 @@ if os.environ.get("CLOSELOOP_BENCH_CODE"):
 
 from sqlalchemy import Engine, text  # noqa: E402
 
-from bench.citygen import NOW, City, build  # noqa: E402
+from bench.citygen import NOW, build  # noqa: E402
+from bench.dashboard import kept, supervisor  # noqa: E402
 from bench.escalation_sweep import database  # noqa: E402
 from closeloop.calendar.service import load_calendar  # noqa: E402
 from closeloop.cases import service as cases  # noqa: E402
@@ -84,20 +88,34 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=3_000_000)
     parser.add_argument("--districts", type=int, default=10)
     parser.add_argument("--years", type=int, default=3)
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="build the city into this PostgreSQL database and keep it; if it exists already, "
+        "migrate it to this checkout's head and reuse it (--cases etc. are then only printed)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("CLOSELOOP_DATA_DIR", str(Path(tmp) / "data"))
-        url, drop = database(True, Path(tmp), "scale")
+        url, drop, built = (
+            kept(True, args.keep) if args.keep else (*database(True, Path(tmp), "scale"), False)
+        )
         try:
+            t0 = time.perf_counter()
             upgrade(url)
             engine = make_engine(url)
-            t0 = time.perf_counter()
-            city: City = build(engine, cases=args.cases, districts=args.districts, years=args.years)
+            if built:
+                how = f"kept database {args.keep}, migrated in {time.perf_counter() - t0:.0f} s"
+            else:
+                build(engine, cases=args.cases, districts=args.districts, years=args.years)
+                how = f"built in {time.perf_counter() - t0:.0f} s"
+            with engine.connect() as conn:
+                total = conn.execute(text('SELECT count(*) FROM "case"')).scalar_one()
             print(
-                f"PostgreSQL; {args.cases:,} cases, {args.districts} districts, {args.years} years "
-                f"(built in {time.perf_counter() - t0:.0f} s); now {NOW.isoformat()}"
+                f"PostgreSQL; {total:,} cases, {args.districts} districts, {args.years} years "
+                f"({how}); now {NOW.isoformat()}"
             )
-            sup = city.supervisors["D0"]
+            sup = supervisor(engine)  # D0's
             path = "/D0/%"
             rows: list[tuple[str, float, float | None, str]] = []
 
