@@ -26,33 +26,27 @@ HISTORY = CaseHistory.__table__  # type: ignore[attr-defined]
 
 
 @contextmanager
-def unit_of_work_updates() -> Iterator[list[int]]:
-    """The ids of the cases the unit of work updated meanwhile (the ORM's own event)."""
+def unit_of_work(happening: str) -> Iterator[list[int]]:
+    """The ids of the cases the unit of work wrote meanwhile ("before_update", "after_insert":
+    the ORM's own events)."""
     seen: list[int] = []
 
     def record(_mapper: Any, _conn: Any, target: Case) -> None:
         seen.append(target.id or 0)
 
-    event.listen(Case, "before_update", record)
+    event.listen(Case, happening, record)
     try:
         yield seen
     finally:
-        event.remove(Case, "before_update", record)
+        event.remove(Case, happening, record)
 
 
-@contextmanager
-def unit_of_work_inserts() -> Iterator[list[int]]:
-    """The ids of the cases the unit of work inserted meanwhile."""
-    seen: list[int] = []
+def unit_of_work_updates() -> Any:
+    return unit_of_work("before_update")
 
-    def record(_mapper: Any, _conn: Any, target: Case) -> None:
-        seen.append(target.id or 0)
 
-    event.listen(Case, "after_insert", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Case, "after_insert", record)
+def unit_of_work_inserts() -> Any:
+    return unit_of_work("after_insert")
 
 
 def _row(session: Session, case_id: int) -> dict[str, Any]:
