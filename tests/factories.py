@@ -235,3 +235,15 @@ def case_in(
     if state == CaseState.verifying:
         return case
     return act(session, o, case, "approve", verifier_for(case), now, note="核查通过")
+
+
+# The body of POST /api/v1/cases for an event in the test district (build_org's G1, 0101).
+EVENT_BODY = {
+    "kind": "event",
+    "title": "占道经营",
+    "description": "早市摊贩占道",
+    "category_code": "0101",
+    "grid_code": "G1",
+    "address": "东门路12号",
+    "location": {"lat": 22.548, "lon": 114.118},
+}

@@ -1,22 +1,13 @@
 """Cases over HTTP: filing, the lifecycle walked through the API, refusals, jurisdiction."""
 
-from tests.factories import PASSWORD
+from tests.factories import EVENT_BODY, PASSWORD
 
 PROBLEM = "application/problem+json"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def _file(client, headers, **over):
-    body = {
-        "kind": "event",
-        "title": "占道经营",
-        "description": "早市摊贩占道",
-        "category_code": "0101",
-        "grid_code": "G1",
-        "address": "东门路12号",
-        "location": {"lat": 22.548, "lon": 114.118},
-    }
-    body.update(over)
+    body = {**EVENT_BODY, **over}
     return client.post("/api/v1/cases", headers=headers, json=body)
 
 

@@ -6,17 +6,9 @@ import json
 from closeloop.cases import service as cases
 from closeloop.db import new_session
 from models.case import CasePublic
-from tests.factories import NOW
+from tests.factories import EVENT_BODY, NOW
 
-BODY = {
-    "kind": "event",
-    "title": "占道经营",
-    "description": "早市摊贩占道",
-    "category_code": "0101",
-    "grid_code": "G1",
-    "address": "东门路12号",
-    "location": {"lat": 22.548, "lon": 114.118},
-}
+BODY = EVENT_BODY
 
 
 def _expected(engine, org, username: str, case_id: int) -> CasePublic:
