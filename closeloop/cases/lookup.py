@@ -12,7 +12,13 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases.requests import Pending, open_task_count, pending_of_case, pending_read_with
+from closeloop.cases.requests import (
+    Pending,
+    case_and_pending,
+    open_task_count,
+    pending_of_case,
+    pending_read_with,
+)
 from closeloop.db import connection as connection
 from closeloop.errors import Invalid, NotFound
 from closeloop.text import Msg
@@ -27,14 +33,26 @@ def load_case(
 ) -> Case:
     """The case, when `actor` may see it. A handler of a unit assisting it (协办) sees it too,
     unless `acting` (a case action is the lead unit's, never an assisting unit's)."""
-    stmt = select(Case).where(Case.id == case_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    case = session.exec(stmt).first()
+    stmt = _BY_ID_LOCKED if lock else _BY_ID
+    case = session.exec(stmt, params={"case_id": case_id}).first()  # type: ignore[call-overload]
     if case is None:
         raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
     _require_visible(session, actor, case, acting=acting)
     return case
+
+
+_BY_ID = select(Case).where(Case.id == bindparam("case_id"))  # built once
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+
+
+def case_to_act_on(session: Session, *, actor: Principal, case_id: int) -> tuple[Case, Pending]:
+    """load_case for an action (`acting`: the same refusals), with the facts its rules read
+    (requests.pending_requests') in the same statement."""
+    case, pending = case_and_pending(session, case_id)
+    if case is None:
+        raise NotFound(Msg(f"案件 {case_id} 不存在", f"case {case_id} does not exist"))
+    _require_visible(session, actor, case, acting=True)
+    return case, pending
 
 
 def case_read(session: Session, *, actor: Principal, case_id: int) -> tuple[Any, Pending]:

@@ -64,24 +64,45 @@ def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending
 
 
 def _load_all(session: Session, result: dict[int, Pending], case_ids: list[int]) -> None:
-    for cid, request, n, plan, recheck_at, recheck_result in session.exec(
-        _all_statement(), params={"ids": case_ids}
-    ):
-        pending = result[cid]
-        if request is not None:
-            setattr(pending, request.type, request)
-        pending.open_tasks = n
-        pending.dossier = Dossier(
-            planned=bool(plan),
-            recheck_at=recheck_at,
-            recheck_passed=recheck_at is not None and recheck_result == RecheckResult.pass_,
-        )
+    for cid, *facts in session.exec(_all_statement(False), params={"ids": case_ids}):
+        _note(result[cid], *facts)
+
+
+def case_and_pending(session: Session, case_id: int) -> tuple[Case | None, Pending]:
+    """The case (an entity, to be changed) and the facts `pending_requests` loads of it, in
+    that one statement (an action read them with two): (None, nothing pending) when there is
+    no such case."""
+    case, pending = None, Pending()
+    for found, *facts in session.exec(_all_statement(True), params={"case_id": case_id}):
+        case = found
+        _note(pending, *facts)
+    return case, pending
+
+
+def _note(
+    pending: Pending,
+    request: CaseRequest | None,
+    n: int,
+    plan: bool | None,
+    recheck_at: datetime | None,
+    recheck_result: str | None,
+) -> None:
+    """One row of `_all_statement`: a pending request (or none) and the case's other facts."""
+    if request is not None:
+        setattr(pending, request.type, request)
+    pending.open_tasks = n
+    pending.dossier = Dossier(
+        planned=bool(plan),
+        recheck_at=recheck_at,
+        recheck_passed=recheck_at is not None and recheck_result == RecheckResult.pass_,
+    )
 
 
 @cache
-def _all_statement() -> Any:
+def _all_statement(one: bool) -> Any:
     """The one query of `pending_requests`, built once (building it costs more Python than
-    running it); the case ids are its expanding parameter `ids`."""
+    running it): the case ids are its expanding parameter `ids`; or, `one`, the case itself
+    (the entity) for the id `case_id` (case_and_pending)."""
     case_id = col(Case.id)
     open_tasks = open_task_count()
     planned = exists().where(col(HazardPlan.case_id) == case_id)
@@ -94,12 +115,16 @@ def _all_statement() -> Any:
         .correlate(Case)
         .scalar_subquery()
     )
+    first = Case if one else case_id
+    which = (
+        case_id == bindparam("case_id") if one else case_id.in_(bindparam("ids", expanding=True))
+    )
     return (
-        sa_select(case_id, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
+        sa_select(first, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
         .select_from(Case)
         .outerjoin(CaseRequest, pending_of_case())
         .outerjoin(Recheck, col(Recheck.id) == latest)
-        .where(case_id.in_(bindparam("ids", expanding=True)))
+        .where(which)
     )
 
 

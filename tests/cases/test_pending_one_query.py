@@ -5,8 +5,13 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from closeloop.cases.requests import Pending, pending_on_demand, pending_requests
-from models.case import CaseRequest
+from closeloop.cases.requests import (
+    Pending,
+    case_and_pending,
+    pending_on_demand,
+    pending_requests,
+)
+from models.case import Case, CaseRequest
 from models.dossier import HazardPlan, Recheck
 from models.enums import CaseKind, Grade, RecheckResult, RequestStatus, RequestType, TaskState
 from models.task import CaseTask
@@ -108,3 +113,9 @@ def test_the_one_query_sees_what_the_loaders_see(session: Session, org: Org) -> 
     assert not one[ids[3]].dossier.planned
     assert one[ids[4]].dossier.recheck_passed and one[ids[4]].dossier.planned
     assert _facts(one[999_999]) == _facts(Pending())
+    # An action's read: the case itself (the session's own object) and the same facts.
+    for case_id in ids:
+        case, pending = case_and_pending(session, case_id)
+        assert case is session.get(Case, case_id)
+        assert _facts(pending) == _facts(one[case_id])
+    assert case_and_pending(session, 999_999) == (None, Pending())
