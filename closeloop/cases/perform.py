@@ -70,7 +70,7 @@ def perform_in(
             Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}")
         )
     d = TABLE[Action(action)]
-    case, pending = case_to_act_on(session, actor=actor, case_id=case_id)
+    case, pending = case_to_act_on(session, actor=actor, case_id=case_id, unit_code=data.unit_code)
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):

@@ -64,22 +64,11 @@ def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending
 
 
 def _load_all(session: Session, result: dict[int, Pending], case_ids: list[int]) -> None:
-    for cid, *facts in session.exec(_all_statement(False), params={"ids": case_ids}):
-        _note(result[cid], *facts)
+    for cid, *facts in session.exec(_all_statement(), params={"ids": case_ids}):
+        note(result[cid], *facts)
 
 
-def case_and_pending(session: Session, case_id: int) -> tuple[Case | None, Pending]:
-    """The case (an entity, to be changed) and the facts `pending_requests` loads of it, in
-    that one statement (an action read them with two): (None, nothing pending) when there is
-    no such case."""
-    case, pending = None, Pending()
-    for found, *facts in session.exec(_all_statement(True), params={"case_id": case_id}):
-        case = found
-        _note(pending, *facts)
-    return case, pending
-
-
-def _note(
+def note(
     pending: Pending,
     request: CaseRequest | None,
     n: int,
@@ -87,7 +76,8 @@ def _note(
     recheck_at: datetime | None,
     recheck_result: str | None,
 ) -> None:
-    """One row of `_all_statement`: a pending request (or none) and the case's other facts."""
+    """One row's facts (`with_facts`' columns): a pending request (or none) and the case's
+    other facts."""
     if request is not None:
         setattr(pending, request.type, request)
     pending.open_tasks = n
@@ -99,10 +89,18 @@ def _note(
 
 
 @cache
-def _all_statement(one: bool) -> Any:
+def _all_statement() -> Any:
     """The one query of `pending_requests`, built once (building it costs more Python than
-    running it): the case ids are its expanding parameter `ids`; or, `one`, the case itself
-    (the entity) for the id `case_id` (case_and_pending)."""
+    running it); the case ids are its expanding parameter `ids`."""
+    case_id = col(Case.id)
+    return with_facts(sa_select(case_id)).where(case_id.in_(bindparam("ids", expanding=True)))
+
+
+def with_facts(stmt: Any) -> Any:
+    """`stmt`, a select from the case table, with the columns of every fact an action may need
+    after its own (`note` reads them): the case's pending request (an entity, outer-joined: a
+    row per request, one row when there is none), its open task count, whether it has a plan,
+    its latest recheck's time and result (correlated subqueries)."""
     case_id = col(Case.id)
     open_tasks = open_task_count()
     planned = exists().where(col(HazardPlan.case_id) == case_id)
@@ -115,16 +113,10 @@ def _all_statement(one: bool) -> Any:
         .correlate(Case)
         .scalar_subquery()
     )
-    first = Case if one else case_id
-    which = (
-        case_id == bindparam("case_id") if one else case_id.in_(bindparam("ids", expanding=True))
-    )
     return (
-        sa_select(first, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
-        .select_from(Case)
+        stmt.add_columns(CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
         .outerjoin(CaseRequest, pending_of_case())
         .outerjoin(Recheck, col(Recheck.id) == latest)
-        .where(which)
     )
 
 

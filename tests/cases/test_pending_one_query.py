@@ -3,14 +3,12 @@ kind of fact by its own loader. Both must see the same facts, whatever the rows.
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
-from closeloop.cases.requests import (
-    Pending,
-    case_and_pending,
-    pending_on_demand,
-    pending_requests,
-)
+from closeloop.cases.lookup import case_to_act_on
+from closeloop.cases.requests import Pending, pending_on_demand, pending_requests
+from closeloop.errors import NotFound
 from models.case import Case, CaseRequest
 from models.dossier import HazardPlan, Recheck
 from models.enums import CaseKind, Grade, RecheckResult, RequestStatus, RequestType, TaskState
@@ -115,7 +113,8 @@ def test_the_one_query_sees_what_the_loaders_see(session: Session, org: Org) -> 
     assert _facts(one[999_999]) == _facts(Pending())
     # An action's read: the case itself (the session's own object) and the same facts.
     for case_id in ids:
-        case, pending = case_and_pending(session, case_id)
+        case, pending = case_to_act_on(session, actor=org["admin"], case_id=case_id, unit_code=None)
         assert case is session.get(Case, case_id)
         assert _facts(pending) == _facts(one[case_id])
-    assert case_and_pending(session, 999_999) == (None, Pending())
+    with pytest.raises(NotFound):
+        case_to_act_on(session, actor=org["admin"], case_id=999_999, unit_code=None)
