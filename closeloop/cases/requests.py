@@ -43,6 +43,8 @@ class Pending:
 
 
 _ALIASES = {RequestType.return_.value: "return_"}
+# A new Pending's attributes (its dossier replaced by one of its own in each copy).
+_DEFAULTS = vars(Pending())
 
 
 Precondition = Callable[[Case, "Pending", datetime, Settings], Msg | None]
@@ -112,10 +114,16 @@ def pending_on_demand(session: Session, case_ids: list[int]) -> dict[int, Pendin
     result: dict[int, Pending] = {}
     batch = _Batch(session, result)
     for cid in case_ids:
-        pending = _OnDemand()
-        object.__setattr__(pending, "_batch", batch)
-        result[cid] = pending
+        result[cid] = _on_demand(batch)
     return result
+
+
+def _on_demand(batch: "_Batch") -> "_OnDemand":
+    """An _OnDemand with Pending's defaults, made without the dataclass's __init__ (each of its
+    five assignments goes through Pending.__setattr__: a page made 50 of them)."""
+    pending = object.__new__(_OnDemand)
+    object.__setattr__(pending, "__dict__", {**_DEFAULTS, "dossier": Dossier(), "_batch": batch})
+    return pending
 
 
 def pending_read_with(
@@ -127,9 +135,7 @@ def pending_read_with(
     result: dict[int, Pending] = {}
     batch = _Batch(session, result)
     batch.loaded.update({"requests", "tasks"})
-    pending = _OnDemand()
-    object.__setattr__(pending, "_batch", batch)
-    result[case_id] = pending
+    pending = result[case_id] = _on_demand(batch)
     for req in requests:
         setattr(pending, req.type, req)
     pending.open_tasks = open_tasks
