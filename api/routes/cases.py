@@ -103,11 +103,10 @@ async def case_filter(  # async: it reads nothing, so FastAPI calls it without a
 CaseQuery = Annotated[CaseFilter, Depends(case_filter)]
 
 
-# The answers of the two reads and of an action, serialised as FastAPI serialises a response
+# The answers of a case read and of an action, serialised as FastAPI serialises a response
 # model (its fast path: the model's TypeAdapter.dump_json), but in the route's own thread hop
-# (api/deps.Reader).
+# (api/deps.Reader). A list page's answer is built from its rows (closeloop/cases/page_json.py).
 CASE_JSON = TypeAdapter(CasePublic)
-PAGE_JSON = TypeAdapter(CasePage)
 
 
 def json_response(adapter: TypeAdapter, value: object) -> Response:  # type: ignore[type-arg]
@@ -122,10 +121,10 @@ async def list_cases(
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     def read(session: Session, user: Principal, now: datetime) -> Response:
-        listing = cases.list_cases(
+        body = cases.list_page_json(  # CasePage's bytes, built from the rows (page_json.py)
             session, actor=user, filters=filters, page=page, page_size=page_size, now=now
         )
-        return json_response(PAGE_JSON, listing)
+        return Response(body, media_type="application/json")
 
     return await reader.run(read)
 
