@@ -12,7 +12,13 @@ from sqlmodel import Session, col, select
 
 from closeloop.auth import policy
 from closeloop.auth.policy import Principal
-from closeloop.cases.requests import Pending, open_task_count, pending_of_case, pending_read_with
+from closeloop.cases.requests import (
+    Pending,
+    open_task_count,
+    pending_of_case,
+    pending_read_with,
+    shown_request,
+)
 from closeloop.db import connection as connection
 from closeloop.errors import Invalid, NotFound
 from closeloop.text import Msg
@@ -52,7 +58,7 @@ def case_read(session: Session, *, actor: Principal, case_id: int) -> tuple[Any,
     case = rows[0]
     _require_visible(session, actor, case, acting=False)
     requests = [
-        CaseRequest(**{c.name: row._mapping[f"_request_{c.name}"] for c in asked.c})
+        shown_request({c.name: row._mapping[f"_request_{c.name}"] for c in asked.c})
         for row in rows
         if row._mapping["_request_id"] is not None
     ]
