@@ -123,9 +123,16 @@ class Reader:
             self.ended = True
             self.unit.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
-    async def run(self, read: Callable[[Session, Principal, datetime], Response]) -> Response:
+    async def run(
+        self, read: Callable[[Session, Principal, datetime], Response], *, sign_in: bool = False
+    ) -> Response:
+        """`read` in a thread hop, then the session's end. `sign_in`: the sign-in first, in the
+        same hop (a route that reads its parameters itself: GET /cases)."""
+
         def work() -> Response:
             try:
+                if sign_in:
+                    self.sign_in()
                 answer = read(self.session, self.user, self.now)
             except BaseException as exc:
                 self.end(exc)
@@ -137,8 +144,9 @@ class Reader:
 
 
 async def signed_in(request: Request, token: TokenDep) -> AsyncIterator[Reader]:
-    """The session and the signed-in user of the busiest routes (GET /cases, /cases/{id}, POST
-    /cases, /cases/{id}/actions/{action}): get_session,
+    """The session and the signed-in user of the busiest routes (GET /cases/{id}, POST /cases,
+    /cases/{id}/actions/{action}; GET /cases signs in within its own hop: Reader.run's
+    `sign_in`, its parameters read after it by api/case_query.parse): get_session,
     get_now, get_claims and get_user themselves (the same one statement, the same refusals,
     nothing kept between requests, and, being a dependency, before any parameter is refused),
     in one thread hop; the route's `Reader.run` reads or writes, serialises and ends the session

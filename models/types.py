@@ -33,12 +33,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _local_iso(value: datetime) -> str:
+def local_iso(value: datetime) -> str:
+    """A timestamp as the API shows it (LocalTime's serializer; a list page calls it too)."""
     return value.astimezone(SHANGHAI).isoformat()
 
 
 # A timestamp as the API shows it: ISO 8601 in Asia/Shanghai with its offset (+08:00).
-LocalTime = Annotated[datetime, PlainSerializer(_local_iso, return_type=str)]
+LocalTime = Annotated[datetime, PlainSerializer(local_iso, return_type=str)]
 
 # An id or counter as the API accepts it: within a 32-bit signed integer, so no input can overflow
 # a database column.

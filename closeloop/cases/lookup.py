@@ -19,6 +19,7 @@ from closeloop.cases.requests import (
     open_task_count,
     pending_of_case,
     pending_read_with,
+    shown_request,
     with_facts,
 )
 from closeloop.db import connection as connection
@@ -99,7 +100,7 @@ def case_read(session: Session, *, actor: Principal, case_id: int) -> tuple[Any,
     case = rows[0]
     _require_visible(session, actor, case, acting=False)
     requests = [
-        CaseRequest(**{c.name: row._mapping[f"_request_{c.name}"] for c in asked.c})
+        shown_request({c.name: row._mapping[f"_request_{c.name}"] for c in asked.c})
         for row in rows
         if row._mapping["_request_id"] is not None
     ]

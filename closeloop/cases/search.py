@@ -3,12 +3,14 @@
 applied first, then the filters (each checked: a place that is not of its level, a date range
 that ends before it starts or an unknown order is refused with the field named)."""
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import DateTime, func, or_, type_coerce
 from sqlmodel import Session, col, select
 
 from closeloop.auth.policy import Principal
@@ -19,7 +21,7 @@ from closeloop.text import Msg
 from models.case import Case
 from models.enums import CaseKind, CaseState, Grade, RegionLevel
 from models.org import Category, Region, Unit
-from models.types import SHANGHAI
+from models.types import SHANGHAI, UTCDateTime
 
 # What the list may be sorted by ("-" before it: latest first).
 SORTS = ("reported_at", "due_at", "closed_at", "dispatched_at")
@@ -220,6 +222,12 @@ def search(
 # The page's column holding the count of the whole list (find_page).
 TOTAL = "_list_total"
 
+# A row of a list page: the case table's columns, each an attribute as on Case, in a plain
+# tuple. A SQLAlchemy Row's attribute costs ~1.5 µs to read (by name, through its key map) and
+# a page of 50 reads ~2,000 of them (its answer, its allowed actions); a named tuple's costs a
+# tenth of that, and making one from the row ~1 µs.
+CaseRow = namedtuple("CaseRow", [c.name for c in Case.__table__.c])  # type: ignore[misc, attr-defined]
+
 
 def find_page(
     session: Session,
@@ -231,8 +239,9 @@ def find_page(
     now: datetime,
 ) -> tuple[list[Any], int]:
     """One page of the filtered cases, in order, and how many there are in all. The page's
-    cases are plain rows of the case table (each column an attribute, as on Case), not ORM
-    objects: a list only shows them, and building 50 tracked objects costs more than the query.
+    cases are plain rows of the case table (CaseRow: each column an attribute, as on Case), not
+    ORM objects: a list only shows them, and building 50 tracked objects costs more than the
+    query.
 
     One statement on the session's connection (Core: no ORM execution path): the page, with
     the count of the whole list as an uncorrelated scalar subquery beside its columns (the
@@ -244,14 +253,31 @@ def find_page(
     stmt = filtered(session, actor=actor, filters=filters, now=now, check_unit=False)
     count = stmt.with_only_columns(func.count(), maintain_column_froms=True)
     total_of_list = count.scalar_subquery().correlate(None).label(TOTAL)
-    columns = stmt.with_only_columns(*Case.__table__.c, total_of_list)  # type: ignore[attr-defined]
     conn = connection(session)
+    columns = stmt.with_only_columns(*_page_columns(conn.dialect.name), total_of_list)
     page_of = columns.order_by(*order).offset((page - 1) * page_size).limit(page_size)
-    rows = list(conn.execute(page_of))
-    if rows:
-        total = rows[0]._mapping[TOTAL]
+    found = conn.execute(page_of).all()  # fetchall: one driver call, not one per row
+    if found:
+        total = found[0][-1]
     else:
         total = 0 if page == 1 else conn.execute(count).scalar_one()
     if not total and filters.unit_code:
         require_unit(session, filters.unit_code)
-    return rows, int(total)
+    return [CaseRow._make(row[:-1]) for row in found], int(total)
+
+
+@cache
+def _page_columns(dialect: str) -> tuple[Any, ...]:
+    """The case table's columns as a page reads them. PostgreSQL's driver gives a timestamptz
+    as an aware datetime already, which UTCDateTime would only move to UTC (two Python calls a
+    value: ~700 a page): the page takes them as they come, the same instants (an answer shows
+    them in Shanghai time, a rule compares them). SQLite's come naive: UTCDateTime makes them
+    aware."""
+    table = Case.__table__  # type: ignore[attr-defined]
+    if dialect != "postgresql":
+        return tuple(table.c)
+    aware = DateTime(timezone=True)
+    return tuple(
+        type_coerce(c, aware).label(c.name) if isinstance(c.type, UTCDateTime) else c
+        for c in table.c
+    )

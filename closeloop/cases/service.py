@@ -26,6 +26,7 @@ from closeloop.cases.lookup import load_case as load_case
 from closeloop.cases.lookup import require_unit as require_unit
 from closeloop.cases.lookup import require_visible as require_visible
 from closeloop.cases.lookup import street_and_community as street_and_community
+from closeloop.cases.page_json import list_page_json as list_page_json
 from closeloop.cases.perform import insert_case, perform_in
 from closeloop.cases.perform import perform as perform
 from closeloop.cases.perform import withdraw_letter_case as withdraw_letter_case

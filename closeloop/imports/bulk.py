@@ -13,8 +13,8 @@ type processing through generic layers), so an import writes with the driver:
 Each value is converted by its column type's own bind processor, exactly as SQLAlchemy would, so
 what is stored is what an ORM insert would store; except where the value is already what the driver
 stores: a bool for a boolean (the processor's bool() / int() changes nothing the driver stores), an
-aware time on PostgreSQL (checked aware; the processor's conversion to UTC names the same instant
-in a timestamptz), and the columns the caller gives in their stored form (`stored`, e.g. JSON
+aware time on PostgreSQL (the processor's conversion to UTC names the same instant in a
+timestamptz; a naive time is refused, by a binary COPY's dumper itself, else checked), and the columns the caller gives in their stored form (`stored`, e.g. JSON
 text). Nothing here commits.
 """
 
@@ -112,6 +112,10 @@ class BulkTable:
         self.stored = frozenset(stored)
         self._oids: dict[str, int] | None = None  # the table's column types (PostgreSQL)
         self._sequence: str | None = None  # the id column's sequence (PostgreSQL)
+        # A binary COPY refuses a naive time itself (psycopg's timestamptz dumper cannot
+        # subtract it from its aware epoch: TypeError): the times go to it unchecked, ~0.3 us a
+        # time less. A text COPY would write a naive time as local text: checked (_aware).
+        self.binary = self.postgres and self._binary_types(self.columns) is not None
         self._processors = [
             (None, None) if name in stored else self._processor(table.c[name].type)
             for name in self.varying
@@ -126,6 +130,8 @@ class BulkTable:
         leaves as they are (see the module's docstring). The timestamps, the most frequent, by a
         faster route to the same stored value (tested against SQLAlchemy's)."""
         if isinstance(type_, UTCDateTime):
+            if self.binary:
+                return None, None
             return (_aware if self.postgres else sqlite_utc_text), None
         process = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
         return process, (bool if isinstance(type_, Boolean) else None)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
+from sqlmodel import select
 
 from closeloop.cases import service as cases
 from closeloop.cases.requests import (
@@ -17,6 +18,7 @@ from closeloop.cases.requests import (
     pending_on_demand,
     pending_on_demand_together,
     pending_requests,
+    shown_request,
 )
 from closeloop.cases.search import CaseFilter
 from closeloop.db import new_session
@@ -300,3 +302,18 @@ def test_a_page_sees_the_requests_its_session_has_not_flushed(session, org):
     pending = pending_on_demand_together(session, [case.id])
     assert pending[case.id].extension is not None
     assert pending[case.id].extension.days == 2  # type: ignore[union-attr]
+
+
+def test_a_request_read_to_be_shown_is_the_loaded_one(session, org):
+    """requests.shown_request (a page's and a case read's pending requests, built as the ORM
+    builds a loaded row) reads as the request loaded by the ORM and as the model built from
+    the same columns, and belongs to no session."""
+    case = case_in(session, org, CaseState.rectifying)
+    act(session, org, case, "request_extension", "h_zj", reason="材料未到", days=2)
+    session.commit()
+    loaded = session.exec(select(CaseRequest).where(CaseRequest.case_id == case.id)).one()
+    columns = {name: getattr(loaded, name) for name in CaseRequest.model_fields}
+    shown = shown_request(columns)
+    assert _columns(shown) == _columns(loaded) == _columns(CaseRequest(**columns))
+    assert shown.model_dump() == CaseRequest(**columns).model_dump()
+    assert inspect(shown).transient

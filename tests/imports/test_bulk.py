@@ -3,6 +3,7 @@ sends through SQLAlchemy do not grow with its rows (numbers come a block per bat
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.dialects import sqlite
 
@@ -56,6 +57,16 @@ def test_bulk_rows_read_back_like_core_rows(session, org):
     ).all()
     assert got[0] == got[1]
     assert got[0].at == at and got[0].data == {"k": ["v", 1]} and got[0].listed is True
+
+
+def test_a_naive_time_is_refused(session, org):
+    run(session, org, csv_bytes([row(number="K1")]))
+    entry = {"case_id": by_number(session, "K1").id, "seq": 2, "action": "note", "actor": "测试"}
+    entry |= {"at": datetime(2025, 9, 1, 9, 30), "data": "{}"}  # naive
+    table = BulkTable(session, HISTORY, list(entry), stored=("data",))
+    assert table.binary == (session.get_bind().dialect.name == "postgresql")
+    with pytest.raises((TypeError, ValueError), match="naive"):
+        table.insert([entry])
 
 
 def test_statements_do_not_grow_with_the_rows(session, org):

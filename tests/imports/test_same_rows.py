@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from closeloop.calendar.days import END_OF_DAY, SHANGHAI, WorkCalendar
 from closeloop.calendar.service import load_calendar
+from closeloop.cases.deadlines import dispatch_deadlines
 from closeloop.config import get_settings
-from closeloop.imports.rows import Lookups, RowError, _ImportCalendar, _time, check
+from closeloop.imports.calendar_memo import DispatchMemo
+from closeloop.imports.rows import Lookups, RowError, _ImportCalendar, _shanghai, _time, check
 from models.case import Case
 from models.history import CaseHistory
+from models.org import Category
 from tests.factories import NOW
 from tests.imports.test_imports import DISPATCHED, by_number, csv_bytes, row, run
 
@@ -87,6 +90,55 @@ def test_the_remembered_calendar_answers_as_the_calendar(overrides):
             assert remembered.add_working_hours(at, hours) == expected, (at, hours)
             got = remembered.add_working_hours(at, hours)
             assert (got, got.utcoffset()) == (expected, expected.utcoffset()), (at, hours)
+
+
+def moments_around_a_holiday() -> list[datetime]:
+    """Every 17 minutes from 26 September 2025 on, the office hours' edges each day through the
+    national day holiday, and some of them in other zones."""
+    start = datetime(2025, 9, 26, 0, 0, 0, tzinfo=SHANGHAI)
+    moments = [start + timedelta(minutes=17 * i, seconds=i % 7) for i in range(1400)]
+    for day in range(18):
+        for at in (time(9), time(18), time(8, 59, 59, 999999), time(17, 59, 59), time(18, 0, 1)):
+            moments.append(datetime.combine(start.date() + timedelta(days=day), at, SHANGHAI))
+    moments += [m.astimezone(UTC) for m in moments[::5]]
+    return moments + [m.astimezone(timezone(timedelta(hours=-5))) for m in moments[::7]]
+
+
+@pytest.mark.parametrize("overrides", [{}, {date(2025, 9, 29): False, date(2025, 10, 4): True}])
+def test_the_remembered_dispatch_deadlines_are_dispatch_deadlines(overrides):
+    settings = get_settings()
+    plain = WorkCalendar(overrides=overrides)
+    remembered = _ImportCalendar(overrides=overrides)
+    categories = [
+        Category(code="A", name="a", parent_code="P", limit_days=5, sign_hours=2.0),
+        Category(code="B", name="b", parent_code="P", limit_days=None, sign_hours=None),
+        Category(code="C", name="c", parent_code="P", limit_days=12, sign_hours=9.5),
+    ]
+    memo = DispatchMemo(remembered, settings, remembered.due_after)
+    given = [None, None, datetime(2025, 10, 20, 12, 0, tzinfo=SHANGHAI)]
+    for category in categories:
+        for due in given:
+            for at in moments_around_a_holiday():  # twice: the second answer is remembered
+                d = dispatch_deadlines(
+                    at=at, cal=plain, category=category, settings=settings, due_at=due
+                )
+                expected = (d.due_at, d.due_estimated, d.sign_due_at)
+                for got in (memo.deadlines(at, category, due), memo.deadlines(at, category, due)):
+                    assert got == expected, (category.code, due, at)
+                    assert [t.utcoffset() for t in (got[0], got[2])] == [
+                        t.utcoffset() for t in (expected[0], expected[2])
+                    ]
+
+
+def test_times_compared_in_shanghai_are_the_same_instants():
+    for at in moments_around_a_holiday()[::3] + [
+        datetime(1988, 7, 1, 12, 0, tzinfo=timezone(timedelta(hours=8))),  # Shanghai's +09:00
+        datetime(1988, 7, 1, 12, 0, tzinfo=timezone(timedelta(hours=9))),
+        datetime(2025, 9, 30, 10, 0, tzinfo=timezone(timedelta(hours=8))),
+    ]:
+        local = _shanghai(at)
+        assert local == at and local.tzinfo is SHANGHAI
+        assert local.utcoffset() == at.astimezone(SHANGHAI).utcoffset()
 
 
 def varied_ledger() -> list[dict[str, str]]:
