@@ -21,10 +21,9 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from closeloop import text
+from closeloop import core_writes, text
 from closeloop.db import connection
 from closeloop.errors import NotFound
 from closeloop.text import Msg
@@ -82,35 +81,38 @@ def _message(
     case_id: int | None,
     letter_id: int | None,
     payload: dict[str, Any] | None,
-) -> OutboxMessage:
-    """One message, not yet added."""
+) -> dict[str, Any]:
+    """One message's row (every column but the id), not yet written."""
     inapp = channel == Channel.inapp
-    msg = OutboxMessage(
-        key=message_key(key, channel, recipient),
-        channel=channel,
-        recipient=recipient,
-        user_id=user_id,
-        event=event[:40],
-        subject=stored_subject(subject)[:300],
-        body=stored_body(body)[:20000],
-        languages=languages(subject, body),
-        payload=dict(payload or {}),
-        case_id=case_id,
-        letter_id=letter_id,
+    return {
+        "key": message_key(key, channel, recipient),
+        "channel": channel,
+        "recipient": recipient,
+        "user_id": user_id,
+        "event": event[:40],
+        "subject": stored_subject(subject)[:300],
+        "body": stored_body(body)[:20000],
+        "languages": languages(subject, body),
+        "payload": dict(payload or {}),
+        "case_id": case_id,
+        "letter_id": letter_id,
         # In-app messages are delivered by being stored; the API reads them.
-        status=DeliveryStatus.sent if inapp else DeliveryStatus.pending,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        sent_at=now if inapp else None,
-    )
-    msg.next_attempt_at = quiet.hold_until(  # quiet hours: routine notices wait for the morning
-        session, now=now, channel=channel, event=event, case_id=case_id, letter_id=letter_id
-    )
-    return msg
+        "status": DeliveryStatus.sent if inapp else DeliveryStatus.pending,
+        "attempts": 0,
+        # quiet hours: routine notices wait for the morning
+        "next_attempt_at": quiet.hold_until(
+            session, now=now, channel=channel, event=event, case_id=case_id, letter_id=letter_id
+        ),
+        "claimed_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": now if inapp else None,
+        "read_at": None,
+        "folded_into_id": None,
+    }
 
 
-def _insert_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[OutboxMessage]:
     """Insert the messages whose key does not exist yet, in one statement, and return those
     (in the order given): `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, key`. The unique
     key decides, also against a concurrent writer that added the same key a moment ago, and a
@@ -118,24 +120,20 @@ def _insert_new(session: Session, messages: list[OutboxMessage]) -> list[OutboxM
     savepoint.
 
     Written as a Core statement (the ORM's bulk INSERT … RETURNING of whole entities costs
-    several times the statement in Python). Every column is given, so each message object
-    already holds its row exactly; with the id returned it joins the session as a persistent
-    object without a read (`make_transient_to_detached`), as the ORM would have left it."""
-    if not messages:
+    several times the statement in Python). Every column is given, so each row is the message
+    exactly; with the id returned it joins the session as a flush leaves a new object
+    (core_writes.inserted: persistent, and expunged again if the transaction rolls back)."""
+    if not rows:
         return []
-    rows = [{name: getattr(m, name) for name in _COLUMNS} for m in messages]
     stmt = _insert_statement(session.get_bind().dialect.name)
     if session.autoflush:  # as the ORM's statements do: rows added before come first
         session.flush()
-    ids = {key: id_ for id_, key in session.execute(stmt, rows)}
-    added = []
-    for m in messages:
-        if m.key in ids:
-            m.id = ids[m.key]
-            make_transient_to_detached(m)
-            session.add(m)
-            added.append(m)
-    return added
+    ids = {key: id_ for id_, key in session.connection().execute(stmt, rows)}
+    return [
+        core_writes.inserted(session, OutboxMessage, {**row, "id": ids[row["key"]]})
+        for row in rows
+        if row["key"] in ids
+    ]
 
 
 @cache
@@ -147,9 +145,6 @@ def _insert_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(table.c.id, table.c.key)
     )
-
-
-_COLUMNS = [c.key for c in OutboxMessage.__table__.columns if c.key != "id"]  # type: ignore[attr-defined]
 
 
 def _fan_out(
@@ -167,7 +162,7 @@ def _fan_out(
 ) -> list[OutboxMessage]:
     """The message to each target (once per channel and recipient), unless its key exists:
     the messages added."""
-    messages: list[OutboxMessage] = []
+    messages: list[dict[str, Any]] = []
     seen: set[tuple[Channel, str]] = set()
     for channel, recipient, user_id in targets:
         if (channel, recipient) in seen:

@@ -16,6 +16,7 @@ LAYERS = [
         "closeloop.labels",
         "closeloop.clock",
         "closeloop.db",
+        "closeloop.core_writes",
         "closeloop.templating",
         "closeloop.xlsx_stream",
         "closeloop.sqlite_locking",

@@ -1,7 +1,8 @@
 """The one function that writes a case's history. Rows are appended, never changed.
 
 Each entry's `seq` is the case's previous one + 1 ((case_id, seq) is unique). The previous one is
-read once per case and transaction (`max(seq)`), then counted here: the session remembers, per
+read once per case and transaction (`max(seq)`, by its first entry's own `INSERT … SELECT`),
+then counted here: the session remembers, per
 case, the last entry it appended in its current transaction. A case inserted in this transaction
 starts at 0 without a read. The memory is dropped when the transaction ends, and not trusted when
 its last entry is no longer in the session (a savepoint rolled back): then `max(seq)` is read
@@ -16,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, insert, inspect
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from closeloop import core_writes
 from closeloop.auth.policy import Principal
-from closeloop.db import connection
 from closeloop.errors import NotFound
 from closeloop.text import Msg
 from models.case import Case
@@ -39,47 +41,59 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> CaseHistory:
     assert case.id is not None
-    seq = _next_seq(session, case.id)
-    entry = CaseHistory(
-        case_id=case.id,
-        seq=seq,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor_id=actor.id,
-        actor=actor.display_name,
-        at=at,
-        note=note,
-        data=data or {},
+    row = {
+        "case_id": case.id,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor_id": actor.id,
+        "actor": actor.display_name,
+        "at": at,
+        "note": note,
+        "data": data or {},
         # The snapshot: `case` as it stands after this entry (callers change it first).
-        due_at=case.due_at,
-        dispatched_at=case.dispatched_at,
-        closed_at=case.closed_at,
-        listed=case.listed,
-        unit_code=case.unit_code,
-    )
-    _insert(session, entry)
+        "due_at": case.due_at,
+        "dispatched_at": case.dispatched_at,
+        "closed_at": case.closed_at,
+        "listed": case.listed,
+        "unit_code": case.unit_code,
+    }
+    entry = _insert(session, row)
     _last_entries(session)[case.id] = entry
     return entry
 
 
-def _insert(session: Session, entry: CaseHistory) -> None:
-    """The entry's row, written now with one Core `INSERT … RETURNING id`; the entry is left in
-    the session as the ORM's flush would have left it (the unit of work for one row costs
-    several times the statement in Python). The session's pending changes are flushed first,
-    so the case's own UPDATE or INSERT still comes before its entry."""
+def _insert(session: Session, row: dict[str, Any]) -> CaseHistory:
+    """The entry's row, written now with one Core INSERT (the unit of work for one row costs
+    several times the statement in Python), and its entry left in the session as the flush would
+    have left it (core_writes). The session's pending changes are flushed first, so the case's
+    own UPDATE or INSERT still comes before its entry. Its seq: counted on from the entry this
+    transaction appended last, or else the case's `max(seq)` + 1, read by the INSERT itself
+    (`INSERT … SELECT`), where the read was, after the case's UPDATE."""
     session.flush()
-    row = {name: getattr(entry, name) for name in _COLUMNS}
-    session.add(entry)
-    entry.id = session.connection().execute(_INSERT, row).scalar_one()
-    # As the flush ends for an inserted row: pending → persistent, in the identity map, and
-    # recorded as new in this transaction, so a rollback (of a savepoint too) expunges it.
-    session._register_persistent({inspect(entry)})
+    seq = _known_seq(session, row["case_id"])
+    if seq is None:
+        new_id, seq = session.connection().execute(_INSERT_NEXT, row).one()
+    else:
+        new_id = session.connection().execute(_INSERT, {**row, "seq": seq}).scalar_one()
+    return core_writes.inserted(session, CaseHistory, {**row, "id": new_id, "seq": seq})
 
 
 _TABLE = CaseHistory.__table__  # type: ignore[attr-defined]
-_COLUMNS = [c.key for c in _TABLE.columns if c.key != "id"]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)  # built once
+_COLUMNS = [c.key for c in _TABLE.columns if c.key not in ("id", "seq")]
+# Built once: building a statement costs more than running it.
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT_NEXT = (  # the entry after the case's last one: seq = max(seq) + 1, read in the INSERT
+    insert(_TABLE)
+    .from_select(
+        ["seq", *_COLUMNS],
+        sa_select(
+            func.coalesce(func.max(_TABLE.c.seq), 0) + 1,
+            *(bindparam(name, type_=_TABLE.c[name].type) for name in _COLUMNS),
+        ).where(_TABLE.c.case_id == bindparam("case_id")),
+    )
+    .returning(_TABLE.c.id, _TABLE.c.seq)
+)
 
 _LAST = "closeloop.history.last"  # in Session.info: (transaction, {case_id: last entry or None})
 
@@ -92,7 +106,10 @@ def _last_entries(session: Session) -> dict[int, CaseHistory | None]:
     return known[1]
 
 
-def _next_seq(session: Session, case_id: int) -> int:
+def _known_seq(session: Session, case_id: int) -> int | None:
+    """The case's next seq, when this transaction knows it without a read: 1 for a case it
+    inserted and has appended nothing to, else its last entry's + 1 while that entry is still
+    in the session (not rolled back with a savepoint)."""
     last_entries = _last_entries(session)
     if case_id in last_entries:
         last = last_entries[case_id]
@@ -101,12 +118,7 @@ def _next_seq(session: Session, case_id: int) -> int:
         state = inspect(last)
         if (state.pending or state.persistent) and state.session_id == session.hash_key:
             return last.seq + 1
-    previous = connection(session).execute(_LAST_SEQ, {"case_id": case_id}).scalar_one()
-    return (previous or 0) + 1
-
-
-# Built once: building the statement costs more than running it.
-_LAST_SEQ = select(func.max(CaseHistory.seq)).where(CaseHistory.case_id == bindparam("case_id"))
+    return None
 
 
 @event.listens_for(Session, "pending_to_persistent")

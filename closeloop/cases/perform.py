@@ -16,12 +16,12 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from closeloop import labels
+from closeloop import core_writes, labels
 from closeloop.auth.policy import Principal
 from closeloop.cases import history, lifecycle, needs, notices
 from closeloop.cases.actions import TABLE, Definition
 from closeloop.cases.effects import ActionContext
-from closeloop.cases.lookup import load_case
+from closeloop.cases.lookup import case_to_act_on
 from closeloop.cases.requests import pending_requests
 from closeloop.config import Settings, get_settings
 from closeloop.errors import Conflict, Forbidden, NotFound
@@ -70,7 +70,7 @@ def perform_in(
             Msg(f"没有动作 {action}", f"there is no action {action!r}; actions: {names}")
         )
     d = TABLE[Action(action)]
-    case = load_case(session, actor=actor, case_id=case_id, acting=True)
+    case, pending = case_to_act_on(session, actor=actor, case_id=case_id, unit_code=data.unit_code)
     if d.by_hand is not None:
         raise Forbidden(d.by_hand)
     if not d.who.may(actor, kind=case.kind, reporter_id=case.reporter_id):
@@ -90,8 +90,6 @@ def perform_in(
             ),
             current_version=case.version,
         )
-    assert case.id is not None
-    pending = pending_requests(session, [case.id])[case.id]
     if action not in lifecycle.actions_in(case.state, case.kind):
         # What this caller may do now: the same list as the case's allowed_actions.
         mine = lifecycle.allowed_actions(case, actor, pending=pending, now=now, settings=settings)
@@ -193,9 +191,7 @@ def write_case(session: Session, case: Case) -> None:
             f"UPDATE statement on table 'case' expected to update 1 row(s); {done} were matched."
         )
     state.dict["version"] = old + 1
-    # As the flush ends: the attributes committed, and the case marked written in this
-    # transaction, so a rollback (of a savepoint too) expires it.
-    session._register_persistent({state})
+    core_writes.written(session, case)  # as the flush leaves it: a rollback expires it
 
 
 def insert_case(session: Session, case: Case) -> None:
@@ -217,7 +213,7 @@ def insert_case(session: Session, case: Case) -> None:
     values = {column: state.dict[key] for key, column in _CASE_COLUMNS.items()}
     session.add(case)
     case.id = session.connection().execute(_INSERT_CASE, values).scalar_one()
-    session._register_persistent({state})
+    core_writes.written(session, case)
 
 
 _CASE_TABLE = Case.__table__  # type: ignore[attr-defined]

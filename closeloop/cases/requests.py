@@ -66,24 +66,43 @@ def pending_requests(session: Session, case_ids: list[int]) -> dict[int, Pending
 
 
 def _load_all(session: Session, result: dict[int, Pending], case_ids: list[int]) -> None:
-    for cid, request, n, plan, recheck_at, recheck_result in session.exec(
-        _all_statement(), params={"ids": case_ids}
-    ):
-        pending = result[cid]
-        if request is not None:
-            setattr(pending, request.type, request)
-        pending.open_tasks = n
-        pending.dossier = Dossier(
-            planned=bool(plan),
-            recheck_at=recheck_at,
-            recheck_passed=recheck_at is not None and recheck_result == RecheckResult.pass_,
-        )
+    for cid, *facts in session.exec(_all_statement(), params={"ids": case_ids}):
+        note(result[cid], *facts)
+
+
+def note(
+    pending: Pending,
+    request: CaseRequest | None,
+    n: int,
+    plan: bool | None,
+    recheck_at: datetime | None,
+    recheck_result: str | None,
+) -> None:
+    """One row's facts (`with_facts`' columns): a pending request (or none) and the case's
+    other facts."""
+    if request is not None:
+        setattr(pending, request.type, request)
+    pending.open_tasks = n
+    pending.dossier = Dossier(
+        planned=bool(plan),
+        recheck_at=recheck_at,
+        recheck_passed=recheck_at is not None and recheck_result == RecheckResult.pass_,
+    )
 
 
 @cache
 def _all_statement() -> Any:
     """The one query of `pending_requests`, built once (building it costs more Python than
     running it); the case ids are its expanding parameter `ids`."""
+    case_id = col(Case.id)
+    return with_facts(sa_select(case_id)).where(case_id.in_(bindparam("ids", expanding=True)))
+
+
+def with_facts(stmt: Any) -> Any:
+    """`stmt`, a select from the case table, with the columns of every fact an action may need
+    after its own (`note` reads them): the case's pending request (an entity, outer-joined: a
+    row per request, one row when there is none), its open task count, whether it has a plan,
+    its latest recheck's time and result (correlated subqueries)."""
     case_id = col(Case.id)
     open_tasks = open_task_count()
     planned = exists().where(col(HazardPlan.case_id) == case_id)
@@ -97,11 +116,9 @@ def _all_statement() -> Any:
         .scalar_subquery()
     )
     return (
-        sa_select(case_id, CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
-        .select_from(Case)
+        stmt.add_columns(CaseRequest, open_tasks, planned, col(Recheck.at), col(Recheck.result))
         .outerjoin(CaseRequest, pending_of_case())
         .outerjoin(Recheck, col(Recheck.id) == latest)
-        .where(case_id.in_(bindparam("ids", expanding=True)))
     )
 
 

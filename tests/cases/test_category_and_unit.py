@@ -1,16 +1,17 @@
 """A dispatch's input check reads the case's category and the unit (named, or else the
-category's default) in one statement (`lookup.category_and_unit`): the same objects as two
-`session.get`s, for every combination. Filing reads its item with the item's class
-(`lookup.leaf_category`)."""
+category's default) in one statement (`lookup.category_and_unit`), or finds them in the session
+when the action's own read of the case put them there (`lookup.case_to_act_on`): the same
+objects as two `session.get`s, for every combination. Filing reads its item with the item's
+class (`lookup.leaf_category`)."""
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from closeloop.cases.lookup import category_and_unit, leaf_category
+from closeloop.cases.lookup import case_to_act_on, category_and_unit, leaf_category
 from closeloop.errors import Invalid
 from models.org import Category, Unit
-from tests.factories import Org
+from tests.factories import Org, new_case
 
 
 def _plain(session: Session, category_code: str | None, unit_code: str | None):  # type: ignore[no-untyped-def]
@@ -40,6 +41,41 @@ def test_the_one_statement_finds_what_two_gets_find(session: Session, org: Org) 
         assert all(a is b for a, b in zip(got, want, strict=True)), (category_code, unit_code)
     category, unit = category_and_unit(session, "0101", None)
     assert category is not None and unit is not None and unit.code == category.unit_code == "ZJ"
+
+
+def _selects(session: Session):  # type: ignore[no-untyped-def]
+    """Record the SELECTs run on the session's engine until the context ends."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("unit_code", [None, "SW", "NOPE"])
+def test_an_actions_read_of_its_case_brings_its_category_and_unit(
+    engine, org: Org, unit_code: str | None
+) -> None:
+    """After case_to_act_on, category_and_unit answers from the session (no statement) with the
+    objects two gets would find; a unit code naming nothing is still read (and found missing)."""
+    with Session(engine) as s:
+        case_id = new_case(s, org).id
+        s.commit()
+    with Session(engine) as s:
+        case, _ = case_to_act_on(s, actor=org["disp"], case_id=case_id, unit_code=unit_code)
+        statements, stop = _selects(s)
+        try:
+            got = category_and_unit(s, case.category_code, unit_code)
+        finally:
+            stop()
+        assert len(statements) == (1 if unit_code == "NOPE" else 0), statements
+        want = _plain(s, case.category_code, unit_code)
+        assert all(a is b for a, b in zip(got, want, strict=True))
+        assert got[0] is not None and (got[1] is None) == (unit_code == "NOPE")
 
 
 def test_an_item_is_read_with_its_class(session: Session, org: Org) -> None:

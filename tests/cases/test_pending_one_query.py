@@ -3,10 +3,13 @@ kind of fact by its own loader. Both must see the same facts, whatever the rows.
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
+from closeloop.cases.lookup import case_to_act_on
 from closeloop.cases.requests import Pending, pending_on_demand, pending_requests
-from models.case import CaseRequest
+from closeloop.errors import NotFound
+from models.case import Case, CaseRequest
 from models.dossier import HazardPlan, Recheck
 from models.enums import CaseKind, Grade, RecheckResult, RequestStatus, RequestType, TaskState
 from models.task import CaseTask
@@ -108,3 +111,10 @@ def test_the_one_query_sees_what_the_loaders_see(session: Session, org: Org) -> 
     assert not one[ids[3]].dossier.planned
     assert one[ids[4]].dossier.recheck_passed and one[ids[4]].dossier.planned
     assert _facts(one[999_999]) == _facts(Pending())
+    # An action's read: the case itself (the session's own object) and the same facts.
+    for case_id in ids:
+        case, pending = case_to_act_on(session, actor=org["admin"], case_id=case_id, unit_code=None)
+        assert case is session.get(Case, case_id)
+        assert _facts(pending) == _facts(one[case_id])
+    with pytest.raises(NotFound):
+        case_to_act_on(session, actor=org["admin"], case_id=999_999, unit_code=None)

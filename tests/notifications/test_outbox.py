@@ -349,3 +349,19 @@ def test_the_messages_added_are_the_sessions_own_and_hold_their_rows_exactly(eng
     assert stored[added[0].id]["last_error"] == "changed"
     mine[added[0].id]["last_error"] = "changed"
     assert stored == mine
+
+
+def test_messages_of_a_rolled_back_savepoint_leave_the_session_as_a_flushs_would(engine, org):
+    """As the flush's own inserts: a rollback (of a savepoint too) expunges the messages it
+    wrote, so the session holds no object of a row that is gone."""
+    _contacts(engine)
+    with transaction(engine) as s:
+        kept = _notify_zj(s, key="kept")
+        savepoint = s.begin_nested()
+        gone = _notify_zj(s, key="gone")
+        assert gone and all(inspect(m).persistent for m in gone)
+        savepoint.rollback()
+        assert all(inspect(m).transient for m in gone)
+        assert all(inspect(m).persistent for m in kept)
+    keys = {m.key for m in _rows(engine)}
+    assert {m.key for m in kept} <= keys and not {m.key for m in gone} & keys
