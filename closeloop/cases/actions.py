@@ -32,7 +32,8 @@ from closeloop.cases.deadlines import within_reopen_window
 from closeloop.cases.effects import ActionContext, Effect
 from closeloop.cases.needs import Needs
 from closeloop.cases.notices import Tell
-from closeloop.cases.requests import Precondition, none_pending, one_pending
+from closeloop.cases.request_decisions import none_pending, one_pending
+from closeloop.cases.requests import Precondition
 from closeloop.text import Msg
 from models.enums import Action, CaseKind, CaseState, RequestType, Role
 

@@ -13,7 +13,8 @@ from closeloop.calendar.service import load_calendar
 from closeloop.cases import deadlines, listing, major, tasks
 from closeloop.cases.lookup import leaf_category
 from closeloop.cases.reasons import Chosen
-from closeloop.cases.requests import Pending, decide, open_request
+from closeloop.cases.request_decisions import decide, open_request
+from closeloop.cases.requests import Pending
 from closeloop.config import Settings
 from models.case import ActionInput, Case
 from models.enums import CaseKind, NoticeType, RequestStatus, RequestType

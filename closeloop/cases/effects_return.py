@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 from closeloop.cases import effects
 from closeloop.cases.effects import ActionContext
 from closeloop.cases.reasons import Chosen
-from closeloop.cases.requests import Pending, decide, none_pending, open_request
+from closeloop.cases.request_decisions import decide, none_pending, open_request
+from closeloop.cases.requests import Pending
 from closeloop.config import Settings
 from closeloop.errors import Invalid
 from closeloop.text import Msg

@@ -1,5 +1,5 @@
 """A handler's extension and suspension requests (延期/挂起申请): the pending ones, loaded once per
-request for a page or an action, and the writes that open and decide them."""
+request for a page or an action (the writes that open and decide them: request_decisions.py)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from closeloop.auth.policy import Principal
 from closeloop.cases.major import Dossier, dossiers
 from closeloop.config import Settings
 from closeloop.text import Msg
@@ -323,83 +322,6 @@ def pending_of_case() -> Any:
     return and_(asked.c.case_id == case.c.id, asked.c.status == RequestStatus.pending)
 
 
-def open_request(
-    session: Session,
-    pending: Pending,
-    *,
-    case_id: int,
-    kind: RequestType,
-    days: int | None,
-    reason: str,
-    actor: Principal,
-    now: datetime,
-) -> CaseRequest:
-    """A new pending request; `pending` follows, so what is shown after the action is true."""
-    req = CaseRequest(
-        case_id=case_id,
-        type=kind,
-        status=RequestStatus.pending,
-        days=days,
-        reason=reason,
-        requested_by=actor.id or 0,
-        requested_at=now,
-    )
-    session.add(req)
-    session.flush()
-    setattr(pending, kind, req)
-    return req
-
-
-def decide(
-    pending: Pending,
-    req: CaseRequest,
-    status: RequestStatus,
-    *,
-    actor: Principal,
-    now: datetime,
-    note: str | None,
-) -> dict[str, object]:
-    """Decide a pending request (it leaves `pending`); returns what the history records."""
-    req.status = status
-    req.decided_by = actor.id
-    req.decided_at = now
-    req.decision_note = note
-    setattr(pending, req.type, None)
-    return {"request_id": req.id, "request": req.type, "decision": status}
-
-
-_NAMES = {
-    RequestType.extension: ("延期", "an extension"),
-    RequestType.suspension: ("挂起", "a suspension"),
-    RequestType.return_: ("退单", "a return"),
-}
-
-
-def _attribute(kind: RequestType) -> str:
+def attribute_name(kind: RequestType) -> str:
     """Pending's attribute for a request type (read directly: not through its alias)."""
     return _ALIASES.get(kind.value, kind.value)
-
-
-def none_pending(kind: RequestType) -> Precondition:
-    """A precondition: no request of this kind is pending (one at a time)."""
-    zh, en = _NAMES[kind]
-    name = _attribute(kind)
-    # Built once: a list page asks this of every case on it, a Msg is immutable.
-    refused = Msg(f"已有待审批的{zh}申请", f"{en} request is already pending")
-
-    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
-        return None if getattr(pending, name) is None else refused
-
-    return why
-
-
-def one_pending(kind: RequestType) -> Precondition:
-    """A precondition: a request of this kind is pending (to be decided)."""
-    zh, en = _NAMES[kind]
-    name = _attribute(kind)
-    refused = Msg(f"没有待审批的{zh}申请", f"there is no pending {en.split()[-1]} request")
-
-    def why(case: Case, pending: Pending, now: datetime, settings: Settings) -> Msg | None:
-        return None if getattr(pending, name) is not None else refused
-
-    return why

@@ -11,10 +11,9 @@ from sqlalchemy import Engine, event, inspect
 from sqlmodel import select
 
 from closeloop.cases import service as cases
+from closeloop.cases.request_decisions import none_pending, one_pending
 from closeloop.cases.requests import (
     Pending,
-    none_pending,
-    one_pending,
     pending_on_demand,
     pending_on_demand_together,
     pending_requests,
