@@ -24,7 +24,7 @@ from models.enums import CaseKind, CaseState
 from models.history import CaseHistory
 from models.org import RegionUpdate
 from models.types import SHANGHAI
-from tests.factories import Org, act, case_in, evidence, new_case
+from tests.factories import Org, act, case_in, evidence, ledger_rows, new_case
 
 DAY = timedelta(days=1)
 START = datetime(2025, 9, 1, 10, 0, tzinfo=SHANGHAI)
@@ -129,22 +129,7 @@ def test_the_kept_counts_follow_every_write(session: Session, org: Org) -> None:
         ("L4", "reported", "G1", None, None, None),
         ("L5", "cancelled", "G3", None, None, "2025-08-11 09:00"),
     ]
-    rows = [
-        {
-            "number": number,
-            "kind": "event",
-            "title": "台账",
-            "category_code": "0101",
-            "grid_code": grid,
-            "unit_code": "ZJ" if dispatched else "",
-            "state": state,
-            "reported_at": "2025-08-01 09:00",
-            "dispatched_at": dispatched or "",
-            "due_at": due or "",
-            "closed_at": closed_at or "",
-        }
-        for number, state, grid, dispatched, due, closed_at in ledger
-    ]
+    rows = ledger_rows(ledger, reported_at="2025-08-01 09:00")
     result = imports.import_ledger(
         session, actor=org["admin"], rows=enumerate(rows, start=2), source="l.csv", now=t + 34 * DAY
     )
