@@ -2,6 +2,7 @@
 
 from models.attachment import Attachment
 from models.case import Case, CaseRequest
+from models.cohort import CaseCohortDay
 from models.dossier import HazardPlan, Notice, Recheck
 from models.enterprise import Enterprise
 from models.escalation import DeadlineFire, EscalationFire
@@ -26,6 +27,7 @@ __all__ = [
     "Attachment",
     "CalendarOverride",
     "Case",
+    "CaseCohortDay",
     "CaseHistory",
     "CaseRequest",
     "CaseTask",

@@ -1,5 +1,6 @@
 """Plain functions that build test data through the services (and users with one shared hash)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -247,3 +248,28 @@ EVENT_BODY = {
     "address": "东门路12号",
     "location": {"lat": 22.548, "lon": 114.118},
 }
+
+
+# A ledger row for imports.import_ledger: (number, state, grid, dispatched_at, due_at, closed_at).
+LedgerRow = tuple[str, str, str, str | None, str | None, str | None]
+
+
+def ledger_rows(entries: Sequence[LedgerRow], *, reported_at: str) -> list[dict[str, str]]:
+    """Import rows of events in category 0101 filed at `reported_at`, sent to ZJ when
+    dispatched (the import's columns; empty cells for the times not given)."""
+    return [
+        {
+            "number": number,
+            "kind": "event",
+            "title": "台账",
+            "category_code": "0101",
+            "grid_code": grid,
+            "unit_code": "ZJ" if dispatched else "",
+            "state": state,
+            "reported_at": reported_at,
+            "dispatched_at": dispatched or "",
+            "due_at": due or "",
+            "closed_at": closed or "",
+        }
+        for number, state, grid, dispatched, due, closed in entries
+    ]

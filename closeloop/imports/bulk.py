@@ -7,9 +7,12 @@ type processing through generic layers), so an import writes with the driver:
   when every column's type is one psycopg writes from the values an import passes (`BINARY_OIDS`;
   else text): psycopg formats a row ten times faster so (a time is 8 bytes, not text), and the
   server reads it without parsing text;
-- SQLite: one `executemany` of a plain INSERT; the batch's ids are consecutive, ending at
-  `last_insert_rowid()` (SQLite has one writer, and a new rowid is the largest plus one), and
-  the first is checked.
+- SQLite: multi-row INSERTs (`VALUES (…), (…), …`, as many rows as the statement's variables
+  allow): SQLite runs a statement on a table with triggers (the case table's cohort counts,
+  0015_dash) in a statement journal of its own, which cost ~60 us a row executed one by one
+  (executemany) and next to nothing once per statement of many rows; the batch's ids are
+  consecutive, ending at `last_insert_rowid()` (SQLite has one writer, and a new rowid is the
+  largest plus one), and the first is checked.
 Each value is converted by its column type's own bind processor, exactly as SQLAlchemy would, so
 what is stored is what an ORM insert would store; except where the value is already what the driver
 stores: a bool for a boolean (the processor's bool() / int() changes nothing the driver stores), an
@@ -43,6 +46,10 @@ JSON_OID, TEXT_OID = 114, 25
 # each insert reads back pages it just pushed out, and the import's writes took half again as
 # long at 100k rows. Bounded, so the import's memory stays flat (up to this much more).
 SQLITE_CACHE_KIB = 16 * 1024
+# SQLite: rows per INSERT statement at most (fewer when the columns times this would pass the
+# statement's limit of variables): a prepared statement of many rows is a large program (each
+# row its own inserts into every index), kept in the driver's statement cache.
+MULTI_ROWS = 250
 
 
 @contextmanager
@@ -240,8 +247,16 @@ class BulkTable:
                     for values in tuples:
                         copy.write_row(values)
             return
-        marks = ", ".join("?" * len(columns))
+        one = f"({', '.join('?' * len(columns))})"
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+        per = max(1, min(MULTI_ROWS, limit // len(columns)))
         cursor = driver.cursor()  # type: ignore[union-attr]
-        cursor.executemany(f"INSERT INTO {self._quoted()} ({names}) VALUES ({marks})", tuples)
-        if cursor.rowcount != len(tuples):
-            raise RuntimeError(f"{self.table.name}: {cursor.rowcount} of {len(tuples)} inserted")
+        written = 0
+        for start in range(0, len(tuples), per):
+            chunk = tuples[start : start + per]
+            values = [value for row in chunk for value in row]
+            sql = f"INSERT INTO {self._quoted()} ({names}) VALUES {', '.join([one] * len(chunk))}"
+            cursor.execute(sql, values)
+            written += cursor.rowcount  # the statement's own rows, not its triggers'
+        if written != len(tuples):
+            raise RuntimeError(f"{self.table.name}: {written} of {len(tuples)} inserted")

@@ -19,7 +19,7 @@ from closeloop.imports import service as imports
 from closeloop.reports.metrics import asof, queries
 from closeloop.reports.metrics import service as metrics
 from models.case import Case
-from tests.factories import Org, act, evidence
+from tests.factories import Org, act, evidence, ledger_rows
 from tests.reports.october import after, before, sh
 
 LEDGER = [  # (number, state, grid, dispatched_at, due_at, closed_at)
@@ -37,22 +37,7 @@ LEDGER = [  # (number, state, grid, dispatched_at, due_at, closed_at)
 
 
 def _import(session: Session, o: Org) -> dict[str, Case]:
-    rows = [
-        {
-            "number": number,
-            "kind": "event",
-            "title": "台账",
-            "category_code": "0101",
-            "grid_code": grid,
-            "unit_code": "ZJ" if dispatched else "",
-            "state": state,
-            "reported_at": "2025-10-01 09:00",
-            "dispatched_at": dispatched or "",
-            "due_at": due or "",
-            "closed_at": closed or "",
-        }
-        for number, state, grid, dispatched, due, closed in LEDGER
-    ]
+    rows = ledger_rows(LEDGER, reported_at="2025-10-01 09:00")
     result = imports.import_ledger(
         session, actor=o["admin"], rows=enumerate(rows, start=2), source="l.csv", now=sh(11, 4, 9)
     )

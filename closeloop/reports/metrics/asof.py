@@ -114,44 +114,18 @@ def at_live(
     is left out: the close time of a case cancelled at T, which no figure reads (at gives an
     imported one its cancellation time, at_live the case's closed_at, None).
     tests/reports/test_as_of_live.py asserts both give the same rows and figures."""
-    live = {
-        "to_state": col(Case.state),
-        "due_at": col(Case.due_at),
-        "dispatched_at": col(Case.dispatched_at),
-        "closed_at": col(Case.closed_at),
-        "listed": col(Case.listed),
-        "unit_code": col(Case.unit_code),
-    }
-    # An import entry holds the ledger's values as the case was written (imports/service.py),
-    # its closed_at being the close or the cancellation time.
-    ledger = {**live, "closed_at": func.coalesce(col(Case.closed_at), col(Case.cancelled_at))}
-    as_live, as_ledger = _rule(live, False, as_of), _rule(ledger, True, as_of)
-
-    # closed_at is compared where the case is closed at T: no figure reads a cancelled case's
-    # close time, which the import entry holds (the cancellation) and the case does not.
-    def compared(reading: dict[str, Any]) -> dict[str, Any]:
-        is_closed = reading["state"] == CaseState.closed.value
-        return {**reading, "closed_at": case((is_closed, reading["closed_at"]), else_=None)}
-
-    one, two = compared(as_ledger), compared(as_live)
     # Most cases are dispatched by T and either open in a dispatched state or closed by T: the
-    # rule leaves those as they are (each arm of _rule keeps them), so the comparison below is
+    # rule leaves those as they are (each arm of _rule keeps them), so the comparison is
     # skipped for them — a shortcut in cost only, not in what is compared.
-    kept = live_kept(as_of)
+    kept, differs = live_kept(as_of), _differs(as_of)
 
     def scoped(stmt: Select[Any]) -> Select[Any]:
         return narrow(stmt) if narrow is not None else stmt
 
-    by_ids, by_arms = not_kept(as_of, scoped)
-    # PostgreSQL answers the arms' OR with a BitmapOr of their indexes. SQLite (no statistics)
-    # would rather read the scope's filing period again than use an index per arm: there the
-    # cases are looked up by id (rowid IN …) from the UNION of the arms, each on its index.
-    few = on_sqlite(by_ids, by_arms)
-    differs = or_(*(one[name].is_distinct_from(two[name]) for name in one))
-
     # SQLite would answer a figure's condition on the state (closed, say) from an index on the
     # state over the whole city rather than the scope's own narrowing (the filing period):
     # the state is handed out as a value it may not look up by index (sql.not_indexed).
+    as_live = _rule(_LIVE, False, as_of)
     shown = {**as_live, "state": not_indexed(as_live["state"])}
     plain = scoped(
         select(
@@ -160,8 +134,70 @@ def at_live(
             *(getattr(Case, name).label(name) for name in FIXED),
         ).where(case((kept, False), else_=differs).is_not(True))
     )
-    # The few others: their entry at T — found by the index on (case_id, seq) per case, as `at`
-    # orders them (a live entry before the import entry, then the latest) — read as `at` reads it.
+    from_history = _from_history(as_of, scoped, differs)
+    # OFFSET 0 keeps the outer filters out of this branch: pushed onto the entry's columns they
+    # would make the planner expect few entries and hash the history instead of the few cases.
+    return plain.union_all(select(from_history.offset(0).subquery())).subquery("asof")
+
+
+def ledger_read(
+    as_of: datetime, *, narrow: Callable[[Select[Any]], Select[Any]] | None = None
+) -> Subquery:
+    """The cases `at_live(as_of, narrow=…)` reads from their history (those whose live columns
+    the ledger rule changes at T), as it reads them, with their live columns beside (live_state,
+    live_due_at, live_closed_at): what a count kept from the live columns (models/cohort.py)
+    must be corrected by to be at_live's, when `settled` holds."""
+
+    def scoped(stmt: Select[Any]) -> Select[Any]:
+        return narrow(stmt) if narrow is not None else stmt
+
+    live = {f"live_{name}": _LIVE[name] for name in ("to_state", "due_at", "closed_at")}
+    rows = _from_history(as_of, scoped, _differs(as_of), live)
+    return rows.offset(0).subquery("ledger")
+
+
+# The snapshot columns of an entry, read from the case's live columns.
+_LIVE: dict[str, Any] = {
+    "to_state": col(Case.state),
+    "due_at": col(Case.due_at),
+    "dispatched_at": col(Case.dispatched_at),
+    "closed_at": col(Case.closed_at),
+    "listed": col(Case.listed),
+    "unit_code": col(Case.unit_code),
+}
+
+
+def _differs(as_of: datetime) -> ColumnElement[bool]:
+    """Whether the ledger rule reads the case's live columns otherwise than they are at T."""
+    # An import entry holds the ledger's values as the case was written (imports/service.py),
+    # its closed_at being the close or the cancellation time.
+    ledger = {**_LIVE, "closed_at": func.coalesce(col(Case.closed_at), col(Case.cancelled_at))}
+    as_live, as_ledger = _rule(_LIVE, False, as_of), _rule(ledger, True, as_of)
+
+    # closed_at is compared where the case is closed at T: no figure reads a cancelled case's
+    # close time, which the import entry holds (the cancellation) and the case does not.
+    def compared(reading: dict[str, Any]) -> dict[str, Any]:
+        is_closed = reading["state"] == CaseState.closed.value
+        return {**reading, "closed_at": case((is_closed, reading["closed_at"]), else_=None)}
+
+    one, two = compared(as_ledger), compared(as_live)
+    return or_(*(one[name].is_distinct_from(two[name]) for name in one))
+
+
+def _from_history(
+    as_of: datetime,
+    scoped: Callable[[Select[Any]], Select[Any]],
+    differs: ColumnElement[bool],
+    more: dict[str, Any] | None = None,
+) -> Select[Any]:
+    """at_live's few cases the ledger rule changes: their entry at T — found by the index on
+    (case_id, seq) per case, as `at` orders them (a live entry before the import entry, then the
+    latest) — read as `at` reads it, and the columns `more` (name: expression over Case)."""
+    by_ids, by_arms = not_kept(as_of, scoped)
+    # PostgreSQL answers the arms' OR with a BitmapOr of their indexes. SQLite (no statistics)
+    # would rather read the scope's filing period again than use an index per arm: there the
+    # cases are looked up by id (rowid IN …) from the UNION of the arms, each on its index.
+    few = on_sqlite(by_ids, by_arms)
     h, other = CaseHistory, aliased(CaseHistory)
     latest = (
         select(col(other.id))
@@ -183,19 +219,17 @@ def at_live(
         "unit_code": col(h.unit_code),
     }
     read = _rule(entry, col(h.action) == HistoryAction.import_, as_of)
-    from_history = scoped(
+    return scoped(
         select(
             col(Case.id).label("case_id"),
             *(read[name].label(name) for name in read),
             *(getattr(Case, name).label(name) for name in FIXED),
+            *(value.label(name) for name, value in (more or {}).items()),
         )
         .select_from(Case)
         .join(h, col(h.id) == latest)
         .where(few, differs)
     )
-    # OFFSET 0 keeps the outer filters out of this branch: pushed onto the entry's columns they
-    # would make the planner expect few entries and hash the history instead of the few cases.
-    return plain.union_all(select(from_history.offset(0).subquery())).subquery("asof")
 
 
 def live_kept(as_of: datetime) -> ColumnElement[bool]:

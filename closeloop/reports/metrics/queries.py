@@ -43,7 +43,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.cases.service import jurisdiction
 from closeloop.letters.reads import standing_at
-from closeloop.reports.metrics import asof
+from closeloop.reports.metrics import asof, cohort_days
 from closeloop.reports.metrics.sql import local_date, not_indexed, workday_ordinals
 from models.case import Case
 from models.enums import Action, CaseState, HistoryAction, LetterType
@@ -210,7 +210,11 @@ def cohort_by_day(session: Session, scope: Scope) -> dict[date, tuple[int, ...]]
     """Shanghai day of filing → (reported, cancelled, closed, on_time_closed) at T: the cohort
     counts of `cohort_counts` (no grouping) split by the day each case was filed, so the counts
     of any run of whole days inside the scope's period are sums of these (one query for the
-    dashboard's six-month trend instead of a computation per month)."""
+    dashboard's six-month trend instead of a computation per month). From the counts the
+    database keeps per filing day where they give the same answer (cohort_days.py)."""
+    kept = cohort_days.by_day(session, scope)
+    if kept is not None:
+        return kept
     a = scope.at(cohort=True)
     day = local_date(a.c.reported_at)
     stmt = select(
