@@ -49,5 +49,5 @@ def path_index(table: str, column: str) -> Index:
     """The index of a materialised region path, which every jurisdiction and region filter reads
     as a prefix (`LIKE '/D0/S3/%'`). On PostgreSQL it uses the pattern operator class: in a
     database whose collation is not "C" (C.UTF-8, en_US.UTF-8, zh_CN.UTF-8 …) a plain index cannot
-    serve a prefix LIKE, and the planner reads the whole index instead of the subtree (0015)."""
+    serve a prefix LIKE, and the planner reads the whole index instead of the subtree (0016_prefix)."""
     return Index(f"ix_{table}_{column}", column, postgresql_ops={column: "varchar_pattern_ops"})

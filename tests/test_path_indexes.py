@@ -1,4 +1,4 @@
-"""Region paths are indexed for prefix matches on PostgreSQL (0017_prefix): every jurisdiction and
+"""Region paths are indexed for prefix matches on PostgreSQL (0016_prefix): every jurisdiction and
 region filter is `path LIKE '<subtree>/%'`, which a plain B-tree index serves only in a database
 whose collation is "C". The test cluster's is C.UTF-8, like most servers', so these plans read
 the whole index (a filter, no index condition) without the pattern operator class."""

@@ -7,16 +7,16 @@ one district's count in a city of 3,000,000 cases scanned all 3,000,000 entries 
 of ~80 ms). The same indexes are rebuilt with the pattern operator class, which serves both the
 prefix match and equality. SQLite is unchanged (its indexes have no operator classes).
 
-Revision ID: 0017_prefix
-Revises: 0014_import
+Revision ID: 0016_prefix
+Revises: 0015_dash
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017_prefix"
-down_revision: str | None = "0014_import"
+revision: str = "0016_prefix"
+down_revision: str | None = "0015_dash"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
