@@ -229,8 +229,9 @@ def _cases(
         if state == "cancelled":
             dispatched = None
         sign_due = dispatched + timedelta(hours=2) if dispatched else None
+        # Signed within 2.5 h of the dispatch, but never after now (no entry is in the future).
         signed = (
-            dispatched + timedelta(minutes=30 + (h % 7) * 20)
+            min(now, dispatched + timedelta(minutes=30 + (h % 7) * 20))
             if dispatched and state not in ("dispatched",)
             else None
         )

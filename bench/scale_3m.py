@@ -11,7 +11,7 @@ The city is bench/citygen.py's (COPY), `--districts` 10 and `--years` 3; each di
 supervisor asks for their own district (a tenth of the cases). Timed, median of 3, as the
 district's supervisor unless said, each beside a raw baseline where one exists:
 - list: the case list's first page (closeloop.cases.service.list_cases, 20 newest) beside the raw
-  SELECT … ORDER BY reported_at DESC LIMIT 20 of the district;
+  SELECT … ORDER BY reported_at DESC LIMIT 20 of the district with its count (the list's total);
 - case page: closeloop.cases.views.case_view of one case beside SELECT of the case and its history;
 - dashboard: closeloop.reports.dashboard.dashboard();
 - escalation sweep: the read-only sweep of the whole city (closeloop.escalation.sweep — what a
@@ -122,7 +122,9 @@ def main() -> None:
             base, _ = timed(
                 raw(
                     engine,
-                    'SELECT * FROM "case" WHERE region_path LIKE :p '
+                    # The page and its total, as the list answers them (one statement).
+                    'SELECT *, (SELECT count(*) FROM "case" WHERE region_path LIKE :p) AS total '
+                    'FROM "case" WHERE region_path LIKE :p '
                     "ORDER BY reported_at DESC, id DESC LIMIT 20",
                     p=path,
                 )

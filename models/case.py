@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
 from models.enums import CaseKind, CaseState, Grade, RequestStatus, RequestType
-from models.types import DbInt, LocalTime, UTCDateTime
+from models.types import DbInt, LocalTime, UTCDateTime, path_index
 
 
 class Location(BaseModel):
@@ -40,7 +40,7 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_state_due", "state", "due_at"),
         Index("ix_case_unit_state", "unit_code", "state"),
-        Index("ix_case_region_path", "region_path"),
+        path_index("case", "region_path"),
         Index("ix_case_reported_at", "reported_at"),
         Index("ix_case_state_sign_due", "state", "sign_due_at"),
         Index("ix_case_state_verify_due", "state", "verify_due_at"),

@@ -11,10 +11,11 @@ from sqlmodel import Field, SQLModel
 
 from models.enums import EnterpriseKind, RiskLevel
 from models.org import CODE_PATTERN, PatchBody
-from models.types import LocalTime, UTCDateTime
+from models.types import LocalTime, UTCDateTime, path_index
 
 
 class Enterprise(SQLModel, table=True):
+    __table_args__ = (path_index("enterprise", "region_path"),)
     code: str = Field(primary_key=True, max_length=40)
     name: str = Field(max_length=200)
     kind: EnterpriseKind = Field(sa_column=Column(String(12), nullable=False))
@@ -25,7 +26,7 @@ class Enterprise(SQLModel, table=True):
     # Denormalised from the grid, like a case's, so jurisdiction and figures need no join.
     street_code: str | None = Field(default=None, max_length=40, index=True)
     community_code: str | None = Field(default=None, max_length=40)
-    region_path: str = Field(default="/", max_length=400, index=True)
+    region_path: str = Field(default="/", max_length=400)
     industry: str = Field(default="", max_length=60, index=True)
     scale: str = Field(default="", max_length=30)  # 规模: 规上 / 规下 / 小微 …
     risk_level: RiskLevel | None = Field(default=None, sa_column=Column(String(12)))

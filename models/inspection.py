@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.enums import Grade, ItemResult
-from models.types import LocalTime, UTCDateTime
+from models.types import LocalTime, UTCDateTime, path_index
 
 
 class Checklist(SQLModel, table=True):
@@ -35,6 +35,7 @@ class ChecklistItem(SQLModel, table=True):
 
 
 class Inspection(SQLModel, table=True):
+    __table_args__ = (path_index("inspection", "region_path"),)
     id: int | None = Field(default=None, primary_key=True)
     enterprise_code: str = Field(foreign_key="enterprise.code", max_length=40, index=True)
     checklist_code: str = Field(foreign_key="checklist.code", max_length=40)
@@ -46,7 +47,7 @@ class Inspection(SQLModel, table=True):
     # do not move when the enterprise does.
     grid_code: str = Field(max_length=40)
     street_code: str | None = Field(default=None, max_length=40, index=True)
-    region_path: str = Field(default="/", max_length=400, index=True)
+    region_path: str = Field(default="/", max_length=400)
     industry: str = Field(default="", max_length=60)
     hazards_found: int = 0  # failed items, each filed as a hazard case
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from models.enums import RegionLevel
+from models.types import path_index
 
 CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
 
@@ -36,10 +37,11 @@ class RegionBase(SQLModel):
 
 
 class Region(RegionBase, table=True):
+    __table_args__ = (path_index("region", "path"),)
     # A deactivated region takes no new cases; its cases and history stay.
     active: bool = True
     # Materialised path of codes, "/district/street/community/grid/": a subtree is a prefix match.
-    path: str = Field(index=True, max_length=400)
+    path: str = Field(max_length=400)
 
 
 class RegionCreate(RegionBase):

@@ -9,11 +9,12 @@ from sqlmodel import Field, SQLModel
 
 from models.enums import ReviewDecision, RiskLevel, RiskReportState
 from models.org import CODE_PATTERN, PatchBody
-from models.types import UTCDateTime
+from models.types import UTCDateTime, path_index
 
 
 class RiskPoint(SQLModel, table=True):
     __tablename__ = "risk_point"
+    __table_args__ = (path_index("risk_point", "region_path"),)
     code: str = Field(primary_key=True, max_length=40)
     enterprise_code: str = Field(foreign_key="enterprise.code", max_length=40, index=True)
     name: str = Field(max_length=200)
@@ -22,7 +23,7 @@ class RiskPoint(SQLModel, table=True):
     unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=40)
     # Copied from the enterprise, for figures by street and for jurisdiction.
     street_code: str | None = Field(default=None, max_length=40, index=True)
-    region_path: str = Field(default="/", max_length=400, index=True)
+    region_path: str = Field(default="/", max_length=400)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

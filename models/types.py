@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, PlainSerializer
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Index, TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,3 +44,11 @@ LocalTime = Annotated[datetime, PlainSerializer(local_iso, return_type=str)]
 # An id or counter as the API accepts it: within a 32-bit signed integer, so no input can overflow
 # a database column.
 DbInt = Annotated[int, Field(ge=0, le=2_147_483_647)]
+
+
+def path_index(table: str, column: str) -> Index:
+    """The index of a materialised region path, which every jurisdiction and region filter reads
+    as a prefix (`LIKE '/D0/S3/%'`). On PostgreSQL it uses the pattern operator class: in a
+    database whose collation is not "C" (C.UTF-8, en_US.UTF-8, zh_CN.UTF-8 …) a plain index cannot
+    serve a prefix LIKE, and the planner reads the whole index instead of the subtree (0016_prefix)."""
+    return Index(f"ix_{table}_{column}", column, postgresql_ops={column: "varchar_pattern_ops"})

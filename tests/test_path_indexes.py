@@ -1,0 +1,60 @@
+"""Region paths are indexed for prefix matches on PostgreSQL (0016_prefix): every jurisdiction and
+region filter is `path LIKE '<subtree>/%'`, which a plain B-tree index serves only in a database
+whose collation is "C". The test cluster's is C.UTF-8, like most servers', so these plans read
+the whole index (a filter, no index condition) without the pattern operator class."""
+
+import pytest
+from sqlalchemy import column, create_engine, select, table, text
+
+from closeloop.db import make_engine, new_session
+from tests.factories import build_org
+
+PATHS = (
+    ("case", "region_path"),
+    ("enterprise", "region_path"),
+    ("inspection", "region_path"),
+    ("risk_point", "region_path"),
+    ("region", "path"),
+)
+
+
+@pytest.mark.parametrize(("name", "path"), PATHS)
+def test_a_subtree_filter_is_an_index_range_on_postgresql(
+    pg_url: str, name: str, path: str
+) -> None:
+    engine = create_engine(pg_url)
+    # The filter exactly as the services write it (closeloop.org.regions and the others).
+    stmt = select(column(path)).select_from(table(name))
+    stmt = stmt.where(column(path).startswith("/D_1/S%2/", autoescape=True))
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW lc_collate")).scalar_one() not in ("C", "POSIX")
+        conn.execute(text("SET enable_seqscan = off"))  # an index if one can serve
+        compiled = stmt.compile(engine)
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    engine.dispose()
+    assert f"ix_{name}_{path}" in plan
+    # The range of the subtree, not a read of the whole index filtered afterwards.
+    assert "Index Cond" in plan and "~>=~" in plan and "~<~" in plan, plan
+
+
+def test_a_subtree_filter_finds_exactly_the_subtree(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with new_session(engine) as s:
+        build_org(s)
+        s.commit()
+    with engine.connect() as conn:
+        paths = conn.execute(text("SELECT path FROM region")).scalars().all()
+        for prefix in sorted({p for p in paths if p.count("/") <= 3}):
+            found = (
+                conn.execute(
+                    select(column("path"))
+                    .select_from(table("region"))
+                    .where(column("path").startswith(prefix, autoescape=True))
+                )
+                .scalars()
+                .all()
+            )
+            assert sorted(found) == sorted(p for p in paths if p.startswith(prefix))
+        conn.execute(text("TRUNCATE region CASCADE"))
+        conn.commit()
+    engine.dispose()
