@@ -1,7 +1,8 @@
-"""Region paths are indexed for prefix matches on PostgreSQL (0016_prefix, 0017_risk_path): every jurisdiction and
-region filter is `path LIKE '<subtree>/%'`, which a plain B-tree index serves only in a database
-whose collation is "C". The test cluster's is C.UTF-8, like most servers', so these plans read
-the whole index (a filter, no index condition) without the pattern operator class."""
+"""Region paths are indexed for prefix matches on PostgreSQL (0016_prefix, 0017_risk_path): every
+jurisdiction and region filter is `path LIKE '<subtree>/%'`, which a plain B-tree index serves
+only in a database whose collation is "C". The test cluster's is C.UTF-8, like most servers', so
+these plans read the whole index (a filter, no index condition) without the pattern operator
+class."""
 
 import pytest
 from sqlalchemy import Engine, column, create_engine, select, table, text
