@@ -90,12 +90,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param.replace('postgresql', 'pg')}_url"))
 
 
+# One engine per database and test process; each test gets its own view of it
+# (`Engine.execution_options()`: the same dialect and compiled-statement cache, its own event
+# listeners, the pool shared). With a new engine per test every statement was compiled again in
+# every test, as no long-running process ever does: a tenth of a report test's time.
+_ENGINES: dict[str, Engine] = {}
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
+    if db_url not in _ENGINES:
+        _ENGINES[db_url] = make_engine(db_url)
+    eng = _ENGINES[db_url].execution_options()
     _wipe(eng)
     yield eng
-    eng.dispose()
+    eng.dispose()  # closes the shared pool's connections: the next test starts with none
 
 
 # Tables whose rows triggers keep (0015_dash): emptied after the tables that feed them, since
