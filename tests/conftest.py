@@ -107,22 +107,13 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()  # closes the shared pool's connections: the next test starts with none
 
 
-# Tables whose rows triggers keep (0015_dash): emptied after the tables that feed them, since
-# deleting a case adjusts its cohort row.
-TRIGGER_KEPT = ("case_cohort_day",)
-
-
 def _wipe(eng: Engine) -> None:
-    """Empties every table and restarts every id sequence, as a new database would be. DELETE,
-    not TRUNCATE, on PostgreSQL too: a test leaves a handful of rows, and TRUNCATE of 37 tables
-    (a new file for each table and index) cost ~65-230 ms a test where DELETE costs ~14 ms."""
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    tables = [t for t in tables if t not in TRIGGER_KEPT] + list(TRIGGER_KEPT)
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
             # A session an earlier test left open (a request abandoned at a client's timeout,
             # kept alive by the failure's traceback) would hold its locks until the process
-            # ends, and the wipe would wait for it forever: that test has failed already, so
+            # ends, and TRUNCATE would wait for it forever: that test has failed already, so
             # end its transaction instead of hanging every test after it.
             conn.execute(
                 text(
@@ -131,16 +122,11 @@ def _wipe(eng: Engine) -> None:
                     " AND state LIKE 'idle in transaction%'"
                 )
             )
-        for t in tables:
-            conn.execute(text(f'DELETE FROM "{t}"'))
-        if eng.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "SELECT setval(c.oid, 1, false) FROM pg_class c"
-                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
-                )
-            )
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
 
 
 @pytest.fixture
