@@ -66,6 +66,12 @@ def filed(live: LiveServer, title: str) -> list[tuple[Case, list[Attachment]]]:
 def _ready_offline(page: Any) -> None:
     """The filing page under the service worker, its copy kept: then the network goes."""
     page.goto("/report/new")
+    wait_until(page, "navigator.serviceWorker.ready.then(() => true)")  # a worker is active
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        # The worker's clients.claim() passes over a page still loading when it activates (in
+        # CI it stayed uncontrolled for 30 s): the page's next load is controlled, as the
+        # worker's next visit would be.
+        page.reload()
     wait_until(page, "!!navigator.serviceWorker.controller")
     kept = f"caches.open('{CACHE}').then((c) => c.match('/report/new')).then((r) => !!r)"
     wait_until(page, kept)
