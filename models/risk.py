@@ -36,6 +36,7 @@ class RiskReport(SQLModel, table=True):
     __table_args__ = (
         Index("ix_risk_report_state_due", "state", "review_due_at"),
         Index("ix_risk_report_reported_at", "reported_at"),
+        path_index("risk_report", "region_path"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)

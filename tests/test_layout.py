@@ -18,6 +18,7 @@ LAYERS = [
         "closeloop.db",
         "closeloop.core_writes",
         "closeloop.templating",
+        "closeloop.pdf",
         "closeloop.xlsx_stream",
         "closeloop.sqlite_locking",
         "closeloop",

@@ -41,7 +41,25 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> CaseHistory:
     assert case.id is not None
-    row = {
+    row = _entry_row(case, action, actor, at, from_state, to_state, note, data)
+    entry = _insert(session, row)
+    _last_entries(session)[case.id] = entry
+    return entry
+
+
+def _entry_row(
+    case: Case,
+    action: str,
+    actor: Principal,
+    at: datetime,
+    from_state: str | None,
+    to_state: str | None,
+    note: str | None,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An entry's columns but its id and seq, the case's snapshot taken as it stands now (its
+    callers change the case first)."""
+    return {
         "case_id": case.id,
         "action": action,
         "from_state": from_state,
@@ -51,16 +69,12 @@ def append(
         "at": at,
         "note": note,
         "data": data or {},
-        # The snapshot: `case` as it stands after this entry (callers change it first).
         "due_at": case.due_at,
         "dispatched_at": case.dispatched_at,
         "closed_at": case.closed_at,
         "listed": case.listed,
         "unit_code": case.unit_code,
     }
-    entry = _insert(session, row)
-    _last_entries(session)[case.id] = entry
-    return entry
 
 
 def _insert(session: Session, row: dict[str, Any]) -> CaseHistory:
@@ -168,21 +182,8 @@ def append_many(
         last.update({case_id: seq for case_id, seq in rows})
     entries = [
         {
-            "case_id": case.id,
+            **_entry_row(case, action, actor, at, case.state, case.state, note, data),
             "seq": last.get(case.id or 0, 0) + 1,
-            "action": action,
-            "from_state": case.state,
-            "to_state": case.state,
-            "actor_id": actor.id,
-            "actor": actor.display_name,
-            "at": at,
-            "note": note,
-            "data": data or {},
-            "due_at": case.due_at,
-            "dispatched_at": case.dispatched_at,
-            "closed_at": case.closed_at,
-            "listed": case.listed,
-            "unit_code": case.unit_code,
         }
         for case in cases
     ]

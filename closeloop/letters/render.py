@@ -16,6 +16,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
 from closeloop.letters.wording import TYPE_NAME, Wording, cn_date, word
+from closeloop.pdf import html_to_pdf
 from closeloop.templating import document_env
 from models.case import Case
 from models.enums import LetterType
@@ -154,14 +155,6 @@ def render_html(letter: Letter) -> str:
     """The letter as a standalone HTML document, from its frozen content only (and its 作废
     mark, if it was withdrawn)."""
     return render_content(letter.content, withdrawal_of(letter))
-
-
-def html_to_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
-
-    pdf = HTML(string=html).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
 
 
 def render_pdf(letter: Letter) -> bytes:

@@ -34,6 +34,7 @@ from closeloop.auth import service as auth
 from closeloop.auth.policy import SYSTEM, Principal
 from closeloop.config import Settings
 from closeloop.db import in_transaction
+from closeloop.pdf import html_to_pdf
 from closeloop.reports import periods
 from closeloop.reports.bulletin import (
     bulletin_number,
@@ -43,7 +44,7 @@ from closeloop.reports.bulletin import (
 )
 from closeloop.reports.charts import percent
 from closeloop.reports.content import Content, gather
-from closeloop.reports.render import html_to_pdf, render_html
+from closeloop.reports.render import render_html
 from closeloop.reports.stored import FILES, file_urls, report_dir, safe_error
 from closeloop.reports.xlsx import render_xlsx
 from models.enums import Channel, ReportStatus, Role

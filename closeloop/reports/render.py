@@ -226,12 +226,3 @@ def context(content: "Content") -> dict[str, Any]:
 
 def render_html(content: "Content") -> str:
     return env().get_template("report.html").render(**context(content))
-
-
-def html_to_pdf(html: str) -> bytes:
-    """A4 PDF of a standalone HTML document (fonts: Noto CJK; text stays extractable)."""
-    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
-
-    pdf = HTML(string=html).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)

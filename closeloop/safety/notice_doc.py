@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from closeloop import labels, text
 from closeloop.config import Settings, get_settings
-from closeloop.letters.render import html_to_pdf
+from closeloop.pdf import html_to_pdf
 from closeloop.templating import document_env
 from models.case import Case
 from models.dossier import HazardPlan, Notice, Recheck

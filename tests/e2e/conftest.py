@@ -36,7 +36,7 @@ import uvicorn
 from closeloop.clock import FixedClock
 from closeloop.config import get_settings
 from closeloop.db import make_engine, upgrade
-from tests.e2e.helpers import LiveServer
+from tests.e2e.helpers import PATIENCE_MS, LiveServer
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE_BROWSER = (
@@ -255,7 +255,7 @@ def new_page(
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PATIENCE_MS)
         # Nothing may come from outside (no CDN): such requests are refused and recorded.
         outside: list[str] = []
 

@@ -67,6 +67,13 @@ def photo(name: str, seed: int = 0) -> dict[str, Any]:
     return {"name": name, "mimeType": "image/png", "buffer": png(seed=seed)}
 
 
+# How long a browser test waits for a page, an element or a condition before it fails. A passing
+# test never waits this long; a CI machine whose two cores also run the other half of the suite
+# (and PostgreSQL, and the other worker's browser) has taken over 10 s for a login's redirect and
+# 15 s for a service worker to take control, where an idle one takes well under a second.
+PATIENCE_MS = 30_000
+
+
 def by_id(testid: str) -> str:
     return f'[data-testid="{testid}"]'
 
@@ -142,7 +149,7 @@ def photo_widths(page: Any) -> list[int]:
     )
 
 
-def wait_until(page: Any, expression: str, timeout_ms: int = 10_000) -> None:
+def wait_until(page: Any, expression: str, timeout_ms: int = PATIENCE_MS) -> None:
     """Poll a JavaScript expression until it is true. Playwright's wait_for_function re-evaluates
     its predicate with eval() inside the page once it has to poll, which the pages' Content
     Security Policy (script-src 'self', no 'unsafe-eval') refuses — so it failed whenever the

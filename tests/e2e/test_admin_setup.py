@@ -18,7 +18,7 @@ from models.enums import Role
 from models.org import Region, Unit
 from models.user import User
 from tests.e2e.conftest import DESK, E2E_NOW, serving
-from tests.e2e.helpers import LiveServer, by_id, click_and_wait
+from tests.e2e.helpers import PATIENCE_MS, LiveServer, by_id, click_and_wait
 
 ADMIN_PASSWORD = "setup-admin-pass-1"
 
@@ -69,7 +69,7 @@ def desk(browser: Any, empty: LiveServer) -> Iterator[Callable[[], Any]]:
             timezone_id="Asia/Shanghai",
             accept_downloads=True,
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PATIENCE_MS)
         contexts.append(context)
         return context.new_page()
 

@@ -76,7 +76,7 @@ def test_an_event_goes_round_the_loop_in_the_browser(new_page, live: LiveServer,
     form.locator(by_id("description")).fill("流动摊贩推车售卖水果，占用盲道约 6 米。")
     form.locator(by_id("address")).fill("东门中路 2035 号")
     form.locator(by_id("locate")).click()
-    wait_until(phone, "document.querySelector('[data-testid=lat]').value !== ''", timeout_ms=5_000)
+    wait_until(phone, "document.querySelector('[data-testid=lat]').value !== ''")
     form.locator(by_id("photos")).set_input_files([photo("before.png", seed=30)])
     no_horizontal_scroll(phone)
     shot(phone, "reporter-new-event")

@@ -8,11 +8,12 @@ import pytest
 from openpyxl import load_workbook
 
 from closeloop.config import Settings
+from closeloop.pdf import html_to_pdf
 from closeloop.reports.bulletin import render_bulletin_html
 from closeloop.reports.content import CaseList, Content
 from closeloop.reports.metrics import ranking
 from closeloop.reports.periods import parse, previous
-from closeloop.reports.render import html_to_pdf, method, render_html
+from closeloop.reports.render import method, render_html
 from closeloop.reports.xlsx import SHEETS, render_xlsx
 from closeloop.text import Msg
 from models.enums import RegionLevel
