@@ -169,10 +169,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# As `closeloop serve` runs the app: start-up's objects frozen out of the collector's
+# generations (cli.settle_memory) before the first request.
 SERVER = (
-    "import uvicorn; from api.app import create_app; "
-    "uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
-    "access_log=False)"
+    "import uvicorn; from api.app import create_app; from cli import settle_memory; "
+    "app = create_app(); settle_memory(); "
+    "uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
 )
 
 

@@ -7,7 +7,7 @@ deadline version already fired. Its cost follows the number of late cases, not o
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -126,6 +126,9 @@ FACT_COLUMNS: tuple[Any, ...] = (
 )
 
 
+assert [c.name for c in FACT_COLUMNS] == [f.name for f in fields(Facts)]
+
+
 def facts_of(row: Any) -> Facts:
     """Facts from a sweep row or a Case."""
     if isinstance(row, Case):
@@ -145,7 +148,7 @@ def facts_of(row: Any) -> Facts:
             region_path=row.region_path,
             dispatched_at=row.dispatched_at,
         )
-    return Facts(**row._mapping)
+    return Facts(*row)  # FACT_COLUMNS are Facts' fields, in order (asserted below)
 
 
 def _fired(level: Any) -> Any:

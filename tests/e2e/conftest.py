@@ -17,6 +17,7 @@
   the HTML of each page it had open in `artifacts/failures/`.
 """
 
+import json
 import os
 import re
 import shutil
@@ -117,15 +118,30 @@ def serving(app: Any) -> Iterator[str]:
         sock.close()
 
 
-# The demo district loaded once per test process and copied for every package of tests that
-# serves it: load_demo is deterministic (seed, E2E_NOW), so a copy is the same district, and a
-# copy takes milliseconds where a load takes ~20 s. Each server still gets its own database and
-# files, so no test sees another's changes.
-_DEMO: dict[str, dict[str, str]] = {}
+# The demo district loaded once per test run and copied for every package of tests that serves
+# it: load_demo is deterministic (seed, E2E_NOW), so a copy is the same district, and a copy takes
+# milliseconds where a load takes ~20-30 s. The first worker to need it loads it under a file lock
+# and keeps it in the run's temporary folder (shared by pytest-xdist's workers); the others wait
+# for it and copy it. Each server still gets its own database and files, so no test sees
+# another's changes.
 
 
 def _template(factory: pytest.TempPathFactory) -> Path:
-    return factory.getbasetemp() / "e2e-demo-template"
+    """The kept demo: beside the workers' own temporary folders under xdist (the run's folder),
+    in this process's folder otherwise (a folder shared by separate runs could hold another
+    checkout's demo)."""
+    base = factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / "e2e-demo-template"
+
+
+@contextmanager
+def _demo_lock(factory: pytest.TempPathFactory) -> Iterator[None]:
+    import fcntl
+
+    with open(f"{_template(factory)}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _keep_demo(factory: pytest.TempPathFactory, root: Path, passwords: dict[str, str]) -> None:
@@ -135,17 +151,18 @@ def _keep_demo(factory: pytest.TempPathFactory, root: Path, passwords: dict[str,
     _sqlite_copy(root / "e2e.db", keep / "e2e.db")
     if (root / "data").exists():
         shutil.copytree(root / "data", keep / "data")
-    _DEMO["passwords"] = passwords
+    (keep / "passwords.json").write_text(json.dumps(passwords))  # last: the copy is complete
 
 
 def _demo_copy(factory: pytest.TempPathFactory, root: Path) -> dict[str, str] | None:
     keep = _template(factory)
-    if "passwords" not in _DEMO or not (keep / "e2e.db").exists():
+    if not (keep / "passwords.json").exists():
         return None
     _sqlite_copy(keep / "e2e.db", root / "e2e.db")
     if (keep / "data").exists():
         shutil.copytree(keep / "data", root / "data")
-    return _DEMO["passwords"]
+    passwords: dict[str, str] = json.loads((keep / "passwords.json").read_text())
+    return passwords
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -170,13 +187,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     mp.setenv("CLOSELOOP_SCHEDULER", "off")
     get_settings.cache_clear()
     url = f"sqlite:///{root / 'e2e.db'}"
-    passwords = _demo_copy(tmp_path_factory, root)
-    if passwords is None:  # the first in this process: load it, and keep a copy of the result
-        upgrade(url)
-        engine = make_engine(url)
-        passwords = {u.username: u.password for u in load_demo(engine, now=E2E_NOW)}
-        engine.dispose()
-        _keep_demo(tmp_path_factory, root, passwords)
+    with _demo_lock(tmp_path_factory):
+        passwords = _demo_copy(tmp_path_factory, root)
+        if passwords is None:  # the first in this run: load it, and keep a copy of the result
+            upgrade(url)
+            engine = make_engine(url)
+            passwords = {u.username: u.password for u in load_demo(engine, now=E2E_NOW)}
+            engine.dispose()
+            _keep_demo(tmp_path_factory, root, passwords)
     engine = make_engine(url)
     clock = FixedClock(E2E_NOW)
     app = create_app(engine=engine, clock=clock)

@@ -199,6 +199,27 @@ def test_manual_issue_is_refused_and_writes_nothing(
     assert session.exec(select(func.count()).select_from(LetterItem)).one() == 0
 
 
+@pytest.mark.parametrize("step", [2, 3, 200])
+def test_a_limited_list_is_the_newest_of_the_full_list(
+    session: Session, org: Org, step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region's user asking for the newest N letters (the dashboard) gets the first N of the
+    full list, however the letters fall into the steps they are checked in: letters of two
+    streets interleaved, several issued at the same moment."""
+    from closeloop.letters import reads
+
+    monkeypatch.setattr(reads, "STEP", step)
+    for i in range(7):
+        case = _sw_case(session, org) if i % 3 else case_in(session, org, CaseState.rectifying)
+        letter_about(session, org, [case], now=LATER + timedelta(hours=i // 2))
+    for user in ("sup", "sup_s2", "disp_s2"):
+        full = letters.list_letters(session, actor=org[user])
+        assert full, user
+        for n in range(1, len(full) + 2):
+            assert letters.list_letters(session, actor=org[user], limit=n) == full[:n], (user, n)
+    assert letters.list_letters(session, actor=org["sup_s2"], unit_code="ZJ", limit=5) == []
+
+
 def test_list_and_get_follow_jurisdiction(session: Session, org: Org) -> None:
     s1 = letter_about(session, org, [case_in(session, org, CaseState.rectifying)])  # ZJ, street S1
     s2 = letter_about(session, org, [_sw_case(session, org)], LetterType.reminder)  # SW, street S2
