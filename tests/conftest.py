@@ -7,6 +7,7 @@ CLOSELOOP_REQUIRE_PG=1: CI must exercise both databases.
 """
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,9 @@ REQUIRE_PG = (
 DEFAULT_NOW = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, Tuesday
 
 
+_PREFECT_HOME: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Prefect writes under PREFECT_HOME (~/.prefect by default) as soon as it is imported, and
     the jobs' tests everywhere run the flows: point it at a temporary folder for the whole
@@ -45,9 +49,18 @@ def pytest_configure(config: pytest.Config) -> None:
     and untracked (workflows/flows.py): no Prefect API from a developer's profile or environment
     may leak in; the Prefect server test sets its own."""
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="closeloop-prefect-")
+    _PREFECT_HOME.append(os.environ["PREFECT_HOME"])  # removed at the end (pytest_sessionfinish)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.pop("PREFECT_API_URL", None)
+
+
+def pytest_sessionfinish() -> None:
+    """This process's PostgreSQL databases dropped and its Prefect home removed (each xdist
+    worker and the controller run this for what they made)."""
+    _drop_pg_databases()
+    if _PREFECT_HOME:
+        shutil.rmtree(_PREFECT_HOME[0], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +71,11 @@ def _settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     get_settings.cache_clear()
 
 
+# The PostgreSQL databases this test process created, dropped when it ends (pytest_sessionfinish):
+# on a developer's own server every run used to leave two to ten of them behind.
+_CREATED: list[str] = []
+
+
 def _create_pg_database() -> str:
     server = make_url(PG_URL)
     name = f"closeloop_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -65,7 +83,25 @@ def _create_pg_database() -> str:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    _CREATED.append(name)
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_databases() -> None:
+    """Drop what _create_pg_database made in this process, closing this process's connections
+    first; WITH (FORCE) ends any a stopped server or worker left open."""
+    for url in list(_ENGINES):
+        if url.startswith("postgresql"):
+            _ENGINES.pop(url).dispose()
+    if not _CREATED:
+        return
+    admin = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            while _CREATED:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_CREATED.pop()}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
