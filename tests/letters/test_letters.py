@@ -199,16 +199,18 @@ def test_manual_issue_is_refused_and_writes_nothing(
     assert session.exec(select(func.count()).select_from(LetterItem)).one() == 0
 
 
-@pytest.mark.parametrize("step", [2, 3, 200])
+@pytest.mark.parametrize(("step", "steps"), [(2, 100), (3, 100), (2, 2), (3, 1), (200, 2)])
 def test_a_limited_list_is_the_newest_of_the_full_list(
-    session: Session, org: Org, step: int, monkeypatch: pytest.MonkeyPatch
+    session: Session, org: Org, step: int, steps: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A region's user asking for the newest N letters (the dashboard) gets the first N of the
-    full list, however the letters fall into the steps they are checked in: letters of two
-    streets interleaved, several issued at the same moment."""
+    full list, however the letters fall into the steps they are checked in, and when the steps
+    run out before N are found (the one query answers): letters of two streets interleaved,
+    several issued at the same moment."""
     from closeloop.letters import reads
 
     monkeypatch.setattr(reads, "STEP", step)
+    monkeypatch.setattr(reads, "STEPS", steps)
     for i in range(7):
         case = _sw_case(session, org) if i % 3 else case_in(session, org, CaseState.rectifying)
         letter_about(session, org, [case], now=LATER + timedelta(hours=i // 2))
