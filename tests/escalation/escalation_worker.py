@@ -44,7 +44,8 @@ def kill_after_claims(limit: int) -> None:
 def main() -> None:
     now = datetime.fromisoformat(sys.argv[1])
     start_at = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="closeloop-prefect-"))
+    if "PREFECT_HOME" not in os.environ:  # the test run's, inherited; a folder only if none
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="closeloop-prefect-")
     os.environ.pop("PREFECT_API_URL", None)  # in-process, untracked: as the CLI runs it here
     from closeloop.db import make_engine
     from workflows.flows import run_job
