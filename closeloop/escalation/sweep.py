@@ -148,7 +148,7 @@ def facts_of(row: Any) -> Facts:
             region_path=row.region_path,
             dispatched_at=row.dispatched_at,
         )
-    return Facts(*row)  # FACT_COLUMNS are Facts' fields, in order (asserted below)
+    return Facts(*row)  # FACT_COLUMNS are Facts' fields, in order (asserted above)
 
 
 def _fired(level: Any) -> Any:

@@ -108,7 +108,7 @@ def list_letters(
         about = select(LetterItem.letter_id).where(LetterItem.case_id == case_id)
         stmt = stmt.where(col(Letter.id).in_(about) | (col(Letter.case_id) == case_id))
     stmt = stmt.order_by(*NEWEST_FIRST)
-    if limit is not None and actor.role not in (Role.admin, Role.handler, Role.reporter):
+    if limit is not None and _through_cases(actor):
         rows = _newest_visible(session, stmt, actor, limit)
     else:
         rows = list(session.exec(_jurisdiction(stmt, actor).limit(limit)))
@@ -179,6 +179,11 @@ def get_letter(session: Session, *, actor: Principal, letter_id: int) -> Letter:
     return letter
 
 
+def _through_cases(actor: Principal) -> bool:
+    """Whether `actor` reads a letter through its cases (the region's users), not by role."""
+    return actor.role not in (Role.admin, Role.handler, Role.reporter)
+
+
 def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
     """Narrow a query over Letter to what `actor` may read: an admin every letter, a handler
     their unit's, a reporter none, the others a letter whose own case or one of whose cases they
@@ -189,6 +194,7 @@ def _jurisdiction(stmt, actor: Principal):  # type: ignore[no-untyped-def]
         return stmt.where(Letter.unit_code == (actor.unit_code or "\x00"))
     if actor.role == Role.reporter:
         raise Forbidden(Msg("网格员不能查看函件", "reporters may not read letters"))
+    assert _through_cases(actor)
     # Correlated EXISTS, not IN (cases in jurisdiction): the database probes each letter's own
     # few cases by key instead of planning over every case the actor may see (a whole district).
     own = jurisdiction(select(Case.id), actor).where(col(Case.id) == col(Letter.case_id))
