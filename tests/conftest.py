@@ -144,14 +144,8 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()  # closes the shared pool's connections: the next test starts with none
 
 
-# A table of at least this many rows is emptied by TRUNCATE on PostgreSQL, a smaller one by
-# DELETE: TRUNCATE makes new files for the table and each of its indexes (~2 ms a table, 80-100
-# ms for every table), while most tests leave a few rows in a dozen tables.
-TRUNCATE_FROM_ROWS = 1000
-
-
 def _wipe(eng: Engine) -> None:
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]  # children first
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
             # A session an earlier test left open (a request abandoned at a client's timeout,
@@ -165,28 +159,8 @@ def _wipe(eng: Engine) -> None:
                     " AND state LIKE 'idle in transaction%'"
                 )
             )
-            sizes = conn.execute(
-                text(
-                    "SELECT "
-                    + ", ".join(
-                        f'(SELECT count(*) FROM (SELECT FROM "{t}" LIMIT {TRUNCATE_FROM_ROWS}) r)'
-                        for t in tables
-                    )
-                )
-            ).one()
-            large = [t for t, n in zip(tables, sizes, strict=True) if n >= TRUNCATE_FROM_ROWS]
-            if large:  # CASCADE: with the tables that refer to them
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in large) + " CASCADE"))
-            small = [t for t, n in zip(tables, sizes, strict=True) if 0 < n < TRUNCATE_FROM_ROWS]
-            if small:
-                conn.execute(text("; ".join(f'DELETE FROM "{t}"' for t in small)))
-            # Every table's ids start again at 1, as TRUNCATE … RESTART IDENTITY did.
-            conn.execute(
-                text(
-                    "SELECT setval(c.oid, 1, false) FROM pg_class c"
-                    " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
-                )
-            )
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
