@@ -42,6 +42,7 @@ from sqlmodel import Session, col
 from closeloop.auth.policy import Principal
 from closeloop.calendar.days import WorkCalendar
 from closeloop.cases.service import jurisdiction
+from closeloop.db import connection
 from closeloop.letters.reads import standing_at
 from closeloop.reports.metrics import asof, cohort_days
 from closeloop.reports.metrics.sql import local_date, not_indexed, workday_ordinals
@@ -326,7 +327,7 @@ def handling_histograms(
     )
     n = workday_ordinals(cal, first, last)
     out: dict[Any, Counter[int]] = {}
-    for k, dispatched, closed, count in session.execute(pairs):
+    for k, dispatched, closed, count in connection(session).execute(pairs):  # Core rows
         if dispatched in n and closed in n:  # days from `first` to the report time
             out.setdefault(k, Counter())[n[closed] - n[dispatched]] += int(count)
     return out
