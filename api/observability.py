@@ -253,12 +253,11 @@ def install(app: FastAPI) -> None:
     """Wrap `app` in the middleware, outermost (outside Starlette's error middleware, so an
     internal error's 500 carries the id too). Who is signed in is noted on the request by
     api/deps.get_claims (the API) and api/web/deps.py (the pages)."""
-    metrics = RequestMetrics()
-    app.state.request_metrics = metrics
+    app.state.request_metrics = RequestMetrics()
     build = app.build_middleware_stack
 
-    def build_with_observability() -> ASGIApp:
-        return ObservabilityMiddleware(build(), metrics)
+    def build_with_observability() -> ASGIApp:  # on the first request: the metrics of then
+        return ObservabilityMiddleware(build(), app.state.request_metrics)
 
     app.build_middleware_stack = build_with_observability  # type: ignore[method-assign]
 

@@ -486,6 +486,14 @@ def _restore_pg(dump: Path, url: str, *, force: bool) -> None:
     # One transaction: a restore that fails leaves the database as it was.
     command = [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error"]
     _run([*command, "--single-transaction", str(dump)], url, "pg_restore")
+    # A dump holds no planner statistics: without them the first queries are planned for
+    # empty tables until autovacuum comes round (pg_restore's manual says to ANALYZE after).
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
 
 
 def _restore_files(

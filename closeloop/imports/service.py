@@ -46,6 +46,7 @@ from closeloop.auth.policy import Principal
 from closeloop.calendar.days import SHANGHAI
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
+from closeloop.db import refresh_statistics
 from closeloop.imports.bulk import BulkTable, sqlite_cache
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import Lookups, RowError, check
@@ -157,6 +158,9 @@ def _import(
                 pipeline.put(batch)
                 batch, numbers = [], set()
         pipeline.put(batch)
+    # The planner's row counts include the import before it commits (the first report after a
+    # large import is planned on the rows it reads).
+    refresh_statistics(session, {CASES.name: pipeline.imported, HISTORY.name: pipeline.imported})
     return {
         "imported": pipeline.imported,
         "rejected": rejected.first(),

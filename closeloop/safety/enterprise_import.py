@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal
+from closeloop.db import refresh_statistics
 from closeloop.errors import DomainError
 from closeloop.imports.files import Cell, read_rows
 from closeloop.labels import FIELD
@@ -148,6 +149,7 @@ def import_rows(
             imported += _write(session, batch, rejected)
             batch = []
     imported += _write(session, batch, rejected)
+    refresh_statistics(session, {Enterprise.__table__.name: imported})  # type: ignore[attr-defined]
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from closeloop.auth.policy import Principal, in_region, require_role
 from closeloop.calendar.service import load_calendar
 from closeloop.config import Settings, get_settings
+from closeloop.db import refresh_statistics
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import RowError, _text, _time
 from closeloop.imports.service import ImportResult, _Rejections
@@ -146,6 +147,7 @@ def import_point_rows(
         if len(batch) >= batch_size:
             imported += _flush(session, POINTS, batch)
     imported += _flush(session, POINTS, batch)
+    refresh_statistics(session, {POINTS.name: imported})
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 
@@ -200,6 +202,7 @@ def import_report_rows(
         if len(batch) >= batch_size:
             imported += _write_reports(session, batch, rejected)
     imported += _write_reports(session, batch, rejected)
+    refresh_statistics(session, {REPORTS.name: imported})
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 

@@ -74,7 +74,10 @@ def test_statements_do_not_grow_with_the_rows(session, org):
         sent: list[str] = []
 
         def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-            sent.append(statement)
+            # Not counted: the statistics' refresh at the end, one ANALYZE or none by the
+            # server's own rule of how many rows are enough (test_imports).
+            if not statement.startswith("ANALYZE"):
+                sent.append(statement)
 
         engine = session.get_bind()
         event.listen(engine, "before_cursor_execute", count)

@@ -6,7 +6,7 @@ import io
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import select
 
 from closeloop.cases import service as cases
@@ -287,6 +287,17 @@ def test_import_good_rows_in_bad_rows_reported(session, org) -> None:  # type: i
     assert codes == ["E1", "E10", "OLD", "P1"]
     p1 = session.get(Enterprise, "P1")
     assert (p1.kind, p1.credit_code, p1.street_code) == ("place", None, "S2")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_imported_register_leaves_the_planner_its_rows(session, org) -> None:  # type: ignore[no-untyped-def]
+    """The import analyzes the register before it commits (closeloop.db.refresh_statistics)."""
+    result = run(session, org, csv_file([good(f"E{n}", n) for n in range(1, 121)]))
+    assert result["imported"] == 120
+    counted = session.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST('enterprise' AS regclass)")
+    )
+    assert counted.scalar_one() == 120
 
 
 def test_import_xlsx_and_jurisdiction(session, org) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text as sql
 from sqlmodel import Session, func, select
 
 from closeloop.errors import Invalid
@@ -145,3 +146,24 @@ def test_guangming_review_rate_from_an_imported_ledger(
     assert (figures["reports"], figures["reviewed"]) == (84262, 83991)
     assert figures["review_rate"] == 0.9968
     assert figures["pending"] == 271 and figures["pending_overdue"] == 271
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_imported_ledgers_leave_the_planner_their_rows(
+    session: Session, org: Org, ents: None
+) -> None:
+    """Each import analyzes what it wrote before it commits (closeloop.db.refresh_statistics):
+    the figures asked for right after are planned on the imported rows."""
+    points = ["code,enterprise_code,name,level"] + [f"P{i},E1,点位,low" for i in range(200)]
+    reports = ["number,enterprise_code,level,reported_at"]
+    reports += [f"R{i},E3,low,2025-06-01 09:00" for i in range(300)]
+    for kind, lines in ((risk_import.import_points, points), (risk_import.import_reports, reports)):
+        data = csv_file("\n".join(lines) + "\n")
+        assert (
+            kind(session, actor=org["admin"], fileobj=data, filename="l.csv", now=NOW)["imported"]
+            == len(lines) - 1
+        )
+    counted = session.execute(
+        sql("SELECT relname, reltuples FROM pg_class WHERE relname LIKE 'risk_%' AND relkind = 'r'")
+    ).all()
+    assert dict(counted) == {"risk_point": 200, "risk_report": 300}

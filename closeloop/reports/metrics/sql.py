@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, column, values
+from sqlalchemy import Boolean, Date
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -80,21 +80,20 @@ def _on_sqlite_default(element: on_sqlite, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses.clauses[1], **kw)})"
 
 
-def workday_ordinals(cal: WorkCalendar, first: date, last: date) -> Any:
-    """A VALUES table (day, n): n = working days from `first` up to and including `day`, so the
-    working days from a dispatch day to a close day are n(close) − n(dispatch) (0 the same day;
-    Friday → Monday is 1). Built from the same calendar that sets deadlines, overrides included."""
-    rows = []
+def workday_ordinals(cal: WorkCalendar, first: date, last: date) -> dict[date, int]:
+    """day → n for the days from `first` to `last`: n = working days from `first` up to and
+    including `day`, so the working days from a dispatch day to a close day are n(close) −
+    n(dispatch) (0 the same day; Friday → Monday is 1). From the same calendar that sets
+    deadlines, overrides included."""
+    ordinals: dict[date, int] = {}
     n = 0
     day = first
     while day <= last:
         if cal.is_workday(day):
             n += 1
-        rows.append((day, n))
+        ordinals[day] = n
         day += timedelta(days=1)
-    return (
-        values(column("day", Date), column("n", Integer), name="workday").data(rows).cte("workday")
-    )
+    return ordinals
 
 
 def ratio(numerator: int, denominator: int, places: Decimal = RATE_PLACES) -> float | None:
