@@ -25,13 +25,14 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
@@ -152,24 +153,32 @@ def _read_snapshot(execute: Any) -> Snapshot:
     return Snapshot(revision, files, {})
 
 
-def _backup_pg(url: str, target: Path) -> Snapshot:
-    pg_dump, dump_version = pg_tool("pg_dump", url)
-    engine = create_engine(url, poolclass=NullPool)
+@contextmanager
+def _pg(url: str, *, autocommit: bool = False) -> Iterator[Connection]:
+    """One connection to the PostgreSQL database at `url`, closed with its engine after."""
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, poolclass=NullPool, **options)
     try:
         with engine.connect() as conn:
-            # The dump and the rows naming files read one snapshot, held open while pg_dump runs.
-            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-            snapshot_id = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            snapshot = _read_snapshot(lambda sql: conn.execute(text(sql)).all())
-            server = conn.execute(text("SHOW server_version")).scalar_one()
-            _run(
-                [pg_dump, "--format=custom", f"--snapshot={snapshot_id}", f"--file={target}"],
-                url,
-                "pg_dump",
-            )
-            conn.rollback()
+            yield conn
     finally:
         engine.dispose()
+
+
+def _backup_pg(url: str, target: Path) -> Snapshot:
+    pg_dump, dump_version = pg_tool("pg_dump", url)
+    with _pg(url) as conn:
+        # The dump and the rows naming files read one snapshot, held open while pg_dump runs.
+        conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        snapshot_id = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+        snapshot = _read_snapshot(lambda sql: conn.execute(text(sql)).all())
+        server = conn.execute(text("SHOW server_version")).scalar_one()
+        _run(
+            [pg_dump, "--format=custom", f"--snapshot={snapshot_id}", f"--file={target}"],
+            url,
+            "pg_dump",
+        )
+        conn.rollback()
     extra = {"server_version": server, "pg_dump_version": dump_version}
     return Snapshot(snapshot.revision, snapshot.files, extra)
 
@@ -245,12 +254,8 @@ def _candidates(name: str) -> Iterable[Path]:
 def pg_tool(name: str, url: str) -> tuple[str, str]:
     """The pg_dump or pg_restore able to work with the server at `url` (same major version, or
     newer): from PATH or /usr/lib/postgresql/<n>/bin; a clear error when none is."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            server = str(conn.execute(text("SHOW server_version")).scalar_one())
-    finally:
-        engine.dispose()
+    with _pg(url) as conn:
+        server = str(conn.execute(text("SHOW server_version")).scalar_one())
     found: list[tuple[int, str, str]] = []
     for path in _candidates(name):
         try:
@@ -423,21 +428,17 @@ def _objects(url: str, kind: str) -> int:
             return int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
         finally:
             conn.close()
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as pg:
-            return int(
-                pg.execute(
-                    text(
-                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                        "c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', "
-                        "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-                        "AND n.nspname NOT LIKE 'pg_temp%'"
-                    )
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
+    with _pg(url) as pg:
+        return int(
+            pg.execute(
+                text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', "
+                    "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                    "AND n.nspname NOT LIKE 'pg_temp%'"
+                )
+            ).scalar_one()
+        )
 
 
 def _require_empty(url: str, kind: str, data_dir: Path) -> None:
@@ -476,24 +477,16 @@ def _restore_sqlite(copy: Path, target: Path) -> None:
 def _restore_pg(dump: Path, url: str, *, force: bool) -> None:
     pg_restore, _ = pg_tool("pg_restore", url)
     if force:
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        finally:
-            engine.dispose()
+        with _pg(url) as conn, conn.begin():
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     # One transaction: a restore that fails leaves the database as it was.
     command = [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error"]
     _run([*command, "--single-transaction", str(dump)], url, "pg_restore")
     # A dump holds no planner statistics: without them the first queries are planned for
     # empty tables until autovacuum comes round (pg_restore's manual says to ANALYZE after).
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-    finally:
-        engine.dispose()
+    with _pg(url, autocommit=True) as conn:
+        conn.execute(text("ANALYZE"))
 
 
 def _restore_files(

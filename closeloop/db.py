@@ -121,11 +121,11 @@ def refresh_statistics(session: Session, written: Mapping[str, int]) -> list[str
     reltuples 0, and the year's metrics right after the import took 530 s instead of 1 s
     (nested loops planned for empty tables). ANALYZE in the import's transaction counts its own
     rows, and holds its lock to the commit, so no other ANALYZE can land between."""
-    if session.get_bind().dialect.name != "postgresql":
-        return []
+    dialect = session.get_bind().dialect
     wanted = {name: n for name, n in written.items() if n > 0}
-    if not wanted:
+    if dialect.name != "postgresql" or not wanted:
         return []
+    quote = dialect.identifier_preparer.quote
     counted = session.execute(
         text(
             "SELECT c.relname, greatest(c.reltuples, 0),"
@@ -133,16 +133,12 @@ def refresh_statistics(session: Session, written: Mapping[str, int]) -> list[str
             " current_setting('autovacuum_analyze_scale_factor')::float8"
             " FROM pg_class c WHERE c.oid = ANY(CAST(:oids AS regclass[]))"
         ),
-        {"oids": [_quoted(session, name) for name in wanted]},
+        {"oids": [quote(name) for name in wanted]},
     ).all()
-    due = [name for name, rows, base, scale in counted if wanted[name] >= base + scale * rows]
+    due = sorted(name for name, rows, base, scale in counted if wanted[name] >= base + scale * rows)
     if due:
-        session.execute(text("ANALYZE " + ", ".join(_quoted(session, n) for n in sorted(due))))
-    return sorted(due)
-
-
-def _quoted(session: Session, name: str) -> str:
-    return str(session.get_bind().dialect.identifier_preparer.quote(name))
+        session.execute(text("ANALYZE " + ", ".join(quote(name) for name in due)))
+    return due
 
 
 def is_deadlock(exc: BaseException) -> bool:
