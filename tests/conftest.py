@@ -55,9 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PREFECT_API_URL", None)
 
 
-# The longest modules (worker-seconds in a run of the whole suite, round 10) go first: the test
-# runner hands modules to its workers in collection order (--dist loadscope), and when the
-# Prefect route (~85 s) came last, one worker worked alone for minutes at the end of the run.
+# The longest modules (worker-seconds in a run of the whole suite, round 10) go first. The test
+# runner hands modules (and classes) to its workers in collection order (`--dist loadscope
+# --no-loadscope-reorder`; by default it orders them by their number of tests, which put the
+# Prefect route, the fuzzing classes and the browser tests — few tests, long ones — last, and one
+# worker worked alone for the last minutes of the run).
 RUN_FIRST = (
     "tests/workflows/test_prefect_server.py",  # 85 s: a Prefect server, a worker, the scale route
     "tests/api/test_fuzz.py",  # 2 x ~55 s, one class per database
