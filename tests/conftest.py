@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, create_engine, text
+from sqlalchemy import Connection, Engine, Table, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
@@ -55,6 +55,31 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PREFECT_API_URL", None)
 
 
+# The longest modules (worker-seconds in a run of the whole suite, round 10) go first. The test
+# runner hands modules (and classes) to its workers in collection order (`--dist loadscope
+# --no-loadscope-reorder`; by default it orders them by their number of tests, which put the
+# Prefect route, the fuzzing classes and the browser tests — few tests, long ones — last, and one
+# worker worked alone for the last minutes of the run).
+RUN_FIRST = (
+    "tests/workflows/test_prefect_server.py",  # 85 s: a Prefect server, a worker, the scale route
+    "tests/api/test_fuzz.py",  # 2 x ~55 s, one class per database
+    "tests/reports/test_bulletin_numbers.py",  # 80 s
+    "tests/demo/test_demo_loaded.py",  # 2 x ~25 s: a demo load per database
+    "tests/reports/test_safety_figures.py",  # 55 s
+    "tests/escalation/test_escalation_concurrency.py",  # 48 s
+    "tests/test_cli.py",  # 45 s: `serve --demo` in a process of its own
+    "tests/reports/test_seed_ledgers.py",  # 43 s
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return RUN_FIRST.index(path) if path in RUN_FIRST else len(RUN_FIRST)
+
+    items.sort(key=rank)  # stable: every module's tests keep their order
+
+
 def pytest_sessionfinish() -> None:
     """This process's PostgreSQL databases dropped and its Prefect home removed (each xdist
     worker and the controller run this for what they made)."""
@@ -90,9 +115,9 @@ def _create_pg_database() -> str:
 def _drop_pg_databases() -> None:
     """Drop what _create_pg_database made in this process, closing this process's connections
     first; WITH (FORCE) ends any a stopped server or worker left open."""
-    for url in list(_ENGINES):
-        if url.startswith("postgresql"):
-            _ENGINES.pop(url).dispose()
+    for made_with in list(_ENGINES):
+        if made_with[0].startswith("postgresql"):
+            _ENGINES.pop(made_with).dispose()
     if not _CREATED:
         return
     admin = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
@@ -131,34 +156,122 @@ def db_url(request: pytest.FixtureRequest) -> str:
 # (`Engine.execution_options()`: the same dialect and compiled-statement cache, its own event
 # listeners, the pool shared). With a new engine per test every statement was compiled again in
 # every test, as no long-running process ever does: a tenth of a report test's time.
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[Any, ...], Engine] = {}
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    if db_url not in _ENGINES:
-        _ENGINES[db_url] = make_engine(db_url)
-    eng = _ENGINES[db_url].execution_options()
-    _wipe(eng)
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    # A test that sets what make_engine reads (SQLite's busy timeout, the pool's settings) gets
+    # an engine made with it.
+    settings = get_settings()
+    made_with = (
+        db_url,
+        settings.sqlite_busy_timeout_ms,
+        settings.pool_timeout,
+        settings.pool_size,
+        settings.max_overflow,
+    )
+    if made_with not in _ENGINES:
+        _ENGINES[made_with] = make_engine(db_url)
+    eng = _ENGINES[made_with].execution_options()
+    wanted = "org" if _wants_district(request) else "empty"
+    if not _left_as(eng, wanted):
+        _wipe(eng)
+        _LEFT[_key(eng)] = ("empty", _fingerprint(eng))
     yield eng
-    eng.dispose()  # closes the shared pool's connections: the next test starts with none
+    # PostgreSQL's connections stay open for the next test: a new server process per test
+    # started with cold caches (the catalog, the foreign keys' checks), 20-30 ms a test.
+    if eng.dialect.name != "postgresql":
+        eng.dispose()  # closes the shared pool's connections: the next test starts with none
+
+
+# What the last set-up left in each PostgreSQL database — empty, or the test district — and its
+# fingerprint: every table's row count and newest row version (xmin: any insert, update or
+# delete committed since changes one or the other), every id sequence's position and every
+# table's planner statistics. A test that committed nothing leaves the fingerprint as it was,
+# and the next test that wants the same start skips the wipe (TRUNCATE of 37 tables, 60-80 ms)
+# and the district's rows put back: most rule tests work in a session rolled back at the end.
+_LEFT: dict[str, tuple[str, Any]] = {}
+
+
+def _fingerprint(eng: Engine) -> Any:
+    """(the rows and the planner's statistics, the id sequences' positions); None on SQLite."""
+    if eng.dialect.name != "postgresql":
+        return None  # no row versions to tell an update by; its wipe (DELETE) is cheap
+    tables = [t.name for t in SQLModel.metadata.sorted_tables]
+    rows = ", ".join(
+        f"(SELECT count(*) || ':' || coalesce(max(xmin::text::bigint)::text, '') FROM \"{t}\")"
+        for t in tables
+    )
+    stats = (
+        "(SELECT string_agg(relname || '=' || relpages || '/' || reltuples, ',' ORDER BY relname)"
+        " FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r')"
+    )
+    with eng.connect() as conn:
+        data = tuple(conn.execute(text(f"SELECT {rows}, {stats}")).one())
+        sequences = conn.execute(
+            text(
+                "SELECT sequencename, last_value, start_value FROM pg_sequences"
+                " WHERE schemaname = current_schema() ORDER BY sequencename"
+            )
+        ).all()
+    return data, tuple(tuple(r) for r in sequences)
+
+
+def _wants_district(request: pytest.FixtureRequest) -> bool:
+    """The test uses this harness's `org` (directly or through another fixture); a test module
+    may define an `org` of its own, which builds the district in the test's session."""
+    defs = request.node._fixtureinfo.name2fixturedefs.get("org", ())  # type: ignore[attr-defined]
+    return bool(defs) and (defs[-1].func.__module__, defs[-1].func.__name__) == (__name__, "org")
+
+
+def _key(eng: Engine) -> str:
+    return eng.url.render_as_string(hide_password=False)
+
+
+def _end_abandoned(conn: Connection) -> None:
+    """A session an earlier test left open (a request abandoned at a client's timeout, kept
+    alive by the failure's traceback) would hold its locks until the process ends, and TRUNCATE
+    or the next test would wait for it forever: that test has failed already, so end its
+    transaction instead of hanging every test after it."""
+    conn.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state LIKE 'idle in transaction%'"
+        )
+    )
+
+
+def _left_as(eng: Engine, wanted: str) -> bool:
+    """True when the database is as the last set-up left it and that is what the test wants.
+    A rolled-back insert moves an id sequence and nothing else: the sequences are put back."""
+    if eng.dialect.name != "postgresql":
+        return False
+    with eng.begin() as conn:
+        _end_abandoned(conn)
+    left = _LEFT.get(_key(eng))
+    if left is None or left[0] != wanted:
+        return False
+    (data, sequences), (data_now, sequences_now) = left[1], _fingerprint(eng)
+    if data != data_now:
+        return False
+    if sequences != sequences_now:
+        with eng.begin() as conn:
+            for name, last, start in sequences:
+                conn.execute(
+                    text("SELECT setval(CAST(:name AS regclass), :value, :called)"),
+                    {"name": f'"{name}"', "value": start if last is None else last,
+                     "called": last is not None},
+                )  # fmt: skip
+    return True
 
 
 def _wipe(eng: Engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
-            # A session an earlier test left open (a request abandoned at a client's timeout,
-            # kept alive by the failure's traceback) would hold its locks until the process
-            # ends, and TRUNCATE would wait for it forever: that test has failed already, so
-            # end its transaction instead of hanging every test after it.
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND state LIKE 'idle in transaction%'"
-                )
-            )
+            _end_abandoned(conn)
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
@@ -190,15 +303,18 @@ _ORG: dict[str, tuple[list[tuple[Table, list[dict[str, Any]]]], Any]] = {}
 def org(engine: Engine):  # type: ignore[no-untyped-def]
     from tests.factories import Org, build_org
 
-    key = engine.url.render_as_string(hide_password=False)
+    key = _key(engine)
     if key in _ORG:
         rows, users = _ORG[key]
-        _put_back(engine, rows)
+        if _LEFT[key][0] != "org":  # the engine fixture found the district in place otherwise
+            _put_back(engine, rows)
+            _LEFT[key] = ("org", _fingerprint(engine))
         return Org(users=dict(users))
     with new_session(engine) as s:
         result = build_org(s)
         s.commit()
     _ORG[key] = (_rows_of(engine), dict(result.users))
+    _LEFT[key] = ("org", _fingerprint(engine))
     return result
 
 

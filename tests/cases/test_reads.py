@@ -314,5 +314,7 @@ def test_a_request_read_to_be_shown_is_the_loaded_one(session, org):
     columns = {name: getattr(loaded, name) for name in CaseRequest.model_fields}
     shown = shown_request(columns)
     assert _columns(shown) == _columns(loaded) == _columns(CaseRequest(**columns))
-    assert shown.model_dump() == CaseRequest(**columns).model_dump()
+    # A table model keeps the column's str in its enum-typed fields (String columns, no
+    # validation on load): dumping it says so in a warning, the values compared are the same.
+    assert shown.model_dump(warnings=False) == CaseRequest(**columns).model_dump(warnings=False)
     assert inspect(shown).transient
