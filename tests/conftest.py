@@ -55,31 +55,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PREFECT_API_URL", None)
 
 
-# The longest modules (worker-seconds in a run of the whole suite, round 10) go first. The test
-# runner hands modules (and classes) to its workers in collection order (`--dist loadscope
-# --no-loadscope-reorder`; by default it orders them by their number of tests, which put the
-# Prefect route, the fuzzing classes and the browser tests — few tests, long ones — last, and one
-# worker worked alone for the last minutes of the run).
-RUN_FIRST = (
-    "tests/workflows/test_prefect_server.py",  # 85 s: a Prefect server, a worker, the scale route
-    "tests/api/test_fuzz.py",  # 2 x ~55 s, one class per database
-    "tests/reports/test_bulletin_numbers.py",  # 80 s
-    "tests/demo/test_demo_loaded.py",  # 2 x ~25 s: a demo load per database
-    "tests/reports/test_safety_figures.py",  # 55 s
-    "tests/escalation/test_escalation_concurrency.py",  # 48 s
-    "tests/test_cli.py",  # 45 s: `serve --demo` in a process of its own
-    "tests/reports/test_seed_ledgers.py",  # 43 s
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::")[0]
-        return RUN_FIRST.index(path) if path in RUN_FIRST else len(RUN_FIRST)
-
-    items.sort(key=rank)  # stable: every module's tests keep their order
-
-
 def pytest_sessionfinish() -> None:
     """This process's PostgreSQL databases dropped and its Prefect home removed (each xdist
     worker and the controller run this for what they made)."""

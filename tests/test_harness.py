@@ -78,13 +78,3 @@ def test_the_district_is_kept_only_while_nothing_was_committed(engine, org):
     with engine.begin() as conn:
         conn.execute(text('ANALYZE "user"'))
     assert not _left_as(engine, "org")
-
-
-def test_the_modules_run_first_exist() -> None:
-    """A module renamed or moved would silently lose its place at the front of the run."""
-    from pathlib import Path
-
-    from tests.conftest import RUN_FIRST
-
-    root = Path(__file__).parent.parent
-    assert [p for p in RUN_FIRST if not (root / p).is_file()] == []
