@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel
 import models  # noqa: F401
 from closeloop.clock import FixedClock
 from closeloop.config import get_settings
-from closeloop.db import make_engine, new_session, upgrade
+from closeloop.db import make_engine, new_session, pool_options, upgrade
 
 # Chosen passwords at argon2id's lightest cost in test runs (and in the servers they start, which
 # inherit the environment): a login then verifies in well under a millisecond instead of ~0.1 s,
@@ -138,17 +138,14 @@ _ENGINES: dict[tuple[Any, ...], Engine] = {}
 def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     # A test that sets what make_engine reads (SQLite's busy timeout, the pool's settings) gets
     # an engine made with it.
-    settings = get_settings()
-    made_with = (
-        db_url,
-        settings.sqlite_busy_timeout_ms,
-        settings.pool_timeout,
-        settings.pool_size,
-        settings.max_overflow,
-    )
+    pool = tuple(sorted(pool_options(db_url, {}).items()))
+    made_with = (db_url, get_settings().sqlite_busy_timeout_ms, pool)
     if made_with not in _ENGINES:
         _ENGINES[made_with] = make_engine(db_url)
     eng = _ENGINES[made_with].execution_options()
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            _end_abandoned(conn)
     wanted = "org" if _wants_district(request) else "empty"
     if not _left_as(eng, wanted):
         _wipe(eng)
@@ -223,8 +220,6 @@ def _left_as(eng: Engine, wanted: str) -> bool:
     A rolled-back insert moves an id sequence and nothing else: the sequences are put back."""
     if eng.dialect.name != "postgresql":
         return False
-    with eng.begin() as conn:
-        _end_abandoned(conn)
     left = _LEFT.get(_key(eng))
     if left is None or left[0] != wanted:
         return False
@@ -246,7 +241,6 @@ def _wipe(eng: Engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
-            _end_abandoned(conn)
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
