@@ -1,5 +1,7 @@
 """Engines, sessions and schema upgrades, for SQLite (default) and PostgreSQL."""
 
+import contextvars
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from closeloop import sqlite_locking
@@ -80,6 +83,54 @@ def connection(session: Session) -> Connection:
     if session.autoflush:
         session.flush()
     return session.connection()
+
+
+def read_beside(session: Session, read: Callable[[Session], T]) -> Callable[[], T]:
+    """Start `read` — a read-only part of one answer — in a session of its own, in a thread
+    beside the caller, and return what gives its result (or raises its exception) when asked.
+    A page made of independent reads (the supervisor's dashboard: this month's figures, the
+    escalation dry run, the lists) then costs the longest of them rather than their sum: one
+    part's statements run on the server while another's Python runs here.
+
+    The part reads what is committed, in its own transaction: the caller must not have changed
+    what it reads (a page's GET writes nothing; a session with changes not yet flushed runs it
+    here). It runs here too, in the caller's session and at once, when the engine's pool is not a
+    queue of connections (an in-memory database shares one connection) or has no connection to
+    spare now: a request must not wait on the pool for a second connection while holding one
+    (two such requests could each hold what the other waits for)."""
+    engine = session.get_bind()
+    if session.new or session.dirty or session.deleted or not _spare(engine):
+        value = read(session)
+        return lambda: value
+    assert isinstance(engine, Engine)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with new_session(engine) as own:
+                outcome["value"] = read(own)
+        except BaseException as exc:  # handed to the caller by result()
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]  # type: ignore[no-any-return]
+
+    return result
+
+
+def _spare(bind: Any) -> bool:
+    """Whether `bind` is an engine whose queue of connections has one free or one it may open."""
+    if not isinstance(bind, Engine) or not isinstance(bind.pool, QueuePool):
+        return False
+    pool = bind.pool
+    overflow = pool._max_overflow  # the pool's max_overflow (QueuePool keeps it private)
+    return overflow < 0 or pool.checkedout() < pool.size() + overflow
 
 
 @contextmanager

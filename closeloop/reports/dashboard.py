@@ -14,6 +14,7 @@ from closeloop.cases import queues, views
 from closeloop.cases import service as cases
 from closeloop.cases.service import CaseFilter
 from closeloop.clock import local_today
+from closeloop.db import read_beside
 from closeloop.errors import DomainError
 from closeloop.escalation import service as escalation
 from closeloop.letters import service as letters
@@ -102,13 +103,12 @@ def escalation_preview(session: Session, *, actor: Principal, now: datetime) -> 
 
 
 def dashboard(session: Session, *, actor: Principal, now: datetime) -> Dashboard:
+    """The page's parts. This month's figures and the escalation dry run, the two costly reads,
+    run beside the lists, each in a session of its own (closeloop.db.read_beside)."""
     policy.require_role(actor, Role.supervisor)
-    try:
-        month: Figures | None = figures(session, actor=actor, now=now)
-    except DomainError:  # no figures for this supervisor's region: the rest still shows
-        month = None
+    month = read_beside(session, lambda own: _figures_if_any(own, actor=actor, now=now))
+    preview = read_beside(session, lambda own: escalation_preview(own, actor=actor, now=now))
     return Dashboard(
-        figures=month,
         overdue=cases.list_cases(
             session, actor=actor, filters=CaseFilter(overdue=True), page=1, page_size=10, now=now
         ),
@@ -125,5 +125,13 @@ def dashboard(session: Session, *, actor: Principal, now: datetime) -> Dashboard
         decisions=queues.pending_decisions(session, actor=actor, now=now),
         issued=letters.list_letters(session, actor=actor, limit=20),
         reports=[reports.public(r) for r in reports.list_reports(session, actor=actor, limit=20)],
-        preview=escalation_preview(session, actor=actor, now=now),
+        figures=month(),
+        preview=preview(),
     )
+
+
+def _figures_if_any(session: Session, *, actor: Principal, now: datetime) -> Figures | None:
+    try:
+        return figures(session, actor=actor, now=now)
+    except DomainError:  # no figures for this supervisor's region: the rest still shows
+        return None

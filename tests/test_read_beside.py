@@ -1,0 +1,67 @@
+"""closeloop.db.read_beside: a read-only part of one answer in a session and thread of its own
+when the pool has a connection to spare, else in the caller's session at once — and never a
+second connection waited for while the caller holds one."""
+
+import threading
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from closeloop.config import get_settings
+from closeloop.db import make_engine, new_session, read_beside
+from models.org import Unit
+
+
+def _count_and_thread(session: Session) -> tuple[int, int, int]:
+    count = session.execute(select(func.count()).select_from(Unit)).scalar_one()
+    return count, threading.get_ident(), id(session)
+
+
+def test_a_part_runs_in_its_own_session_and_thread(engine: Engine, org) -> None:
+    with new_session(engine) as session:
+        here = session.execute(select(func.count()).select_from(Unit)).scalar_one()
+        before = engine.pool.checkedout()  # type: ignore[attr-defined]
+        count, thread, used = read_beside(session, _count_and_thread)()
+        assert count == here > 0
+        assert thread != threading.get_ident()
+        assert used != id(session)
+        assert engine.pool.checkedout() == before  # type: ignore[attr-defined]  # closed
+
+
+def test_its_error_reaches_the_caller(engine: Engine) -> None:
+    def fails(_: Session) -> None:
+        raise LookupError("the part's own error")
+
+    with new_session(engine) as session:
+        result = read_beside(session, fails)
+        with pytest.raises(LookupError, match="the part's own error"):
+            result()
+
+
+def test_with_changes_not_flushed_it_runs_here_and_sees_them(engine: Engine, org) -> None:
+    with new_session(engine) as session:
+        here = session.execute(select(func.count()).select_from(Unit)).scalar_one()
+        session.autoflush = True
+        session.add(Unit(code="BESIDE", name="旁读单位", short_name="旁读"))
+        count, thread, used = read_beside(session, _count_and_thread)()
+        assert (count, thread, used) == (here + 1, threading.get_ident(), id(session))
+        session.rollback()
+
+
+def test_with_no_connection_to_spare_it_runs_here_without_waiting(
+    db_url: str, org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
+    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "30")
+    get_settings.cache_clear()
+    small = make_engine(db_url)
+    try:
+        with new_session(small) as session:
+            session.execute(select(func.count()).select_from(Unit))  # holds the only connection
+            count, thread, used = read_beside(session, _count_and_thread)()
+            assert count > 0
+            assert (thread, used) == (threading.get_ident(), id(session))
+    finally:
+        small.dispose()
