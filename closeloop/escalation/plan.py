@@ -48,21 +48,35 @@ def decide(
     the levels due and not fired per case when the sweep has them already (its Candidate.levels,
     the same computation), so they are not worked out twice."""
     wanted: list[dict[str, Any]] = []
+    shapes: dict[tuple[tuple[str, ...], bool], list[tuple[str, dict[str, Any]]]] = {}
     for f in facts:
         if levels is not None:
-            due = list(levels[f.case_id])
+            due = levels[f.case_id]
         else:
-            due = [lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ())]
-        if not f.unit_code:  # nobody to address a letter to (an imported odd row)
-            due = [lv for lv in due if lv not in LETTER_LEVELS]
-        top = max((lv for lv in due if lv in LETTER_LEVELS), key=LETTER_LEVELS.index, default=None)
-        warn = max(filter(warnings.is_warn, due), key=warnings.fraction_of, default=None)
-        for level in due:
-            extra = {"superseded_by": top} if level in LETTER_LEVELS and level != top else {}
-            if warnings.is_warn(level) and level != warn:  # only the highest warning notifies
-                extra = {"superseded_by": warn}
+            due = tuple(lv for lv in ctx.due(f) if lv not in fired.get(f.case_id, ()))
+        key = (due, bool(f.unit_code))
+        claims = shapes.get(key)
+        if claims is None:  # the same levels due give the same claims: worked out once a run
+            claims = shapes[key] = _claims(list(due), has_unit=bool(f.unit_code))
+        for level, extra in claims:
             wanted.append(claim_row(ctx, f, level, **extra))
     return wanted
+
+
+def _claims(due: list[str], *, has_unit: bool) -> list[tuple[str, dict[str, Any]]]:
+    """(level, extra data) of each claim for these levels due: a case with no unit gets no
+    letter; lower letter levels and lower warnings are superseded by the highest."""
+    if not has_unit:  # nobody to address a letter to (an imported odd row)
+        due = [lv for lv in due if lv not in LETTER_LEVELS]
+    top = max((lv for lv in due if lv in LETTER_LEVELS), key=LETTER_LEVELS.index, default=None)
+    warn = max(filter(warnings.is_warn, due), key=warnings.fraction_of, default=None)
+    out = []
+    for level in due:
+        extra = {"superseded_by": top} if level in LETTER_LEVELS and level != top else {}
+        if warnings.is_warn(level) and level != warn:  # only the highest warning notifies
+            extra = {"superseded_by": warn}
+        out.append((level, extra))
+    return out
 
 
 def route(row: dict[str, Any], kind: str) -> str:

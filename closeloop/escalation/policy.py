@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.errors import Invalid
@@ -258,9 +258,9 @@ def _msg(source: str, zh: str, en: str) -> Msg:
 # --- the pure rule -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the ladder looks at, read from one case row."""
+class Facts(NamedTuple):
+    """What the ladder looks at, read from one case row (a named tuple: the sweep makes one per
+    row it reads, thousands a run)."""
 
     case_id: int
     kind: str
@@ -338,6 +338,31 @@ def due_levels(
     ):
         levels.append(EscalationLevel.verify_overdue)
     return sorted(levels, key=_order)
+
+
+def due_key(facts: Facts, now: datetime, late_days: Callable[[datetime], int]) -> tuple[Any, ...]:
+    """All that `due_levels` and `claim_level` read of a case at `now`, besides its ladder:
+    two cases with the same key and ladder have the same claim levels due. A late case is keyed
+    by its working days late, not its deadline, so the sweep works the levels out once for the
+    thousands of late cases that share a ladder and a lateness (SweepContext.due)."""
+    running = facts.state in CLOCK_RUNNING and facts.due_at is not None
+    clock: tuple[Any, ...] = ()
+    if running and facts.due_at is not None:
+        if now <= facts.due_at:  # due_soon (by local date) and the warnings (by the moment)
+            clock = ("before", facts.due_at, facts.dispatched_at)
+        else:
+            clock = ("late", late_days(facts.due_at))
+    signing = (
+        facts.state == CaseState.dispatched
+        and facts.sign_due_at is not None
+        and now > facts.sign_due_at
+    )
+    verifying = (
+        facts.state == CaseState.verifying
+        and facts.verify_due_at is not None
+        and now > facts.verify_due_at
+    )
+    return (running, clock, signing, verifying, facts.rework_count if verifying else 0)
 
 
 def _order(level: str) -> tuple[int, float]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from closeloop.db import connection
 from closeloop.escalation import plan
 from closeloop.escalation.claims import Counts
 from closeloop.escalation.sweep import (
@@ -122,6 +123,9 @@ def _read(session: Session, ids: list[int]) -> dict[int, tuple[str, bool]]:
     columns = (col(Case.id), col(Case.number), col(Case.listed))
     for where in id_chunks(session, col(Case.id), ids):
         out.update(
-            {i: (n, listed) for i, n, listed in session.execute(select(*columns).where(where))}
+            {
+                i: (n, listed)  # type: ignore[misc]
+                for i, n, listed in connection(session).execute(select(*columns).where(where))
+            }
         )
     return out

@@ -7,8 +7,8 @@ deadline version already fired. Its cost follows the number of late cases, not o
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, any_, bindparam, cast, exists, literal, or_, select
@@ -18,11 +18,13 @@ from sqlmodel import Session, col
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
+from closeloop.db import connection
 from closeloop.escalation.policy import (
     Facts,
     Ladder,
     Policy,
     claim_level,
+    due_key,
     due_levels,
     overdue_working_days,
 )
@@ -60,6 +62,8 @@ class SweepContext:
     classes: dict[str, str | None] = field(default_factory=dict)
     _ladders: dict[tuple[str, str | None, str | None], Ladder] = field(default_factory=dict)
     _late: dict[datetime, int] = field(default_factory=dict)
+    _late_by_day: dict[date, int] = field(default_factory=dict)
+    _due: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
 
     def ladder(self, facts: Facts) -> Ladder:
         key = (facts.kind, facts.category, facts.grade)
@@ -71,18 +75,30 @@ class SweepContext:
         return self._ladders[key]
 
     def due(self, facts: Facts) -> list[str]:
-        """Claim levels due now (verification rounds carry their number)."""
-        rule = self.ladder(facts)
-        levels = due_levels(facts, rule, self.cal, self.now, late_days=self.late_days)
-        return [claim_level(level, facts) for level in levels]
+        """Claim levels due now (verification rounds carry their number): worked out once per
+        ladder and policy.due_key in a run (the late cases share their lateness)."""
+        rule = self.ladder(facts)  # kept in _ladders for the run: its id stands for it
+        key = (id(rule), *due_key(facts, self.now, self.late_days))
+        levels = self._due.get(key)
+        if levels is None:
+            due = due_levels(facts, rule, self.cal, self.now, late_days=self.late_days)
+            levels = self._due[key] = [claim_level(level, facts) for level in due]
+        return list(levels)
 
     def late_days(self, due_at: datetime) -> int:
-        """overdue_working_days(due_at, cal, now), worked out once per deadline in a run: the
+        """overdue_working_days(due_at, cal, now), worked out once per deadline in a run (the
         due levels and the letter claims ask it for thousands of cases, which share their
-        deadlines (the end of a working day)."""
+        deadlines: the end of a working day), and once per deadline's local date."""
         days = self._late.get(due_at)
         if days is None:
-            days = self._late[due_at] = overdue_working_days(due_at, self.cal, self.now)
+            if self.now <= due_at:
+                days = 0
+            else:
+                day = self.cal.local_date(due_at)
+                days = self._late_by_day.get(day)
+                if days is None:
+                    days = self._late_by_day[day] = overdue_working_days(due_at, self.cal, self.now)
+            self._late[due_at] = days
         return days
 
     @property
@@ -126,7 +142,7 @@ FACT_COLUMNS: tuple[Any, ...] = (
 )
 
 
-assert [c.name for c in FACT_COLUMNS] == [f.name for f in fields(Facts)]
+assert [c.name for c in FACT_COLUMNS] == list(Facts._fields)
 
 
 def facts_of(row: Any) -> Facts:
@@ -207,7 +223,7 @@ def fired_levels(session: Session, facts: list[Facts]) -> dict[int, set[str]]:
     ids = sorted(version)
     fire = EscalationFire
     for where in id_chunks(session, col(fire.case_id), ids):
-        rows = session.execute(
+        rows = connection(session).execute(
             select(fire.case_id, fire.deadline_version, fire.level).where(where)  # type: ignore[call-overload]
         )
         for case_id, ver, level in rows:
@@ -235,8 +251,9 @@ def sweep_fired(
     )
     if region_path:
         query = query.where(col(Case.region_path).startswith(region_path, autoescape=True))
-    rows = session.execute(query.order_by(col(Case.id))).all()
-    facts = [facts_of(row) for row in rows]
+    # Core rows (no ORM result to build: thousands of rows a run), each straight into Facts.
+    rows = connection(session).execute(query.order_by(col(Case.id))).all()
+    facts = [Facts._make(row) for row in rows]
     fired = fired_levels(session, facts)
     out = []
     for f in facts:

@@ -1,11 +1,15 @@
 """The escalation policy (TOML) and the pure ladder rule; no database needed."""
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from closeloop.calendar.days import SHANGHAI, WorkCalendar
+from closeloop.config import get_settings
 from closeloop.errors import Invalid
 from closeloop.escalation.policy import (
     Facts,
@@ -17,6 +21,8 @@ from closeloop.escalation.policy import (
     overdue_working_days,
     parse_policy,
 )
+from closeloop.escalation.sweep import SweepContext
+from models.enums import CaseKind
 
 CAL = WorkCalendar()
 
@@ -228,3 +234,49 @@ def test_each_verification_round_is_its_own_claim() -> None:
     assert claim_level("verify_overdue", facts()) == "verify_overdue"
     assert claim_level("verify_overdue", facts(rework_count=2)) == "verify_overdue.2"
     assert claim_level("reminder", facts(rework_count=2)) == "reminder"
+
+
+# --- the sweep works the levels out once per key -------------------------------------------
+
+NOW = at("2025-10-13", 11)  # a Monday after National Day and its make-up Saturday
+# Few distinct moments (whole days, two times of day) so that cases of one run share keys often.
+moments = st.builds(
+    lambda days, minutes: NOW + timedelta(days=days, minutes=minutes),
+    st.integers(min_value=-25, max_value=6),
+    st.sampled_from([-120, 0, 720]),
+)
+deadlines = st.builds(  # fewer still: the deadlines cases share
+    lambda days, minutes: NOW + timedelta(days=days, minutes=minutes),
+    st.sampled_from([-12, -3, -1, 0, 2, 5]),
+    st.sampled_from([0, 720]),
+)
+case_facts = st.builds(
+    Facts,
+    case_id=st.integers(min_value=1, max_value=10**6),
+    kind=st.sampled_from([k.value for k in CaseKind]),
+    state=st.sampled_from(["dispatched", "rectifying", "rectifying", "verifying", "suspended"]),
+    unit_code=st.sampled_from(["ZJ", None]),
+    deadline_version=st.just(1),
+    due_at=deadlines,
+    sign_due_at=st.one_of(st.none(), moments),
+    verify_due_at=st.one_of(st.none(), moments),
+    grade=st.sampled_from([None, "general", "major"]),
+    rework_count=st.integers(min_value=0, max_value=2),
+    dispatched_at=st.one_of(st.none(), moments),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(case_facts, min_size=1, max_size=40))
+def test_the_sweeps_levels_due_are_the_rules_for_every_case(cases: list[Facts]) -> None:
+    """SweepContext.due keeps one answer per ladder and policy.due_key: every case in a run,
+    early or late, waiting for signing or verification, gets what due_levels says of it alone
+    (with warnings at 50 % and 75 % on, so the moments count too)."""
+    policy = replace(
+        load_policy(None), ladder=replace(load_policy(None).ladder, warn_at=(0.5, 0.75))
+    )
+    ctx = SweepContext(now=NOW, policy=policy, cal=CAL, settings=get_settings())
+    for f in cases * 2:  # the second time round, every answer comes from what was kept
+        rule = policy.ladder_for(kind=f.kind, category=f.category, grade=f.grade)
+        alone = [claim_level(lv, f) for lv in due_levels(f, rule, CAL, NOW)]
+        assert ctx.due(f) == alone, f
