@@ -8,8 +8,9 @@ case page, the supervisor dashboard, the escalation sweep and the monthly report
                                                           # head first) to time another checkout
 
 The city is bench/citygen.py's (COPY), `--districts` 10 and `--years` 3; each district's
-supervisor asks for their own district (a tenth of the cases). Timed, median of 3, as the
-district's supervisor unless said, each beside a raw baseline where one exists:
+supervisor asks for their own district (a tenth of the cases). Timed, median of 3 after a warm-up
+call, in a process settled as `closeloop serve` settles (cli.settle_memory), as the district's
+supervisor unless said, each beside a raw baseline where one exists:
 - list: the case list's first page (closeloop.cases.service.list_cases, 20 newest) beside the raw
   SELECT … ORDER BY reported_at DESC LIMIT 20 of the district with its count (the list's total);
 - case page: closeloop.cases.views.case_view of one case beside SELECT of the case and its history;
@@ -41,6 +42,7 @@ from sqlalchemy import Engine, text  # noqa: E402
 from bench.citygen import NOW, build  # noqa: E402
 from bench.dashboard import kept, supervisor  # noqa: E402
 from bench.escalation_sweep import database  # noqa: E402
+from cli import settle_memory  # noqa: E402
 from closeloop.calendar.service import load_calendar  # noqa: E402
 from closeloop.cases import service as cases  # noqa: E402
 from closeloop.cases import views  # noqa: E402
@@ -55,8 +57,12 @@ from closeloop.reports import service as reports  # noqa: E402
 from models.types import SHANGHAI  # noqa: E402
 
 
-def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], repeat: int = 3, warm: bool = True) -> tuple[float, Any]:
+    """Median of `repeat` calls, after one to warm up (a served process is warm: its pooled
+    connections have their catalogs cached)."""
     times, result = [], None
+    if warm:
+        fn()
     for _ in range(repeat):
         t0 = time.perf_counter()
         result = fn()
@@ -116,6 +122,7 @@ def main() -> None:
                 f"({how}); now {NOW.isoformat()}"
             )
             sup = supervisor(engine)  # D0's
+            settle_memory()  # as `closeloop serve` does once started: the timings below alike
             path = "/D0/%"
             rows: list[tuple[str, float, float | None, str]] = []
 
@@ -192,6 +199,7 @@ def main() -> None:
                     rollback=True,
                 ),
                 repeat=1,
+                warm=False,
             )
             rows.append(("monthly report", spent, None, f"{last.key}, district D0"))
             print(f"{'path':<18} {'time':>10} {'baseline':>10} {'ratio':>7}")
