@@ -85,21 +85,24 @@ def connection(session: Session) -> Connection:
     return session.connection()
 
 
-def read_beside(session: Session, read: Callable[[Session], T]) -> Callable[[], T]:
+def read_beside(
+    session: Session, read: Callable[[Session], T], *, beside: bool = True
+) -> Callable[[], T]:
     """Start `read` — a read-only part of one answer — in a session of its own, in a thread
     beside the caller, and return what gives its result (or raises its exception) when asked.
     A page made of independent reads (the supervisor's dashboard: this month's figures, the
     escalation dry run, the lists) then costs the longest of them rather than their sum: one
     part's statements run on the server while another's Python runs here.
 
-    The part reads what is committed, in its own transaction: the caller must not have changed
-    what it reads (a page's GET writes nothing; a session with changes not yet flushed runs it
-    here). It runs here too, in the caller's session and at once, when the engine's pool is not a
+    A session of its own reads what is committed. So the part runs here instead, in the
+    caller's session and at once, when the caller's transaction has written anything (pending,
+    flushed or by a Core statement: its own reads must see it); when the engine's pool is not a
     queue of connections (an in-memory database shares one connection) or has no connection to
-    spare now: a request must not wait on the pool for a second connection while holding one
-    (two such requests could each hold what the other waits for)."""
+    spare now — a request must not wait on the pool for a second connection while holding one
+    (two such requests could each hold what the other waits for); and when `beside` is False (a
+    caller that wants one session's reads throughout)."""
     engine = session.get_bind()
-    if session.new or session.dirty or session.deleted or not _spare(engine):
+    if not beside or not _spare(engine) or _wrote(session):
         value = read(session)
         return lambda: value
     assert isinstance(engine, Engine)
@@ -122,6 +125,20 @@ def read_beside(session: Session, read: Callable[[Session], T]) -> Callable[[], 
         return outcome["value"]  # type: ignore[no-any-return]
 
     return result
+
+
+def _wrote(session: Session) -> bool:
+    """Whether the session's open transaction holds a write no other session sees yet."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":  # closeloop/sqlite_locking.py marks a writing transaction
+        return bool(conn.info.get(sqlite_locking.STATE) == sqlite_locking.WRITE)
+    if conn.dialect.name == "postgresql":  # a transaction that wrote has an id assigned
+        return bool(conn.exec_driver_sql("SELECT txid_current_if_assigned() IS NOT NULL").scalar())
+    return True  # another database: keep to the one session
 
 
 def _spare(bind: Any) -> bool:
