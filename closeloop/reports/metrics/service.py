@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from closeloop import labels
 from closeloop.auth.policy import Principal
 from closeloop.calendar.service import load_calendar
+from closeloop.db import read_beside
 from closeloop.errors import Forbidden, Invalid
 from closeloop.org import service as org
 from closeloop.reports.metrics import asof, emergency, followups, queries, ranking, safety
@@ -105,6 +106,19 @@ def compute(
     # action counts' pass over the history (by unit they have keys of their own: returns.py).
     together = group_by != "unit"
     more = return_review.ACTIONS if together else []
+    scored = not shown_only or followups.scored(weights)
+    # The dashboard's figures (shown_only) read the follow-ups' groups and the backlog beside the
+    # action counts, each in a session of its own (closeloop.db.read_beside): the three longest
+    # statements then overlap on the server. A report's figures stay in the caller's session
+    # (on SQLite one snapshot for all of them).
+    follow_of = read_beside(
+        session,
+        lambda own: followups.figures(own, scope, group_by, counted=scored),
+        beside=shown_only,
+    )
+    backlog_of = read_beside(
+        session, lambda own: queries.backlog_counts(own, scope, group_by), beside=shown_only
+    )
     actions, reviewed = queries.action_counts_and(session, scope, group_by, more)
     returned_early = return_review.by_case_column(reviewed) if together else None
     handling = (
@@ -114,16 +128,15 @@ def compute(
             session, scope, group_by, load_calendar(session), date_from
         )
     )
-    backlog = queries.backlog_counts(session, scope, group_by)
     letters = queries.letter_counts(session, scope, group_by)
     total_letters = (
         letters if group_by is None or shown_only else queries.letter_counts(session, scope, None)
     )
 
     safe = safety.figures(session, scope, group_by) if group_by else {}
+    backlog = backlog_of()
     keys = set(cohort) | set(actions) | set(backlog) | set(letters) | set(safe)
-    scored = not shown_only or followups.scored(weights)
-    follow = followups.figures(session, scope, group_by, counted=scored)  # 回访率, 满意率
+    follow = follow_of()  # 回访率, 满意率
     keys |= set(follow)
     if shown_only:  # the groups' letters were read for their keys only
         letters, total_letters = {}, {}
