@@ -1,8 +1,8 @@
 """Engines, sessions and schema upgrades, for SQLite (default) and PostgreSQL."""
 
 import contextvars
-import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,25 +106,15 @@ def read_beside(
         value = read(session)
         return lambda: value
     assert isinstance(engine, Engine)
-    outcome: dict[str, Any] = {}
+    runner = ThreadPoolExecutor(max_workers=1)
+    future = runner.submit(contextvars.copy_context().run, _in_own_session, engine, read)
+    runner.shutdown(wait=False)  # its thread ends when the part is done
+    return future.result
 
-    def run() -> None:
-        try:
-            with new_session(engine) as own:
-                outcome["value"] = read(own)
-        except BaseException as exc:  # handed to the caller by result()
-            outcome["error"] = exc
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)
-    thread.start()
-
-    def result() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]  # type: ignore[no-any-return]
-
-    return result
+def _in_own_session(engine: Engine, read: Callable[[Session], T]) -> T:
+    with new_session(engine) as own:
+        return read(own)
 
 
 def _wrote(session: Session) -> bool:

@@ -287,71 +287,39 @@ def overdue_working_days(due_at: datetime, cal: WorkCalendar, now: datetime) -> 
     return cal.working_days_between(cal.local_date(due_at), cal.local_date(now))
 
 
-def due_levels(
+class DueKey(NamedTuple):
+    """All the ladder reads of a case at a moment, besides the ladder itself (due_key): two
+    cases with the same key and ladder have the same claim levels due, so a sweep works them out
+    once per key (SweepContext.due) — the late cases share their lateness by the thousand."""
+
+    before: tuple[datetime, datetime | None] | None  # running, not late: (due_at, dispatched_at)
+    late: int | None  # clock running and late: working days late
+    signing: bool  # dispatched and its signing overdue
+    verifying: bool  # verifying and its verification overdue
+    rework_count: int  # the verification round (only while `verifying`)
+
+
+def due_key(
     facts: Facts,
-    rule: Ladder,
     cal: WorkCalendar,
     now: datetime,
-    *,
     late_days: Callable[[datetime], int] | None = None,
-) -> list[str]:
-    """Every level due for this case now, in ladder order (whether or not it already fired).
-    `late_days`: overdue_working_days(due_at, cal, now) when the caller keeps it per deadline.
+) -> DueKey:
+    """What the ladder reads of this case at `now`. `late_days`: overdue_working_days(due_at,
+    cal, now) when the caller keeps it per deadline.
 
     Suspended cases never escalate (the clock stands still); submitted ones (verifying) only for
     an overdue verification; the rectification levels need the clock running (dispatched,
     rectifying)."""
-    levels: list[str] = []
-    running = facts.state in CLOCK_RUNNING
-    if running and facts.due_at is not None:
-        if now <= facts.due_at:
-            if rule.due_soon is not None:
-                left = cal.working_days_between(cal.local_date(now), cal.local_date(facts.due_at))
-                if left <= rule.due_soon:
-                    levels.append(EscalationLevel.due_soon)
-            levels += warnings.warn_levels(
-                fractions=rule.warn_at,
-                dispatched_at=facts.dispatched_at,
-                due_at=facts.due_at,
-                cal=cal,
-                now=now,
-            )
-        else:
-            late = (
-                late_days(facts.due_at)
-                if late_days is not None
-                else overdue_working_days(facts.due_at, cal, now)
-            )
-            levels += [lv for lv, days in rule.letter_thresholds if late >= days]
-    if (
-        rule.sign_overdue
-        and facts.state == CaseState.dispatched
-        and facts.sign_due_at is not None
-        and now > facts.sign_due_at
-    ):
-        levels.append(EscalationLevel.sign_overdue)
-    if (
-        rule.verify_overdue
-        and facts.state == CaseState.verifying
-        and facts.verify_due_at is not None
-        and now > facts.verify_due_at
-    ):
-        levels.append(EscalationLevel.verify_overdue)
-    return sorted(levels, key=_order)
-
-
-def due_key(facts: Facts, now: datetime, late_days: Callable[[datetime], int]) -> tuple[Any, ...]:
-    """All that `due_levels` and `claim_level` read of a case at `now`, besides its ladder:
-    two cases with the same key and ladder have the same claim levels due. A late case is keyed
-    by its working days late, not its deadline, so the sweep works the levels out once for the
-    thousands of late cases that share a ladder and a lateness (SweepContext.due)."""
-    running = facts.state in CLOCK_RUNNING and facts.due_at is not None
-    clock: tuple[Any, ...] = ()
-    if running and facts.due_at is not None:
+    before: tuple[datetime, datetime | None] | None = None
+    late: int | None = None
+    if facts.state in CLOCK_RUNNING and facts.due_at is not None:
         if now <= facts.due_at:  # due_soon (by local date) and the warnings (by the moment)
-            clock = ("before", facts.due_at, facts.dispatched_at)
+            before = (facts.due_at, facts.dispatched_at)
+        elif late_days is not None:
+            late = late_days(facts.due_at)
         else:
-            clock = ("late", late_days(facts.due_at))
+            late = overdue_working_days(facts.due_at, cal, now)
     signing = (
         facts.state == CaseState.dispatched
         and facts.sign_due_at is not None
@@ -362,7 +330,40 @@ def due_key(facts: Facts, now: datetime, late_days: Callable[[datetime], int]) -
         and facts.verify_due_at is not None
         and now > facts.verify_due_at
     )
-    return (running, clock, signing, verifying, facts.rework_count if verifying else 0)
+    return DueKey(before, late, signing, verifying, facts.rework_count if verifying else 0)
+
+
+def due_levels(
+    facts: Facts,
+    rule: Ladder,
+    cal: WorkCalendar,
+    now: datetime,
+    *,
+    late_days: Callable[[datetime], int] | None = None,
+) -> list[str]:
+    """Every level due for this case now, in ladder order (whether or not it already fired)."""
+    return levels_due(due_key(facts, cal, now, late_days), rule, cal, now)
+
+
+def levels_due(key: DueKey, rule: Ladder, cal: WorkCalendar, now: datetime) -> list[str]:
+    """Every level due now for a case of this key, in ladder order."""
+    levels: list[str] = []
+    if key.before is not None:
+        due_at, dispatched_at = key.before
+        if rule.due_soon is not None:
+            left = cal.working_days_between(cal.local_date(now), cal.local_date(due_at))
+            if left <= rule.due_soon:
+                levels.append(EscalationLevel.due_soon)
+        levels += warnings.warn_levels(
+            fractions=rule.warn_at, dispatched_at=dispatched_at, due_at=due_at, cal=cal, now=now
+        )
+    if key.late is not None:
+        levels += [lv for lv, days in rule.letter_thresholds if key.late >= days]
+    if rule.sign_overdue and key.signing:
+        levels.append(EscalationLevel.sign_overdue)
+    if rule.verify_overdue and key.verifying:
+        levels.append(EscalationLevel.verify_overdue)
+    return sorted(levels, key=_order)
 
 
 def _order(level: str) -> tuple[int, float]:

@@ -20,12 +20,13 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
 from closeloop.db import connection
 from closeloop.escalation.policy import (
+    DueKey,
     Facts,
     Ladder,
     Policy,
     claim_level,
     due_key,
-    due_levels,
+    levels_due,
     overdue_working_days,
 )
 from models.case import Case
@@ -61,9 +62,8 @@ class SweepContext:
     settings: Settings
     classes: dict[str, str | None] = field(default_factory=dict)
     _ladders: dict[tuple[str, str | None, str | None], Ladder] = field(default_factory=dict)
-    _late: dict[datetime, int] = field(default_factory=dict)
-    _late_by_day: dict[date, int] = field(default_factory=dict)
-    _due: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
+    _late: dict[date, int] = field(default_factory=dict)
+    _due: dict[tuple[int, DueKey], list[str]] = field(default_factory=dict)
 
     def ladder(self, facts: Facts) -> Ladder:
         key = (facts.kind, facts.category, facts.grade)
@@ -78,27 +78,23 @@ class SweepContext:
         """Claim levels due now (verification rounds carry their number): worked out once per
         ladder and policy.due_key in a run (the late cases share their lateness)."""
         rule = self.ladder(facts)  # kept in _ladders for the run: its id stands for it
-        key = (id(rule), *due_key(facts, self.now, self.late_days))
-        levels = self._due.get(key)
+        key = due_key(facts, self.cal, self.now, self.late_days)
+        levels = self._due.get((id(rule), key))
         if levels is None:
-            due = due_levels(facts, rule, self.cal, self.now, late_days=self.late_days)
-            levels = self._due[key] = [claim_level(level, facts) for level in due]
+            due = levels_due(key, rule, self.cal, self.now)
+            levels = self._due[(id(rule), key)] = [claim_level(lv, facts) for lv in due]
         return list(levels)
 
     def late_days(self, due_at: datetime) -> int:
-        """overdue_working_days(due_at, cal, now), worked out once per deadline in a run (the
-        due levels and the letter claims ask it for thousands of cases, which share their
-        deadlines: the end of a working day), and once per deadline's local date."""
-        days = self._late.get(due_at)
+        """overdue_working_days(due_at, cal, now), worked out once per deadline date in a run:
+        the due levels and the letter claims ask it for thousands of cases, which share their
+        deadlines' dates."""
+        if self.now <= due_at:
+            return 0
+        day = self.cal.local_date(due_at)
+        days = self._late.get(day)
         if days is None:
-            if self.now <= due_at:
-                days = 0
-            else:
-                day = self.cal.local_date(due_at)
-                days = self._late_by_day.get(day)
-                if days is None:
-                    days = self._late_by_day[day] = overdue_working_days(due_at, self.cal, self.now)
-            self._late[due_at] = days
+            days = self._late[day] = overdue_working_days(due_at, self.cal, self.now)
         return days
 
     @property
