@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -354,3 +355,20 @@ def auth(client, org):  # type: ignore[no-untyped-def]
         return cache[username]
 
     return headers
+
+
+@contextmanager
+def one_connection_engine(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, *, timeout: float
+) -> Iterator[Engine]:
+    """An engine of the test's database whose pool holds one connection and no overflow, and
+    waits `timeout` seconds for it (the pool settings as an operator sets them); disposed after."""
+    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
+    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", str(timeout))
+    get_settings.cache_clear()
+    small = make_engine(db_url)
+    try:
+        yield small
+    finally:
+        small.dispose()

@@ -17,7 +17,7 @@ from api.app import create_app
 from closeloop.clock import FixedClock
 from closeloop.config import get_settings
 from closeloop.db import make_engine
-from tests.conftest import _create_pg_database
+from tests.conftest import _create_pg_database, one_connection_engine
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,13 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_an_exhausted_pool_answers_503_with_retry_after_within_the_timeout(
     engine: Engine, db_url: str, org, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
-    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
-    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "1")
-    get_settings.cache_clear()
-    small = make_engine(db_url)
-    assert small.pool.size() == 1  # type: ignore[attr-defined]
-    try:
+    with one_connection_engine(db_url, monkeypatch, timeout=1) as small:
+        assert small.pool.size() == 1  # type: ignore[attr-defined]
         with TestClient(create_app(engine=small, clock=clock)) as client:
             r = client.post("/api/v1/auth/token", data={"username": "disp", "password": PASSWORD})
             assert r.status_code == 200, r.text
@@ -50,8 +45,6 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_the_timeout(
             assert detail.startswith("服务器繁忙") and "database connection" in detail
             # The connection back in the pool, the next request is served again.
             assert client.get("/api/v1/cases", headers=headers).status_code == 200
-    finally:
-        small.dispose()
 
 
 def test_the_pool_settings_reach_the_engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,12 +130,7 @@ def test_a_page_answers_503_too_when_the_pool_is_exhausted(
 ) -> None:
     from tests.web.conftest import login
 
-    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
-    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
-    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "1")
-    get_settings.cache_clear()
-    small = make_engine(db_url)
-    try:
+    with one_connection_engine(db_url, monkeypatch, timeout=1) as small:
         with TestClient(create_app(engine=small, clock=clock)) as page:
             assert login(page, "disp").status_code == 303
             assert page.get("/cases").status_code == 200
@@ -155,8 +143,6 @@ def test_a_page_answers_503_too_when_the_pool_is_exhausted(
             assert r.headers["Retry-After"] == "2"
             assert "服务器繁忙" in r.text
             assert page.get("/cases").status_code == 200
-    finally:
-        small.dispose()
 
 
 def test_a_pool_timeout_counts_as_the_database_unavailable_for_the_jobs():

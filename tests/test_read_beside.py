@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
-from closeloop.config import get_settings
-from closeloop.db import connection, make_engine, new_session, read_beside
+from closeloop.db import connection, new_session, read_beside
 from models.org import Unit
+from tests.conftest import one_connection_engine
 
 
 def _count_and_thread(session: Session) -> tuple[int, int, int]:
@@ -78,16 +78,9 @@ def test_after_reads_only_it_runs_beside(engine: Engine, org) -> None:
 def test_with_no_connection_to_spare_it_runs_here_without_waiting(
     db_url: str, org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLOSELOOP_POOL_SIZE", "1")
-    monkeypatch.setenv("CLOSELOOP_MAX_OVERFLOW", "0")
-    monkeypatch.setenv("CLOSELOOP_POOL_TIMEOUT", "30")
-    get_settings.cache_clear()
-    small = make_engine(db_url)
-    try:
+    with one_connection_engine(db_url, monkeypatch, timeout=30) as small:
         with new_session(small) as session:
             session.execute(select(func.count()).select_from(Unit))  # holds the only connection
             count, thread, used = read_beside(session, _count_and_thread)()
             assert count > 0
             assert (thread, used) == (threading.get_ident(), id(session))
-    finally:
-        small.dispose()
