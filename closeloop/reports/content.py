@@ -83,7 +83,10 @@ class Content:
     generated_at: datetime
     total: Metrics
     by: dict[str, MetricsReport]  # street, community, grid, unit, kind (event / hazard)
-    trend: list[tuple[Period, Metrics]]  # oldest first, the current period last
+    # Oldest first, the current period last. The earlier periods carry the trend's figures only
+    # (render.TREND_COLUMNS: the cohort counts and rates, the backlog); the current period is
+    # `total`, with every figure.
+    trend: list[tuple[Period, Metrics]]
     overdue: CaseList
     listed: CaseList
     letters: list[dict[str, Any]]
@@ -126,7 +129,9 @@ def gather(
     """The report's content as of `as_of` (default: `now`); `now` is the generation time."""
     as_of = as_of or now
 
-    def compute(p: Period, group_by: str | None, at: datetime) -> MetricsReport:
+    def compute(
+        p: Period, group_by: str | None, at: datetime, *, shown_only: bool = False
+    ) -> MetricsReport:
         return metrics.compute(
             session,
             actor=actor,
@@ -136,11 +141,19 @@ def gather(
             group_by=group_by,
             region_code=region.code,
             as_of=at,
+            shown_only=shown_only,
         )
 
     by = {group: compute(period, group, as_of) for group in (*GROUPS, "kind")}
     current = by["street"].total
-    trend = [(p, compute(p, None, p.end_at).total) for p in previous(period, TREND_PERIODS)]
+    # The earlier periods show only the trend's columns: computed `shown_only` (the figures the
+    # dashboard shows), without the handling times, letters, safety and co-handling nothing
+    # reads there. tests/reports/test_dashboard_figures.py asserts they equal the full
+    # computation's.
+    trend = [
+        (p, compute(p, None, p.end_at, shown_only=True).total)
+        for p in previous(period, TREND_PERIODS)
+    ]
     trend.append((period, current))
     cal = load_calendar(session)
     lists = {}

@@ -192,3 +192,32 @@ def test_closure_rates_keep_computes_checks(session, org) -> None:  # type: igno
             region_code="NOPE",
         )
     assert metrics.closure_rates(session, actor=org["sup"], spans=[], now=now) == []
+
+
+def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # type: ignore[no-untyped-def]
+    """A report's earlier periods (content.gather computes them `shown_only`) say in every
+    column of the trend what the full computation as of each period's end says."""
+    from closeloop.reports import content
+    from closeloop.reports.render import TREND_COLUMNS
+    from closeloop.reports.service import resolve_region
+
+    _random_cases(session, org, random.Random(16), 60)
+    now = sh(11, 20)
+    october = periods.containing("monthly", date(2025, 10, 1))
+    region = resolve_region(session, actor=org["sup"], region_code=None)
+    made = content.gather(session, actor=org["sup"], region=region, period=october, now=now)
+    fields = [path for _, path, _ in TREND_COLUMNS]
+    assert [p for p, _ in made.trend] == [*periods.previous(october, 5), october]
+    for p, m in made.trend[:-1]:
+        full = metrics.compute(
+            session,
+            actor=org["sup"],
+            date_from=p.start,
+            date_to=p.end,
+            now=now,
+            region_code=region.code,
+            as_of=p.end_at,
+        ).total
+        assert [getattr(m, f) for f in fields] == [getattr(full, f) for f in fields], p.key
+    assert made.trend[-1][1] == made.total
+    assert sum(m.closed for _, m in made.trend[:-1]) > 0  # the earlier months have figures
