@@ -2,9 +2,10 @@
 review outcome. Good rows in, bad rows reported with every problem, nothing half-written.
 
 Rows stream from closeloop/imports/files.py; each is checked against lookups loaded once (the
-enterprises, the units, the existing codes), then written with SQLAlchemy Core in batches — no ORM
-object per row — so a ledger of 84,262 reports goes in within seconds. The import is one
-transaction owned by the caller.
+enterprises, the units, the existing codes), then written in batches as the case import writes
+(closeloop/imports/bulk.py: COPY on PostgreSQL, multi-row INSERTs on SQLite) — no ORM object per
+row — so a ledger of 84,262 reports goes in within seconds. The import is one transaction owned
+by the caller.
 
 A risk point's code already registered is refused (change a point with PATCH). An imported report
 is the ledger's history: it is counted in the figures, and does not change the register (import the
@@ -17,13 +18,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from closeloop.auth.policy import Principal, in_region, require_role
 from closeloop.calendar.service import load_calendar
 from closeloop.config import Settings, get_settings
 from closeloop.db import refresh_statistics
+from closeloop.imports.bulk import BulkTable
 from closeloop.imports.files import Cell, read_rows
 from closeloop.imports.rows import RowError, _text, _time
 from closeloop.imports.service import ImportResult, _Rejections
@@ -154,7 +156,7 @@ def import_point_rows(
 def _flush(session: Session, table: Any, batch: list[dict[str, Any]]) -> int:
     if not batch:
         return 0
-    session.execute(insert(table), batch)
+    BulkTable(session, table, list(batch[0])).insert(batch)
     n = len(batch)
     batch.clear()
     return n
@@ -259,7 +261,7 @@ def _report(raw: Mapping[str, Cell], lk: _Lookups, now: datetime) -> dict[str, A
         "region_path": ent[1],
         "reported_by": None,
         "reported_at": reported,
-        "state": state,
+        "state": state.value,
         "reviewed_by": None,
         "reviewed_at": reviewed,
         "reason": (_text(raw.get("reason")) or "")[:2000],
@@ -285,5 +287,5 @@ def _write_reports(
             keep.append(values)
     batch.clear()
     if keep:
-        session.execute(insert(REPORTS), keep)
+        BulkTable(session, REPORTS, list(keep[0])).insert(keep)
     return len(keep)

@@ -4,9 +4,9 @@ services that fill these tables are tested with them; the figures only read the 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
+from closeloop.imports.bulk import BulkTable
 from models.enterprise import Enterprise
 from models.enums import EnterpriseKind, ItemResult, RiskLevel, RiskReportState
 from models.inspection import Checklist, Inspection, InspectionItem
@@ -147,6 +147,8 @@ def risk_reports(
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(model), rows[start : start + 5000])
+    """The rows written as an import writes them (COPY on PostgreSQL: 84,000 reports through
+    SQLAlchemy's executemany took 7-14 s there, a second this way)."""
     session.flush()
+    if rows:
+        BulkTable(session, model.__table__, list(rows[0])).insert(rows)
