@@ -88,15 +88,18 @@ def _free_socket() -> socket.socket:
 
 def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("the e2e server thread stopped during start-up")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
+    # One client for every try: httpx.get builds a client, and its TLS context (50 ms of CPU),
+    # each time — beside the server starting in this process.
+    with httpx.Client(timeout=1.0) as http:
+        while time.monotonic() < deadline:
+            if not thread.is_alive():
+                raise RuntimeError("the e2e server thread stopped during start-up")
+            try:
+                if http.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
     raise RuntimeError(f"the e2e server did not answer /healthz within {timeout} s")
 
 

@@ -65,15 +65,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (folder / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "closeloop serve did not answer /healthz"
-            time.sleep(0.2)
+        with httpx.Client(timeout=1) as http:  # one client (and TLS context) for every try
+            while True:
+                assert server.poll() is None, (folder / "serve.log").read_text()
+                try:
+                    if http.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "closeloop serve did not answer /healthz"
+                time.sleep(0.2)
         yield base
     finally:
         server.terminate()

@@ -7,6 +7,7 @@ scale (the flows' database behaviour is tested on both databases elsewhere); on 
 CLOSELOOP_TEST_PG_URL the route runs on SQLite instead, saying so (in CI, which requires
 PostgreSQL, that fails). One test: the route costs ~30-60 s to set up."""
 
+import functools
 import json
 import os
 import signal
@@ -254,11 +255,18 @@ def _route_database(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'closeloop.db'}"
 
 
+@functools.cache
+def _http() -> httpx.Client:
+    """One client for the test's many calls: a new one for each (httpx.get) built a TLS context
+    every time, 50 ms of CPU, five times a second while the test waits."""
+    return httpx.Client(timeout=30)
+
+
 def _api(method: str, url: str, **kwargs: object) -> httpx.Response:
     """A call to the Prefect server, tried again while it answers 503 (its SQLite is busy on
     a loaded machine; Prefect's own client retries the same way)."""
     for _ in range(20):
-        r = httpx.request(method, url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        r = _http().request(method, url, **kwargs)  # type: ignore[arg-type]
         if r.status_code not in (502, 503):
             return r
         time.sleep(1)
@@ -266,7 +274,7 @@ def _api(method: str, url: str, **kwargs: object) -> httpx.Response:
 
 
 def _healthy(api: str) -> bool:
-    return httpx.get(f"{api}/health").status_code == 200
+    return _http().get(f"{api}/health").status_code == 200
 
 
 def _check(procs: Processes, name: str, args: list[str], env: dict[str, str], cwd: Path) -> None:
