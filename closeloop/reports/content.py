@@ -82,7 +82,8 @@ class Content:
     as_of: datetime
     generated_at: datetime
     total: Metrics
-    by: dict[str, MetricsReport]  # street, community, grid, unit, kind (event / hazard)
+    # street, community, grid, unit, and kind (event / hazard: the trend's figures only)
+    by: dict[str, MetricsReport]
     # Oldest first, the current period last. The earlier periods carry the trend's figures only
     # (render.TREND_COLUMNS: the cohort counts and rates, the backlog); the current period is
     # `total`, with every figure.
@@ -144,12 +145,13 @@ def gather(
             shown_only=shown_only,
         )
 
-    by = {group: compute(period, group, as_of) for group in (*GROUPS, "kind")}
+    # The kinds and the earlier periods show only the trend's columns (the 通报 says the kinds'
+    # counts and closure rate): computed `shown_only` (the figures the dashboard shows), without
+    # the handling times, letters, safety and co-handling nothing reads there.
+    # tests/reports/test_dashboard_figures.py asserts they equal the full computation's.
+    by = {group: compute(period, group, as_of) for group in GROUPS}
+    by["kind"] = compute(period, "kind", as_of, shown_only=True)
     current = by["street"].total
-    # The earlier periods show only the trend's columns: computed `shown_only` (the figures the
-    # dashboard shows), without the handling times, letters, safety and co-handling nothing
-    # reads there. tests/reports/test_dashboard_figures.py asserts they equal the full
-    # computation's.
     trend = [
         (p, compute(p, None, p.end_at, shown_only=True).total)
         for p in previous(period, TREND_PERIODS)

@@ -17,7 +17,7 @@ from closeloop.reports import dashboard, periods
 from closeloop.reports.metrics import queries, ranking
 from closeloop.reports.metrics import service as metrics
 from models.case import Case
-from models.enums import CaseState
+from models.enums import CaseKind, CaseState
 from models.types import SHANGHAI
 from tests.factories import Org, act, evidence, new_case
 
@@ -195,13 +195,16 @@ def test_closure_rates_keep_computes_checks(session, org) -> None:  # type: igno
 
 
 def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # type: ignore[no-untyped-def]
-    """A report's earlier periods (content.gather computes them `shown_only`) say in every
-    column of the trend what the full computation as of each period's end says."""
+    """A report's earlier periods and its kinds (content.gather computes them `shown_only`) say
+    in every column of the trend what the full computation (as of each period's end) says."""
     from closeloop.reports import content
     from closeloop.reports.render import TREND_COLUMNS
     from closeloop.reports.service import resolve_region
 
     _random_cases(session, org, random.Random(16), 60)
+    for day in (3, 9, 17):  # hazards beside the events: the report's kinds are two
+        hazard = new_case(session, org, kind=CaseKind.hazard, by="disp", now=sh(10, day))
+        act(session, org, hazard, "dispatch", "disp", sh(10, day, 11))
     now = sh(11, 20)
     october = periods.containing("monthly", date(2025, 10, 1))
     region = resolve_region(session, actor=org["sup"], region_code=None)
@@ -221,3 +224,17 @@ def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # t
         assert [getattr(m, f) for f in fields] == [getattr(full, f) for f in fields], p.key
     assert made.trend[-1][1] == made.total
     assert sum(m.closed for _, m in made.trend[:-1]) > 0  # the earlier months have figures
+    kinds = metrics.compute(
+        session,
+        actor=org["sup"],
+        date_from=october.start,
+        date_to=october.end,
+        now=now,
+        group_by="kind",
+        region_code=region.code,
+        as_of=now,
+    ).groups
+    assert [(g.key, [getattr(g, f) for f in fields]) for g in made.by["kind"].groups] == [
+        (g.key, [getattr(g, f) for f in fields]) for g in kinds
+    ]
+    assert len(kinds) == 2 and all(g.reported for g in kinds)
