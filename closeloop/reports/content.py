@@ -30,7 +30,6 @@ from models.metrics import GroupMetrics, MajorHazards, Metrics, MetricsReport
 from models.org import Region, Unit
 from models.types import SHANGHAI
 
-GROUPS = ("street", "community", "grid", "unit")
 TREND_PERIODS = 5  # previous periods shown beside the current one
 LIST_CAP = 50  # cases per list in the HTML, PDF and 通报; the rest are counted ("另有 N 件")
 XLSX_CAP = 10_000  # cases per list in the XLSX (the whole set unless it is larger)
@@ -82,7 +81,8 @@ class Content:
     as_of: datetime
     generated_at: datetime
     total: Metrics
-    # street, community, grid, unit, and kind (event / hazard: the trend's figures only)
+    # street, community, grid, unit (the communities and grids: their ranking's figures only),
+    # and kind (event / hazard: the trend's figures only)
     by: dict[str, MetricsReport]
     # Oldest first, the current period last. The earlier periods carry the trend's figures only
     # (render.TREND_COLUMNS: the cohort counts and rates, the backlog); the current period is
@@ -131,7 +131,12 @@ def gather(
     as_of = as_of or now
 
     def compute(
-        p: Period, group_by: str | None, at: datetime, *, shown_only: bool = False
+        p: Period,
+        group_by: str | None,
+        at: datetime,
+        *,
+        shown_only: bool = False,
+        follow_ups: bool = False,
     ) -> MetricsReport:
         return metrics.compute(
             session,
@@ -143,14 +148,22 @@ def gather(
             region_code=region.code,
             as_of=at,
             shown_only=shown_only,
+            follow_ups=follow_ups,
         )
 
-    # The kinds and the earlier periods show only the trend's columns (the 通报 says the kinds'
-    # counts and closure rate): computed `shown_only` (the figures the dashboard shows), without
-    # the handling times, letters, safety and co-handling nothing reads there.
-    # tests/reports/test_dashboard_figures.py asserts they equal the full computation's.
-    by = {group: compute(period, group, as_of) for group in GROUPS}
-    by["kind"] = compute(period, "kind", as_of, shown_only=True)
+    # What each part shows is what is computed for it (`shown_only` leaves out the handling
+    # times, letters, safety and co-handling; tests/reports/test_dashboard_figures.py holds
+    # every figure shown equal to the full computation's): the streets every figure (the
+    # headline is their total; the safety section), the units every figure (co-handling); the
+    # communities and grids their ranking columns with 回访率 and 满意率; the kinds and the
+    # earlier periods the trend's columns (the 通报 says the kinds' counts and closure rate).
+    by = {
+        "street": compute(period, "street", as_of),
+        "community": compute(period, "community", as_of, shown_only=True, follow_ups=True),
+        "grid": compute(period, "grid", as_of, shown_only=True, follow_ups=True),
+        "unit": compute(period, "unit", as_of),
+        "kind": compute(period, "kind", as_of, shown_only=True),
+    }
     current = by["street"].total
     trend = [
         (p, compute(p, None, p.end_at, shown_only=True).total)

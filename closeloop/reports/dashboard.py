@@ -69,6 +69,7 @@ def figures(session: Session, *, actor: Principal, now: datetime) -> Figures:
         group_by="street",
         region_code=region,
         shown_only=True,  # what this page shows, the same (test_dashboard_figures.py)
+        beside=True,  # its longest reads overlap on the server
     )
     # The months before: only their closure rate is drawn, so one query of the cohort counts
     # per filing day (metrics.closure_rates), not the full metrics once per month.

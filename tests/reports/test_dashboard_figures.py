@@ -140,7 +140,7 @@ def _shown_equal(session: Session, o: Org, now: datetime) -> None:
         }
         left_out = NOT_SHOWN if weights else NOT_SHOWN | FOLLOW_UPS
         full = metrics.compute(session, **args).model_dump()
-        shown = metrics.compute(session, shown_only=True, **args).model_dump()
+        shown = metrics.compute(session, shown_only=True, beside=True, **args).model_dump()
         for report in (full, shown):
             report["total"] = {k: v for k, v in report["total"].items() if k not in left_out}
             report["groups"] = [
@@ -201,10 +201,14 @@ def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # t
     from closeloop.reports.render import TREND_COLUMNS
     from closeloop.reports.service import resolve_region
 
-    _random_cases(session, org, random.Random(16), 60)
+    made = _random_cases(session, org, random.Random(16), 60)
     for day in (3, 9, 17):  # hazards beside the events: the report's kinds are two
         hazard = new_case(session, org, kind=CaseKind.hazard, by="disp", now=sh(10, day))
         act(session, org, hazard, "dispatch", "disp", sh(10, day, 11))
+    closed = [c for c in made if c.closed_at and sh(10, 1) <= c.closed_at < sh(11, 1)]
+    for i, case in enumerate(closed[:5]):  # 回访 in the rankings of communities and grids
+        answer = ("satisfied", "unsatisfied")[i % 2]
+        act(session, org, case, "follow_up", "disp", sh(11, 18), satisfaction=answer)
     now = sh(11, 20)
     october = periods.containing("monthly", date(2025, 10, 1))
     region = resolve_region(session, actor=org["sup"], region_code=None)
@@ -238,3 +242,22 @@ def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # t
         (g.key, [getattr(g, f) for f in fields]) for g in kinds
     ]
     assert len(kinds) == 2 and all(g.reported for g in kinds)
+    # The communities' and grids' rankings: every figure but those shown_only leaves out, the
+    # follow-ups included.
+    for group_by in ("community", "grid"):
+        full = metrics.compute(
+            session,
+            actor=org["sup"],
+            date_from=october.start,
+            date_to=october.end,
+            now=now,
+            group_by=group_by,
+            region_code=region.code,
+            as_of=now,
+        )
+        shown = made.by[group_by]
+        assert [g.model_dump(exclude=NOT_SHOWN) for g in shown.groups] == [
+            g.model_dump(exclude=NOT_SHOWN) for g in full.groups
+        ], group_by
+        assert shown.ranking == full.ranking
+        assert sum(g.followed_up for g in shown.groups) == 5, group_by

@@ -74,15 +74,20 @@ def compute(
     as_of: datetime | None = None,
     weights: dict[str, float] | None = None,
     shown_only: bool = False,
+    follow_ups: bool = False,
+    beside: bool = False,
 ) -> MetricsReport:
     """The figures of the period (the module's docstring). `shown_only`: only what the
     dashboard shows — the cohort counts and rates, the action counts and the return review
     (the score reads them), the backlog, the score and the ranking, over exactly the same
     groups — and not the figures nothing there reads, which keep their empty values: the
     handling time, the letters' counts, safety, co-handling, emergencies, and the follow-ups
-    unless the weights count them (their groups are still found). The handling time's query
-    is the costliest of all. tests/reports/test_dashboard_figures.py asserts the shown figures
-    equal the full computation's."""
+    unless the weights count them or `follow_ups` asks for them (their groups are still
+    found). The handling time's query is the costliest of all.
+    tests/reports/test_dashboard_figures.py asserts the shown figures equal the full
+    computation's. `beside`: read the follow-ups and the backlog beside the rest, each in a
+    session of its own (closeloop.db.read_beside: the dashboard); else everything is read in
+    the caller's session (a report: on SQLite one snapshot for all its figures)."""
     if actor.role == Role.reporter:
         raise Forbidden(
             Msg(
@@ -106,18 +111,16 @@ def compute(
     # action counts' pass over the history (by unit they have keys of their own: returns.py).
     together = group_by != "unit"
     more = return_review.ACTIONS if together else []
-    scored = not shown_only or followups.scored(weights)
-    # The dashboard's figures (shown_only) read the follow-ups' groups and the backlog beside the
-    # action counts, each in a session of its own (closeloop.db.read_beside): the three longest
-    # statements then overlap on the server. A report's figures stay in the caller's session
-    # (on SQLite one snapshot for all of them).
+    scored = not shown_only or follow_ups or followups.scored(weights)
+    # Beside (the dashboard): the follow-ups' groups and the backlog are read beside the action
+    # counts, each in a session of its own: the three longest statements overlap on the server.
     follow_of = read_beside(
         session,
         lambda own: followups.figures(own, scope, group_by, counted=scored),
-        beside=shown_only,
+        beside=beside,
     )
     backlog_of = read_beside(
-        session, lambda own: queries.backlog_counts(own, scope, group_by), beside=shown_only
+        session, lambda own: queries.backlog_counts(own, scope, group_by), beside=beside
     )
     actions, reviewed = queries.action_counts_and(session, scope, group_by, more)
     returned_early = return_review.by_case_column(reviewed) if together else None
