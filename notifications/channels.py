@@ -126,7 +126,8 @@ def webhook_body(msg: OutboxMessage) -> dict[str, Any]:
 # A TLS context reads and parses the trusted certificates: 40-50 ms of CPU each time it is built.
 # One of each per process, shared by every connection (an SSLContext is safe to share between
 # threads once set up): before, an email sent over TLS built one per message and every delivery
-# run one for its webhooks.
+# run one for its webhooks. The certificates are read at the first message (README "Channels":
+# restart after changing them).
 @functools.cache
 def _smtp_tls() -> ssl.SSLContext:
     """The system's trusted certificates, as smtplib uses them."""
