@@ -51,6 +51,16 @@ REPORT_COLUMNS = (
     "reason",
 )
 REPORT_REQUIRED = ("number", "enterprise_code", "level", "reported_at")
+# The columns an import writes (every one but the id).
+POINT_FIELDS = (
+    "code", "enterprise_code", "name", "level", "measures", "unit_code", "street_code",
+    "region_path", "active", "created_at", "updated_at",
+)  # fmt: skip
+REPORT_FIELDS = (
+    "number", "risk_point_code", "enterprise_code", "name", "level", "content", "measures",
+    "street_code", "region_path", "reported_by", "reported_at", "review_due_at", "state",
+    "reviewed_by", "reviewed_at", "reason",
+)  # fmt: skip
 POINTS = RiskPoint.__table__  # type: ignore[attr-defined]
 REPORTS = RiskReport.__table__  # type: ignore[attr-defined]
 LEVELS = tuple(lv.value for lv in RiskLevel)
@@ -107,6 +117,7 @@ def import_point_rows(
     lk = _Lookups(session, actor)
     rejected = _Rejections(1000)
     batch: list[dict[str, Any]] = []
+    writer = BulkTable(session, POINTS, POINT_FIELDS)  # the column types looked up once
     imported = 0
     for row, raw in rows:
         bad: list[Msg] = []
@@ -147,16 +158,16 @@ def import_point_rows(
             }
         )
         if len(batch) >= batch_size:
-            imported += _flush(session, POINTS, batch)
-    imported += _flush(session, POINTS, batch)
+            imported += _flush(writer, batch)
+    imported += _flush(writer, batch)
     refresh_statistics(session, {POINTS.name: imported})
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
 
-def _flush(session: Session, table: Any, batch: list[dict[str, Any]]) -> int:
+def _flush(writer: BulkTable, batch: list[dict[str, Any]]) -> int:
     if not batch:
         return 0
-    BulkTable(session, table, list(batch[0])).insert(batch)
+    writer.insert(batch)
     n = len(batch)
     batch.clear()
     return n
@@ -185,6 +196,7 @@ def import_report_rows(
     rejected = _Rejections(1000)
     batch: list[tuple[int, dict[str, Any]]] = []
     numbers: set[str] = set()  # the file's, so far
+    writer = BulkTable(session, REPORTS, REPORT_FIELDS)  # the column types looked up once
     imported = 0
     for row, raw in rows:
         try:
@@ -202,8 +214,8 @@ def import_report_rows(
         values["review_due_at"] = due[day]
         batch.append((row, values))
         if len(batch) >= batch_size:
-            imported += _write_reports(session, batch, rejected)
-    imported += _write_reports(session, batch, rejected)
+            imported += _write_reports(session, writer, batch, rejected)
+    imported += _write_reports(session, writer, batch, rejected)
     refresh_statistics(session, {REPORTS.name: imported})
     return {"imported": imported, "rejected": rejected.first(), "rejected_count": rejected.count}
 
@@ -269,7 +281,10 @@ def _report(raw: Mapping[str, Cell], lk: _Lookups, now: datetime) -> dict[str, A
 
 
 def _write_reports(
-    session: Session, batch: list[tuple[int, dict[str, Any]]], rejected: _Rejections
+    session: Session,
+    writer: BulkTable,
+    batch: list[tuple[int, dict[str, Any]]],
+    rejected: _Rejections,
 ) -> int:
     """Insert a batch, refusing the rows whose number the database already holds."""
     if not batch:
@@ -287,5 +302,5 @@ def _write_reports(
             keep.append(values)
     batch.clear()
     if keep:
-        BulkTable(session, REPORTS, list(keep[0])).insert(keep)
+        writer.insert(keep)
     return len(keep)

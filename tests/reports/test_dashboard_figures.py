@@ -194,9 +194,10 @@ def test_closure_rates_keep_computes_checks(session, org) -> None:  # type: igno
     assert metrics.closure_rates(session, actor=org["sup"], spans=[], now=now) == []
 
 
-def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # type: ignore[no-untyped-def]
-    """A report's earlier periods and its kinds (content.gather computes them `shown_only`) say
-    in every column of the trend what the full computation (as of each period's end) says."""
+def test_a_reports_parts_equal_the_full_computation(session, org) -> None:  # type: ignore[no-untyped-def]
+    """The parts of a report content.gather computes `shown_only` — the trend's earlier periods,
+    the kinds, the communities and grids — say in every figure they show what the full
+    computation (as of each period's end) says."""
     from closeloop.reports import content
     from closeloop.reports.render import TREND_COLUMNS
     from closeloop.reports.service import resolve_region
@@ -212,52 +213,38 @@ def test_a_reports_trend_equals_the_full_computation(session, org) -> None:  # t
     now = sh(11, 20)
     october = periods.containing("monthly", date(2025, 10, 1))
     region = resolve_region(session, actor=org["sup"], region_code=None)
-    made = content.gather(session, actor=org["sup"], region=region, period=october, now=now)
-    fields = [path for _, path, _ in TREND_COLUMNS]
-    assert [p for p, _ in made.trend] == [*periods.previous(october, 5), october]
-    for p, m in made.trend[:-1]:
-        full = metrics.compute(
+    report = content.gather(session, actor=org["sup"], region=region, period=october, now=now)
+
+    def full(p: periods.Period, group_by: str | None, at: datetime) -> Any:
+        return metrics.compute(
             session,
             actor=org["sup"],
             date_from=p.start,
             date_to=p.end,
             now=now,
+            group_by=group_by,
             region_code=region.code,
-            as_of=p.end_at,
-        ).total
-        assert [getattr(m, f) for f in fields] == [getattr(full, f) for f in fields], p.key
-    assert made.trend[-1][1] == made.total
-    assert sum(m.closed for _, m in made.trend[:-1]) > 0  # the earlier months have figures
-    kinds = metrics.compute(
-        session,
-        actor=org["sup"],
-        date_from=october.start,
-        date_to=october.end,
-        now=now,
-        group_by="kind",
-        region_code=region.code,
-        as_of=now,
-    ).groups
-    assert [(g.key, [getattr(g, f) for f in fields]) for g in made.by["kind"].groups] == [
+            as_of=at,
+        )
+
+    fields = [path for _, path, _ in TREND_COLUMNS]
+    assert [p for p, _ in report.trend] == [*periods.previous(october, 5), october]
+    for p, m in report.trend[:-1]:
+        whole = full(p, None, p.end_at).total
+        assert [getattr(m, f) for f in fields] == [getattr(whole, f) for f in fields], p.key
+    assert report.trend[-1][1] == report.total
+    assert sum(m.closed for _, m in report.trend[:-1]) > 0  # the earlier months have figures
+    kinds = full(october, "kind", now).groups
+    assert [(g.key, [getattr(g, f) for f in fields]) for g in report.by["kind"].groups] == [
         (g.key, [getattr(g, f) for f in fields]) for g in kinds
     ]
     assert len(kinds) == 2 and all(g.reported for g in kinds)
     # The communities' and grids' rankings: every figure but those shown_only leaves out, the
     # follow-ups included.
     for group_by in ("community", "grid"):
-        full = metrics.compute(
-            session,
-            actor=org["sup"],
-            date_from=october.start,
-            date_to=october.end,
-            now=now,
-            group_by=group_by,
-            region_code=region.code,
-            as_of=now,
-        )
-        shown = made.by[group_by]
+        whole, shown = full(october, group_by, now), report.by[group_by]
         assert [g.model_dump(exclude=NOT_SHOWN) for g in shown.groups] == [
-            g.model_dump(exclude=NOT_SHOWN) for g in full.groups
+            g.model_dump(exclude=NOT_SHOWN) for g in whole.groups
         ], group_by
-        assert shown.ranking == full.ranking
+        assert shown.ranking == whole.ranking
         assert sum(g.followed_up for g in shown.groups) == 5, group_by
