@@ -219,6 +219,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         from closeloop.demo.service import load_demo, print_users
 
+        # The first start walks ~300 cases through the services: say so before the wait.
+        print(
+            "正在准备演示辖区（首次启动约需半分钟）… / "
+            "preparing the demo district (about half a minute on the first start)…",
+            flush=True,
+        )
         users = load_demo(engine, now=SystemClock().now())
         print_users(users)
     app = create_app(engine=engine)

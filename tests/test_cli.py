@@ -74,6 +74,7 @@ def test_serve_demo_starts_and_prints_working_passwords(tmp_path):
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
         text = "".join(out)
+        assert out[0].startswith("正在准备演示辖区"), text  # said before the wait, not after
         assert "/docs" in text, text
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from closeloop.auth import service as auth
 from closeloop.auth.policy import Principal
-from closeloop.auth.security import hash_password
+from closeloop.auth.security import hash_one_time_password
 from closeloop.calendar.days import SHANGHAI
 from closeloop.db import transaction
 from closeloop.demo import data as D
@@ -98,7 +98,7 @@ def _reset_passwords(session: Session) -> list[DemoUser]:
         if user is None:
             continue
         password = secrets.token_urlsafe(9)
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_one_time_password(password)  # random: see _build_org
         auth.revoke_all(session, user=user)  # tokens issued under the old password stop working
         name = user.display_name
         result.append(DemoUser(user.username, user.role, name, acc.jurisdiction, password))
@@ -173,10 +173,14 @@ def _build_org(session: Session, *, now: datetime) -> tuple[dict[str, Principal]
     people: dict[str, Principal] = {}
     users = []
     for acc in D.accounts():
+        # Random (72 bits), not a person's choice: hashed lightly like a one-time password
+        # (security.hash_one_time_password) — full-cost argon2 took ~0.15 s for each of the 18
+        # accounts, at every start of `serve --demo`.
         password = secrets.token_urlsafe(9)
         user = org.create_user(
             session,
             now=now,
+            generated=True,
             data=UserCreate(
                 username=acc.username,
                 password=password,

@@ -67,11 +67,13 @@ def create_user(
     data: UserCreate,
     now: datetime,
     one_time: bool = False,
+    generated: bool = False,
     batch: Batch | None = None,
 ) -> User:
     """`one_time`: data.password was generated (security.one_time_password) and must be changed
     at the first login; being random, it is hashed lightly (security.hash_one_time_password).
-    `batch`: see common.Batch (its keys are usernames)."""
+    `generated`: data.password is random too (the demo's accounts) but stays: hashed lightly,
+    no change asked for. `batch`: see common.Batch (its keys are usernames)."""
     if (
         data.username in batch.taken
         if batch is not None
@@ -94,7 +96,7 @@ def create_user(
         **{**data.model_dump(exclude={"password"}), **robot},
         password_hash=(
             security.hash_one_time_password(data.password)
-            if one_time
+            if one_time or generated
             else security.hash_password(data.password)
         ),
         must_change_password=one_time,
