@@ -1,6 +1,6 @@
-"""Claims for the deadlines that are not a case's (a notice to publish, a risk report to review):
-each (subject, id, level) fires once, by the unique constraint of deadline_fire, however often or
-however concurrently the escalation flow runs."""
+"""Claims for the deadlines that are not a case's (a notice to publish, a risk report to review,
+a follow-up to make): each (subject, id, level) fires once, by the unique constraint of
+deadline_fire, however often or however concurrently the escalation flow runs."""
 
 from datetime import datetime
 
@@ -12,7 +12,15 @@ from models.escalation import DeadlineFire
 
 def claim(session: Session, *, subject: str, ids: list[int], level: str, now: datetime) -> set[int]:
     """Insert the claims for `ids`; the ids this transaction won (the others fired before)."""
-    if not ids:
+    return claim_each(session, subject=subject, levels={i: level for i in ids}, now=now)
+
+
+def claim_each(
+    session: Session, *, subject: str, levels: dict[int, str], now: datetime
+) -> set[int]:
+    """Insert the claim (id, its level) for each of `levels` in one statement; the ids this
+    transaction won (the others fired before)."""
+    if not levels:
         return set()
     table = DeadlineFire.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -23,6 +31,10 @@ def claim(session: Session, *, subject: str, ids: list[int], level: str, now: da
     )
     rows = session.execute(
         stmt,
-        [{"subject": subject, "subject_id": i, "level": level, "fired_at": now} for i in ids],
+        [
+            {"subject": subject, "subject_id": i, "level": level, "fired_at": now}
+            for i, level in levels.items()
+        ],
     )
     return {subject_id for (subject_id,) in rows}
+

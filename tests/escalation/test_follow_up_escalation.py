@@ -3,9 +3,10 @@ escalation flow's deadlines (closeloop/escalation/deadlines.py)."""
 
 from datetime import timedelta
 
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
-from closeloop.escalation import deadlines
+from closeloop.escalation import deadlines, followups
 from models.enums import CaseState
 from models.escalation import DeadlineFire
 from models.outbox import OutboxMessage
@@ -50,3 +51,44 @@ def test_an_overdue_follow_up_tells_the_desk_once_per_closure(session: Session, 
         len(session.exec(select(DeadlineFire).where(DeadlineFire.subject == "follow_up")).all())
         == 2
     )
+
+
+def test_a_run_reads_the_follow_ups_told_before_in_as_many_statements_however_many(
+    session: Session, engine: Engine, org: Org
+) -> None:
+    """A follow-up never made stays overdue for good: a run skips those told before in a fixed
+    number of statements (not a claim per case), and still tells the new one once."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def run_counted(now) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        session.flush()
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            sent = followups.escalate_late(session, now=now)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        return sent, len(statements)
+
+    cases = [case_in(session, org, CaseState.closed) for _ in range(7)]
+    assert all(c.follow_up_due_at is not None for c in cases)
+    late = max(c.follow_up_due_at for c in cases if c.follow_up_due_at) + timedelta(hours=1)
+    assert deadlines.run(session, now=late)["follow_ups"] == 7
+    sent, with_seven = run_counted(late + timedelta(hours=1))
+    assert sent == 0
+
+    more = [case_in(session, org, CaseState.closed) for _ in range(5)]
+    later = max(c.follow_up_due_at for c in more if c.follow_up_due_at) + timedelta(hours=1)
+    assert deadlines.run(session, now=later)["follow_ups"] == 5
+    sent, with_twelve = run_counted(later + timedelta(hours=1))
+    assert sent == 0 and with_twelve == with_seven <= 2, (with_seven, with_twelve)
+
+    new = case_in(session, org, CaseState.closed)
+    assert new.follow_up_due_at is not None
+    sent, _ = run_counted(new.follow_up_due_at + timedelta(hours=1))
+    assert sent == 1
+    assert [m.case_id for m in told(session)].count(new.id) == 1
+    assert len({m.case_id for m in told(session)}) == 13
