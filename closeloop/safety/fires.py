@@ -37,4 +37,3 @@ def claim_each(
         ],
     )
     return {subject_id for (subject_id,) in rows}
-
