@@ -86,21 +86,26 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-def _wait_healthy(url: str, thread: threading.Thread, timeout: float = 20.0) -> None:
+def wait_healthy(
+    url: str, stopped: Callable[[], str | None], timeout: float = 20.0, pause: float = 0.05
+) -> None:
+    """Until `url`/healthz answers 200; `stopped()` says why the server is gone (None while it
+    runs), so a server that died is reported at once with its reason, not after the timeout."""
     deadline = time.monotonic() + timeout
     # One client for every try: httpx.get builds a client, and its TLS context (50 ms of CPU),
     # each time — beside the server starting in this process.
     with httpx.Client(timeout=1.0) as http:
         while time.monotonic() < deadline:
-            if not thread.is_alive():
-                raise RuntimeError("the e2e server thread stopped during start-up")
+            why = stopped()
+            if why is not None:
+                raise RuntimeError(f"the server stopped during start-up: {why}")
             try:
                 if http.get(f"{url}/healthz").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.05)
-    raise RuntimeError(f"the e2e server did not answer /healthz within {timeout} s")
+            time.sleep(pause)
+    raise RuntimeError(f"the server at {url} did not answer /healthz within {timeout} s")
 
 
 @contextmanager
@@ -113,7 +118,7 @@ def serving(app: Any) -> Iterator[str]:
     thread.start()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_healthy(base, thread)
+        wait_healthy(base, lambda: None if thread.is_alive() else "its thread ended")
         yield base
     finally:
         server.should_exit = True

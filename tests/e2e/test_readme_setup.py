@@ -13,15 +13,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import DESK, PHONE, REPO
+from tests.e2e.conftest import DESK, PHONE, REPO, wait_healthy
 from tests.e2e.helpers import by_id, click_and_wait, photo, state_of
 
 ADMIN, ADMIN_PASSWORD = "admin", "choose-a-long-password"
@@ -64,17 +62,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        with httpx.Client(timeout=1) as http:  # one client (and TLS context) for every try
-            while True:
-                assert server.poll() is None, (folder / "serve.log").read_text()
-                try:
-                    if http.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "closeloop serve did not answer /healthz"
-                time.sleep(0.2)
+        wait_healthy(
+            base,
+            lambda: None if server.poll() is None else (folder / "serve.log").read_text(),
+            timeout=90,
+            pause=0.2,
+        )
         yield base
     finally:
         server.terminate()
