@@ -88,7 +88,6 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
     table = Case.__table__  # type: ignore[attr-defined]
     rows: list[dict[str, Any]] = []
     for i in range(open_not_late + late):
-        grid, path = GRIDS[i % 3]
         unit = UNITS[i % len(UNITS)]
         state, due, sign_due, verify_due = "rectifying", None, None, None
         dispatched = NOW - timedelta(days=30)
@@ -102,34 +101,19 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
             # Late: 1 to 14 working days overdue, so every rung of the ladder is reached.
             due = cal.end_of_day(working_days_back(cal, today, 1 + i % 14))
         rows.append(
-            {
-                "number": f"BN{i:09d}",
-                "kind": "event",
-                "state": state,
-                "title": f"基准案件 {i}",
-                "description": "",
-                "category_code": "0101",
-                "grid_code": grid,
-                "street_code": path.split("/")[2],
-                "community_code": path.split("/")[3],
-                "region_path": path,
-                "address": "",
-                "unit_code": unit,
-                "grade": None,
-                "urgent": False,
-                "reported_at": dispatched,
-                "dispatched_at": dispatched,
-                "sign_due_at": sign_due or dispatched + timedelta(hours=2),
-                "signed_at": None if state == "dispatched" else dispatched,
-                "due_at": due,
-                "deadline_version": 1,
-                "due_estimated": False,
-                "verify_due_at": verify_due,
-                "listed": False,
-                "rework_count": 0,
-                "version": 1,
-                "updated_at": dispatched,
-            }
+            case_row(
+                i,
+                "BN",
+                state=state,
+                unit_code=unit,
+                reported_at=dispatched,
+                dispatched_at=dispatched,
+                sign_due_at=sign_due or dispatched + timedelta(hours=2),
+                signed_at=None if state == "dispatched" else dispatched,
+                due_at=due,
+                verify_due_at=verify_due,
+                updated_at=dispatched,
+            )
         )
         if len(rows) == 5000:
             bulk_insert(engine, table, rows)
@@ -139,6 +123,31 @@ def fill(engine: Engine, open_not_late: int, late: int) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text('ANALYZE "case"'))
+
+
+def case_row(i: int, prefix: str, **fields: Any) -> dict[str, Any]:
+    """Case `i` of the benchmark's district (its grid by i), an event: `fields` over these."""
+    grid, path = GRIDS[i % 3]
+    return {
+        "number": f"{prefix}{i:09d}",
+        "kind": "event",
+        "title": f"基准案件 {i}",
+        "description": "",
+        "category_code": "0101",
+        "grid_code": grid,
+        "street_code": path.split("/")[2],
+        "community_code": path.split("/")[3],
+        "region_path": path,
+        "address": "",
+        "grade": None,
+        "urgent": False,
+        "deadline_version": 1,
+        "due_estimated": False,
+        "listed": False,
+        "rework_count": 0,
+        "version": 1,
+        **fields,
+    }
 
 
 def bulk_insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -36,7 +36,7 @@ if os.environ.get("CLOSELOOP_BENCH_CODE"):  # time another checkout's code (main
 
 from sqlalchemy import Engine, bindparam, text  # noqa: E402
 
-from bench.escalation_sweep import GRIDS, bulk_insert, database  # noqa: E402
+from bench.escalation_sweep import bulk_insert, case_row, database  # noqa: E402
 from closeloop.db import make_engine, new_session, transaction, upgrade  # noqa: E402
 from closeloop.escalation import followups  # noqa: E402
 from models.case import Case  # noqa: E402
@@ -57,36 +57,21 @@ def fill(engine: Engine, overdue: int) -> None:
     closed = NOW - timedelta(days=10)
     cases, fires = [], []
     for i in range(overdue):
-        grid, path = GRIDS[i % 3]
         at = closed - timedelta(minutes=i)
         cases.append(
-            {
-                "id": i + 1,
-                "number": f"FU{i:09d}",
-                "kind": "event",
-                "state": "closed",
-                "title": f"基准回访 {i}",
-                "description": "",
-                "category_code": "0101",
-                "grid_code": grid,
-                "street_code": path.split("/")[2],
-                "community_code": path.split("/")[3],
-                "region_path": path,
-                "address": "",
-                "unit_code": "ZJ",
-                "urgent": False,
-                "reported_at": at - timedelta(days=5),
-                "dispatched_at": at - timedelta(days=5),
-                "signed_at": at - timedelta(days=5),
-                "closed_at": at,
-                "follow_up_due_at": at + timedelta(days=3),
-                "deadline_version": 1,
-                "due_estimated": False,
-                "listed": False,
-                "rework_count": 0,
-                "version": 1,
-                "updated_at": at,
-            }
+            case_row(
+                i,
+                "FU",
+                id=i + 1,
+                state="closed",
+                unit_code="ZJ",
+                reported_at=at - timedelta(days=5),
+                dispatched_at=at - timedelta(days=5),
+                signed_at=at - timedelta(days=5),
+                closed_at=at,
+                follow_up_due_at=at + timedelta(days=3),
+                updated_at=at,
+            )
         )
         if i >= NEW:
             fires.append(
