@@ -1,10 +1,12 @@
 """Plain functions that build test data through the services (and users with one shared hash)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from closeloop.auth import security
@@ -273,3 +275,18 @@ def ledger_rows(entries: Sequence[LedgerRow], *, reported_at: str) -> list[dict[
         }
         for number, state, grid, dispatched, due, closed in entries
     ]
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement sent to the database inside the block, in order."""
+    seen: list[str] = []
+
+    def sent(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", sent)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", sent)

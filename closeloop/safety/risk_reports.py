@@ -18,10 +18,13 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
+from closeloop.db import connection
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
+from closeloop.escalation.sweep import id_chunks
 from closeloop.safety import fires, risk_points
 from closeloop.text import Msg, local_minute, local_year
 from models.enums import ReviewDecision, RiskReportState, Role
+from models.escalation import DeadlineFire
 from models.risk import RiskPoint, RiskReport, RiskReportCreate, RiskReview
 from notifications import outbox
 
@@ -253,30 +256,48 @@ def escalate_late(session: Session, *, now: datetime, settings: Settings | None 
     `risk_escalate_days` working days later, a 督办 notice to the district's supervisors.
     Returns the number of notices claimed."""
     settings = settings or get_settings()
-    late = list(
-        session.exec(
-            select(RiskReport)
-            .where(RiskReport.state == RiskReportState.pending)
-            .where(col(RiskReport.review_due_at) < now)
-            .order_by(col(RiskReport.id))
+    # A review never made stays late for good (an imported ledger can bring thousands): each
+    # run reads them with their claims in one statement and loads only the reports told now.
+    fire = DeadlineFire
+    rows = connection(session).execute(
+        select(col(RiskReport.id), col(RiskReport.review_due_at), col(fire.level))
+        .outerjoin(
+            fire, (col(fire.subject) == SUBJECT) & (col(fire.subject_id) == col(RiskReport.id))
         )
+        .where(RiskReport.state == RiskReportState.pending)
+        .where(col(RiskReport.review_due_at) < now)
     )
-    if not late:
-        return 0
-    cal = load_calendar(session, settings)
-    supervise = [
-        r for r in late if cal.due_after(r.review_due_at, settings.risk_escalate_days)[0] < now
-    ]
-    fired = 0
-    for level, rows in ((LATE, late), (SUPERVISE, supervise)):
-        won = fires.claim(
-            session, subject=SUBJECT, ids=[r.id for r in rows if r.id], level=level, now=now
-        )
-        for report in rows:
-            if report.id in won:
-                _notify(session, report, level, now)
-                fired += 1
-    return fired
+    due_at: dict[int, datetime] = {}
+    told: set[tuple[int, str]] = set()
+    for report_id, review_due_at, level in rows:  # a row per claim of the report
+        assert report_id is not None
+        due_at[report_id] = review_due_at
+        if level is not None:
+            told.add((report_id, level))
+    unsupervised = [i for i in sorted(due_at) if (i, SUPERVISE) not in told]
+    cal = load_calendar(session, settings) if unsupervised else None
+    levels = {
+        LATE: [i for i in sorted(due_at) if (i, LATE) not in told],
+        SUPERVISE: [
+            i
+            for i in unsupervised
+            if cal is not None and cal.due_after(due_at[i], settings.risk_escalate_days)[0] < now
+        ],
+    }
+    won = {
+        level: fires.claim(session, subject=SUBJECT, ids=ids, level=level, now=now)
+        for level, ids in levels.items()
+    }
+    told_now = sorted(set().union(*won.values()))
+    reports = {
+        r.id: r
+        for where in id_chunks(session, col(RiskReport.id), told_now)
+        for r in session.exec(select(RiskReport).where(where))
+    }
+    for level in (LATE, SUPERVISE):
+        for report_id in sorted(won[level]):
+            _notify(session, reports[report_id], level, now)
+    return sum(len(ids) for ids in won.values())
 
 
 def _notify(session: Session, report: RiskReport, level: str, now: datetime) -> None:

@@ -3,14 +3,14 @@ escalation flow's deadlines (closeloop/escalation/deadlines.py)."""
 
 from datetime import timedelta
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from closeloop.escalation import deadlines, followups
 from models.enums import CaseState
 from models.escalation import DeadlineFire
 from models.outbox import OutboxMessage
-from tests.factories import Org, act, case_in, evidence
+from tests.factories import Org, act, case_in, evidence, statements
 
 
 def told(session: Session) -> list[OutboxMessage]:
@@ -58,20 +58,15 @@ def test_a_run_reads_the_follow_ups_told_before_in_as_many_statements_however_ma
 ) -> None:
     """A follow-up never made stays overdue for good: a run skips those told before in a fixed
     number of statements (not a claim per case), and still tells the new one once."""
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
 
     def run_counted(now) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        """(told, statements) of a run; it writes nothing when it tells nobody."""
         session.flush()
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with statements(engine) as sent_now:
             sent = followups.escalate_late(session, now=now)
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
-        return sent, len(statements)
+        if not sent:
+            assert not [x for x in sent_now if not x.lstrip().upper().startswith("SELECT")]
+        return sent, len(sent_now)
 
     cases = [case_in(session, org, CaseState.closed) for _ in range(7)]
     assert all(c.follow_up_due_at is not None for c in cases)

@@ -5,6 +5,7 @@ review escalates once per level."""
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from closeloop.calendar.days import SHANGHAI
@@ -13,7 +14,7 @@ from closeloop.safety import risk_points, risk_reports
 from models.enums import RiskReportState
 from models.outbox import OutboxMessage
 from models.risk import RiskPoint, RiskPointCreate, RiskReportCreate, RiskReview
-from tests.factories import NOW, Org
+from tests.factories import NOW, Org, statements
 from tests.safety.risk_factories import add_enterprise
 
 
@@ -213,3 +214,43 @@ def test_escalate_late_fires_once_per_level(session: Session, org: Org, ents: No
         now=NOW,  # type: ignore[arg-type]
     )
     assert risk_reports.escalate_late(session, now=due + timedelta(days=30)) == 0
+
+
+def test_a_run_reads_the_reviews_told_before_in_as_many_statements_however_many(
+    session: Session, engine: Engine, org: Org, ents: None
+) -> None:
+    """A review never made stays late for good: a run skips the reports told at both levels in
+    a fixed number of statements, and still tells a new late one once per level."""
+
+    def report(name: str):  # type: ignore[no-untyped-def]
+        return risk_reports.create_report(
+            session, actor=org["rep1"], data=new_point(name=name), now=NOW
+        )
+
+    def run_counted(now) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        """(told, statements) of a run; it writes nothing when it tells nobody."""
+        session.flush()
+        with statements(engine) as sent_now:
+            told = risk_reports.escalate_late(session, now=now)
+        if not told:
+            assert not [x for x in sent_now if not x.lstrip().upper().startswith("SELECT")]
+        return told, len(sent_now)
+
+    first = [report(f"A{i}") for i in range(3)]
+    long_late = max(r.review_due_at for r in first) + timedelta(days=30)
+    assert risk_reports.escalate_late(session, now=long_late) == 6  # both levels each
+    told, with_three = run_counted(long_late)
+    assert told == 0
+    for i in range(4):
+        report(f"B{i}")
+    assert risk_reports.escalate_late(session, now=long_late) == 8
+    told, with_seven = run_counted(long_late)
+    assert told == 0 and with_seven == with_three <= 3, (with_three, with_seven)
+    new = report("C")
+    assert risk_reports.escalate_late(session, now=long_late) == 2
+    levels = {
+        m.payload["level"]
+        for m in session.exec(select(OutboxMessage))
+        if m.payload.get("risk_report_id") == new.id
+    }
+    assert levels == {risk_reports.LATE, risk_reports.SUPERVISE}
