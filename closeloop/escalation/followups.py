@@ -36,7 +36,7 @@ def escalate_late(session: Session, *, now: datetime, settings: Settings | None 
     A follow-up that is never made stays overdue for good, so every run meets all those told
     before: they are read with their claims in one statement of three columns, and the rest
     claimed in one more; only the cases told now are loaded (it was an ORM case and an INSERT
-    for each of them, every run: bench/follow_up_sweep.py)."""
+    for each of them, every run: bench/deadline_sweep.py)."""
     fire = DeadlineFire
     late = connection(session).execute(
         select(col(Case.id), col(Case.closed_at), col(fire.level))
