@@ -1,6 +1,6 @@
 """Plain functions that build test data through the services (and users with one shared hash)."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -278,15 +278,28 @@ def ledger_rows(entries: Sequence[LedgerRow], *, reported_at: str) -> list[dict[
 
 
 @contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Every statement sent to the database inside the block, in order."""
+def statements(engine: Engine, kind: str = "") -> Iterator[list[str]]:
+    """Every statement sent to the database inside the block, in order (`kind`: only those
+    starting with that word, "SELECT")."""
     seen: list[str] = []
 
     def sent(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
+        if statement.lstrip().upper().startswith(kind):
+            seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", sent)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", sent)
+
+
+def quiet_run(session: Session, engine: Engine, run: Callable[[], int]) -> int:
+    """The statements an escalation step `run()` sends when it has nobody to tell: asserts it
+    told nobody (returned 0) and wrote nothing (every statement a SELECT)."""
+    session.flush()
+    with statements(engine) as sent:
+        told = run()
+    assert told == 0
+    assert not [x for x in sent if not x.lstrip().upper().startswith("SELECT")], sent
+    return len(sent)

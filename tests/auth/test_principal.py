@@ -2,33 +2,15 @@
 one statement for the user, their region's path, the logout list and the signing key. Nothing is
 cached between requests, so every change to a user counts from the very next request."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import jwt
 import pytest
-from sqlalchemy import Engine, event
 
 from closeloop.auth import service as auth
 from closeloop.config import get_settings
 from closeloop.db import new_session
 from closeloop.errors import Unauthorized
 from models.org import Region
-from tests.factories import PASSWORD
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.factories import PASSWORD, statements
 
 
 def _token(client, username: str = "sup", password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]

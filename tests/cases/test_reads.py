@@ -3,11 +3,10 @@ requests, the dossiers and the open task counts only when the allowed actions of
 the page ask for them (closeloop.cases.requests.pending_on_demand), and what they answer is the
 same as with every fact loaded up front."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, inspect
 from sqlmodel import select
 
 from closeloop.cases import service as cases
@@ -25,22 +24,11 @@ from closeloop.errors import DomainError
 from closeloop.text import Msg
 from models.case import CasePage, CasePublic, CaseRequest
 from models.enums import CaseKind, CaseState, Grade, RequestType
-from tests.factories import NOW, USERS, act, case_in, new_case
+from tests.factories import NOW, USERS, act, case_in, new_case, statements
 
 
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+def selects(engine: Engine) -> AbstractContextManager[list[str]]:
+    return statements(engine, "SELECT")
 
 
 def _every_situation(session, org):  # type: ignore[no-untyped-def]
