@@ -23,9 +23,10 @@ from closeloop import labels, text
 from closeloop.auth.policy import SYSTEM
 from closeloop.cases import listing
 from closeloop.cases.actions import verifier_roles
+from closeloop.db import CHUNK
 from closeloop.escalation import plan, warnings
 from closeloop.escalation.policy import LETTER_LEVELS, Facts
-from closeloop.escalation.sweep import CHUNK, SweepContext, facts_of, fired_levels
+from closeloop.escalation.sweep import SweepContext, facts_of, fired_levels
 from closeloop.letters import service as letters
 from closeloop.text import Msg
 from models.case import Case

@@ -10,8 +10,7 @@ from sqlmodel import Session, col, select
 
 from closeloop.cases.followups import pending_clause
 from closeloop.config import Settings
-from closeloop.db import connection
-from closeloop.escalation.sweep import id_chunks
+from closeloop.db import connection, id_chunks
 from closeloop.safety import fires
 from closeloop.text import Msg, local_minute
 from models.case import Case

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from closeloop.db import connection
+from closeloop.db import connection, id_chunks
 from closeloop.escalation import plan
 from closeloop.escalation.claims import Counts
 from closeloop.escalation.sweep import (
@@ -19,7 +19,6 @@ from closeloop.escalation.sweep import (
     by_unit,
     facts_of,
     fired_levels,
-    id_chunks,
     sweep_fired,
 )
 from models.case import Case

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, cast, exists, func, literal, or_, select
+from sqlalchemy import String, and_, cast, exists, literal, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from closeloop.calendar.days import WorkCalendar
 from closeloop.config import Settings
-from closeloop.db import connection
+from closeloop.db import connection, id_chunks
 from closeloop.escalation.policy import (
     DueKey,
     Facts,
@@ -33,29 +32,6 @@ from models.case import Case
 from models.enums import CaseState, EscalationLevel
 from models.escalation import EscalationFire
 from models.org import Category
-
-CHUNK = 1000  # ids per IN list
-
-
-def id_chunks(session: Session, column: Any, ids: list[int]) -> list[Any]:
-    """`column IN ids` as a list of conditions to run one by one: on PostgreSQL one
-    `column IN (SELECT unnest(:ids))` with the ids as a single array parameter (thousands of ids
-    cost no more to send than one; an IN list costs a bind parameter each to render and parse),
-    else IN lists of CHUNK ids. The array goes as one text value cast to integer[]: as a list,
-    the driver converts and quote-checks every element (~0.4 µs each, thousands per preview).
-
-    Not `column = ANY(CAST(:ids AS integer[]))`: the server cannot fold that cast into a
-    constant, so it cannot hash the array, and where it plans a scan of the table (a young or
-    small table, the claims of a first run) each row searched the whole array — 3,213 ids
-    against 11,073 claims took 3.6 s. As a set of rows it is a semi-join (hashed, or an index
-    probe per id) at any size (tests/escalation/test_escalation_arrays.py)."""
-    if not ids:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        text_array = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        array = cast(bindparam(None, text_array, type_=String), ARRAY(Integer))
-        return [column.in_(select(func.unnest(array)))]
-    return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
 
 
 @dataclass

@@ -18,9 +18,8 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
-from closeloop.db import connection
+from closeloop.db import connection, id_chunks
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
-from closeloop.escalation.sweep import id_chunks
 from closeloop.safety import fires, risk_points
 from closeloop.text import Msg, local_minute, local_year
 from models.enums import ReviewDecision, RiskReportState, Role

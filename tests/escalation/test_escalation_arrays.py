@@ -1,4 +1,4 @@
-"""The sweep's reads by thousands of case ids (`sweep.id_chunks`): the right rows at any number
+"""The sweep's reads by thousands of case ids (`closeloop.db.id_chunks`): the right rows at any number
 of ids, and on PostgreSQL never a plan that searches the whole id array once per row read.
 
 That plan was real: the ids went as `case_id = ANY(CAST(:ids AS integer[]))`, a cast the server
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Engine, event, insert, select
 from sqlmodel import Session
 
+from closeloop.db import CHUNK
 from closeloop.escalation.policy import Facts
-from closeloop.escalation.sweep import CHUNK, fired_levels
+from closeloop.escalation.sweep import fired_levels
 from models.case import Case
 from models.escalation import EscalationFire
 from tests.factories import NOW, Org, new_case
