@@ -10,12 +10,11 @@ from sqlmodel import Session, col, select
 
 from closeloop.cases.followups import pending_clause
 from closeloop.config import Settings
-from closeloop.db import connection, id_chunks
+from closeloop.db import id_chunks
 from closeloop.safety import fires
 from closeloop.text import Msg, local_minute
 from models.case import Case
 from models.enums import Role
-from models.escalation import DeadlineFire
 from notifications import outbox
 
 SUBJECT = "follow_up"
@@ -33,24 +32,19 @@ def escalate_late(session: Session, *, now: datetime, settings: Settings | None 
     """Tell the desk of every follow-up overdue at `now` not told before; the notices sent.
 
     A follow-up that is never made stays overdue for good, so every run meets all those told
-    before: they are read with their claims in one statement of three columns, and the rest
+    before: they are read with their claims in one statement (fires.with_claims), and the rest
     claimed in one more; only the cases told now are loaded (it was an ORM case and an INSERT
     for each of them, every run: bench/deadline_sweep.py)."""
-    fire = DeadlineFire
-    late = connection(session).execute(
-        select(col(Case.id), col(Case.closed_at), col(fire.level))
-        .outerjoin(fire, (col(fire.subject) == SUBJECT) & (col(fire.subject_id) == col(Case.id)))
+    closed_at, told = fires.with_claims(
+        session,
+        select(col(Case.id), col(Case.closed_at))
         .where(pending_clause(), col(Case.follow_up_due_at) < now)  # type: ignore[arg-type]
-        .where(col(Case.closed_at).is_not(None))
+        .where(col(Case.closed_at).is_not(None)),
+        subject=SUBJECT,
+        id_column=col(Case.id),
     )
-    due: dict[int, str] = {}
-    told: set[tuple[int, str]] = set()
-    for case_id, closed_at, fired in late:  # a row per claim of the case (its closures)
-        assert case_id is not None and closed_at is not None  # a closed case's, read
-        due[case_id] = level_at(closed_at)
-        if fired is not None:
-            told.add((case_id, fired))
-    due = {i: level for i, level in due.items() if (i, level) not in told}
+    levels = {i: level_at(at) for i, at in closed_at.items()}
+    due = {i: level for i, level in levels.items() if (i, level) not in told}
     won = sorted(fires.claim_each(session, subject=SUBJECT, levels=due, now=now))
     for where in id_chunks(session, col(Case.id), won):
         for case in session.exec(select(Case).where(where).order_by(col(Case.id))):

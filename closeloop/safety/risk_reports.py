@@ -18,12 +18,11 @@ from closeloop.calendar.days import WorkCalendar
 from closeloop.calendar.service import load_calendar
 from closeloop.cases import numbering
 from closeloop.config import Settings, get_settings
-from closeloop.db import connection, id_chunks
+from closeloop.db import id_chunks
 from closeloop.errors import Conflict, Forbidden, Invalid, NotFound
 from closeloop.safety import fires, risk_points
 from closeloop.text import Msg, local_minute, local_year
 from models.enums import ReviewDecision, RiskReportState, Role
-from models.escalation import DeadlineFire
 from models.risk import RiskPoint, RiskReport, RiskReportCreate, RiskReview
 from notifications import outbox
 
@@ -257,32 +256,21 @@ def escalate_late(session: Session, *, now: datetime, settings: Settings | None 
     settings = settings or get_settings()
     # A review never made stays late for good (an imported ledger can bring thousands): each
     # run reads them with their claims in one statement and loads only the reports told now.
-    fire = DeadlineFire
-    rows = connection(session).execute(
-        select(col(RiskReport.id), col(RiskReport.review_due_at), col(fire.level))
-        .outerjoin(
-            fire, (col(fire.subject) == SUBJECT) & (col(fire.subject_id) == col(RiskReport.id))
-        )
+    due_at, told = fires.with_claims(
+        session,
+        select(col(RiskReport.id), col(RiskReport.review_due_at))
         .where(RiskReport.state == RiskReportState.pending)
-        .where(col(RiskReport.review_due_at) < now)
+        .where(col(RiskReport.review_due_at) < now),
+        subject=SUBJECT,
+        id_column=col(RiskReport.id),
     )
-    due_at: dict[int, datetime] = {}
-    told: set[tuple[int, str]] = set()
-    for report_id, review_due_at, level in rows:  # a row per claim of the report
-        assert report_id is not None
-        due_at[report_id] = review_due_at
-        if level is not None:
-            told.add((report_id, level))
     unsupervised = [i for i in sorted(due_at) if (i, SUPERVISE) not in told]
-    cal = load_calendar(session, settings) if unsupervised else None
-    levels = {
-        LATE: [i for i in sorted(due_at) if (i, LATE) not in told],
-        SUPERVISE: [
-            i
-            for i in unsupervised
-            if cal is not None and cal.due_after(due_at[i], settings.risk_escalate_days)[0] < now
-        ],
-    }
+    supervise = []
+    if unsupervised:  # the calendar only when a report may be due for 督办
+        cal = load_calendar(session, settings)
+        days = settings.risk_escalate_days
+        supervise = [i for i in unsupervised if cal.due_after(due_at[i], days)[0] < now]
+    levels = {LATE: [i for i in sorted(due_at) if (i, LATE) not in told], SUPERVISE: supervise}
     won = {
         level: fires.claim(session, subject=SUBJECT, ids=ids, level=level, now=now)
         for level, ids in levels.items()
